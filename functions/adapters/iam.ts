@@ -1,0 +1,106 @@
+/** IAM reads and the one write KeyWarden makes, mapped into domain types. */
+
+import {
+  GetAccessKeyLastUsedCommand,
+  GetUserCommand,
+  type IAMClient,
+  ListAccessKeysCommand,
+  type ListAccessKeysCommandOutput,
+  UpdateAccessKeyCommand,
+} from '@aws-sdk/client-iam';
+import type { AccessKey, IamUser, KeyLastUsed, UserSnapshot } from '../core/types.ts';
+import { AwsCallError } from '../shared/errors.ts';
+import { errorCode, errorMessage } from './clients.ts';
+
+export interface IamPort {
+  /** GetUser and ListAccessKeys; undefined when the user does not exist. */
+  readUser(userName: string): Promise<UserSnapshot | undefined>;
+  /** ListAccessKeys; undefined when the user does not exist. */
+  listKeys(userName: string): Promise<AccessKey[] | undefined>;
+  lastUsed(accessKeyId: string): Promise<KeyLastUsed>;
+  deactivate(userName: string, accessKeyId: string): Promise<void>;
+}
+
+const NOT_USED = 'N/A';
+
+function wrap(operation: string, error: unknown): AwsCallError {
+  return new AwsCallError(operation, errorCode(error), errorMessage(error), { cause: error });
+}
+
+const isNoSuchEntity = (error: unknown): boolean => errorCode(error) === 'NoSuchEntityException' || errorCode(error) === 'NoSuchEntity';
+
+export function createIamPort(client: IAMClient): IamPort {
+  async function listKeys(userName: string): Promise<AccessKey[] | undefined> {
+    const keys: AccessKey[] = [];
+    let marker: string | undefined;
+    try {
+      do {
+        const page: ListAccessKeysCommandOutput = await client.send(
+          new ListAccessKeysCommand({ UserName: userName, Marker: marker }),
+        );
+        for (const key of page.AccessKeyMetadata ?? []) {
+          if (key.AccessKeyId === undefined) continue;
+          keys.push({
+            accessKeyId: key.AccessKeyId,
+            status: key.Status ?? 'Unknown',
+            createDate: key.CreateDate ?? new Date(0),
+          });
+        }
+        marker = page.IsTruncated ? page.Marker : undefined;
+      } while (marker !== undefined);
+    } catch (error) {
+      if (isNoSuchEntity(error)) return undefined;
+      throw wrap('ListAccessKeys', error);
+    }
+    return keys;
+  }
+
+  async function getUser(userName: string): Promise<IamUser | undefined> {
+    try {
+      const { User: user } = await client.send(new GetUserCommand({ UserName: userName }));
+      if (user?.UserName === undefined || user.Arn === undefined) {
+        throw new AwsCallError('GetUser', 'InvalidResponse', `no user in the response for ${userName}`);
+      }
+      return {
+        userName: user.UserName,
+        userId: user.UserId ?? '',
+        arn: user.Arn,
+        path: user.Path ?? '/',
+        createDate: user.CreateDate ?? new Date(0),
+        tags: Object.fromEntries((user.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? ''])),
+      };
+    } catch (error) {
+      if (isNoSuchEntity(error)) return undefined;
+      if (error instanceof AwsCallError) throw error;
+      throw wrap('GetUser', error);
+    }
+  }
+
+  return {
+    listKeys,
+    async readUser(userName) {
+      const [user, keys] = await Promise.all([getUser(userName), listKeys(userName)]);
+      if (user === undefined || keys === undefined) return undefined;
+      return { user, keys };
+    },
+    async lastUsed(accessKeyId) {
+      try {
+        const { AccessKeyLastUsed: used } = await client.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }));
+        return {
+          date: used?.LastUsedDate,
+          serviceName: used?.ServiceName && used.ServiceName !== NOT_USED ? used.ServiceName : undefined,
+          region: used?.Region && used.Region !== NOT_USED ? used.Region : undefined,
+        };
+      } catch (error) {
+        throw wrap('GetAccessKeyLastUsed', error);
+      }
+    },
+    async deactivate(userName, accessKeyId) {
+      try {
+        await client.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: 'Inactive' }));
+      } catch (error) {
+        throw wrap('UpdateAccessKey', error);
+      }
+    },
+  };
+}

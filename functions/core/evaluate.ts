@@ -1,0 +1,107 @@
+/** CIS AWS Foundations Benchmark v3.0.0 control 1.13: at most one active access key per IAM user. Pure. */
+
+import type { KeepKeyStrategy } from '../shared/constants.ts';
+import { type AccessKey, isActive, type UserSnapshot } from './types.ts';
+
+export interface EvaluationPolicy {
+  readonly keepKey: KeepKeyStrategy;
+  readonly exemptTag: string;
+  readonly rotationGraceHours: number;
+}
+
+export type Evaluation =
+  | { readonly verdict: 'user-gone'; readonly userName: string }
+  | { readonly verdict: 'compliant'; readonly snapshot: UserSnapshot; readonly activeKeys: readonly AccessKey[] }
+  | {
+      readonly verdict: 'exempt';
+      readonly snapshot: UserSnapshot;
+      readonly activeKeys: readonly AccessKey[];
+      readonly reason: string;
+    }
+  | {
+      readonly verdict: 'violation';
+      readonly snapshot: UserSnapshot;
+      readonly activeKeys: readonly AccessKey[];
+      readonly keyToKeep: AccessKey;
+      readonly keysToDeactivate: readonly AccessKey[];
+      /** Why `keyToKeep` was chosen, in words for the finding. */
+      readonly keepReason: string;
+      /** Set while the newest active key is younger than the rotation grace: remediation waits until then. */
+      readonly graceUntil: Date | undefined;
+    };
+
+export type Verdict = Evaluation['verdict'];
+
+const byCreateThenId = (a: AccessKey, b: AccessKey): number =>
+  a.createDate.getTime() - b.createDate.getTime() || a.accessKeyId.localeCompare(b.accessKeyId);
+
+const lastUsedTime = (key: AccessKey): number => key.lastUsed?.date?.getTime() ?? Number.NEGATIVE_INFINITY;
+
+/** Picks the key to keep among two or more active keys, deterministically. */
+export function chooseKeyToKeep(
+  activeKeys: readonly AccessKey[],
+  strategy: KeepKeyStrategy,
+): { key: AccessKey; reason: string } {
+  const ascending = [...activeKeys].sort(byCreateThenId);
+  const oldest = ascending[0];
+  const newest = ascending[ascending.length - 1];
+  if (oldest === undefined || newest === undefined) throw new RangeError('chooseKeyToKeep needs at least one key');
+  switch (strategy) {
+    case 'newest':
+      return { key: newest, reason: 'it is the newest active key (KEEP_KEY=newest)' };
+    case 'oldest':
+      return {
+        key: oldest,
+        reason: 'it is the oldest active key, so a key created by someone else is the one switched off (KEEP_KEY=oldest)',
+      };
+    case 'last-used': {
+      // Never used counts as oldest; ties go to the newer key.
+      const [key] = [...ascending].sort((a, b) => lastUsedTime(b) - lastUsedTime(a) || byCreateThenId(b, a));
+      if (key === undefined) throw new RangeError('unreachable');
+      return {
+        key,
+        reason:
+          key.lastUsed?.date === undefined
+            ? 'no active key was ever used, so the newest is kept (KEEP_KEY=last-used)'
+            : 'it is the most recently used active key (KEEP_KEY=last-used)',
+      };
+    }
+  }
+}
+
+/** Tag values that mark a user exempt; IAM tag values are case-sensitive, people are not. */
+export function isExempt(snapshot: UserSnapshot, exemptTag: string): boolean {
+  return snapshot.user.tags[exemptTag]?.trim().toLowerCase() === 'true';
+}
+
+/** Evaluates one user's live state. `snapshot` undefined means IAM says the user does not exist. */
+export function evaluateUser(
+  userName: string,
+  snapshot: UserSnapshot | undefined,
+  policy: EvaluationPolicy,
+  now: Date,
+): Evaluation {
+  if (snapshot === undefined) return { verdict: 'user-gone', userName };
+  const activeKeys = [...snapshot.keys.filter(isActive)].sort(byCreateThenId);
+  if (activeKeys.length <= 1) return { verdict: 'compliant', snapshot, activeKeys };
+  if (isExempt(snapshot, policy.exemptTag)) {
+    return {
+      verdict: 'exempt',
+      snapshot,
+      activeKeys,
+      reason: `user is tagged ${policy.exemptTag}=true, so KeyWarden reports but never changes its keys`,
+    };
+  }
+  const { key: keyToKeep, reason: keepReason } = chooseKeyToKeep(activeKeys, policy.keepKey);
+  const newest = activeKeys[activeKeys.length - 1] as AccessKey;
+  const graceEnds = new Date(newest.createDate.getTime() + policy.rotationGraceHours * 3_600_000);
+  return {
+    verdict: 'violation',
+    snapshot,
+    activeKeys,
+    keyToKeep,
+    keysToDeactivate: activeKeys.filter((key) => key.accessKeyId !== keyToKeep.accessKeyId),
+    keepReason,
+    graceUntil: graceEnds.getTime() > now.getTime() ? graceEnds : undefined,
+  };
+}

@@ -1,0 +1,192 @@
+/** Reads an EventBridge "AWS API Call via CloudTrail" event into a target user, or a reasoned skip. Pure. */
+
+import { KEY_EVENT_NAMES, type KeyEventName, USER_AGENT_MARKER } from '../shared/constants.ts';
+import { InvalidEventError } from '../shared/errors.ts';
+import type { Expectation, Trigger } from './types.ts';
+
+export type SkipReason =
+  | 'not-iam-api-call'
+  | 'event-out-of-scope'
+  | 'failed-call'
+  | 'other-account'
+  | 'root-credentials'
+  | 'no-target-user'
+  | 'own-remediation';
+
+export interface KeyEventTarget {
+  readonly kind: 'target';
+  readonly userName: string;
+  readonly trigger: Extract<Trigger, { kind: 'event' }>;
+  /** What IAM should show once consistent; undefined when the event does not say. */
+  readonly expectation: Expectation | undefined;
+}
+
+export interface KeyEventSkip {
+  readonly kind: 'skip';
+  readonly reason: SkipReason;
+  readonly detail: string;
+  readonly eventId: string | undefined;
+}
+
+export type ParsedKeyEvent = KeyEventTarget | KeyEventSkip;
+
+/** IAM user names: 1-64 characters of letters, digits and +=,.@_- */
+export const USER_NAME = /^[\w+=,.@-]{1,64}$/;
+// Access key ids are upper-case alphanumerics; samples in the wild are shorter than real ones.
+const ACCESS_KEY_ID = /^[A-Z0-9]{1,128}$/;
+const MAX_FIELD = 512;
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function optionalString(parent: Json, key: string, where: string): string | undefined {
+  const value = parent[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new InvalidEventError(`${where}.${key} must be a string, got ${typeOf(value)}`);
+  return value;
+}
+
+function optionalObject(parent: Json, key: string, where: string): Json | undefined {
+  const value = parent[key];
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value)) throw new InvalidEventError(`${where}.${key} must be an object, got ${typeOf(value)}`);
+  return value;
+}
+
+function typeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+/** Truncates untrusted text for logs and findings, and strips control characters. */
+export function clip(text: string | undefined, max = MAX_FIELD): string {
+  if (text === undefined) return '';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
+  const clean = text.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+}
+
+function skip(reason: SkipReason, detail: string, eventId: string | undefined): KeyEventSkip {
+  return { kind: 'skip', reason, detail, eventId };
+}
+
+/**
+ * Classifies an event for the account `accountId`.
+ * Throws InvalidEventError when the input is not shaped like an EventBridge CloudTrail event;
+ * returns a skip with a reason when it is well formed but not ours to act on.
+ */
+export function parseKeyEvent(raw: unknown, accountId: string): ParsedKeyEvent {
+  if (!isObject(raw)) throw new InvalidEventError(`event must be an object, got ${typeOf(raw)}`);
+  const source = optionalString(raw, 'source', 'event');
+  const detailType = optionalString(raw, 'detail-type', 'event');
+  const account = optionalString(raw, 'account', 'event');
+  const detail = optionalObject(raw, 'detail', 'event');
+  if (detail === undefined) throw new InvalidEventError('event.detail is missing');
+
+  const eventId = optionalString(detail, 'eventID', 'detail');
+  const eventSource = optionalString(detail, 'eventSource', 'detail');
+  if (source !== 'aws.iam' || detailType !== 'AWS API Call via CloudTrail' || eventSource !== 'iam.amazonaws.com') {
+    return skip(
+      'not-iam-api-call',
+      `source=${clip(source, 64)} detail-type=${clip(detailType, 64)} eventSource=${clip(eventSource, 64)}`,
+      eventId,
+    );
+  }
+
+  const recipient = optionalString(detail, 'recipientAccountId', 'detail');
+  if (account === undefined && recipient === undefined) {
+    throw new InvalidEventError('event.account and detail.recipientAccountId are both missing');
+  }
+  for (const claimed of [account, recipient]) {
+    if (claimed !== undefined && claimed !== accountId) {
+      return skip('other-account', `event for account ${clip(claimed, 64)}, function runs in ${accountId}`, eventId);
+    }
+  }
+
+  const eventName = optionalString(detail, 'eventName', 'detail');
+  if (eventName === undefined) throw new InvalidEventError('detail.eventName is missing');
+  if (!(KEY_EVENT_NAMES as readonly string[]).includes(eventName)) {
+    return skip('event-out-of-scope', `eventName=${clip(eventName, 64)}`, eventId);
+  }
+  const keyEventName = eventName as KeyEventName;
+
+  const errorCode = optionalString(detail, 'errorCode', 'detail');
+  if (errorCode !== undefined) return skip('failed-call', `errorCode=${clip(errorCode, 128)}`, eventId);
+
+  const identity = optionalObject(detail, 'userIdentity', 'detail');
+  if (identity === undefined) throw new InvalidEventError('detail.userIdentity is missing');
+  const actorType = optionalString(identity, 'type', 'detail.userIdentity') ?? 'Unknown';
+  // requestParameters is null on some records (root, AccessDenied).
+  const request = optionalObject(detail, 'requestParameters', 'detail') ?? {};
+  const response = optionalObject(detail, 'responseElements', 'detail') ?? {};
+  const createdKey = optionalObject(response, 'accessKey', 'detail.responseElements') ?? {};
+
+  // UserName is optional in the key APIs: without it IAM acts on the caller.
+  const userName =
+    optionalString(request, 'userName', 'detail.requestParameters') ??
+    optionalString(createdKey, 'userName', 'detail.responseElements.accessKey') ??
+    (actorType === 'IAMUser' ? optionalString(identity, 'userName', 'detail.userIdentity') : undefined);
+  if (userName === undefined) {
+    if (actorType === 'Root') {
+      return skip('root-credentials', 'root acting on its own keys (CIS 1.4, not 1.13)', eventId);
+    }
+    return skip('no-target-user', `no userName in the request and the caller is ${clip(actorType, 64)}`, eventId);
+  }
+  if (!USER_NAME.test(userName)) {
+    throw new InvalidEventError(`target user name ${JSON.stringify(clip(userName, 80))} is not a valid IAM user name`);
+  }
+
+  const userAgent = optionalString(detail, 'userAgent', 'detail');
+  const requestedStatus = optionalString(request, 'status', 'detail.requestParameters');
+  const requestKeyId = optionalString(request, 'accessKeyId', 'detail.requestParameters');
+  const createdKeyId = optionalString(createdKey, 'accessKeyId', 'detail.responseElements.accessKey');
+  const accessKeyId = keyEventName === 'CreateAccessKey' ? createdKeyId : requestKeyId;
+
+  // Our own deactivation comes back as an event; it can only lower the count and the finding already says so.
+  if (
+    keyEventName === 'UpdateAccessKey' &&
+    requestedStatus === 'Inactive' &&
+    userAgent !== undefined &&
+    new RegExp(`(^|[\\s(])${USER_AGENT_MARKER}/`).test(userAgent)
+  ) {
+    return skip('own-remediation', `KeyWarden deactivated ${clip(accessKeyId, 128)}`, eventId);
+  }
+
+  return {
+    kind: 'target',
+    userName,
+    expectation: expectationFor(keyEventName, accessKeyId, requestedStatus),
+    trigger: {
+      kind: 'event',
+      eventName: keyEventName,
+      eventId: clip(eventId, 128),
+      eventTime: clip(optionalString(detail, 'eventTime', 'detail'), 64),
+      actorArn: clip(optionalString(identity, 'arn', 'detail.userIdentity')),
+      actorType: clip(actorType, 64),
+      sourceIp: clip(optionalString(detail, 'sourceIPAddress', 'detail'), 128),
+      userAgent: clip(userAgent),
+      accessKeyId: accessKeyId !== undefined && ACCESS_KEY_ID.test(accessKeyId) ? accessKeyId : undefined,
+    },
+  };
+}
+
+function expectationFor(
+  eventName: KeyEventName,
+  accessKeyId: string | undefined,
+  requestedStatus: string | undefined,
+): Expectation | undefined {
+  if (accessKeyId === undefined || !ACCESS_KEY_ID.test(accessKeyId)) return undefined;
+  switch (eventName) {
+    case 'CreateAccessKey':
+      return { accessKeyId, state: 'Active' };
+    case 'DeleteAccessKey':
+      return { accessKeyId, state: 'absent' };
+    case 'UpdateAccessKey':
+      return requestedStatus === 'Active' || requestedStatus === 'Inactive'
+        ? { accessKeyId, state: requestedStatus }
+        : undefined;
+  }
+}

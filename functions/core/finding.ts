@@ -1,0 +1,336 @@
+/** Builds the ASFF finding for one user's CIS 1.13 state. Pure: the caller passes the time. */
+
+import type { AwsSecurityFinding } from '@aws-sdk/client-securityhub';
+import type { Evaluation } from './evaluate.ts';
+import type { ActionTaken } from './remediation.ts';
+import type { AccessKey, AccountContext, Trigger, UserSnapshot } from './types.ts';
+
+export type Finding = AwsSecurityFinding;
+
+export const GENERATOR_ID = 'keywarden/cis-aws-foundations-benchmark/v3.0.0/1.13';
+export const FINDING_TYPE = 'Software and Configuration Checks/Industry and Regulatory Standards/CIS AWS Foundations Benchmark';
+export const RELATED_REQUIREMENTS = [
+  'CIS AWS Foundations Benchmark v3.0.0/1.13',
+  'CIS AWS Foundations Benchmark v5.0.0/1.12',
+  'CIS AWS Foundations Benchmark v6.0.0/2.12',
+];
+export const REMEDIATION_URL = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/id-credentials-access-keys-update.html';
+const FIELD = 'keywarden/detector';
+
+/** One finding per user: names are unique case-insensitively in IAM, so the Id is too. */
+export function findingIdFor(accountId: string, userName: string): string {
+  return `keywarden/cis-1.13/${accountId}/${userName.toLowerCase()}`;
+}
+
+export function productArnFor(account: AccountContext): string {
+  return `arn:${account.partition}:securityhub:${account.region}:${account.accountId}:product/${account.accountId}/default`;
+}
+
+const iso = (date: Date): string => date.toISOString();
+const day = (date: Date): string => date.toISOString().slice(0, 10);
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+function describeKey(key: AccessKey): string {
+  const used = key.lastUsed?.date
+    ? `last used ${iso(key.lastUsed.date)} by ${key.lastUsed.serviceName ?? 'unknown service'} in ${key.lastUsed.region ?? 'unknown region'}`
+    : 'never used';
+  return `${key.accessKeyId} (created ${day(key.createDate)}, ${used})`;
+}
+
+function describeTrigger(trigger: Trigger): string {
+  if (trigger.kind === 'sweep') return `Found by the ${trigger.origin === 'cli' ? 'CLI' : 'scheduled'} sweep.`;
+  return `Trigger: ${trigger.eventName}${trigger.accessKeyId ? ` of ${trigger.accessKeyId}` : ''} by ${trigger.actorArn || 'unknown'} (${trigger.actorType}) from ${trigger.sourceIp || 'unknown IP'} at ${trigger.eventTime || 'unknown time'}, event ${trigger.eventId || 'unknown'}.`;
+}
+
+export function updateCommand(userName: string, accessKeyId: string, status: 'Active' | 'Inactive'): string {
+  return `aws iam update-access-key --user-name ${userName} --access-key-id ${accessKeyId} --status ${status}`;
+}
+
+function userResource(account: AccountContext, snapshot: UserSnapshot) {
+  const { user } = snapshot;
+  return {
+    Type: 'AwsIamUser',
+    Id: user.arn,
+    Partition: account.partition as 'aws',
+    Region: account.region,
+    Details: {
+      AwsIamUser: { UserName: user.userName, UserId: user.userId, Path: user.path, CreateDate: iso(user.createDate) },
+    },
+  };
+}
+
+function keyResource(account: AccountContext, snapshot: UserSnapshot, key: AccessKey) {
+  return {
+    Type: 'AwsIamAccessKey',
+    Id: `AWS::IAM::AccessKey:${key.accessKeyId}`,
+    Partition: account.partition as 'aws',
+    Region: account.region,
+    Details: {
+      AwsIamAccessKey: {
+        AccessKeyId: key.accessKeyId,
+        // ASFF knows Active and Inactive only; an Expired key is not usable either.
+        Status: key.status === 'Active' ? ('Active' as const) : ('Inactive' as const),
+        CreatedAt: iso(key.createDate),
+        PrincipalId: snapshot.user.userId,
+        PrincipalName: snapshot.user.userName,
+        PrincipalType: 'IAMUser',
+        AccountId: account.accountId,
+      },
+    },
+  };
+}
+
+function keyFields(keys: readonly AccessKey[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  keys.forEach((key, index) => {
+    const prefix = `${FIELD}/key${index + 1}`;
+    fields[`${prefix}/accessKeyId`] = key.accessKeyId;
+    fields[`${prefix}/status`] = key.status;
+    fields[`${prefix}/createDate`] = iso(key.createDate);
+    if (key.lastUsed !== undefined) {
+      fields[`${prefix}/lastUsedDate`] = key.lastUsed.date ? iso(key.lastUsed.date) : 'never';
+      fields[`${prefix}/lastUsedService`] = key.lastUsed.serviceName ?? 'N/A';
+      fields[`${prefix}/lastUsedRegion`] = key.lastUsed.region ?? 'N/A';
+    }
+  });
+  return fields;
+}
+
+function triggerFields(trigger: Trigger): Record<string, string> {
+  if (trigger.kind === 'sweep') return { [`${FIELD}/trigger`]: `sweep:${trigger.origin}` };
+  const fields: Record<string, string> = {
+    [`${FIELD}/trigger`]: 'event',
+    [`${FIELD}/trigger/eventName`]: trigger.eventName,
+    [`${FIELD}/trigger/eventId`]: trigger.eventId,
+    [`${FIELD}/trigger/eventTime`]: trigger.eventTime,
+    [`${FIELD}/trigger/actorArn`]: trigger.actorArn,
+    [`${FIELD}/trigger/actorType`]: trigger.actorType,
+    [`${FIELD}/trigger/sourceIp`]: trigger.sourceIp,
+    [`${FIELD}/trigger/userAgent`]: trigger.userAgent,
+  };
+  if (trigger.accessKeyId) fields[`${FIELD}/trigger/accessKeyId`] = trigger.accessKeyId;
+  // ProductFields values must not be empty strings.
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== ''));
+}
+
+type Status = 'PASSED' | 'FAILED' | 'WARNING';
+type Label = 'INFORMATIONAL' | 'LOW' | 'MEDIUM';
+
+interface Shape {
+  status: Status;
+  label: Label;
+  title: string;
+  description: string;
+  reasonCode: string;
+  reason: string;
+  recommendation: string;
+  fields: Record<string, string>;
+  /** Keys as they are after the action (deactivated ones shown inactive). */
+  keys: readonly AccessKey[];
+  createdAt: Date;
+}
+
+export interface FindingInput {
+  readonly account: AccountContext;
+  readonly evaluation: Exclude<Evaluation, { verdict: 'user-gone' }>;
+  readonly action: ActionTaken;
+  readonly trigger: Trigger;
+  readonly updatedAt: Date;
+}
+
+function shape(input: FindingInput): Shape {
+  const { evaluation, action, updatedAt } = input;
+  const { user } = evaluation.snapshot;
+  const name = user.userName;
+  const active = evaluation.activeKeys;
+  const violationStart = (): Date => {
+    const newest = active[active.length - 1]?.createDate ?? updatedAt;
+    return newest.getTime() > updatedAt.getTime() ? updatedAt : newest;
+  };
+  const advice =
+    'The benchmark keeps one key that your applications use and that is under 90 days old, and deactivates the other.';
+
+  switch (evaluation.verdict) {
+    case 'compliant':
+      return {
+        status: 'PASSED',
+        label: 'INFORMATIONAL',
+        title: `IAM user ${name} has ${active.length === 0 ? 'no active access key' : 'one active access key'}`,
+        description: `IAM user ${name} (${user.arn}) has ${active.length} active access key(s), within CIS 1.13's limit of one. ${describeTrigger(input.trigger)}`,
+        reasonCode: 'ONE_OR_NO_ACTIVE_KEY',
+        reason: `${active.length} active access key(s)`,
+        recommendation: `No action needed. Keep at most one active access key per IAM user. ${advice}`,
+        fields: {},
+        keys: evaluation.snapshot.keys,
+        createdAt: updatedAt,
+      };
+    case 'exempt':
+      return {
+        status: 'WARNING',
+        label: 'LOW',
+        title: `IAM user ${name} has ${active.length} active access keys (exempt from CIS 1.13 enforcement)`,
+        description: `IAM user ${name} (${user.arn}) has ${active.length} active access keys: ${active.map(describeKey).join('; ')}. The ${evaluation.reason}. ${describeTrigger(input.trigger)}`,
+        reasonCode: 'EXEMPT_BY_TAG',
+        reason: evaluation.reason,
+        recommendation: `Review the exemption regularly. ${advice} Remove the tag to let KeyWarden enforce the control.`,
+        fields: { [`${FIELD}/exemption`]: evaluation.reason },
+        keys: evaluation.snapshot.keys,
+        createdAt: violationStart(),
+      };
+    case 'violation': {
+      const keep = evaluation.keyToKeep.accessKeyId;
+      const others = evaluation.keysToDeactivate.map((key) => key.accessKeyId);
+      const keysLine = `${active.length} active access keys: ${active.map(describeKey).join('; ')}.`;
+      const keepLine = `Keep ${keep} because ${evaluation.keepReason}; check it is the one in use and under 90 days old before switching off ${others.join(', ')}.`;
+      const deactivateCommands = others.map((id) => updateCommand(name, id, 'Inactive')).join(' && ');
+      const base = {
+        label: 'MEDIUM' as const,
+        reasonCode: 'MORE_THAN_ONE_ACTIVE_KEY',
+        fields: {
+          [`${FIELD}/keyToKeep`]: keep,
+          [`${FIELD}/keyToKeepReason`]: evaluation.keepReason,
+          [`${FIELD}/keysToDeactivate`]: others.join(','),
+        },
+        createdAt: violationStart(),
+      };
+      if (action.kind === 'deactivated') {
+        const at = iso(action.at);
+        const ids = action.keys.map((key) => key.accessKeyId);
+        const reactivate = ids.map((id) => updateCommand(name, id, 'Active')).join(' && ');
+        const deactivated = new Set(ids);
+        return {
+          ...base,
+          status: 'PASSED',
+          label: 'INFORMATIONAL',
+          title: `KeyWarden deactivated access key ${ids.join(', ')} of IAM user ${name} (CIS 1.13)`,
+          description: `IAM user ${name} (${user.arn}) had ${keysLine} KeyWarden deactivated ${ids.join(', ')} at ${at} and kept ${keep} because ${evaluation.keepReason}. To re-activate: ${reactivate} ${describeTrigger(input.trigger)}`,
+          reasonCode: 'SURPLUS_KEY_DEACTIVATED',
+          reason: `deactivated ${ids.join(', ')} at ${at}`,
+          recommendation: `If an application needed ${ids.join(', ')}, move it to ${keep}, or re-activate with: ${reactivate}`,
+          fields: {
+            ...base.fields,
+            [`${FIELD}/deactivatedKeys`]: ids.join(','),
+            [`${FIELD}/deactivatedAt`]: at,
+            [`${FIELD}/reactivateCommand`]: reactivate,
+          },
+          keys: evaluation.snapshot.keys.map((key) =>
+            deactivated.has(key.accessKeyId) ? { ...key, status: 'Inactive' } : key,
+          ),
+        };
+      }
+      const actionLine = ((): string => {
+        switch (action.kind) {
+          case 'dry-run':
+            return `Dry run: KeyWarden would deactivate ${action.keys.map((key) => key.accessKeyId).join(', ')} (${updateCommand(name, action.keys[0]?.accessKeyId ?? '', 'Inactive')}).`;
+          case 'postponed':
+            return `Within the rotation grace period: KeyWarden deactivates the surplus key after ${iso(action.until)} if both are still active.`;
+          case 'aborted':
+            return `KeyWarden did not deactivate: ${action.reason}.`;
+          case 'none':
+            return 'Detect-only mode: KeyWarden changed nothing.';
+        }
+      })();
+      const fields: Record<string, string> = { ...base.fields, [`${FIELD}/action`]: action.kind };
+      if (action.kind === 'dry-run') fields[`${FIELD}/wouldDeactivate`] = others.join(',');
+      if (action.kind === 'postponed') fields[`${FIELD}/graceUntil`] = iso(action.until);
+      return {
+        ...base,
+        status: 'FAILED',
+        title: `IAM user ${name} has ${active.length} active access keys (CIS 1.13 allows one)`,
+        description: `IAM user ${name} (${user.arn}) has ${keysLine} ${keepLine} ${actionLine} ${describeTrigger(input.trigger)}`,
+        reason: `${active.length} active access keys`,
+        recommendation: `${advice} Keep ${keep}, move applications off ${others.join(', ')}, then run: ${deactivateCommands}`,
+        fields,
+        keys: evaluation.snapshot.keys,
+      };
+    }
+  }
+}
+
+/** The finding for a user IAM still knows. */
+export function buildFinding(input: FindingInput): Finding {
+  const { account, evaluation, trigger, updatedAt } = input;
+  const s = shape(input);
+  const types = [FINDING_TYPE];
+  const severity = { Label: s.label, Original: s.label };
+  return {
+    SchemaVersion: '2018-10-08',
+    Id: findingIdFor(account.accountId, evaluation.snapshot.user.userName),
+    ProductArn: productArnFor(account),
+    ProductName: 'KeyWarden',
+    CompanyName: 'KeyWarden',
+    GeneratorId: GENERATOR_ID,
+    AwsAccountId: account.accountId,
+    Region: account.region,
+    Types: types,
+    CreatedAt: iso(s.createdAt),
+    UpdatedAt: iso(updatedAt),
+    LastObservedAt: iso(updatedAt),
+    Severity: severity,
+    // On updates Security Hub takes severity and types from FindingProviderFields.
+    FindingProviderFields: { Severity: severity, Types: types },
+    Title: truncate(s.title, 256),
+    Description: truncate(s.description, 1024),
+    Remediation: { Recommendation: { Text: truncate(s.recommendation, 512), Url: REMEDIATION_URL } },
+    ProductFields: Object.fromEntries(
+      Object.entries({
+        [`${FIELD}/verdict`]: evaluation.verdict,
+        [`${FIELD}/userName`]: evaluation.snapshot.user.userName,
+        [`${FIELD}/activeKeyCount`]: String(evaluation.activeKeys.length),
+        ...s.fields,
+        ...keyFields(s.keys),
+        ...triggerFields(trigger),
+      }).map(([key, value]) => [key, truncate(value, 2048)]),
+    ),
+    Resources: [
+      userResource(account, evaluation.snapshot),
+      ...s.keys.map((key) => keyResource(account, evaluation.snapshot, key)),
+    ],
+    Compliance: {
+      Status: s.status,
+      RelatedRequirements: RELATED_REQUIREMENTS,
+      StatusReasons: [{ ReasonCode: s.reasonCode, Description: truncate(s.reason, 2048) }],
+    },
+    RecordState: 'ACTIVE',
+  };
+}
+
+/** The finding for a user IAM no longer knows: the stored one, resolved and archived. */
+export function buildArchivedFinding(previous: Finding, userName: string, trigger: Trigger, updatedAt: Date): Finding {
+  const reason = `IAM user ${userName} no longer exists`;
+  const severity = { Label: 'INFORMATIONAL' as const, Original: 'INFORMATIONAL' };
+  const types = previous.Types ?? [FINDING_TYPE];
+  const fields = Object.fromEntries(
+    Object.entries(previous.ProductFields ?? {}).filter(([key]) => key.startsWith(`${FIELD}/`) && !key.includes('/trigger')),
+  );
+  return {
+    SchemaVersion: '2018-10-08',
+    Id: previous.Id,
+    ProductArn: previous.ProductArn,
+    ProductName: 'KeyWarden',
+    CompanyName: 'KeyWarden',
+    GeneratorId: GENERATOR_ID,
+    AwsAccountId: previous.AwsAccountId,
+    Region: previous.Region,
+    Types: types,
+    CreatedAt: previous.CreatedAt,
+    UpdatedAt: iso(updatedAt),
+    LastObservedAt: iso(updatedAt),
+    Severity: severity,
+    FindingProviderFields: { Severity: severity, Types: types },
+    Title: truncate(`IAM user ${userName} was deleted (CIS 1.13 finding archived)`, 256),
+    Description: truncate(`${reason}, so it holds no access keys. ${describeTrigger(trigger)}`, 1024),
+    Remediation: { Recommendation: { Text: 'No action needed: the user and its keys are gone.', Url: REMEDIATION_URL } },
+    ProductFields: { ...fields, [`${FIELD}/verdict`]: 'user-gone', ...triggerFields(trigger) },
+    Resources: previous.Resources,
+    Compliance: {
+      Status: 'PASSED',
+      RelatedRequirements: RELATED_REQUIREMENTS,
+      StatusReasons: [{ ReasonCode: 'USER_DELETED', Description: reason }],
+    },
+    RecordState: 'ARCHIVED',
+  };
+}

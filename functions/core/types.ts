@@ -1,0 +1,64 @@
+/** Domain types shared by the evaluation core, the adapters and the entry points. */
+
+import type { KeyEventName } from '../shared/constants.ts';
+
+/** The account and partition the function runs in, and the region findings go to. */
+export interface AccountContext {
+  readonly accountId: string;
+  readonly partition: string;
+  readonly region: string;
+}
+
+export interface KeyLastUsed {
+  /** Undefined when the key was never used. */
+  readonly date: Date | undefined;
+  readonly serviceName: string | undefined;
+  readonly region: string | undefined;
+}
+
+export interface AccessKey {
+  readonly accessKeyId: string;
+  /** `Active`, `Inactive` or `Expired`; only `Active` counts. */
+  readonly status: string;
+  readonly createDate: Date;
+  /** Read only for active keys of a violating user. */
+  readonly lastUsed?: KeyLastUsed;
+}
+
+export interface IamUser {
+  readonly userName: string;
+  readonly userId: string;
+  readonly arn: string;
+  readonly path: string;
+  readonly createDate: Date;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** What IAM said about one user at one moment. */
+export interface UserSnapshot {
+  readonly user: IamUser;
+  readonly keys: readonly AccessKey[];
+}
+
+/** What caused an evaluation: a CloudTrail event, or a sweep. */
+export type Trigger =
+  | {
+      readonly kind: 'event';
+      readonly eventName: KeyEventName;
+      readonly eventId: string;
+      readonly eventTime: string;
+      readonly actorArn: string;
+      readonly actorType: string;
+      readonly sourceIp: string;
+      readonly userAgent: string;
+      readonly accessKeyId: string | undefined;
+    }
+  | { readonly kind: 'sweep'; readonly origin: 'schedule' | 'cli' };
+
+/** What the event says IAM should now show, used to wait out IAM's eventual consistency. */
+export interface Expectation {
+  readonly accessKeyId: string;
+  readonly state: 'Active' | 'Inactive' | 'absent';
+}
+
+export const isActive = (key: AccessKey): boolean => key.status === 'Active';

@@ -1,0 +1,57 @@
+/** Names and defaults shared by the functions and the infrastructure. No runtime dependencies. */
+
+/** Environment variables the functions read. */
+export const ENV = {
+  remediationMode: 'REMEDIATION_MODE',
+  keepKey: 'KEEP_KEY',
+  exemptTag: 'EXEMPT_TAG',
+  rotationGraceHours: 'ROTATION_GRACE_HOURS',
+  eventBusName: 'EVENT_BUS_NAME',
+  consistencyRetries: 'CONSISTENCY_RETRIES',
+  sweepSource: 'SWEEP_SOURCE',
+} as const;
+
+export const REMEDIATION_MODES = ['off', 'dry-run', 'deactivate'] as const;
+export type RemediationMode = (typeof REMEDIATION_MODES)[number];
+
+export const KEEP_KEY_STRATEGIES = ['newest', 'oldest', 'last-used'] as const;
+export type KeepKeyStrategy = (typeof KEEP_KEY_STRATEGIES)[number];
+
+export const SWEEP_SOURCES = ['credential-report', 'full'] as const;
+export type SweepSource = (typeof SWEEP_SOURCES)[number];
+
+export const DEFAULTS = {
+  remediationMode: 'off' as RemediationMode,
+  keepKey: 'newest' as KeepKeyStrategy,
+  exemptTag: 'keywarden:exempt',
+  rotationGraceHours: 0,
+  consistencyRetries: 3,
+  sweepSource: 'credential-report' as SweepSource,
+} as const;
+
+/** CloudTrail event names the detector handles; the rule matches exactly these. */
+export const KEY_EVENT_NAMES = ['CreateAccessKey', 'UpdateAccessKey', 'DeleteAccessKey'] as const;
+export type KeyEventName = (typeof KEY_EVENT_NAMES)[number];
+
+/** The EventBridge pattern for successful IAM access-key calls (IAM events arrive in us-east-1 only). */
+export const KEY_EVENT_PATTERN = {
+  source: ['aws.iam'],
+  'detail-type': ['AWS API Call via CloudTrail'],
+  detail: {
+    eventSource: ['iam.amazonaws.com'],
+    eventName: [...KEY_EVENT_NAMES],
+    errorCode: [{ exists: false }],
+  },
+} as const;
+
+/** Region where IAM's CloudTrail events reach EventBridge in the `aws` partition. */
+export const IAM_EVENT_REGION = 'us-east-1';
+
+/** Source of the custom events KeyWarden puts on the notification bus. */
+export const NOTIFICATION_SOURCE = 'keywarden';
+
+/** Marker in the SDK user agent, so KeyWarden recognises its own UpdateAccessKey in CloudTrail. */
+export const USER_AGENT_MARKER = 'keywarden';
+
+export const PRODUCT_NAME = 'KeyWarden';
+export const COMPANY_NAME = 'KeyWarden';
