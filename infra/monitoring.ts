@@ -1,10 +1,9 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
@@ -17,17 +16,19 @@ export function validateAlarmEmail(email: string): void {
 }
 
 /**
- * A topic for alarm notifications, TLS-only, with an optional e-mail subscription.
+ * A TLS-only topic for alarm notifications.
  *
  * Not KMS-encrypted: it carries alarm state changes only, and CloudWatch cannot publish to a topic encrypted
  * with the AWS managed key (it would need a customer managed key, $1 a month, for no confidentiality gain).
  */
-export function createAlarmTopic(scope: Construct, id: string, email?: string): sns.Topic {
-  const topic = new sns.Topic(scope, id, { displayName: 'KeyWarden alarms', enforceSSL: true });
-  if (email !== undefined) {
-    topic.addSubscription(new subscriptions.EmailSubscription(email));
-  }
-  return topic;
+export function createAlarmTopic(scope: Construct, id: string): sns.Topic {
+  return new sns.Topic(scope, id, { displayName: 'KeyWarden alarms', enforceSSL: true });
+}
+
+/** Subscribes `email` to `topic` (the recipient must confirm); does nothing without an address. */
+export function subscribeAlarmEmail(topic: sns.ITopic, email: string | undefined): void {
+  if (email === undefined) return;
+  topic.addSubscription(new subscriptions.EmailSubscription(email));
 }
 
 export interface AlarmedDeadLetterQueueProps {
@@ -49,18 +50,19 @@ export class AlarmedDeadLetterQueue extends Construct {
       // SSE-SQS, not the AWS managed KMS key: EventBridge cannot send to a queue encrypted with alias/aws/sqs.
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      // The longest SQS allows, so a dead-lettered event survives a long weekend before anyone redrives it.
+      // The longest SQS allows: a dead-lettered event waits up to two weeks for someone to redrive it.
       retentionPeriod: Duration.days(14),
     });
-    NagSuppressions.addResourceSuppressions(this.queue, [
-      {
-        id: 'AwsSolutions-SQS3',
-        reason:
-          'This queue is itself the dead-letter queue (EventBridge target DLQ or Lambda on-failure destination); its messages are kept 14 days and alarmed on, a DLQ behind it would only move the problem.',
-      },
-    ]);
+    Validations.of(this.queue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the dead-letter queue (EventBridge target DLQ or Lambda on-failure destination); its messages are kept 14 days and alarmed on, a DLQ behind it would only move the problem.',
+    });
     this.alarm = this.queue
-      .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM })
+      .metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      })
       .createAlarm(this, 'DepthAlarm', {
         alarmDescription: `KeyWarden: ${props.purpose} is not empty. Inspect the messages, fix the cause, then redrive or purge the queue.`,
         threshold: 1,

@@ -3,10 +3,12 @@ import {
   ENV,
   KEEP_KEY_STRATEGIES,
   type KeepKeyStrategy,
+  MAX_ROTATION_GRACE_HOURS,
   REMEDIATION_MODES,
   type RemediationMode,
   SWEEP_SOURCES,
   type SweepSource,
+  TAG_KEY_PATTERN,
 } from './constants.ts';
 import { ConfigError } from './errors.ts';
 
@@ -33,7 +35,14 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   throw new ConfigError(`${name}=${JSON.stringify(raw)} is not allowed; use one of: ${allowed.join(', ')}`);
 }
 
-function number(env: Env, name: string, fallback: number, min: number, max: number, integer: boolean): number {
+function number(
+  env: Env,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  integer: boolean,
+): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const value = Number(raw.trim());
@@ -45,15 +54,13 @@ function number(env: Env, name: string, fallback: number, min: number, max: numb
   return value;
 }
 
-// IAM tag keys: 1-128 characters of letters, digits, spaces and _.:/=+-@
-const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 // EventBridge bus name or ARN.
 const BUS = /^(arn:aws[\w-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[/.\-_A-Za-z0-9]{1,256}$/;
 
 /** Parses and validates the environment; throws ConfigError naming the variable, the value and what is allowed. */
 export function loadConfig(env: Env): Config {
   const exemptTag = env[ENV.exemptTag]?.trim() || DEFAULTS.exemptTag;
-  if (!TAG_KEY.test(exemptTag) || exemptTag.toLowerCase().startsWith('aws:')) {
+  if (!TAG_KEY_PATTERN.test(exemptTag) || exemptTag.toLowerCase().startsWith('aws:')) {
     throw new ConfigError(
       `${ENV.exemptTag}=${JSON.stringify(env[ENV.exemptTag])} is not allowed; use an IAM tag key (1-128 letters, digits, spaces and _.:/=+-@, not starting with aws:)`,
     );
@@ -68,7 +75,14 @@ export function loadConfig(env: Env): Config {
     remediationMode: oneOf(env, ENV.remediationMode, REMEDIATION_MODES, DEFAULTS.remediationMode),
     keepKey: oneOf(env, ENV.keepKey, KEEP_KEY_STRATEGIES, DEFAULTS.keepKey),
     exemptTag,
-    rotationGraceHours: number(env, ENV.rotationGraceHours, DEFAULTS.rotationGraceHours, 0, 24 * 90, false),
+    rotationGraceHours: number(
+      env,
+      ENV.rotationGraceHours,
+      DEFAULTS.rotationGraceHours,
+      0,
+      MAX_ROTATION_GRACE_HOURS,
+      false,
+    ),
     eventBusName: bus,
     consistencyRetries: number(env, ENV.consistencyRetries, DEFAULTS.consistencyRetries, 0, 10, true),
     sweepSource: oneOf(env, ENV.sweepSource, SWEEP_SOURCES, DEFAULTS.sweepSource),

@@ -20,6 +20,12 @@ export type KeepKeyStrategy = (typeof KEEP_KEY_STRATEGIES)[number];
 export const SWEEP_SOURCES = ['credential-report', 'full'] as const;
 export type SweepSource = (typeof SWEEP_SOURCES)[number];
 
+/** IAM tag keys: 1-128 letters, digits, spaces and _.:/=+-@ (and not starting with `aws:`). */
+export const TAG_KEY_PATTERN = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
+
+/** Upper bound of ROTATION_GRACE_HOURS: 90 days, the benchmark's rotation period. */
+export const MAX_ROTATION_GRACE_HOURS = 24 * 90;
+
 export const DEFAULTS = {
   remediationMode: 'off' as RemediationMode,
   keepKey: 'newest' as KeepKeyStrategy,

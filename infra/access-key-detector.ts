@@ -1,0 +1,451 @@
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import {
+  DEFAULTS,
+  ENV,
+  KEEP_KEY_STRATEGIES,
+  type KeepKeyStrategy,
+  MAX_ROTATION_GRACE_HOURS,
+  REMEDIATION_MODES,
+  type RemediationMode,
+  SWEEP_SOURCES,
+  type SweepSource,
+  TAG_KEY_PATTERN,
+} from '../functions/shared/constants.ts';
+import { keyEventPattern } from './event-pattern.ts';
+import {
+  AlarmedDeadLetterQueue,
+  createAlarmTopic,
+  subscribeAlarmEmail,
+  validateAlarmEmail,
+} from './monitoring.ts';
+import { acknowledgeWildcards, type FunctionKind, policyStatements } from './permissions.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** The detector's and the sweep's entry points (the only files of functions/ that infra names). */
+export const ENTRY_POINTS: Readonly<Record<FunctionKind, string>> = {
+  detector: path.join(REPO_ROOT, 'functions', 'detector', 'handler.ts'),
+  sweep: path.join(REPO_ROOT, 'functions', 'sweep', 'handler.ts'),
+};
+
+/**
+ * Default sweep schedule. The credential report regenerates at most every 4 hours, so sweeping more often mostly
+ * re-reads the same report; every 6 hours bounds how long a violation whose event was lost goes unseen to about
+ * 10 hours (6 h + a report up to 4 h old), re-imports open findings far inside Security Hub's 90-day expiry, and
+ * costs 120 short invocations a month.
+ */
+export const DEFAULT_SWEEP_SCHEDULE = 'rate(6 hours)';
+
+/** Default `logRetention`: one year, the usual audit retention for a record of remediation actions. */
+export const DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR;
+
+// Sizes measured by running the bundles against moto (README, "Sizing"): the detector took 35-500 ms per event
+// (p50 58 ms) with a peak RSS of 120 MB, so 256 MB leaves twice that. Its 2-minute timeout covers the worst case
+// the SDK settings allow: one call exhausting 4 attempts of up to 13 s each (connect 3 s + request 10 s) with
+// back-off, plus IAM consistency re-reads (under 2 s) and the other calls.
+const DETECTOR_MEMORY_MB = 256;
+const DETECTOR_TIMEOUT = Duration.minutes(2);
+// The sweep of 10,000 users peaked at 166 MB (credential report, 6 s; full listing, 77 s against moto, which never
+// throttles). 512 MB is three times that and buys proportionally more CPU; the timeout is the most Lambda allows,
+// for a full listing throttled by IAM (one ListAccessKeys per user, no published rate limits).
+const SWEEP_MEMORY_MB = 512;
+const SWEEP_TIMEOUT = Duration.minutes(15);
+
+// EventBridge -> Lambda delivery: keep retrying for the whole day EventBridge allows, because the function
+// re-reads live IAM state and an event that arrives late is still worth handling; then the dead-letter queue.
+const DELIVERY_RETRY_ATTEMPTS = 185;
+const DELIVERY_MAX_EVENT_AGE = Duration.hours(24);
+// Lambda asynchronous invocation: the service's own bounds, stated explicitly; then the on-failure queue.
+const INVOKE_RETRY_ATTEMPTS = 2;
+const INVOKE_MAX_EVENT_AGE = Duration.hours(6);
+
+// Lets bundled CommonJS dependencies call require() from the ESM bundle.
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __keywardenCreateRequire } from 'node:module'; const require = __keywardenCreateRequire(import.meta.url);";
+
+
+/** Properties of an {@link AccessKeyDetector}. */
+export interface AccessKeyDetectorProps {
+  /**
+   * What to do about a user with more than one active key: `off` reports a finding only, `dry-run` also logs the
+   * key it would deactivate, `deactivate` deactivates it. Only `deactivate` grants `iam:UpdateAccessKey`.
+   * @default 'off'
+   */
+  readonly remediationMode?: RemediationMode;
+  /**
+   * Which active key survives remediation: `newest`, `oldest` or `last-used`.
+   * @default 'newest'
+   */
+  readonly keepKey?: KeepKeyStrategy;
+  /**
+   * IAM tag key that exempts a user from the control when present.
+   * @default 'keywarden:exempt'
+   */
+  readonly exemptTag?: string;
+  /**
+   * Hours a rotation may keep two active keys before remediation (the finding is still reported at once).
+   * From 0 to 2160 (90 days).
+   * @default 0
+   */
+  readonly rotationGraceHours?: number;
+  /**
+   * Event bus that receives a KeyWarden event for every violation and remediation.
+   * @default - no notification events; no `events:PutEvents` permission
+   */
+  readonly notificationEventBus?: events.IEventBus;
+  /**
+   * Topic the alarms notify.
+   * @default - a new TLS-only topic
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * E-mail address subscribed to the alarm topic (the recipient must confirm the subscription).
+   * @default - no subscription
+   */
+  readonly alarmEmail?: string;
+  /**
+   * How long the functions' logs are kept.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Create a multi-region CloudTrail trail recording management write events, with its own bucket. Only for
+   * accounts with no trail: without one, no IAM event reaches EventBridge; with one already, a second trail
+   * costs $2 per 100,000 events.
+   * @default false
+   */
+  readonly createTrail?: boolean;
+  /**
+   * When the account sweep runs.
+   * @default events.Schedule.expression('rate(6 hours)')
+   */
+  readonly sweepSchedule?: events.Schedule;
+  /**
+   * Where the sweep finds candidate users: `credential-report` (a few calls plus one check per violator) or
+   * `full` (a live listing, one call per user).
+   * @default 'credential-report'
+   */
+  readonly sweepSource?: SweepSource;
+}
+
+/**
+ * Watches IAM access-key events and sweeps the account on a schedule for users with more than one active
+ * access key (CIS AWS Foundations Benchmark 1.13), reporting to Security Hub and optionally deactivating keys.
+ *
+ * The rule lives on the default event bus of this construct's region, which must receive IAM's CloudTrail events
+ * (us-east-1, or a region they are forwarded to). Nothing is dropped silently: undeliverable events and failed
+ * invocations go to encrypted queues that raise an alarm.
+ */
+export class AccessKeyDetector extends Construct {
+  /** Handles each access-key event. */
+  readonly detectorFunction: nodejs.NodejsFunction;
+  /** Sweeps the whole account on {@link AccessKeyDetectorProps.sweepSchedule}. */
+  readonly sweepFunction: nodejs.NodejsFunction;
+  /** Matches successful `CreateAccessKey`, `UpdateAccessKey` and `DeleteAccessKey` calls on the default bus. */
+  readonly rule: events.Rule;
+  /** Invokes the sweep. */
+  readonly sweepRule: events.Rule;
+  /** Events EventBridge could not deliver to either function (the rule targets' dead-letter queue). */
+  readonly eventDeadLetterQueue: sqs.IQueue;
+  /** Invocations that still failed after Lambda's retries (the functions' on-failure destination). */
+  readonly invocationFailureQueue: sqs.IQueue;
+  /** Topic the alarms notify. */
+  readonly alarmTopic: sns.ITopic;
+  /** Every alarm: each queue's depth, and each function's errors and throttles. */
+  readonly alarms: readonly cloudwatch.IAlarm[];
+  /** The trail, when {@link AccessKeyDetectorProps.createTrail} is set. */
+  readonly trail?: cloudtrail.Trail;
+
+  constructor(scope: Construct, id: string, props: AccessKeyDetectorProps = {}) {
+    super(scope, id);
+    const settings = resolveSettings(props);
+
+    this.alarmTopic = props.alarmTopic ?? createAlarmTopic(this, 'AlarmTopic');
+    subscribeAlarmEmail(this.alarmTopic, props.alarmEmail);
+    const eventDlq = new AlarmedDeadLetterQueue(this, 'EventDeadLetterQueue', {
+      purpose:
+        'the queue of events (IAM key events, sweep schedules) EventBridge could not deliver to KeyWarden',
+      alarmTopic: this.alarmTopic,
+    });
+    const failureQueue = new AlarmedDeadLetterQueue(this, 'InvocationFailureQueue', {
+      purpose: 'the queue of KeyWarden invocations that failed after retries',
+      alarmTopic: this.alarmTopic,
+    });
+    this.eventDeadLetterQueue = eventDlq.queue;
+    this.invocationFailureQueue = failureQueue.queue;
+
+    const environment: Record<string, string> = {
+      [ENV.remediationMode]: settings.remediationMode,
+      [ENV.keepKey]: settings.keepKey,
+      [ENV.exemptTag]: settings.exemptTag,
+      [ENV.rotationGraceHours]: String(settings.rotationGraceHours),
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    if (props.notificationEventBus !== undefined) {
+      // The ARN rather than the name, so a bus in another account works too.
+      environment[ENV.eventBusName] = props.notificationEventBus.eventBusArn;
+    }
+
+    const failureDestination = new destinations.SqsDestination(failureQueue.queue);
+    this.detectorFunction = this.createFunction('Detector', {
+      kind: 'detector',
+      description: 'KeyWarden: checks the user of each IAM access-key event (CIS 1.13)',
+      memorySize: DETECTOR_MEMORY_MB,
+      timeout: DETECTOR_TIMEOUT,
+      environment,
+      settings,
+      notificationEventBus: props.notificationEventBus,
+      onFailure: failureDestination,
+    });
+    this.sweepFunction = this.createFunction('Sweep', {
+      kind: 'sweep',
+      description: 'KeyWarden: sweeps every IAM user for more than one active access key (CIS 1.13)',
+      memorySize: SWEEP_MEMORY_MB,
+      timeout: SWEEP_TIMEOUT,
+      environment: { ...environment, [ENV.sweepSource]: settings.sweepSource },
+      settings,
+      notificationEventBus: props.notificationEventBus,
+      onFailure: failureDestination,
+    });
+
+    const delivery: targets.LambdaFunctionProps = {
+      deadLetterQueue: eventDlq.queue,
+      retryAttempts: DELIVERY_RETRY_ATTEMPTS,
+      maxEventAge: DELIVERY_MAX_EVENT_AGE,
+    };
+    this.rule = new events.Rule(this, 'KeyEventRule', {
+      description: 'KeyWarden: successful IAM CreateAccessKey, UpdateAccessKey and DeleteAccessKey calls',
+      eventPattern: keyEventPattern(),
+    });
+    this.rule.addTarget(new targets.LambdaFunction(this.detectorFunction, delivery));
+    this.sweepRule = new events.Rule(this, 'SweepSchedule', {
+      description: 'KeyWarden: runs the account sweep',
+      schedule: settings.sweepSchedule,
+    });
+    this.sweepRule.addTarget(new targets.LambdaFunction(this.sweepFunction, delivery));
+
+    this.alarms = [
+      eventDlq.alarm,
+      failureQueue.alarm,
+      ...this.functionAlarms('Detector', this.detectorFunction),
+      ...this.functionAlarms('Sweep', this.sweepFunction),
+    ];
+
+    if (settings.createTrail) {
+      this.trail = this.createTrail();
+    }
+  }
+
+  private createFunction(
+    id: string,
+    options: {
+      kind: FunctionKind;
+      description: string;
+      memorySize: number;
+      timeout: Duration;
+      environment: Record<string, string>;
+      settings: Settings;
+      notificationEventBus: events.IEventBus | undefined;
+      onFailure: lambda.IDestination;
+    },
+  ): nodejs.NodejsFunction {
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+      retention: options.settings.logRetention,
+      // The logs record which keys were deactivated and why: keep them after the stack is deleted.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // An explicit role instead of AWSLambdaBasicExecutionRole: it may write to its own log group only.
+    const role = new iam.Role(this, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: options.description,
+    });
+    logGroup.grantWrite(role);
+    for (const statement of policyStatements(this, options.kind, options.settings.remediationMode)) {
+      role.addToPolicy(statement);
+    }
+    options.notificationEventBus?.grantPutEventsTo(role);
+    acknowledgeWildcards(role, options.kind);
+
+    return new nodejs.NodejsFunction(this, `${id}Function`, {
+      description: options.description,
+      entry: ENTRY_POINTS[options.kind],
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: options.memorySize,
+      timeout: options.timeout,
+      role,
+      logGroup,
+      environment: options.environment,
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        minify: true,
+        sourceMap: true,
+        // Pin the SDK this project tested against instead of whatever minor the runtime ships.
+        bundleAwsSDK: true,
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        // These machines have no Docker; esbuild is a local devDependency.
+        forceDockerBundling: false,
+      },
+      retryAttempts: INVOKE_RETRY_ATTEMPTS,
+      maxEventAge: INVOKE_MAX_EVENT_AGE,
+      onFailure: options.onFailure,
+    });
+  }
+
+  private functionAlarms(id: string, fn: lambda.IFunction): cloudwatch.Alarm[] {
+    const action = new cloudwatchActions.SnsAction(this.alarmTopic);
+    const alarms = [
+      fn
+        .metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM })
+        .createAlarm(this, `${id}Errors`, {
+          alarmDescription: `KeyWarden: the ${id.toLowerCase()} function failed (Lambda retries it, then records it in the invocation failure queue).`,
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      fn
+        .metricThrottles({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM })
+        .createAlarm(this, `${id}Throttles`, {
+          alarmDescription: `KeyWarden: the ${id.toLowerCase()} function was throttled (account concurrency exhausted?).`,
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+    ];
+    for (const alarm of alarms) alarm.addAlarmAction(action);
+    return alarms;
+  }
+
+  private createTrail(): cloudtrail.Trail {
+    const bucket = new s3.Bucket(this, 'TrailBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      versioned: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // Audit logs outlive the stack; delete the bucket by hand if you really want them gone.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'The bucket holds CloudTrail logs only; its writes are CloudTrail deliveries, which log file validation (digest files) already makes tamper-evident. Access logs would need a second bucket.',
+    });
+    return new cloudtrail.Trail(this, 'Trail', {
+      bucket,
+      isMultiRegionTrail: true,
+      includeGlobalServiceEvents: true,
+      managementEvents: cloudtrail.ReadWriteType.WRITE_ONLY,
+      enableFileValidation: true,
+    });
+  }
+}
+
+interface Settings {
+  readonly remediationMode: RemediationMode;
+  readonly keepKey: KeepKeyStrategy;
+  readonly exemptTag: string;
+  readonly rotationGraceHours: number;
+  readonly logRetention: logs.RetentionDays;
+  readonly createTrail: boolean;
+  readonly sweepSchedule: events.Schedule;
+  readonly sweepSource: SweepSource;
+}
+
+const RETENTION_VALUES = new Set<number>(
+  Object.values(logs.RetentionDays).filter((value): value is number => typeof value === 'number'),
+);
+
+/** Applies the defaults and validates every prop, naming the bad value and what is allowed. */
+function resolveSettings(props: AccessKeyDetectorProps): Settings {
+  const remediationMode = oneOf(
+    'remediationMode',
+    props.remediationMode,
+    REMEDIATION_MODES,
+    DEFAULTS.remediationMode,
+  );
+  const keepKey = oneOf('keepKey', props.keepKey, KEEP_KEY_STRATEGIES, DEFAULTS.keepKey);
+  const sweepSource = oneOf('sweepSource', props.sweepSource, SWEEP_SOURCES, DEFAULTS.sweepSource);
+
+  const exemptTag = props.exemptTag ?? DEFAULTS.exemptTag;
+  if (
+    !Token.isUnresolved(exemptTag) &&
+    (!TAG_KEY_PATTERN.test(exemptTag) || exemptTag.toLowerCase().startsWith('aws:'))
+  ) {
+    throw new Error(
+      `exemptTag ${JSON.stringify(exemptTag)} is not an IAM tag key; use 1-128 letters, digits, spaces and _.:/=+-@, not starting with aws:`,
+    );
+  }
+
+  const rotationGraceHours = props.rotationGraceHours ?? DEFAULTS.rotationGraceHours;
+  if (
+    !Token.isUnresolved(rotationGraceHours) &&
+    !(
+      Number.isFinite(rotationGraceHours) &&
+      rotationGraceHours >= 0 &&
+      rotationGraceHours <= MAX_ROTATION_GRACE_HOURS
+    )
+  ) {
+    throw new Error(
+      `rotationGraceHours ${rotationGraceHours} is not allowed; use a number of hours from 0 to ${MAX_ROTATION_GRACE_HOURS}`,
+    );
+  }
+
+  const logRetention = props.logRetention ?? DEFAULT_LOG_RETENTION;
+  if (!RETENTION_VALUES.has(logRetention)) {
+    throw new Error(
+      `logRetention ${logRetention} is not a CloudWatch Logs retention; use one of: ${[...RETENTION_VALUES].join(', ')} (days)`,
+    );
+  }
+
+  const sweepSchedule = props.sweepSchedule ?? events.Schedule.expression(DEFAULT_SWEEP_SCHEDULE);
+  const expression = sweepSchedule.expressionString;
+  if (!Token.isUnresolved(expression) && !/^(rate|cron)\(.+\)$/.test(expression)) {
+    throw new Error(
+      `sweepSchedule ${JSON.stringify(expression)} is not a schedule expression; use rate(...) or cron(...), e.g. ${DEFAULT_SWEEP_SCHEDULE}`,
+    );
+  }
+
+  if (props.alarmEmail !== undefined && !Token.isUnresolved(props.alarmEmail)) {
+    validateAlarmEmail(props.alarmEmail);
+  }
+
+  return {
+    remediationMode,
+    keepKey,
+    exemptTag,
+    rotationGraceHours,
+    logRetention,
+    createTrail: props.createTrail ?? false,
+    sweepSchedule,
+    sweepSource,
+  };
+}
+
+function oneOf<T extends string>(name: string, value: T | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (Token.isUnresolved(value) || allowed.includes(value)) return value;
+  throw new Error(`${name} ${JSON.stringify(value)} is not allowed; use one of: ${allowed.join(', ')}`);
+}

@@ -1,0 +1,76 @@
+import * as events from 'aws-cdk-lib/aws-events';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { KeepKeyStrategy, RemediationMode, SweepSource } from '../functions/shared/constants.ts';
+import type { KeyWardenStackProps } from './keywarden-stack.ts';
+
+/** The context keys the app reads (`-c key=value` or `cdk.json`). */
+export const CONTEXT_KEYS = [
+  'remediationMode',
+  'keepKey',
+  'exemptTag',
+  'rotationGraceHours',
+  'alarmEmail',
+  'sweepSchedule',
+  'sweepSource',
+  'notificationBusName',
+  'createTrail',
+  'logRetentionDays',
+  'homeRegion',
+] as const;
+export type ContextKey = (typeof CONTEXT_KEYS)[number];
+
+type Lookup = (key: ContextKey) => unknown;
+type ProcessEnv = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Turns CDK context into stack props. Context from `-c` is always a string, from `cdk.json` it may be typed;
+ * both are accepted. Types are checked here, naming the key; allowed values are checked by the construct.
+ * The region is `homeRegion`, else the CLI's default region; without either the stack is environment-agnostic.
+ */
+export function stackPropsFromContext(lookup: Lookup, env: ProcessEnv): KeyWardenStackProps {
+  const text = (key: ContextKey): string | undefined => {
+    const value = lookup(key);
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      throw new Error(`context ${key}=${JSON.stringify(value)} is not allowed; use a string`);
+    }
+    const trimmed = String(value).trim();
+    return trimmed === '' ? undefined : trimmed;
+  };
+  const number = (key: ContextKey): number | undefined => {
+    const raw = text(key);
+    if (raw === undefined) return undefined;
+    if (!/^\d+(\.\d+)?$/.test(raw)) {
+      throw new Error(`context ${key}=${JSON.stringify(raw)} is not allowed; use a non-negative number`);
+    }
+    return Number(raw);
+  };
+  const flag = (key: ContextKey): boolean | undefined => {
+    const raw = text(key);
+    if (raw === undefined) return undefined;
+    if (raw !== 'true' && raw !== 'false') {
+      throw new Error(`context ${key}=${JSON.stringify(raw)} is not allowed; use true or false`);
+    }
+    return raw === 'true';
+  };
+
+  const sweepSchedule = text('sweepSchedule');
+  const region = text('homeRegion') ?? (env.CDK_DEFAULT_REGION?.trim() || undefined);
+  const account = env.CDK_DEFAULT_ACCOUNT?.trim() || undefined;
+  return {
+    env: region === undefined ? undefined : { account, region },
+    notificationBusName: text('notificationBusName'),
+    detector: {
+      // Allowed values are validated by AccessKeyDetector, whose error names the prop and the value.
+      remediationMode: text('remediationMode') as RemediationMode | undefined,
+      keepKey: text('keepKey') as KeepKeyStrategy | undefined,
+      sweepSource: text('sweepSource') as SweepSource | undefined,
+      logRetention: number('logRetentionDays') as logs.RetentionDays | undefined,
+      exemptTag: text('exemptTag'),
+      rotationGraceHours: number('rotationGraceHours'),
+      alarmEmail: text('alarmEmail'),
+      createTrail: flag('createTrail'),
+      sweepSchedule: sweepSchedule === undefined ? undefined : events.Schedule.expression(sweepSchedule),
+    },
+  };
+}

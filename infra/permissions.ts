@@ -1,0 +1,104 @@
+import { ArnFormat, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import type { RemediationMode } from '../functions/shared/constants.ts';
+
+/** Which function a policy is for: the sweep calls everything the detector calls, plus the account listing. */
+export type FunctionKind = 'detector' | 'sweep';
+
+/**
+ * The IAM statements a KeyWarden function needs, least privilege: IAM user actions on this account's users only,
+ * `iam:UpdateAccessKey` only when remediation deactivates keys, Security Hub on this account's default product
+ * and hub only. Partition and account come from the stack, never a literal `arn:aws`.
+ */
+export function policyStatements(
+  scope: Construct,
+  kind: FunctionKind,
+  remediationMode: RemediationMode,
+): iam.PolicyStatement[] {
+  const stack = Stack.of(scope);
+  const anyUser = stack.formatArn({
+    service: 'iam',
+    region: '',
+    resource: 'user',
+    resourceName: '*',
+    arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+  });
+  const statements = [
+    new iam.PolicyStatement({
+      sid: 'ReadUsersAndKeys',
+      actions: ['iam:GetUser', 'iam:ListAccessKeys', 'iam:GetAccessKeyLastUsed'],
+      resources: [anyUser],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ImportFindings',
+      actions: ['securityhub:BatchImportFindings'],
+      // The custom-integration product of this account: arn:<partition>:securityhub:<region>:<account>:product/<account>/default
+      resources: [
+        stack.formatArn({
+          service: 'securityhub',
+          resource: 'product',
+          resourceName: `${stack.account}/default`,
+          arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+        }),
+      ],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ReadFindings',
+      actions: ['securityhub:GetFindings'],
+      resources: [
+        stack.formatArn({
+          service: 'securityhub',
+          resource: 'hub',
+          resourceName: 'default',
+          arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+        }),
+      ],
+    }),
+  ];
+  if (remediationMode === 'deactivate') {
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'DeactivateAccessKeys',
+        actions: ['iam:UpdateAccessKey'],
+        resources: [anyUser],
+      }),
+    );
+  }
+  if (kind === 'sweep') {
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'ListAllUsers',
+        // None of these three supports resource-level permissions (Service Authorization Reference, IAM:
+        // no resource type listed), so "*" is the only resource that works.
+        actions: ['iam:ListUsers', 'iam:GenerateCredentialReport', 'iam:GetCredentialReport'],
+        resources: ['*'],
+      }),
+    );
+  }
+  return statements;
+}
+
+/**
+ * Acknowledges, for cdk-nag (AwsSolutions-IAM5), exactly the wildcard resources {@link policyStatements} grants
+ * `kind`, each with the reason it cannot be narrower. Call it on the role that holds the statements.
+ */
+export function acknowledgeWildcards(role: iam.IRole, kind: FunctionKind): void {
+  const stack = Stack.of(role);
+  // cdk-nag names a finding by the flattened resource: references become <Ref>, literals stay as they are.
+  const partition = Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition;
+  const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+  const validations = Validations.of(role);
+  validations.acknowledge({
+    id: `AwsSolutions-IAM5[Resource::arn:${partition}:iam::${account}:user/*]`,
+    reason:
+      'KeyWarden checks every IAM user of the account, whatever its name or path, so the user actions apply to all users of this account (no other account, no other resource type).',
+  });
+  if (kind === 'sweep') {
+    validations.acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'iam:ListUsers, iam:GenerateCredentialReport and iam:GetCredentialReport have no resource-level permissions (Service Authorization Reference for IAM), so they need Resource "*"; that statement grants only these three actions.',
+    });
+  }
+}

@@ -1,0 +1,191 @@
+import { Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AccessKeyDetector, type AccessKeyDetectorProps } from '../../infra/access-key-detector.ts';
+import { type ContextKey, stackPropsFromContext } from '../../infra/context.ts';
+import { IamEventForwarderStack } from '../../infra/iam-event-forwarder-stack.ts';
+import { KeyWardenStack } from '../../infra/keywarden-stack.ts';
+import { removeTestApps, testApp } from './synth.ts';
+
+afterAll(removeTestApps);
+
+/** A stack to build a detector in; never synthesized, and bundling is off. */
+function scratchStack(): Stack {
+  return new Stack(testApp(), 'Scratch');
+}
+
+function build(props: AccessKeyDetectorProps): AccessKeyDetector {
+  return new AccessKeyDetector(scratchStack(), 'Detector', props);
+}
+
+describe('AccessKeyDetector props', () => {
+  it.each<[string, AccessKeyDetectorProps, RegExp]>([
+    [
+      'an unknown remediation mode',
+      { remediationMode: 'delete' as never },
+      /remediationMode "delete" is not allowed; use one of: off, dry-run, deactivate/,
+    ],
+    [
+      'an unknown key strategy',
+      { keepKey: 'random' as never },
+      /keepKey "random" is not allowed; use one of: newest/,
+    ],
+    [
+      'an unknown sweep source',
+      { sweepSource: 'partial' as never },
+      /sweepSource "partial" is not allowed; use one of: credential-report, full/,
+    ],
+    [
+      'a tag key in the aws: namespace',
+      { exemptTag: 'aws:exempt' },
+      /exemptTag "aws:exempt" is not an IAM tag key/,
+    ],
+    ['an empty tag key', { exemptTag: '' }, /exemptTag "" is not an IAM tag key/],
+    [
+      'a tag key over 128 characters',
+      { exemptTag: 'x'.repeat(129) },
+      /exemptTag "x{129}" is not an IAM tag key/,
+    ],
+    [
+      'a tag key with a forbidden character',
+      { exemptTag: 'exempt!' },
+      /exemptTag "exempt!" is not an IAM tag key/,
+    ],
+    [
+      'negative grace hours',
+      { rotationGraceHours: -1 },
+      /rotationGraceHours -1 is not allowed; use a number of hours from 0 to 2160/,
+    ],
+    ['grace hours beyond 90 days', { rotationGraceHours: 2161 }, /rotationGraceHours 2161 is not allowed/],
+    [
+      'grace hours that are not a number',
+      { rotationGraceHours: Number.NaN },
+      /rotationGraceHours NaN is not allowed/,
+    ],
+    [
+      'a retention CloudWatch Logs does not offer',
+      { logRetention: 42 as logs.RetentionDays },
+      /logRetention 42 is not a CloudWatch Logs retention; use one of: 1, 3, 5, 7, 14, 30/,
+    ],
+    [
+      'a schedule that is neither rate() nor cron()',
+      { sweepSchedule: events.Schedule.expression('every 6 hours') },
+      /sweepSchedule "every 6 hours" is not a schedule expression; use rate\(\.\.\.\) or cron\(\.\.\.\)/,
+    ],
+    [
+      'an alarm address without a domain',
+      { alarmEmail: 'security' },
+      /alarmEmail "security" is not an e-mail address/,
+    ],
+  ])('rejects %s, naming the value', (_case, props, message) => {
+    expect(() => build(props)).toThrow(message);
+  });
+
+  it.each<[string, AccessKeyDetectorProps]>([
+    ['every default', {}],
+    ['the longest grace and a fraction of an hour', { rotationGraceHours: 2160 }],
+    ['a fractional grace', { rotationGraceHours: 1.5 }],
+    ['a tag key with spaces and punctuation', { exemptTag: 'Security Team/exempt=yes@+-_.:' }],
+    ['a retention of ten years', { logRetention: 3653 as logs.RetentionDays }],
+    ['a cron schedule', { sweepSchedule: events.Schedule.cron({ hour: '3', minute: '0' }) }],
+  ])('accepts %s', (_case, props) => {
+    expect(build(props).detectorFunction).toBeDefined();
+  });
+
+  it('rejects a bad alarm address for the forwarder stack too', () => {
+    const app = testApp();
+    expect(
+      () => new IamEventForwarderStack(app, 'Forwarder', { targetRegion: 'eu-west-1', alarmEmail: 'nobody' }),
+    ).toThrow(/alarmEmail "nobody" is not an e-mail address/);
+  });
+});
+
+describe('stackPropsFromContext', () => {
+  const fromContext = (context: Partial<Record<ContextKey, unknown>>, env: Record<string, string> = {}) =>
+    stackPropsFromContext((key) => context[key], env);
+
+  it('leaves every setting to the construct defaults when there is no context', () => {
+    const props = fromContext({});
+    expect(props.env).toBeUndefined();
+    expect(props.notificationBusName).toBeUndefined();
+    expect(Object.values(props.detector ?? {}).filter((value) => value !== undefined)).toEqual([]);
+  });
+
+  it('reads -c strings into typed props', () => {
+    const props = fromContext({
+      remediationMode: 'deactivate',
+      keepKey: 'oldest',
+      exemptTag: ' team:exempt ',
+      rotationGraceHours: '72',
+      alarmEmail: 'security@example.com',
+      sweepSchedule: 'rate(1 day)',
+      sweepSource: 'full',
+      notificationBusName: 'keywarden',
+      createTrail: 'true',
+      logRetentionDays: '90',
+    });
+    expect(props.notificationBusName).toBe('keywarden');
+    expect(props.detector).toMatchObject({
+      remediationMode: 'deactivate',
+      keepKey: 'oldest',
+      exemptTag: 'team:exempt',
+      rotationGraceHours: 72,
+      alarmEmail: 'security@example.com',
+      sweepSource: 'full',
+      createTrail: true,
+      logRetention: 90,
+    });
+    expect(props.detector?.sweepSchedule?.expressionString).toBe('rate(1 day)');
+  });
+
+  it('accepts the typed values cdk.json can hold', () => {
+    const props = fromContext({ rotationGraceHours: 1.5, createTrail: false, logRetentionDays: 365 });
+    expect(props.detector).toMatchObject({ rotationGraceHours: 1.5, createTrail: false, logRetention: 365 });
+  });
+
+  it('treats blank values as unset', () => {
+    expect(fromContext({ remediationMode: '  ', rotationGraceHours: '' }).detector).toMatchObject({
+      remediationMode: undefined,
+      rotationGraceHours: undefined,
+    });
+  });
+
+  it.each<[Partial<Record<ContextKey, unknown>>, RegExp]>([
+    [
+      { rotationGraceHours: 'soon' },
+      /context rotationGraceHours="soon" is not allowed; use a non-negative number/,
+    ],
+    [{ rotationGraceHours: '-3' }, /context rotationGraceHours="-3" is not allowed/],
+    [{ logRetentionDays: '1y' }, /context logRetentionDays="1y" is not allowed/],
+    [{ createTrail: 'yes' }, /context createTrail="yes" is not allowed; use true or false/],
+    [
+      { alarmEmail: { address: 'a@b.c' } },
+      /context alarmEmail=\{"address":"a@b.c"\} is not allowed; use a string/,
+    ],
+  ])('rejects %o, naming the key and the value', (context, message) => {
+    expect(() => fromContext(context)).toThrow(message);
+  });
+
+  it('targets the CLI default account and region', () => {
+    expect(
+      fromContext({}, { CDK_DEFAULT_ACCOUNT: '111122223333', CDK_DEFAULT_REGION: 'us-east-1' }).env,
+    ).toEqual({
+      account: '111122223333',
+      region: 'us-east-1',
+    });
+  });
+
+  it('lets homeRegion override the CLI default region', () => {
+    expect(fromContext({ homeRegion: 'eu-west-1' }, { CDK_DEFAULT_REGION: 'us-east-1' }).env).toEqual({
+      account: undefined,
+      region: 'eu-west-1',
+    });
+  });
+
+  it('hands allowed-value checks to the construct, whose error names the value', () => {
+    const app = testApp();
+    const props = fromContext({ remediationMode: 'on' });
+    expect(() => new KeyWardenStack(app, 'KeyWarden', props)).toThrow(/remediationMode "on" is not allowed/);
+  });
+});
