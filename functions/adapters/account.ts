@@ -14,9 +14,16 @@ export function accountFromFunctionArn(arn: string | undefined): AccountContext 
 }
 
 /** From STS GetCallerIdentity, for the CLI and local runs. STS is loaded only here, off the Lambda's cold path. */
-export async function accountFromCaller(region: string | undefined, profile?: string): Promise<AccountContext> {
+export async function accountFromCaller(
+  region: string | undefined,
+  profile?: string,
+): Promise<AccountContext> {
   const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
-  const sts = new STSClient({ ...(region ? { region } : {}), ...(profile ? { profile } : {}), maxAttempts: 4 });
+  const sts = new STSClient({
+    ...(region ? { region } : {}),
+    ...(profile ? { profile } : {}),
+    maxAttempts: 4,
+  });
   const identity = await sts.send(new GetCallerIdentityCommand({}));
   const resolvedRegion = region ?? (await sts.config.region());
   const arn = /^arn:([\w-]+):/.exec(identity.Arn ?? '');

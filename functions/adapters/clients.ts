@@ -20,7 +20,8 @@ export const VERSION = '0.1.0';
 export const CLIENT_SETTINGS = {
   maxAttempts: 4,
   retryMode: 'standard',
-  requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 },
+  // Without throwOnRequestTimeout, @smithy/node-http-handler 4.x only logs a warning when requestTimeout passes.
+  requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
   // Marks KeyWarden's own calls in CloudTrail, so its own UpdateAccessKey is recognised when it comes back.
   customUserAgent: `${USER_AGENT_MARKER}/${VERSION}`,
 } as const;
@@ -49,7 +50,8 @@ export function createClients(options: ClientOptions = {}): AwsClients {
 export function errorCode(error: unknown): string {
   if (typeof error === 'object' && error !== null) {
     const named = error as { name?: unknown; Code?: unknown; code?: unknown };
-    for (const value of [named.Code, named.name, named.code]) if (typeof value === 'string' && value) return value;
+    for (const value of [named.Code, named.name, named.code])
+      if (typeof value === 'string' && value) return value;
   }
   return 'UnknownError';
 }

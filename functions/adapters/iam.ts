@@ -27,7 +27,8 @@ function wrap(operation: string, error: unknown): AwsCallError {
   return new AwsCallError(operation, errorCode(error), errorMessage(error), { cause: error });
 }
 
-const isNoSuchEntity = (error: unknown): boolean => errorCode(error) === 'NoSuchEntityException' || errorCode(error) === 'NoSuchEntity';
+const isNoSuchEntity = (error: unknown): boolean =>
+  errorCode(error) === 'NoSuchEntityException' || errorCode(error) === 'NoSuchEntity';
 
 export function createIamPort(client: IAMClient): IamPort {
   async function listKeys(userName: string): Promise<AccessKey[] | undefined> {
@@ -85,7 +86,9 @@ export function createIamPort(client: IAMClient): IamPort {
     },
     async lastUsed(accessKeyId) {
       try {
-        const { AccessKeyLastUsed: used } = await client.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }));
+        const { AccessKeyLastUsed: used } = await client.send(
+          new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }),
+        );
         return {
           date: used?.LastUsedDate,
           serviceName: used?.ServiceName && used.ServiceName !== NOT_USED ? used.ServiceName : undefined,
@@ -97,7 +100,9 @@ export function createIamPort(client: IAMClient): IamPort {
     },
     async deactivate(userName, accessKeyId) {
       try {
-        await client.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: 'Inactive' }));
+        await client.send(
+          new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: 'Inactive' }),
+        );
       } catch (error) {
         throw wrap('UpdateAccessKey', error);
       }

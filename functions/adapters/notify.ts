@@ -35,11 +35,15 @@ export function createNotifier(client: EventBridgeClient, eventBusName: string):
           }),
         );
       } catch (error) {
-        throw new NotificationError(`PutEvents failed: ${errorCode(error)}: ${errorMessage(error)}`, { cause: error });
+        throw new NotificationError(`PutEvents failed: ${errorCode(error)}: ${errorMessage(error)}`, {
+          cause: error,
+        });
       }
       if (output.FailedEntryCount) {
         const entry = output.Entries?.find((e) => e.ErrorCode);
-        throw new NotificationError(`PutEvents rejected the event: ${entry?.ErrorCode}: ${entry?.ErrorMessage}`);
+        throw new NotificationError(
+          `PutEvents rejected the event: ${entry?.ErrorCode}: ${entry?.ErrorMessage}`,
+        );
       }
     },
   };

@@ -1,9 +1,9 @@
 /** Security Hub CSPM: validated, batched imports that treat a partial failure as a failure; finding reads. */
 
 import {
+  type AwsSecurityFindingFilters,
   BatchImportFindingsCommand,
   type BatchImportFindingsCommandOutput,
-  type AwsSecurityFindingFilters,
   GetFindingsCommand,
   type SecurityHubClient,
 } from '@aws-sdk/client-securityhub';
@@ -23,6 +23,8 @@ export interface FindingsPort {
 
 export interface FindingsPortOptions {
   readonly accountId: string;
+  /** The partition the account is in; when set, a product ARN of another partition is rejected before sending. */
+  readonly partition?: string;
   /** Attempts for findings that a batch reports as failed. */
   readonly attempts?: number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -42,7 +44,9 @@ export function createFindingsPort(client: SecurityHubClient, options: FindingsP
       try {
         output = await client.send(new BatchImportFindingsCommand({ Findings: [...pending] }));
       } catch (error) {
-        throw new AwsCallError('BatchImportFindings', errorCode(error), errorMessage(error), { cause: error });
+        throw new AwsCallError('BatchImportFindings', errorCode(error), errorMessage(error), {
+          cause: error,
+        });
       }
       if (!output.FailedCount) return;
       failed = (output.FailedFindings ?? []).map((f) => ({
@@ -65,7 +69,9 @@ export function createFindingsPort(client: SecurityHubClient, options: FindingsP
     let nextToken: string | undefined;
     try {
       do {
-        const page = await client.send(new GetFindingsCommand({ Filters: filters, MaxResults: 100, NextToken: nextToken }));
+        const page = await client.send(
+          new GetFindingsCommand({ Filters: filters, MaxResults: 100, NextToken: nextToken }),
+        );
         for (const finding of page.Findings ?? []) if (keep(finding)) found.push(finding);
         nextToken = page.NextToken || undefined;
       } while (nextToken !== undefined);
@@ -79,13 +85,16 @@ export function createFindingsPort(client: SecurityHubClient, options: FindingsP
     async importFindings(findings) {
       for (let start = 0; start < findings.length; start += MAX_FINDINGS_PER_BATCH) {
         const batch = findings.slice(start, start + MAX_FINDINGS_PER_BATCH);
-        assertValidBatch(batch, options.accountId);
+        assertValidBatch(batch, options.accountId, options.partition);
         await importBatch(batch);
       }
     },
     async getFinding(productArn, id) {
       const matches = await findFindings(
-        { Id: [{ Value: id, Comparison: 'EQUALS' }], ProductArn: [{ Value: productArn, Comparison: 'EQUALS' }] },
+        {
+          Id: [{ Value: id, Comparison: 'EQUALS' }],
+          ProductArn: [{ Value: productArn, Comparison: 'EQUALS' }],
+        },
         (finding) => finding.Id === id && finding.ProductArn === productArn,
       );
       return matches[0];

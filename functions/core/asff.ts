@@ -23,7 +23,8 @@ const TYPE_NAMESPACES = [
 // Fields only the customer may set, through BatchUpdateFindings; a provider's values are ignored on update.
 const CUSTOMER_FIELDS = ['Note', 'UserDefinedFields', 'VerificationState', 'Workflow'] as const;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
-const PRODUCT_ARN = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc):securityhub:([a-z0-9-]+):(\d{12}):product\/(\d{12})\/default$/;
+const PRODUCT_ARN =
+  /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc):securityhub:([a-z0-9-]+):(\d{12}):product\/(\d{12})\/default$/;
 
 type Problems = string[];
 
@@ -47,7 +48,13 @@ function timestamp(problems: Problems, name: string, value: unknown, required = 
   }
 }
 
-function oneOf(problems: Problems, name: string, value: unknown, allowed: readonly string[], required = true): void {
+function oneOf(
+  problems: Problems,
+  name: string,
+  value: unknown,
+  allowed: readonly string[],
+  required = true,
+): void {
   if (value === undefined) {
     if (required) problems.push(`${name} is required`);
     return;
@@ -76,28 +83,52 @@ function severity(problems: Problems, name: string, value: unknown, required: bo
     if (required) problems.push(`${name} is required`);
     return;
   }
+  if (typeof value !== 'object' || value === null) {
+    problems.push(`${name} must be an object with a Label`);
+    return;
+  }
   const label = (value as { Label?: unknown }).Label;
   oneOf(problems, `${name}.Label`, label, SEVERITY_LABELS);
 }
 
-/** Returns every rule the finding breaks; empty when valid. `accountId` is the calling account. */
-export function asffProblems(finding: Finding, accountId: string): string[] {
+/**
+ * Returns every rule the finding breaks; empty when valid. `accountId` is the calling account and `partition`,
+ * when given, the partition it runs in (the product ARN must be built with it).
+ */
+export function asffProblems(finding: Finding, accountId: string, partition?: string): string[] {
   const problems: Problems = [];
   const f = finding as Record<string, unknown> & Finding;
-  if (f.SchemaVersion !== '2018-10-08') problems.push(`SchemaVersion must be 2018-10-08, got ${JSON.stringify(f.SchemaVersion)}`);
+  if (f.SchemaVersion !== '2018-10-08')
+    problems.push(`SchemaVersion must be 2018-10-08, got ${JSON.stringify(f.SchemaVersion)}`);
   text(problems, 'Id', f.Id, 512);
   text(problems, 'GeneratorId', f.GeneratorId, 512);
   text(problems, 'Title', f.Title, 256);
   text(problems, 'Description', f.Description, 1024);
-  if (f.AwsAccountId !== accountId) problems.push(`AwsAccountId must be the calling account ${accountId}, got ${JSON.stringify(f.AwsAccountId)}`);
+  if (f.AwsAccountId !== accountId)
+    problems.push(
+      `AwsAccountId must be the calling account ${accountId}, got ${JSON.stringify(f.AwsAccountId)}`,
+    );
   const arn = typeof f.ProductArn === 'string' ? PRODUCT_ARN.exec(f.ProductArn) : null;
-  if (arn === null) problems.push(`ProductArn must be arn:<partition>:securityhub:<region>:<account>:product/<account>/default, got ${JSON.stringify(f.ProductArn)}`);
-  else if (arn[3] !== accountId || arn[4] !== accountId) problems.push(`ProductArn must name account ${accountId}`);
+  if (arn === null)
+    problems.push(
+      `ProductArn must be arn:<partition>:securityhub:<region>:<account>:product/<account>/default, got ${JSON.stringify(f.ProductArn)}`,
+    );
+  else {
+    if (arn[3] !== accountId || arn[4] !== accountId)
+      problems.push(`ProductArn must name account ${accountId}`);
+    if (partition !== undefined && arn[1] !== partition)
+      problems.push(`ProductArn must be in partition ${partition}, got ${arn[1]}`);
+  }
+  const arnPartition = arn?.[1];
   timestamp(problems, 'CreatedAt', f.CreatedAt);
   timestamp(problems, 'UpdatedAt', f.UpdatedAt);
   timestamp(problems, 'FirstObservedAt', f.FirstObservedAt, false);
   timestamp(problems, 'LastObservedAt', f.LastObservedAt, false);
-  if (typeof f.CreatedAt === 'string' && typeof f.UpdatedAt === 'string' && Date.parse(f.UpdatedAt) < Date.parse(f.CreatedAt)) {
+  if (
+    typeof f.CreatedAt === 'string' &&
+    typeof f.UpdatedAt === 'string' &&
+    Date.parse(f.UpdatedAt) < Date.parse(f.CreatedAt)
+  ) {
     problems.push('UpdatedAt must not be before CreatedAt');
   }
   severity(problems, 'Severity', f.Severity, f.FindingProviderFields?.Severity === undefined);
@@ -106,7 +137,8 @@ export function asffProblems(finding: Finding, accountId: string): string[] {
     severity(problems, 'FindingProviderFields.Severity', f.FindingProviderFields.Severity, false);
     types(problems, 'FindingProviderFields.Types', f.FindingProviderFields.Types);
   }
-  if (f.Types === undefined && f.FindingProviderFields?.Types === undefined) problems.push('Types is required');
+  if (f.Types === undefined && f.FindingProviderFields?.Types === undefined)
+    problems.push('Types is required');
 
   if (!Array.isArray(f.Resources) || f.Resources.length < 1 || f.Resources.length > 32) {
     problems.push('Resources must hold 1 to 32 resources');
@@ -114,21 +146,38 @@ export function asffProblems(finding: Finding, accountId: string): string[] {
     f.Resources.forEach((resource, index) => {
       text(problems, `Resources[${index}].Type`, resource?.Type, 256);
       text(problems, `Resources[${index}].Id`, resource?.Id, 512);
+      if (
+        resource?.Partition !== undefined &&
+        arnPartition !== undefined &&
+        resource.Partition !== arnPartition
+      )
+        problems.push(
+          `Resources[${index}].Partition ${resource.Partition} differs from the ProductArn's ${arnPartition}`,
+        );
       const status = resource?.Details?.AwsIamAccessKey?.Status;
-      if (status !== undefined) oneOf(problems, `Resources[${index}].Details.AwsIamAccessKey.Status`, status, ['Active', 'Inactive']);
+      if (status !== undefined)
+        oneOf(problems, `Resources[${index}].Details.AwsIamAccessKey.Status`, status, ['Active', 'Inactive']);
     });
   }
 
   if (f.Compliance !== undefined) {
     oneOf(problems, 'Compliance.Status', f.Compliance.Status, COMPLIANCE_STATUSES, false);
     const related = f.Compliance.RelatedRequirements;
-    if (related !== undefined && (related.length > 32 || related.some((r) => typeof r !== 'string' || r.length === 0))) {
+    if (
+      related !== undefined &&
+      (!Array.isArray(related) ||
+        related.length > 32 ||
+        related.some((r) => typeof r !== 'string' || r.length === 0))
+    ) {
       problems.push('Compliance.RelatedRequirements must hold at most 32 non-empty strings');
     }
-    for (const [index, reason] of (f.Compliance.StatusReasons ?? []).entries()) {
-      text(problems, `Compliance.StatusReasons[${index}].ReasonCode`, reason.ReasonCode, 256);
-      text(problems, `Compliance.StatusReasons[${index}].Description`, reason.Description, 2048, false);
-    }
+    const reasons = f.Compliance.StatusReasons ?? [];
+    if (!Array.isArray(reasons)) problems.push('Compliance.StatusReasons must be a list');
+    else
+      for (const [index, reason] of reasons.entries()) {
+        text(problems, `Compliance.StatusReasons[${index}].ReasonCode`, reason?.ReasonCode, 256);
+        text(problems, `Compliance.StatusReasons[${index}].Description`, reason?.Description, 2048, false);
+      }
   }
   oneOf(problems, 'RecordState', f.RecordState, RECORD_STATES, false);
 
@@ -136,8 +185,10 @@ export function asffProblems(finding: Finding, accountId: string): string[] {
     const entries = Object.entries(f.ProductFields);
     if (entries.length > 50) problems.push(`ProductFields holds ${entries.length} pairs, more than 50`);
     for (const [key, value] of entries) {
-      if (key.length === 0 || key.length > 128) problems.push(`ProductFields key ${JSON.stringify(key.slice(0, 40))} must be 1 to 128 characters`);
-      if (key.startsWith('aws/')) problems.push(`ProductFields key ${JSON.stringify(key)} must not start with aws/`);
+      if (key.length === 0 || key.length > 128)
+        problems.push(`ProductFields key ${JSON.stringify(key.slice(0, 40))} must be 1 to 128 characters`);
+      if (key.startsWith('aws/'))
+        problems.push(`ProductFields key ${JSON.stringify(key)} must not start with aws/`);
       if (typeof value !== 'string' || value.length === 0 || value.length > 2048) {
         problems.push(`ProductFields value of ${JSON.stringify(key)} must be 1 to 2048 characters`);
       }
@@ -151,7 +202,8 @@ export function asffProblems(finding: Finding, accountId: string): string[] {
     }
   }
   for (const field of CUSTOMER_FIELDS) {
-    if (f[field] !== undefined) problems.push(`${field} belongs to the customer (BatchUpdateFindings); a provider must not set it`);
+    if (f[field] !== undefined)
+      problems.push(`${field} belongs to the customer (BatchUpdateFindings); a provider must not set it`);
   }
   const bytes = Buffer.byteLength(JSON.stringify(finding));
   if (bytes > MAX_FINDING_BYTES) problems.push(`finding is ${bytes} bytes, more than 240 KB`);
@@ -159,14 +211,17 @@ export function asffProblems(finding: Finding, accountId: string): string[] {
 }
 
 /** Throws AsffValidationError for the first invalid finding, or when the batch breaks a batch limit. */
-export function assertValidBatch(findings: readonly Finding[], accountId: string): void {
+export function assertValidBatch(findings: readonly Finding[], accountId: string, partition?: string): void {
   if (findings.length > MAX_FINDINGS_PER_BATCH) {
-    throw new AsffValidationError('(batch)', [`${findings.length} findings, more than ${MAX_FINDINGS_PER_BATCH} in one call`]);
+    throw new AsffValidationError('(batch)', [
+      `${findings.length} findings, more than ${MAX_FINDINGS_PER_BATCH} in one call`,
+    ]);
   }
   const bytes = Buffer.byteLength(JSON.stringify(findings));
-  if (bytes > MAX_BATCH_BYTES) throw new AsffValidationError('(batch)', [`${bytes} bytes, more than 6 MB in one call`]);
+  if (bytes > MAX_BATCH_BYTES)
+    throw new AsffValidationError('(batch)', [`${bytes} bytes, more than 6 MB in one call`]);
   for (const finding of findings) {
-    const problems = asffProblems(finding, accountId);
+    const problems = asffProblems(finding, accountId, partition);
     if (problems.length > 0) throw new AsffValidationError(String(finding.Id), problems);
   }
 }

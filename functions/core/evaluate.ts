@@ -11,7 +11,11 @@ export interface EvaluationPolicy {
 
 export type Evaluation =
   | { readonly verdict: 'user-gone'; readonly userName: string }
-  | { readonly verdict: 'compliant'; readonly snapshot: UserSnapshot; readonly activeKeys: readonly AccessKey[] }
+  | {
+      readonly verdict: 'compliant';
+      readonly snapshot: UserSnapshot;
+      readonly activeKeys: readonly AccessKey[];
+    }
   | {
       readonly verdict: 'exempt';
       readonly snapshot: UserSnapshot;
@@ -45,14 +49,16 @@ export function chooseKeyToKeep(
   const ascending = [...activeKeys].sort(byCreateThenId);
   const oldest = ascending[0];
   const newest = ascending[ascending.length - 1];
-  if (oldest === undefined || newest === undefined) throw new RangeError('chooseKeyToKeep needs at least one key');
+  if (oldest === undefined || newest === undefined)
+    throw new RangeError('chooseKeyToKeep needs at least one key');
   switch (strategy) {
     case 'newest':
       return { key: newest, reason: 'it is the newest active key (KEEP_KEY=newest)' };
     case 'oldest':
       return {
         key: oldest,
-        reason: 'it is the oldest active key, so a key created by someone else is the one switched off (KEEP_KEY=oldest)',
+        reason:
+          'it is the oldest active key, so a key created by someone else is the one switched off (KEEP_KEY=oldest)',
       };
     case 'last-used': {
       // Never used counts as oldest; ties go to the newer key.
@@ -69,9 +75,15 @@ export function chooseKeyToKeep(
   }
 }
 
-/** Tag values that mark a user exempt; IAM tag values are case-sensitive, people are not. */
+/**
+ * Whether the user carries the exemption tag with the value `true`. Key and value match regardless of case:
+ * IAM refuses two tag keys that differ only in case, and people write `True` as often as `true`.
+ */
 export function isExempt(snapshot: UserSnapshot, exemptTag: string): boolean {
-  return snapshot.user.tags[exemptTag]?.trim().toLowerCase() === 'true';
+  const wanted = exemptTag.toLowerCase();
+  return Object.entries(snapshot.user.tags).some(
+    ([key, value]) => key.toLowerCase() === wanted && value.trim().toLowerCase() === 'true',
+  );
 }
 
 /** Evaluates one user's live state. `snapshot` undefined means IAM says the user does not exist. */
@@ -102,6 +114,7 @@ export function evaluateUser(
     keyToKeep,
     keysToDeactivate: activeKeys.filter((key) => key.accessKeyId !== keyToKeep.accessKeyId),
     keepReason,
-    graceUntil: graceEnds.getTime() > now.getTime() ? graceEnds : undefined,
+    // No grace configured means none: a key dated slightly ahead of this clock (skew) must not postpone.
+    graceUntil: policy.rotationGraceHours > 0 && graceEnds.getTime() > now.getTime() ? graceEnds : undefined,
   };
 }

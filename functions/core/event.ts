@@ -44,14 +44,16 @@ const isObject = (value: unknown): value is Json =>
 function optionalString(parent: Json, key: string, where: string): string | undefined {
   const value = parent[key];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw new InvalidEventError(`${where}.${key} must be a string, got ${typeOf(value)}`);
+  if (typeof value !== 'string')
+    throw new InvalidEventError(`${where}.${key} must be a string, got ${typeOf(value)}`);
   return value;
 }
 
 function optionalObject(parent: Json, key: string, where: string): Json | undefined {
   const value = parent[key];
   if (value === undefined || value === null) return undefined;
-  if (!isObject(value)) throw new InvalidEventError(`${where}.${key} must be an object, got ${typeOf(value)}`);
+  if (!isObject(value))
+    throw new InvalidEventError(`${where}.${key} must be an object, got ${typeOf(value)}`);
   return value;
 }
 
@@ -70,7 +72,8 @@ export function clip(text: string | undefined, max = MAX_FIELD): string {
 }
 
 function skip(reason: SkipReason, detail: string, eventId: string | undefined): KeyEventSkip {
-  return { kind: 'skip', reason, detail, eventId };
+  // The id is untrusted text that the handler logs: clipped like every other echoed field.
+  return { kind: 'skip', reason, detail, eventId: eventId === undefined ? undefined : clip(eventId, 128) };
 }
 
 /**
@@ -88,7 +91,11 @@ export function parseKeyEvent(raw: unknown, accountId: string): ParsedKeyEvent {
 
   const eventId = optionalString(detail, 'eventID', 'detail');
   const eventSource = optionalString(detail, 'eventSource', 'detail');
-  if (source !== 'aws.iam' || detailType !== 'AWS API Call via CloudTrail' || eventSource !== 'iam.amazonaws.com') {
+  if (
+    source !== 'aws.iam' ||
+    detailType !== 'AWS API Call via CloudTrail' ||
+    eventSource !== 'iam.amazonaws.com'
+  ) {
     return skip(
       'not-iam-api-call',
       `source=${clip(source, 64)} detail-type=${clip(detailType, 64)} eventSource=${clip(eventSource, 64)}`,
@@ -102,7 +109,11 @@ export function parseKeyEvent(raw: unknown, accountId: string): ParsedKeyEvent {
   }
   for (const claimed of [account, recipient]) {
     if (claimed !== undefined && claimed !== accountId) {
-      return skip('other-account', `event for account ${clip(claimed, 64)}, function runs in ${accountId}`, eventId);
+      return skip(
+        'other-account',
+        `event for account ${clip(claimed, 64)}, function runs in ${accountId}`,
+        eventId,
+      );
     }
   }
 
@@ -133,10 +144,16 @@ export function parseKeyEvent(raw: unknown, accountId: string): ParsedKeyEvent {
     if (actorType === 'Root') {
       return skip('root-credentials', 'root acting on its own keys (CIS 1.4, not 1.13)', eventId);
     }
-    return skip('no-target-user', `no userName in the request and the caller is ${clip(actorType, 64)}`, eventId);
+    return skip(
+      'no-target-user',
+      `no userName in the request and the caller is ${clip(actorType, 64)}`,
+      eventId,
+    );
   }
   if (!USER_NAME.test(userName)) {
-    throw new InvalidEventError(`target user name ${JSON.stringify(clip(userName, 80))} is not a valid IAM user name`);
+    throw new InvalidEventError(
+      `target user name ${JSON.stringify(clip(userName, 80))} is not a valid IAM user name`,
+    );
   }
 
   const userAgent = optionalString(detail, 'userAgent', 'detail');
@@ -180,8 +197,9 @@ function expectationFor(
 ): Expectation | undefined {
   if (accessKeyId === undefined || !ACCESS_KEY_ID.test(accessKeyId)) return undefined;
   switch (eventName) {
+    // A created key may be deactivated by the time a (duplicate) event is handled: only its absence is staleness.
     case 'CreateAccessKey':
-      return { accessKeyId, state: 'Active' };
+      return { accessKeyId, state: 'present' };
     case 'DeleteAccessKey':
       return { accessKeyId, state: 'absent' };
     case 'UpdateAccessKey':

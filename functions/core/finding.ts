@@ -8,14 +8,18 @@ import type { AccessKey, AccountContext, Trigger, UserSnapshot } from './types.t
 export type Finding = AwsSecurityFinding;
 
 export const GENERATOR_ID = 'keywarden/cis-aws-foundations-benchmark/v3.0.0/1.13';
-export const FINDING_TYPE = 'Software and Configuration Checks/Industry and Regulatory Standards/CIS AWS Foundations Benchmark';
+export const FINDING_TYPE =
+  'Software and Configuration Checks/Industry and Regulatory Standards/CIS AWS Foundations Benchmark';
 export const RELATED_REQUIREMENTS = [
   'CIS AWS Foundations Benchmark v3.0.0/1.13',
   'CIS AWS Foundations Benchmark v5.0.0/1.12',
   'CIS AWS Foundations Benchmark v6.0.0/2.12',
 ];
-export const REMEDIATION_URL = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/id-credentials-access-keys-update.html';
+export const REMEDIATION_URL =
+  'https://docs.aws.amazon.com/IAM/latest/UserGuide/id-credentials-access-keys-update.html';
 const FIELD = 'keywarden/detector';
+/** ProductFields key holding the user name exactly as IAM spells it. */
+export const USER_NAME_FIELD = `${FIELD}/userName`;
 
 /** One finding per user: names are unique case-insensitively in IAM, so the Id is too. */
 export function findingIdFor(accountId: string, userName: string): string {
@@ -41,7 +45,8 @@ function describeKey(key: AccessKey): string {
 }
 
 function describeTrigger(trigger: Trigger): string {
-  if (trigger.kind === 'sweep') return `Found by the ${trigger.origin === 'cli' ? 'CLI' : 'scheduled'} sweep.`;
+  if (trigger.kind === 'sweep')
+    return `Found by the ${trigger.origin === 'cli' ? 'CLI' : 'scheduled'} sweep.`;
   return `Trigger: ${trigger.eventName}${trigger.accessKeyId ? ` of ${trigger.accessKeyId}` : ''} by ${trigger.actorArn || 'unknown'} (${trigger.actorType}) from ${trigger.sourceIp || 'unknown IP'} at ${trigger.eventTime || 'unknown time'}, event ${trigger.eventId || 'unknown'}.`;
 }
 
@@ -57,7 +62,12 @@ function userResource(account: AccountContext, snapshot: UserSnapshot) {
     Partition: account.partition as 'aws',
     Region: account.region,
     Details: {
-      AwsIamUser: { UserName: user.userName, UserId: user.userId, Path: user.path, CreateDate: iso(user.createDate) },
+      AwsIamUser: {
+        UserName: user.userName,
+        UserId: user.userId,
+        Path: user.path,
+        CreateDate: iso(user.createDate),
+      },
     },
   };
 }
@@ -278,8 +288,9 @@ export function buildFinding(input: FindingInput): Finding {
     ProductFields: Object.fromEntries(
       Object.entries({
         [`${FIELD}/verdict`]: evaluation.verdict,
-        [`${FIELD}/userName`]: evaluation.snapshot.user.userName,
-        [`${FIELD}/activeKeyCount`]: String(evaluation.activeKeys.length),
+        [USER_NAME_FIELD]: evaluation.snapshot.user.userName,
+        // After a deactivation the finding is PASSED: the count is the one left, like the key resources show.
+        [`${FIELD}/activeKeyCount`]: String(s.keys.filter((key) => key.status === 'Active').length),
         ...s.fields,
         ...keyFields(s.keys),
         ...triggerFields(trigger),
@@ -299,12 +310,19 @@ export function buildFinding(input: FindingInput): Finding {
 }
 
 /** The finding for a user IAM no longer knows: the stored one, resolved and archived. */
-export function buildArchivedFinding(previous: Finding, userName: string, trigger: Trigger, updatedAt: Date): Finding {
+export function buildArchivedFinding(
+  previous: Finding,
+  userName: string,
+  trigger: Trigger,
+  updatedAt: Date,
+): Finding {
   const reason = `IAM user ${userName} no longer exists`;
   const severity = { Label: 'INFORMATIONAL' as const, Original: 'INFORMATIONAL' };
   const types = previous.Types ?? [FINDING_TYPE];
   const fields = Object.fromEntries(
-    Object.entries(previous.ProductFields ?? {}).filter(([key]) => key.startsWith(`${FIELD}/`) && !key.includes('/trigger')),
+    Object.entries(previous.ProductFields ?? {}).filter(
+      ([key]) => key.startsWith(`${FIELD}/`) && !key.includes('/trigger'),
+    ),
   );
   return {
     SchemaVersion: '2018-10-08',
@@ -323,7 +341,9 @@ export function buildArchivedFinding(previous: Finding, userName: string, trigge
     FindingProviderFields: { Severity: severity, Types: types },
     Title: truncate(`IAM user ${userName} was deleted (CIS 1.13 finding archived)`, 256),
     Description: truncate(`${reason}, so it holds no access keys. ${describeTrigger(trigger)}`, 1024),
-    Remediation: { Recommendation: { Text: 'No action needed: the user and its keys are gone.', Url: REMEDIATION_URL } },
+    Remediation: {
+      Recommendation: { Text: 'No action needed: the user and its keys are gone.', Url: REMEDIATION_URL },
+    },
     ProductFields: { ...fields, [`${FIELD}/verdict`]: 'user-gone', ...triggerFields(trigger) },
     Resources: previous.Resources,
     Compliance: {

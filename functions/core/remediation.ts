@@ -40,6 +40,7 @@ export function unsafeToDeactivate(
   if (!active.has(keyToKeepId)) return `the key to keep, ${keyToKeepId}, is no longer active`;
   const gone = toDeactivate.filter((key) => !active.has(key.accessKeyId)).map((key) => key.accessKeyId);
   if (gone.length > 0) return `${gone.join(', ')} is no longer active`;
-  if (toDeactivate.some((key) => key.accessKeyId === keyToKeepId)) return 'the key to keep is among those to switch off';
+  if (toDeactivate.some((key) => key.accessKeyId === keyToKeepId))
+    return 'the key to keep is among those to switch off';
   return undefined;
 }

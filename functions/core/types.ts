@@ -58,7 +58,8 @@ export type Trigger =
 /** What the event says IAM should now show, used to wait out IAM's eventual consistency. */
 export interface Expectation {
   readonly accessKeyId: string;
-  readonly state: 'Active' | 'Inactive' | 'absent';
+  /** `present`: listed with any status (a created key someone may already have switched off). */
+  readonly state: 'present' | 'Active' | 'Inactive' | 'absent';
 }
 
 export const isActive = (key: AccessKey): boolean => key.status === 'Active';

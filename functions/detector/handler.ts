@@ -5,10 +5,10 @@
 
 import type { Context } from 'aws-lambda';
 import { accountFromCaller, accountFromFunctionArn } from '../adapters/account.ts';
-import { type AwsClients, createClients } from '../adapters/clients.ts';
-import { createIamPort } from '../adapters/iam.ts';
-import { createNotifier } from '../adapters/notify.ts';
-import { createFindingsPort } from '../adapters/securityhub.ts';
+import type { AwsClients } from '../adapters/clients.ts';
+import type { IamPort } from '../adapters/iam.ts';
+import type { NotifierPort } from '../adapters/notify.ts';
+import type { FindingsPort } from '../adapters/securityhub.ts';
 import { parseKeyEvent } from '../core/event.ts';
 import type { AccountContext } from '../core/types.ts';
 import { checkUser, type EngineSettings } from '../engine/check-user.ts';
@@ -18,7 +18,8 @@ import { createLogger, type Logger } from '../shared/logger.ts';
 
 export interface DetectorDeps {
   readonly config: Config;
-  readonly clients: AwsClients;
+  /** The SDK clients, or a function that builds them when the first event needs AWS. */
+  readonly clients: AwsClients | (() => Promise<AwsClients>);
   readonly logger: Logger;
   readonly clock?: () => Date;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -36,14 +37,49 @@ export type DetectorResult =
 
 type LambdaContext = Pick<Context, 'invokedFunctionArn'> & Partial<Pick<Context, 'awsRequestId'>>;
 
+interface Adapters {
+  readonly iam: IamPort;
+  readonly notifier: NotifierPort | undefined;
+  findingsFor(account: AccountContext): FindingsPort;
+}
+
+// The AWS SDK (clients, commands, schemas) loads with the adapters on the first event that reaches AWS, not at
+// init: imported eagerly it doubles the cold import (see `npm run bench`), and a skipped event never needs it.
+async function loadAdapters(deps: DetectorDeps): Promise<Adapters> {
+  const { eventBusName } = deps.config;
+  const [clients, { createIamPort }, { createFindingsPort }, notify] = await Promise.all([
+    typeof deps.clients === 'function' ? deps.clients() : deps.clients,
+    import('../adapters/iam.ts'),
+    import('../adapters/securityhub.ts'),
+    eventBusName ? import('../adapters/notify.ts') : undefined,
+  ]);
+  return {
+    iam: createIamPort(clients.iam),
+    notifier: eventBusName && notify ? notify.createNotifier(clients.eventBridge, eventBusName) : undefined,
+    findingsFor: (account) =>
+      createFindingsPort(clients.securityHub, {
+        accountId: account.accountId,
+        partition: account.partition,
+        ...(deps.sleep ? { sleep: deps.sleep } : {}),
+      }),
+  };
+}
+
 /** Builds a handler around its dependencies; the exported `handler` uses the environment's. */
 export function createDetector(deps: DetectorDeps) {
-  const { config, clients, logger } = deps;
+  const { config, logger } = deps;
   const clock = deps.clock ?? monotonicClock();
   const settings: EngineSettings = { ...config, importFindings: true };
   let callerAccount: Promise<AccountContext> | undefined;
-  const iam = createIamPort(clients.iam);
-  const notifier = config.eventBusName ? createNotifier(clients.eventBridge, config.eventBusName) : undefined;
+  let adapters: Promise<Adapters> | undefined;
+
+  function loadAdaptersOnce(): Promise<Adapters> {
+    adapters ??= loadAdapters(deps).catch((error: unknown) => {
+      adapters = undefined;
+      throw error;
+    });
+    return adapters;
+  }
 
   async function resolveAccount(context: LambdaContext | undefined): Promise<AccountContext> {
     const fromArn = accountFromFunctionArn(context?.invokedFunctionArn);
@@ -63,10 +99,8 @@ export function createDetector(deps: DetectorDeps) {
         logger.info('skipped', { reason: parsed.reason, detail: parsed.detail, eventId: parsed.eventId });
         return { status: 'skipped', reason: parsed.reason, eventId: parsed.eventId };
       }
-      const findings = createFindingsPort(clients.securityHub, {
-        accountId: account.accountId,
-        ...(deps.sleep ? { sleep: deps.sleep } : {}),
-      });
+      const { iam, notifier, findingsFor } = await loadAdaptersOnce();
+      const findings = findingsFor(account);
       const result = await checkUser(
         { iam, findings, notifier, clock, sleep: deps.sleep ?? sleep },
         settings,
@@ -104,6 +138,6 @@ const config = loadConfig(process.env);
 
 export const handler = createDetector({
   config,
-  clients: createClients(),
+  clients: async () => (await import('../adapters/clients.ts')).createClients(),
   logger: createLogger('keywarden-detector'),
 });

@@ -51,3 +51,24 @@ export class AwsCallError extends KeyWardenError {
 
 /** The credential report did not become ready in time, or could not be parsed. */
 export class CredentialReportError extends KeyWardenError {}
+
+/**
+ * A key was deactivated but the finding saying so could not be imported. The message is the record: which key,
+ * when, in which finding, and the command that re-activates it.
+ */
+export class RemediationNotRecordedError extends KeyWardenError {
+  constructor(
+    readonly findingId: string,
+    readonly deactivatedAccessKeyIds: readonly string[],
+    readonly deactivatedAt: Date,
+    readonly reactivateCommand: string,
+    cause: unknown,
+  ) {
+    super(
+      `deactivated ${deactivatedAccessKeyIds.join(', ')} at ${deactivatedAt.toISOString()} but could not record it in finding ${findingId}: ${
+        cause instanceof Error ? cause.message : String(cause)
+      }. To re-activate: ${reactivateCommand}`,
+      { cause },
+    );
+  }
+}

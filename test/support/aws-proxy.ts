@@ -3,7 +3,7 @@
  * (an HTTP error with an AWS error body, or a delay). It counts what reaches the emulator, not what the code says.
  */
 
-import { createServer, type IncomingMessage, request as httpRequest, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 
 export interface RecordedCall {
   readonly service: string;
@@ -54,11 +54,16 @@ export function identify(req: IncomingMessage, body: Buffer): RecordedCall {
   const target = req.headers['x-amz-target'];
   if (typeof target === 'string') {
     const [prefix, operation] = target.split('.');
-    const service = /events/i.test(prefix ?? '') ? 'events' : /sqs/i.test(prefix ?? '') ? 'sqs' : (prefix ?? 'unknown');
+    const service = /events/i.test(prefix ?? '')
+      ? 'events'
+      : /sqs/i.test(prefix ?? '')
+        ? 'sqs'
+        : (prefix ?? 'unknown');
     return { service, operation: operation ?? target };
   }
   const text = body.toString('utf8');
-  const action = /(?:^|&)Action=([A-Za-z]+)/.exec(text)?.[1] ?? /[?&]Action=([A-Za-z]+)/.exec(req.url ?? '')?.[1];
+  const action =
+    /(?:^|&)Action=([A-Za-z]+)/.exec(text)?.[1] ?? /[?&]Action=([A-Za-z]+)/.exec(req.url ?? '')?.[1];
   const auth = String(req.headers.authorization ?? '');
   const scope = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(auth)?.[1] ?? 'unknown';
   if (action) return { service: scope, operation: action };
@@ -129,7 +134,8 @@ export async function startAwsProxy(upstream: string): Promise<AwsProxy> {
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     calls,
-    count: (operation) => (operation === undefined ? calls.length : calls.filter((c) => matches({ operation }, c)).length),
+    count: (operation) =>
+      operation === undefined ? calls.length : calls.filter((c) => matches({ operation }, c)).length,
     countsByOperation: () =>
       calls.reduce<Record<string, number>>((acc, c) => {
         const key = `${c.service}.${c.operation}`;

@@ -23,7 +23,9 @@ export function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -44,7 +46,8 @@ export function motoCommand(): string[] {
 async function waitUntilReady(endpoint: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`moto server exited with code ${child.exitCode} before it was ready`);
+    if (child.exitCode !== null)
+      throw new Error(`moto server exited with code ${child.exitCode} before it was ready`);
     try {
       const response = await fetch(`${endpoint}/moto-api/data.json`);
       if (response.ok) return;
@@ -67,11 +70,19 @@ export async function startMoto(options: { accountId?: string } = {}): Promise<M
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
+  // A command that cannot run (e.g. MOTO_SERVER pointing nowhere) emits 'error'; unhandled, it would crash.
+  let spawnError: Error | undefined;
+  child.on('error', (error) => {
+    spawnError = error;
+  });
   const endpoint = `http://127.0.0.1:${port}`;
   try {
     await waitUntilReady(endpoint, child, 30_000);
   } catch (error) {
     child.kill('SIGKILL');
+    if (spawnError !== undefined) {
+      throw new MotoNotFoundError(`moto server could not be run with \`${command}\`: ${spawnError.message}`);
+    }
     throw new Error(`${(error as Error).message}\n${stderr}`);
   }
   return {

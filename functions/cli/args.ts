@@ -1,0 +1,158 @@
+/** The `keywarden` command line, parsed and validated into typed options. Pure: the environment is passed in. */
+
+import { parseArgs } from 'node:util';
+import { type Config, loadConfig } from '../shared/config.ts';
+import { DEFAULTS, ENV, type RemediationMode, type SweepSource } from '../shared/constants.ts';
+import { ConfigError } from '../shared/errors.ts';
+
+export type OutputFormat = 'table' | 'json';
+
+export interface ScanOptions {
+  readonly profile: string | undefined;
+  readonly region: string | undefined;
+  readonly format: OutputFormat;
+  readonly source: SweepSource;
+  readonly importFindings: boolean;
+  /** `--remediate` alone is a dry run; with `--yes` it deactivates. */
+  readonly remediationMode: RemediationMode;
+  readonly keepKey: Config['keepKey'];
+  readonly exemptTag: string;
+  readonly rotationGraceHours: number;
+}
+
+export type Command =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'scan'; readonly options: ScanOptions }
+  | { readonly kind: 'usage-error'; readonly message: string };
+
+/** Exit codes, documented in `--help` and the README. 64 is EX_USAGE from sysexits.h. */
+export const EXIT = { compliant: 0, error: 1, violations: 2, usage: 64 } as const;
+
+export const HELP = `Usage: keywarden scan [options]
+
+Scans an AWS account for IAM users with more than one active access key
+(CIS AWS Foundations Benchmark v3.0.0 1.13). Candidates come from the IAM
+credential report (or a full listing with --full); each is confirmed live.
+
+Options:
+  --profile NAME             AWS profile (default: the standard credential chain)
+  --region REGION            region for STS and Security Hub (default: the profile's or AWS_REGION)
+  --format table|json        output (default: table on a terminal, json otherwise)
+  --full                     list every user live (ListUsers + ListAccessKeys) instead of
+                             using the credential report, which can be up to 4 hours old
+  --import-findings          write findings to Security Hub CSPM and resolve or archive stale ones
+  --remediate                show which keys would be deactivated (dry run)
+  --remediate --yes          deactivate them (never the last active key of a user)
+  --keep-key newest|oldest|last-used
+                             which active key to keep (default: KEEP_KEY or ${DEFAULTS.keepKey})
+  --exempt-tag KEY           users tagged KEY=true are reported, never changed
+                             (default: EXEMPT_TAG or ${DEFAULTS.exemptTag})
+  --rotation-grace-hours N   do not deactivate while the newer key is younger than N hours
+                             (default: ROTATION_GRACE_HOURS or ${DEFAULTS.rotationGraceHours})
+  -h, --help                 show this help
+  -V, --version              show the version
+
+Exit codes:
+  0   no user has more than one active access key (exempt users allowed)
+  2   violations found (listed in the output, including any deactivated in this run)
+  1   error: the scan is incomplete (missing permission, credentials, Security Hub, ...)
+  64  usage error
+`;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const FLAG_FOR_ENV: Readonly<Record<string, string>> = {
+  [ENV.keepKey]: '--keep-key',
+  [ENV.exemptTag]: '--exempt-tag',
+  [ENV.rotationGraceHours]: '--rotation-grace-hours',
+};
+
+/** Parses `argv` (without node and the script). Flags override KEEP_KEY, EXEMPT_TAG and ROTATION_GRACE_HOURS. */
+export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty: boolean): Command {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    return { kind: 'usage-error', message: (error as Error).message };
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+  const [command, ...extra] = positionals;
+  if (command === undefined) return { kind: 'usage-error', message: 'missing command: use `keywarden scan`' };
+  if (command !== 'scan')
+    return { kind: 'usage-error', message: `unknown command ${JSON.stringify(command)}` };
+  if (extra.length > 0)
+    return { kind: 'usage-error', message: `unexpected argument ${JSON.stringify(extra[0])}` };
+  if (values.yes && !values.remediate)
+    return { kind: 'usage-error', message: '--yes only confirms --remediate' };
+  const format = values.format ?? (stdoutIsTty ? 'table' : 'json');
+  if (format !== 'table' && format !== 'json') {
+    return {
+      kind: 'usage-error',
+      message: `--format ${JSON.stringify(format)} is not allowed; use table or json`,
+    };
+  }
+  for (const [name, value] of [
+    ['--profile', values.profile],
+    ['--region', values.region],
+  ] as const) {
+    if (value !== undefined && value.trim() === '')
+      return { kind: 'usage-error', message: `${name} needs a value` };
+  }
+
+  const overrides: Record<string, string | undefined> = {
+    [ENV.keepKey]: values['keep-key'] ?? env[ENV.keepKey],
+    [ENV.exemptTag]: values['exempt-tag'] ?? env[ENV.exemptTag],
+    [ENV.rotationGraceHours]: values['rotation-grace-hours'] ?? env[ENV.rotationGraceHours],
+    [ENV.sweepSource]: values.full ? 'full' : env[ENV.sweepSource],
+  };
+  let config: Config;
+  try {
+    config = loadConfig(overrides);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const flagged = Object.entries(FLAG_FOR_ENV).find(
+      ([name, flag]) => error.message.startsWith(`${name}=`) && values[flag.slice(2) as keyof typeof values],
+    );
+    const message = flagged ? error.message.replace(`${flagged[0]}=`, `${flagged[1]} `) : error.message;
+    return { kind: 'usage-error', message };
+  }
+  return {
+    kind: 'scan',
+    options: {
+      profile: values.profile,
+      region: values.region,
+      format,
+      source: config.sweepSource,
+      importFindings: values['import-findings'] ?? false,
+      remediationMode: values.remediate ? (values.yes ? 'deactivate' : 'dry-run') : 'off',
+      keepKey: config.keepKey,
+      exemptTag: config.exemptTag,
+      rotationGraceHours: config.rotationGraceHours,
+    },
+  };
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      profile: { type: 'string' },
+      region: { type: 'string' },
+      format: { type: 'string' },
+      full: { type: 'boolean' },
+      'import-findings': { type: 'boolean' },
+      remediate: { type: 'boolean' },
+      yes: { type: 'boolean' },
+      'keep-key': { type: 'string' },
+      'exempt-tag': { type: 'string' },
+      'rotation-grace-hours': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'V' },
+    },
+  });
+}

@@ -1,0 +1,253 @@
+/** The scan's output: a plain report built from the sweep result, rendered as JSON or a table. Pure. */
+
+import type { ActionTaken } from '../core/remediation.ts';
+import type { AccessKey, AccountContext } from '../core/types.ts';
+import type { RemediationMode, SweepSource } from '../shared/constants.ts';
+import type { SweepResult, SweepSummary } from '../sweep/engine.ts';
+import { EXIT } from './args.ts';
+
+export interface ReportKey {
+  readonly accessKeyId: string;
+  readonly createDate: string;
+  /** ISO time, `null` when never used, absent when not known. */
+  readonly lastUsedDate?: string | null;
+}
+
+export interface ViolationEntry {
+  readonly userName: string;
+  readonly userArn: string;
+  readonly path: string;
+  readonly activeAccessKeyIds: string[];
+  readonly activeAccessKeys: ReportKey[];
+  readonly keyToKeep: string;
+  readonly keysToDeactivate: string[];
+  readonly action: ActionTaken['kind'];
+  /** The action in words. */
+  readonly actionDetail: string;
+  readonly findingId: string;
+}
+
+export interface ExemptEntry {
+  readonly userName: string;
+  readonly userArn: string;
+  readonly activeAccessKeyIds: string[];
+  readonly reason: string;
+}
+
+export interface ScanReport {
+  readonly tool: { readonly name: 'keywarden'; readonly version: string };
+  readonly control: string;
+  readonly account: AccountContext;
+  readonly scannedAt: string;
+  readonly source: SweepSource;
+  readonly reportGeneratedAt: string | null;
+  readonly settings: {
+    readonly remediation: RemediationMode;
+    readonly keepKey: string;
+    readonly exemptTag: string;
+    readonly rotationGraceHours: number;
+    readonly importFindings: boolean;
+  };
+  readonly violations: ViolationEntry[];
+  readonly exempt: ExemptEntry[];
+  /** Users whose open finding this scan resolved (compliant now) or archived (user deleted). */
+  readonly resolvedFindings: {
+    readonly userName: string;
+    readonly findingId: string;
+    readonly how: 'resolved' | 'archived';
+  }[];
+  readonly errors: { readonly stage: string; readonly userName: string | null; readonly message: string }[];
+  readonly summary: SweepSummary;
+}
+
+export interface ReportContext {
+  readonly account: AccountContext;
+  readonly scannedAt: Date;
+  readonly version: string;
+  readonly settings: ScanReport['settings'];
+  readonly describeError: (error: unknown) => string;
+}
+
+const CONTROL = 'CIS AWS Foundations Benchmark v3.0.0 1.13: at most one active access key per IAM user';
+
+function reportKey(key: AccessKey): ReportKey {
+  return {
+    accessKeyId: key.accessKeyId,
+    createDate: key.createDate.toISOString(),
+    ...(key.lastUsed === undefined ? {} : { lastUsedDate: key.lastUsed.date?.toISOString() ?? null }),
+  };
+}
+
+function actionDetail(action: ActionTaken, keep: string): string {
+  const ids = (keys: readonly AccessKey[]): string => keys.map((key) => key.accessKeyId).join(', ');
+  switch (action.kind) {
+    case 'none':
+      return 'reported only';
+    case 'dry-run':
+      return `would deactivate ${ids(action.keys)}, keep ${keep}`;
+    case 'deactivated':
+      return `deactivated ${ids(action.keys)}, kept ${keep}`;
+    case 'postponed':
+      return `in rotation grace until ${action.until.toISOString()}`;
+    case 'aborted':
+      return `not deactivated: ${action.reason}`;
+  }
+}
+
+const byName = <T extends { userName: string }>(a: T, b: T): number => a.userName.localeCompare(b.userName);
+
+/** The report for output: violations and exemptions sorted by user name. */
+export function buildScanReport(result: SweepResult, context: ReportContext): ScanReport {
+  const violations: ViolationEntry[] = [];
+  const exempt: ExemptEntry[] = [];
+  const resolvedFindings: ScanReport['resolvedFindings'] = [];
+  for (const { result: checked, previousStatus } of result.outcomes) {
+    const { evaluation } = checked;
+    if (evaluation.verdict === 'violation') {
+      const { user } = evaluation.snapshot;
+      violations.push({
+        userName: user.userName,
+        userArn: user.arn,
+        path: user.path,
+        activeAccessKeyIds: evaluation.activeKeys.map((key) => key.accessKeyId),
+        activeAccessKeys: evaluation.activeKeys.map(reportKey),
+        keyToKeep: evaluation.keyToKeep.accessKeyId,
+        keysToDeactivate: evaluation.keysToDeactivate.map((key) => key.accessKeyId),
+        action: checked.action.kind,
+        actionDetail: actionDetail(checked.action, evaluation.keyToKeep.accessKeyId),
+        findingId: checked.findingId,
+      });
+    } else if (evaluation.verdict === 'exempt') {
+      exempt.push({
+        userName: evaluation.snapshot.user.userName,
+        userArn: evaluation.snapshot.user.arn,
+        activeAccessKeyIds: evaluation.activeKeys.map((key) => key.accessKeyId),
+        reason: evaluation.reason,
+      });
+    } else if (previousStatus !== undefined && checked.finding !== undefined) {
+      resolvedFindings.push({
+        userName: checked.userName,
+        findingId: checked.findingId,
+        how: evaluation.verdict === 'user-gone' ? 'archived' : 'resolved',
+      });
+    }
+  }
+  return {
+    tool: { name: 'keywarden', version: context.version },
+    control: CONTROL,
+    account: context.account,
+    scannedAt: context.scannedAt.toISOString(),
+    source: result.source,
+    reportGeneratedAt: result.reportGeneratedAt?.toISOString() ?? null,
+    settings: context.settings,
+    violations: violations.sort(byName),
+    exempt: exempt.sort(byName),
+    resolvedFindings: resolvedFindings.sort(byName),
+    errors: result.failures.map((failure) => ({
+      stage: failure.stage,
+      userName: failure.userName ?? null,
+      message: context.describeError(failure.error),
+    })),
+    summary: result.summary,
+  };
+}
+
+/** 1 when the scan is incomplete, else 2 when a user violates, else 0. */
+export function exitCodeFor(report: ScanReport): number {
+  if (report.errors.length > 0) return EXIT.error;
+  return report.violations.length > 0 ? EXIT.violations : EXIT.compliant;
+}
+
+export function renderJson(report: ScanReport): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((header, column) =>
+    Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+const plural = (count: number, one: string, many = `${one}s`): string =>
+  `${count} ${count === 1 ? one : many}`;
+
+/** The closing summary line, for the compliance record. */
+export function summaryLine(summary: SweepSummary): string {
+  const parts = [
+    `${summary.usersScanned} users scanned`,
+    `${summary.compliant} compliant`,
+    `${summary.violating} violating`,
+    `${summary.exempt} exempt`,
+  ];
+  if (summary.failed > 0) parts.push(`${summary.failed} not checked (errors)`);
+  if (summary.deactivated > 0) parts.push(`${summary.deactivated} remediated`);
+  if (summary.resolved + summary.archived > 0) {
+    parts.push(`${summary.resolved} finding(s) resolved, ${summary.archived} archived`);
+  }
+  return `Summary: ${parts.join(', ')}.`;
+}
+
+export function renderTable(report: ScanReport): string {
+  const { account } = report;
+  const source =
+    report.source === 'full'
+      ? 'every user listed live'
+      : `candidates from the IAM credential report of ${report.reportGeneratedAt ?? 'unknown time'}, each confirmed live`;
+  const out: string[] = [
+    `KeyWarden ${report.tool.version} · ${report.control}`,
+    `Account ${account.accountId} (${account.partition}, ${account.region}) · ${report.scannedAt} · ${source}`,
+    '',
+  ];
+  if (report.violations.length === 0) {
+    out.push('No IAM user has more than one active access key.');
+  } else {
+    out.push(`${plural(report.violations.length, 'user')} with more than one active access key:`, '');
+    out.push(
+      table(
+        ['USER', 'ARN', 'ACTIVE ACCESS KEYS (CREATED)', 'ACTION'],
+        report.violations.map((v) => [
+          v.userName,
+          v.userArn,
+          v.activeAccessKeys.map((key) => `${key.accessKeyId} (${key.createDate.slice(0, 10)})`).join(', '),
+          v.actionDetail,
+        ]),
+      ),
+    );
+  }
+  if (report.exempt.length > 0) {
+    out.push(
+      '',
+      `${plural(report.exempt.length, 'exempt user')} (tagged ${report.settings.exemptTag}=true, reported, never changed):`,
+      '',
+      table(
+        ['USER', 'ARN', 'ACTIVE ACCESS KEYS'],
+        report.exempt.map((e) => [e.userName, e.userArn, e.activeAccessKeyIds.join(', ')]),
+      ),
+    );
+  }
+  if (report.resolvedFindings.length > 0) {
+    out.push(
+      '',
+      `Closed ${plural(report.resolvedFindings.length, 'open finding')}: ${report.resolvedFindings.map((r) => `${r.userName} (${r.how})`).join(', ')}`,
+    );
+  }
+  if (report.errors.length > 0) {
+    out.push('', `${plural(report.errors.length, 'error')}: the scan is incomplete.`);
+    for (const error of report.errors)
+      out.push(`  ${error.userName ? `${error.userName}: ` : ''}${error.message}`);
+  }
+  if (report.violations.some((v) => v.action === 'none')) {
+    out.push(
+      '',
+      'Run with --remediate to see which keys KeyWarden would deactivate, and with --remediate --yes to do it.',
+    );
+  }
+  out.push('', summaryLine(report.summary));
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,201 @@
+/**
+ * The IAM credential report: CSV parsing, candidate selection and last-used hints. Pure: no SDK, no clock.
+ * The report is up to 4 hours old (IAM regenerates it at most that often), so it only nominates users;
+ * every candidate is confirmed with a live read before anything is reported or changed.
+ */
+
+import type { AccessKey, KeyLastUsed, UserSnapshot } from '../core/types.ts';
+import { CredentialReportError } from '../shared/errors.ts';
+
+/** One access-key slot (`access_key_1_*` or `access_key_2_*`) of a report row. */
+export interface ReportKeySlot {
+  /** `undefined` when the report holds a value that is neither true nor false: the row is then re-checked live. */
+  readonly active: boolean | undefined;
+  /** When the key was created or last changed; undefined for `N/A`. */
+  readonly lastRotated: Date | undefined;
+  /** Last use as of the report; undefined when the report has no last-used column for this key. */
+  readonly lastUsed: KeyLastUsed | undefined;
+}
+
+export interface CredentialReportUser {
+  readonly userName: string;
+  readonly arn: string;
+  readonly createdAt: Date | undefined;
+  readonly keys: readonly [ReportKeySlot, ReportKeySlot];
+}
+
+export interface CredentialReport {
+  readonly users: readonly CredentialReportUser[];
+  /** The `<root_account>` row: root keys are another control (CIS 1.4), so the sweep leaves them out. */
+  readonly root: CredentialReportUser | undefined;
+}
+
+export const ROOT_ACCOUNT_ROW = '<root_account>';
+const REQUIRED_COLUMNS = ['user', 'arn', 'access_key_1_active', 'access_key_2_active'] as const;
+// Values IAM writes where a date or a name does not apply.
+const NO_VALUE = new Set(['', 'n/a', 'not_supported', 'no_information']);
+
+/** Splits RFC 4180 CSV into rows of fields: quoted fields may hold commas, quotes ("") and line breaks. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  let index = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const endField = (): void => {
+    row.push(field);
+    field = '';
+  };
+  const endRow = (): void => {
+    endField();
+    // A blank line (one empty field) carries no record.
+    if (row.length > 1 || row[0] !== '') rows.push(row);
+    row = [];
+  };
+  for (; index < text.length; index++) {
+    const char = text[index];
+    if (quoted) {
+      if (char === '"' && text[index + 1] === '"') {
+        field += '"';
+        index++;
+      } else if (char === '"') {
+        quoted = false;
+      } else {
+        field += char;
+      }
+    } else if (char === '"' && field === '') {
+      quoted = true;
+    } else if (char === ',') {
+      endField();
+    } else if (char === '\n' || char === '\r') {
+      if (char === '\r' && text[index + 1] === '\n') index++;
+      endRow();
+    } else {
+      field += char;
+    }
+  }
+  if (quoted) throw new CredentialReportError('credential report CSV ends inside a quoted field');
+  if (field !== '' || row.length > 0) endRow();
+  return rows;
+}
+
+function parseBoolean(raw: string | undefined): boolean | undefined {
+  const value = raw?.trim().toLowerCase();
+  if (value === 'true') return true;
+  // `N/A` and `not_supported` mean there is no such key, so it is not active.
+  if (value === 'false' || (value !== undefined && NO_VALUE.has(value))) return false;
+  return undefined;
+}
+
+function parseDate(raw: string | undefined): Date | undefined {
+  const value = raw?.trim();
+  if (value === undefined || NO_VALUE.has(value.toLowerCase())) return undefined;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+function parseName(raw: string | undefined): string | undefined {
+  const value = raw?.trim();
+  return value === undefined || NO_VALUE.has(value.toLowerCase()) ? undefined : value;
+}
+
+/** Parses the report CSV by its header, so added, removed or reordered columns do not shift the values. */
+export function parseCredentialReport(csv: string): CredentialReport {
+  const [header, ...records] = parseCsv(csv);
+  if (header === undefined) throw new CredentialReportError('credential report is empty');
+  const column = new Map(header.map((name, index) => [name.trim().toLowerCase(), index]));
+  const missing = REQUIRED_COLUMNS.filter((name) => !column.has(name));
+  if (missing.length > 0) {
+    throw new CredentialReportError(`credential report has no ${missing.join(', ')} column(s)`);
+  }
+  const users: CredentialReportUser[] = [];
+  let root: CredentialReportUser | undefined;
+  records.forEach((record, index) => {
+    const line = index + 2;
+    if (record.length !== header.length) {
+      throw new CredentialReportError(
+        `credential report line ${line} has ${record.length} fields, the header has ${header.length}`,
+      );
+    }
+    const get = (name: string): string | undefined => {
+      const at = column.get(name);
+      return at === undefined ? undefined : record[at];
+    };
+    const slot = (n: 1 | 2): ReportKeySlot => {
+      const prefix = `access_key_${n}_`;
+      return {
+        active: parseBoolean(get(`${prefix}active`)),
+        lastRotated: parseDate(get(`${prefix}last_rotated`)),
+        lastUsed: column.has(`${prefix}last_used_date`)
+          ? {
+              date: parseDate(get(`${prefix}last_used_date`)),
+              serviceName: parseName(get(`${prefix}last_used_service`)),
+              region: parseName(get(`${prefix}last_used_region`)),
+            }
+          : undefined,
+      };
+    };
+    const userName = get('user')?.trim() ?? '';
+    const arn = get('arn')?.trim() ?? '';
+    if (userName === '' || arn === '') {
+      throw new CredentialReportError(`credential report line ${line} has no user name or ARN`);
+    }
+    const user: CredentialReportUser = {
+      userName,
+      arn,
+      createdAt: parseDate(get('user_creation_time')),
+      keys: [slot(1), slot(2)],
+    };
+    if (userName === ROOT_ACCOUNT_ROW) root = user;
+    else users.push(user);
+  });
+  return { users, root };
+}
+
+/**
+ * Whether the report nominates this user for a live check: two active keys, or a key whose state the report
+ * does not say (a value other than true/false), so that an unreadable row can never hide a violation.
+ */
+export function isReportCandidate(user: CredentialReportUser): boolean {
+  const possiblyActive = user.keys.filter((slot) => slot.active !== false).length;
+  return possiblyActive >= 2;
+}
+
+const sameSecond = (a: Date, b: Date): boolean =>
+  Math.floor(a.getTime() / 1000) === Math.floor(b.getTime() / 1000);
+
+function sameLastUsed(a: KeyLastUsed, b: KeyLastUsed): boolean {
+  return a.date?.getTime() === b.date?.getTime() && a.serviceName === b.serviceName && a.region === b.region;
+}
+
+/**
+ * Fills `lastUsed` of the live active keys from the report, so no GetAccessKeyLastUsed call is needed for them.
+ * A key is matched to a report slot by its creation time (the report's `last_rotated`, to the second); a key that
+ * matches no slot, or two slots that disagree, keeps no hint and is looked up live by the engine.
+ */
+export function withReportHints(snapshot: UserSnapshot, user: CredentialReportUser): UserSnapshot {
+  const keys = snapshot.keys.map((key): AccessKey => {
+    if (key.status !== 'Active' || key.lastUsed !== undefined) return key;
+    const matches = user.keys.filter(
+      (slot) => slot.lastRotated !== undefined && sameSecond(slot.lastRotated, key.createDate),
+    );
+    const [first, ...others] = matches.map((slot) => slot.lastUsed);
+    if (first === undefined || others.some((hint) => hint === undefined || !sameLastUsed(first, hint))) {
+      return key;
+    }
+    return { ...key, lastUsed: first };
+  });
+  return { ...snapshot, keys };
+}
+
+/** The report content as text: the SDK hands over bytes (the wire carries base64); a string may be either. */
+export function decodeReportContent(content: Uint8Array | string | undefined): string {
+  if (content === undefined) throw new CredentialReportError('credential report has no content');
+  if (typeof content !== 'string') return new TextDecoder('utf-8').decode(content);
+  if (/^\s*"?user"?,/i.test(content)) return content;
+  const decoded = Buffer.from(content, 'base64').toString('utf8');
+  if (!/^\s*"?user"?,/i.test(decoded.replace(/^\uFEFF/, ''))) {
+    throw new CredentialReportError('credential report content is neither CSV nor base64-encoded CSV');
+  }
+  return decoded;
+}

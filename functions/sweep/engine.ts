@@ -1,0 +1,462 @@
+/**
+ * The account sweep shared by the scheduled Lambda and the `keywarden scan` CLI: nominate candidates cheaply
+ * (credential report, or a full live listing), add the users of open findings, confirm each candidate live and
+ * evaluate it with the one engine (`checkUser`), then import the findings in batches.
+ */
+
+import type { AwsSecurityFindingFilters } from '@aws-sdk/client-securityhub';
+import type { IamPort } from '../adapters/iam.ts';
+import type { NotifierPort } from '../adapters/notify.ts';
+import type { FindingsPort } from '../adapters/securityhub.ts';
+import { MAX_FINDINGS_PER_BATCH } from '../core/asff.ts';
+import { type Finding, findingIdFor, GENERATOR_ID, productArnFor, USER_NAME_FIELD } from '../core/finding.ts';
+import { type AccountContext, isActive, type Trigger, type UserSnapshot } from '../core/types.ts';
+import { type CheckResult, checkUser, type EngineSettings } from '../engine/check-user.ts';
+import type { SweepSource } from '../shared/constants.ts';
+import { CredentialReportError, KeyWardenError } from '../shared/errors.ts';
+import { mapBounded } from './concurrency.ts';
+import {
+  type CredentialReportUser,
+  isReportCandidate,
+  parseCredentialReport,
+  withReportHints,
+} from './credential-report.ts';
+import type { AccountIamPort } from './iam-account.ts';
+
+export interface SweepDeps {
+  readonly iam: IamPort;
+  readonly accountIam: AccountIamPort;
+  readonly findings: FindingsPort;
+  /** Absent: no notifications. */
+  readonly notifier?: NotifierPort | undefined;
+  /** Strictly increasing (see monotonicClock). */
+  readonly clock: () => Date;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly onProgress?: ((progress: SweepProgress) => void) | undefined;
+  readonly onWarning?: ((message: string, detail?: Record<string, unknown>) => void) | undefined;
+}
+
+export interface SweepOptions {
+  /** `importFindings` false: a read-only scan, nothing is written to Security Hub. */
+  readonly settings: EngineSettings;
+  readonly source: SweepSource;
+  readonly origin: 'schedule' | 'cli';
+  /** Read this generator's open findings so they are resolved or archived; default `settings.importFindings`. */
+  readonly reconcileFindings?: boolean;
+  /** Users checked at the same time; default 8. */
+  readonly concurrency?: number;
+  /** No new user is started after this many failures (a missing permission fails them all); default 10. */
+  readonly maxFailures?: number;
+}
+
+export type SweepProgress =
+  | { readonly phase: 'report' }
+  | { readonly phase: 'listing'; readonly done: number; readonly total: number }
+  | { readonly phase: 'findings' }
+  | { readonly phase: 'checking'; readonly done: number; readonly total: number }
+  | { readonly phase: 'importing'; readonly done: number; readonly total: number };
+
+/** One candidate's evaluation. */
+export interface UserOutcome {
+  readonly result: CheckResult;
+  /** Compliance status of the open finding the sweep found for this user, if any. */
+  readonly previousStatus: 'FAILED' | 'WARNING' | undefined;
+  readonly imported: boolean;
+}
+
+export interface SweepFailure {
+  readonly stage: 'list' | 'check' | 'import';
+  /** Absent for an import batch. */
+  readonly userName: string | undefined;
+  readonly error: unknown;
+}
+
+export interface SweepSummary {
+  /** Users in the listing that still exist, plus users known only from open findings. */
+  readonly usersScanned: number;
+  readonly compliant: number;
+  readonly violating: number;
+  readonly exempt: number;
+  /** Users whose state is unknown because their check failed. */
+  readonly failed: number;
+  readonly candidates: number;
+  readonly deactivated: number;
+  /** Violations inside the rotation grace: reported, remediated by a later sweep. */
+  readonly postponed: number;
+  /** Open findings whose user is compliant now (re-imported as PASSED). */
+  readonly resolved: number;
+  /** Open findings whose user is gone (re-imported as PASSED and ARCHIVED). */
+  readonly archived: number;
+  readonly findingsImported: number;
+}
+
+export interface SweepResult {
+  readonly source: SweepSource;
+  /** When IAM generated the credential report the candidates came from. */
+  readonly reportGeneratedAt: Date | undefined;
+  /** Set when the credential report could not be read and the full listing was used instead. */
+  readonly fallbackReason: string | undefined;
+  /** One per candidate checked, in the order of the listing. */
+  readonly outcomes: readonly UserOutcome[];
+  readonly failures: readonly SweepFailure[];
+  readonly summary: SweepSummary;
+}
+
+/** Some users could not be checked or some findings not imported; the sweep did everything else first. */
+export class SweepError extends KeyWardenError {
+  constructor(
+    readonly failures: readonly SweepFailure[],
+    readonly summary: SweepSummary,
+  ) {
+    const first = failures[0]?.error;
+    super(
+      `sweep incomplete: ${failures.length} failure(s), first: ${first instanceof Error ? first.message : String(first)}`,
+      { cause: first },
+    );
+  }
+}
+
+const DEFAULT_CONCURRENCY = 8;
+const DEFAULT_MAX_FAILURES = 10;
+const OPEN_STATUSES = ['FAILED', 'WARNING'] as const;
+
+interface Candidate {
+  readonly userName: string;
+  /** In the report or the full listing (not only known from an open finding). */
+  readonly listed: boolean;
+  readonly reportRow: CredentialReportUser | undefined;
+  readonly previous: Finding | undefined;
+}
+
+interface Listing {
+  /** Lower-case names of every user in the report or the listing. */
+  readonly listedNames: ReadonlySet<string>;
+  readonly candidates: Candidate[];
+  readonly reportGeneratedAt: Date | undefined;
+  readonly fallbackReason: string | undefined;
+  readonly failures: SweepFailure[];
+}
+
+/** Server-side filters for this generator's open findings; AWS applies them, emulators ignore them. */
+export function openFindingFilters(account: AccountContext): AwsSecurityFindingFilters {
+  const equals = (value: string) => ({ Value: value, Comparison: 'EQUALS' as const });
+  return {
+    GeneratorId: [equals(GENERATOR_ID)],
+    ProductArn: [equals(productArnFor(account))],
+    AwsAccountId: [equals(account.accountId)],
+    ComplianceStatus: OPEN_STATUSES.map(equals),
+    RecordState: [equals('ACTIVE')],
+  };
+}
+
+/** The same test, client-side: the server-side filter is not trusted (emulators, eventual consistency). */
+export function isOpenFinding(account: AccountContext, finding: Finding): boolean {
+  return (
+    finding.GeneratorId === GENERATOR_ID &&
+    finding.ProductArn === productArnFor(account) &&
+    finding.AwsAccountId === account.accountId &&
+    finding.RecordState === 'ACTIVE' &&
+    (OPEN_STATUSES as readonly string[]).includes(finding.Compliance?.Status ?? '')
+  );
+}
+
+/** The IAM user a finding is about, from its product fields, else its AwsIamUser resource. */
+export function userNameOf(finding: Finding): string | undefined {
+  const fromField = finding.ProductFields?.[USER_NAME_FIELD];
+  if (fromField) return fromField;
+  const resource = finding.Resources?.find((r) => r.Type === 'AwsIamUser');
+  return resource?.Details?.AwsIamUser?.UserName || resource?.Id?.split('/').pop() || undefined;
+}
+
+async function listFromReport(deps: SweepDeps): Promise<Listing | { fallbackReason: string }> {
+  deps.onProgress?.({ phase: 'report' });
+  const fetched = await deps.accountIam.credentialReport();
+  let report: ReturnType<typeof parseCredentialReport>;
+  try {
+    report = parseCredentialReport(fetched.csv);
+  } catch (error) {
+    if (error instanceof CredentialReportError) return { fallbackReason: error.message };
+    throw error;
+  }
+  return {
+    listedNames: new Set(report.users.map((row) => row.userName.toLowerCase())),
+    candidates: report.users
+      .filter(isReportCandidate)
+      .map((row) => ({ userName: row.userName, listed: true, reportRow: row, previous: undefined })),
+    reportGeneratedAt: fetched.generatedAt,
+    fallbackReason: undefined,
+    failures: [],
+  };
+}
+
+async function listFully(deps: SweepDeps, concurrency: number, maxFailures: number): Promise<Listing> {
+  const users = await deps.accountIam.listUsers();
+  let done = 0;
+  let failed = 0;
+  deps.onProgress?.({ phase: 'listing', done, total: users.length });
+  const keys = await mapBounded(
+    users,
+    concurrency,
+    async (user) => {
+      try {
+        return await deps.iam.listKeys(user.userName);
+      } catch (error) {
+        failed++;
+        throw error;
+      } finally {
+        deps.onProgress?.({ phase: 'listing', done: ++done, total: users.length });
+      }
+    },
+    () => failed >= maxFailures,
+  );
+  const candidates: Candidate[] = [];
+  const failures: SweepFailure[] = [];
+  const listedNames = new Set<string>();
+  users.forEach((user, index) => {
+    const settled = keys[index];
+    if (settled === undefined) return;
+    if (!settled.ok) {
+      failures.push({ stage: 'list', userName: user.userName, error: settled.error });
+      listedNames.add(user.userName.toLowerCase());
+      return;
+    }
+    // Deleted between ListUsers and ListAccessKeys.
+    if (settled.value === undefined) return;
+    listedNames.add(user.userName.toLowerCase());
+    if (settled.value.filter(isActive).length >= 2) {
+      candidates.push({ userName: user.userName, listed: true, reportRow: undefined, previous: undefined });
+    }
+  });
+  return { listedNames, candidates, reportGeneratedAt: undefined, fallbackReason: undefined, failures };
+}
+
+function goneUnreported(account: AccountContext, userName: string): CheckResult {
+  return {
+    userName,
+    verdict: 'user-gone',
+    action: { kind: 'none' },
+    findingId: findingIdFor(account.accountId, userName),
+    finding: undefined,
+    evaluation: { verdict: 'user-gone', userName },
+  };
+}
+
+/** Drops "Violation Detected" for a user whose violation is already reported: a sweep notifies news only. */
+function notifierFor(
+  notifier: NotifierPort | undefined,
+  previous: Finding | undefined,
+): NotifierPort | undefined {
+  if (notifier === undefined || previous?.Compliance?.Status !== 'FAILED') return notifier;
+  return {
+    notify: (notification) =>
+      notification.outcome === 'Violation Detected' ? Promise.resolve() : notifier.notify(notification),
+  };
+}
+
+function summarise(
+  listedUsers: number,
+  outcomes: readonly UserOutcome[],
+  candidates: readonly Candidate[],
+  failures: readonly SweepFailure[],
+): SweepSummary {
+  const listedByName = new Map(candidates.map((c) => [c.userName.toLowerCase(), c.listed]));
+  let violating = 0;
+  let exempt = 0;
+  let deactivated = 0;
+  let postponed = 0;
+  let resolved = 0;
+  let archived = 0;
+  let goneListed = 0;
+  let unlisted = 0;
+  for (const { result, previousStatus } of outcomes) {
+    const listed = listedByName.get(result.userName.toLowerCase()) ?? true;
+    if (result.verdict === 'user-gone') {
+      if (listed) goneListed++;
+      if (result.finding !== undefined) archived++;
+      continue;
+    }
+    if (!listed) unlisted++;
+    if (result.verdict === 'violation') violating++;
+    if (result.verdict === 'exempt') exempt++;
+    if (result.verdict === 'compliant' && previousStatus !== undefined) resolved++;
+    if (result.action.kind === 'deactivated') deactivated++;
+    if (result.action.kind === 'postponed') postponed++;
+  }
+  const failedUsers = failures.filter((f) => f.stage !== 'import');
+  const failedUnlisted = failedUsers.filter(
+    (f) => f.userName !== undefined && listedByName.get(f.userName.toLowerCase()) === false,
+  ).length;
+  const usersScanned = listedUsers - goneListed + unlisted + failedUnlisted;
+  return {
+    usersScanned,
+    compliant: usersScanned - violating - exempt - failedUsers.length,
+    violating,
+    exempt,
+    failed: failedUsers.length,
+    candidates: candidates.length,
+    deactivated,
+    postponed,
+    resolved,
+    archived,
+    findingsImported: outcomes.filter((o) => o.imported).length,
+  };
+}
+
+/**
+ * Sweeps the account. Throws on what stops the whole sweep (report, listing, finding read); a user whose check
+ * fails, or a batch that does not import, is returned in `failures` after everything else is done.
+ */
+export async function runSweep(
+  deps: SweepDeps,
+  options: SweepOptions,
+  account: AccountContext,
+): Promise<SweepResult> {
+  const { settings } = options;
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const maxFailures = options.maxFailures ?? DEFAULT_MAX_FAILURES;
+  const reconcile = options.reconcileFindings ?? settings.importFindings;
+  const trigger: Trigger = { kind: 'sweep', origin: options.origin };
+
+  let source = options.source;
+  let listing: Listing;
+  if (source === 'credential-report') {
+    const fromReport = await listFromReport(deps);
+    if ('candidates' in fromReport) {
+      listing = fromReport;
+    } else {
+      deps.onWarning?.('the credential report could not be read; listing every user instead', {
+        reason: fromReport.fallbackReason,
+      });
+      source = 'full';
+      listing = {
+        ...(await listFully(deps, concurrency, maxFailures)),
+        fallbackReason: fromReport.fallbackReason,
+      };
+    }
+  } else {
+    listing = await listFully(deps, concurrency, maxFailures);
+  }
+
+  const candidates = new Map(listing.candidates.map((c) => [c.userName.toLowerCase(), c]));
+  if (reconcile) {
+    deps.onProgress?.({ phase: 'findings' });
+    const open = await deps.findings.findFindings(openFindingFilters(account), (f) =>
+      isOpenFinding(account, f),
+    );
+    for (const finding of open) {
+      const userName = userNameOf(finding);
+      if (userName === undefined || findingIdFor(account.accountId, userName) !== finding.Id) {
+        deps.onWarning?.('open finding names no user KeyWarden can check; left as it is', {
+          findingId: finding.Id,
+        });
+        continue;
+      }
+      const known = candidates.get(userName.toLowerCase());
+      candidates.set(userName.toLowerCase(), {
+        userName: known?.userName ?? userName,
+        listed: listing.listedNames.has(userName.toLowerCase()),
+        reportRow: known?.reportRow,
+        previous: finding,
+      });
+    }
+  }
+
+  const toCheck = [...candidates.values()];
+  // Hints from a report up to 4 hours old are fine for the finding's text, not for choosing the key to keep.
+  const useHints = settings.keepKey !== 'last-used';
+  const failures = [...listing.failures];
+  let done = 0;
+  let failedChecks = 0;
+  deps.onProgress?.({ phase: 'checking', done, total: toCheck.length });
+  const settled = await mapBounded(
+    toCheck,
+    concurrency,
+    async (candidate) => {
+      try {
+        const live = await deps.iam.readUser(candidate.userName);
+        // Deleted since the listing and never reported: nothing to write, and no finding to look up (the open
+        // findings were all read above; a read-only scan may not even reach Security Hub).
+        if (live === undefined && candidate.previous === undefined)
+          return goneUnreported(account, candidate.userName);
+        const snapshot: UserSnapshot | undefined =
+          live !== undefined && candidate.reportRow !== undefined && useHints
+            ? withReportHints(live, candidate.reportRow)
+            : live;
+        return await checkUser(
+          {
+            iam: deps.iam,
+            findings: deps.findings,
+            notifier: notifierFor(deps.notifier, candidate.previous),
+            clock: deps.clock,
+            sleep: deps.sleep,
+          },
+          // Findings are imported below in batches, not one call per user.
+          { ...settings, importFindings: false },
+          account,
+          {
+            userName: candidate.userName,
+            trigger,
+            snapshot: snapshot ?? null,
+            previousFinding: candidate.previous,
+          },
+        );
+      } catch (error) {
+        failedChecks++;
+        throw error;
+      } finally {
+        deps.onProgress?.({ phase: 'checking', done: ++done, total: toCheck.length });
+      }
+    },
+    () => listing.failures.length + failedChecks >= maxFailures,
+  );
+
+  const checked: { result: CheckResult; candidate: Candidate; importIt: boolean }[] = [];
+  settled.forEach((outcome, index) => {
+    const candidate = toCheck[index] as Candidate;
+    if (outcome === undefined) return;
+    if (!outcome.ok) {
+      failures.push({ stage: 'check', userName: candidate.userName, error: outcome.error });
+      return;
+    }
+    const result = outcome.value;
+    // Violations and exemptions are re-imported every sweep so Security Hub never expires them (90 days);
+    // a compliant user is written only when it closes an open finding.
+    const importIt =
+      settings.importFindings &&
+      result.finding !== undefined &&
+      (result.verdict === 'violation' || result.verdict === 'exempt' || candidate.previous !== undefined);
+    checked.push({ result, candidate, importIt });
+  });
+
+  const imported = new Set<CheckResult>();
+  const toImport = checked.filter((c) => c.importIt);
+  if (toImport.length > 0) deps.onProgress?.({ phase: 'importing', done: 0, total: toImport.length });
+  for (let start = 0; start < toImport.length; start += MAX_FINDINGS_PER_BATCH) {
+    const chunk = toImport.slice(start, start + MAX_FINDINGS_PER_BATCH);
+    try {
+      await deps.findings.importFindings(chunk.map((c) => c.result.finding as Finding));
+      for (const c of chunk) imported.add(c.result);
+    } catch (error) {
+      failures.push({ stage: 'import', userName: undefined, error });
+    }
+    deps.onProgress?.({
+      phase: 'importing',
+      done: Math.min(start + MAX_FINDINGS_PER_BATCH, toImport.length),
+      total: toImport.length,
+    });
+  }
+
+  const outcomes: UserOutcome[] = checked.map(({ result, candidate }) => ({
+    result,
+    previousStatus: candidate.previous?.Compliance?.Status as UserOutcome['previousStatus'],
+    imported: imported.has(result),
+  }));
+  return {
+    source,
+    reportGeneratedAt: listing.reportGeneratedAt,
+    fallbackReason: listing.fallbackReason,
+    outcomes,
+    failures,
+    summary: summarise(listing.listedNames.size, outcomes, toCheck, failures),
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * Scheduled account sweep: the safety net behind the real-time detector. Finds violations whose events were
+ * lost or that predate the deployment, re-imports open violations so Security Hub never expires them, resolves
+ * or archives stale findings, and remediates violations whose rotation grace has ended.
+ */
+
+import type { Context } from 'aws-lambda';
+import { accountFromCaller, accountFromFunctionArn } from '../adapters/account.ts';
+import { type AwsClients, createClients, errorCode } from '../adapters/clients.ts';
+import { createIamPort } from '../adapters/iam.ts';
+import { createNotifier } from '../adapters/notify.ts';
+import { createFindingsPort } from '../adapters/securityhub.ts';
+import type { AccountContext } from '../core/types.ts';
+import { monotonicClock, sleep as realSleep } from '../shared/clock.ts';
+import { type Config, loadConfig } from '../shared/config.ts';
+import { SWEEP_SOURCES, type SweepSource } from '../shared/constants.ts';
+import { InvalidEventError } from '../shared/errors.ts';
+import { createLogger, type Logger } from '../shared/logger.ts';
+import { runSweep, SweepError, type SweepSummary } from './engine.ts';
+import { createAccountIamPort } from './iam-account.ts';
+
+export interface SweepHandlerDeps {
+  readonly config: Config;
+  readonly clients: AwsClients;
+  readonly logger: Logger;
+  readonly clock?: () => Date;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export interface SweepHandlerResult extends SweepSummary {
+  readonly source: SweepSource;
+  readonly reportGeneratedAt: string | undefined;
+}
+
+type LambdaContext = Pick<Context, 'invokedFunctionArn'> & Partial<Pick<Context, 'awsRequestId'>>;
+
+/**
+ * The schedule's event is ignored except for an optional `sweepSource` (`credential-report` | `full`), so an
+ * operator can run one full listing with `aws lambda invoke --payload '{"sweepSource":"full"}'`.
+ */
+export function sourceFromEvent(event: unknown, fallback: SweepSource): SweepSource {
+  if (typeof event !== 'object' || event === null || !('sweepSource' in event)) return fallback;
+  const requested = (event as { sweepSource: unknown }).sweepSource;
+  if (typeof requested === 'string' && (SWEEP_SOURCES as readonly string[]).includes(requested)) {
+    return requested as SweepSource;
+  }
+  throw new InvalidEventError(
+    `sweepSource=${JSON.stringify(requested)} is not allowed; use one of: ${SWEEP_SOURCES.join(', ')}`,
+  );
+}
+
+/** Builds a handler around its dependencies; the exported `handler` uses the environment's. */
+export function createSweepHandler(deps: SweepHandlerDeps) {
+  const { config, clients, logger } = deps;
+  const clock = deps.clock ?? monotonicClock();
+  const sleep = deps.sleep ?? realSleep;
+  const iam = createIamPort(clients.iam);
+  const accountIam = createAccountIamPort(clients.iam, { sleep });
+  const notifier = config.eventBusName ? createNotifier(clients.eventBridge, config.eventBusName) : undefined;
+  let callerAccount: Promise<AccountContext> | undefined;
+
+  async function resolveAccount(context: LambdaContext | undefined): Promise<AccountContext> {
+    const fromArn = accountFromFunctionArn(context?.invokedFunctionArn);
+    if (fromArn !== undefined) return fromArn;
+    callerAccount ??= accountFromCaller(process.env.AWS_REGION).catch((error: unknown) => {
+      callerAccount = undefined;
+      throw error;
+    });
+    return callerAccount;
+  }
+
+  return async function handler(event: unknown, context?: LambdaContext): Promise<SweepHandlerResult> {
+    try {
+      const source = sourceFromEvent(event, config.sweepSource);
+      const account = await resolveAccount(context);
+      const findings = createFindingsPort(clients.securityHub, {
+        accountId: account.accountId,
+        partition: account.partition,
+        sleep,
+      });
+      const result = await runSweep(
+        {
+          iam,
+          accountIam,
+          findings,
+          notifier,
+          clock,
+          sleep,
+          onWarning: (message, detail) => logger.warn(message, { ...detail }),
+        },
+        { settings: { ...config, importFindings: true }, source, origin: 'schedule' },
+        account,
+      );
+      for (const { result: checked } of result.outcomes) {
+        if (checked.action.kind === 'deactivated') {
+          logger.info('deactivated', {
+            userName: checked.userName,
+            findingId: checked.findingId,
+            deactivatedAccessKeyIds: checked.action.keys.map((key) => key.accessKeyId),
+          });
+        }
+      }
+      for (const failure of result.failures) {
+        logger.error('sweep step failed', {
+          stage: failure.stage,
+          userName: failure.userName,
+          code: errorCode(failure.error),
+          error: failure.error as Error,
+        });
+      }
+      const summary: SweepHandlerResult = {
+        source: result.source,
+        reportGeneratedAt: result.reportGeneratedAt?.toISOString(),
+        ...result.summary,
+      };
+      logger.info('swept', {
+        ...summary,
+        failures: result.failures.length,
+        fallbackReason: result.fallbackReason,
+      });
+      // A partial failure is a failure: rethrown so Lambda retries and then the on-failure destination gets it.
+      if (result.failures.length > 0) throw new SweepError(result.failures, result.summary);
+      return summary;
+    } catch (error) {
+      if (!(error instanceof SweepError)) {
+        logger.error('sweep failed', { error: error as Error, requestId: context?.awsRequestId });
+      }
+      throw error;
+    }
+  };
+}
+
+// Config is parsed once, at cold start: a bad value fails the init with a message naming it.
+const config = loadConfig(process.env);
+
+export const handler = createSweepHandler({
+  config,
+  clients: createClients(),
+  logger: createLogger('keywarden-sweep'),
+});

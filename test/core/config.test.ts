@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../functions/shared/config.ts';
+import { ConfigError } from '../../functions/shared/errors.ts';
+
+describe('loadConfig', () => {
+  it('needs no variable: every setting has a default', () => {
+    expect(loadConfig({})).toEqual({
+      remediationMode: 'off',
+      keepKey: 'newest',
+      exemptTag: 'keywarden:exempt',
+      rotationGraceHours: 0,
+      eventBusName: undefined,
+      consistencyRetries: 3,
+      sweepSource: 'credential-report',
+    });
+  });
+
+  it('treats empty and blank values as unset', () => {
+    expect(loadConfig({ REMEDIATION_MODE: '', KEEP_KEY: '  ', EVENT_BUS_NAME: '', EXEMPT_TAG: ' ' })).toEqual(
+      loadConfig({}),
+    );
+  });
+
+  it('ignores variables it does not know', () => {
+    expect(loadConfig({ AWS_REGION: 'us-east-1', PATH: '/usr/bin' })).toEqual(loadConfig({}));
+  });
+
+  // Each accepted value beside a rejected twin; the message names the variable, the value and what is allowed.
+  it.each([
+    { name: 'REMEDIATION_MODE', value: 'deactivate', field: 'remediationMode', parsed: 'deactivate' },
+    { name: 'REMEDIATION_MODE', value: ' dry-run ', field: 'remediationMode', parsed: 'dry-run' },
+    { name: 'KEEP_KEY', value: 'oldest', field: 'keepKey', parsed: 'oldest' },
+    { name: 'KEEP_KEY', value: 'last-used', field: 'keepKey', parsed: 'last-used' },
+    { name: 'EXEMPT_TAG', value: 'security/exempt', field: 'exemptTag', parsed: 'security/exempt' },
+    { name: 'ROTATION_GRACE_HOURS', value: '24', field: 'rotationGraceHours', parsed: 24 },
+    { name: 'ROTATION_GRACE_HOURS', value: '0.5', field: 'rotationGraceHours', parsed: 0.5 },
+    { name: 'ROTATION_GRACE_HOURS', value: '2160', field: 'rotationGraceHours', parsed: 2160 },
+    { name: 'CONSISTENCY_RETRIES', value: '0', field: 'consistencyRetries', parsed: 0 },
+    { name: 'CONSISTENCY_RETRIES', value: '10', field: 'consistencyRetries', parsed: 10 },
+    { name: 'EVENT_BUS_NAME', value: 'security-events', field: 'eventBusName', parsed: 'security-events' },
+    {
+      name: 'EVENT_BUS_NAME',
+      value: 'arn:aws:events:us-east-1:123456789012:event-bus/security-events',
+      field: 'eventBusName',
+      parsed: 'arn:aws:events:us-east-1:123456789012:event-bus/security-events',
+    },
+    { name: 'SWEEP_SOURCE', value: 'full', field: 'sweepSource', parsed: 'full' },
+  ])('accepts $name=$value', ({ name, value, field, parsed }) => {
+    expect(loadConfig({ [name]: value })[field as keyof ReturnType<typeof loadConfig>]).toEqual(parsed);
+  });
+
+  it.each([
+    { name: 'REMEDIATION_MODE', value: 'on', allowed: 'use one of: off, dry-run, deactivate' },
+    { name: 'REMEDIATION_MODE', value: 'DEACTIVATE', allowed: 'use one of: off, dry-run, deactivate' },
+    { name: 'KEEP_KEY', value: 'latest', allowed: 'use one of: newest, oldest, last-used' },
+    { name: 'EXEMPT_TAG', value: 'aws:exempt', allowed: 'use an IAM tag key' },
+    { name: 'EXEMPT_TAG', value: 'exempt#1', allowed: 'use an IAM tag key' },
+    { name: 'EXEMPT_TAG', value: 'k'.repeat(129), allowed: 'use an IAM tag key' },
+    { name: 'ROTATION_GRACE_HOURS', value: '-1', allowed: 'use a number from 0 to 2160' },
+    { name: 'ROTATION_GRACE_HOURS', value: '2161', allowed: 'use a number from 0 to 2160' },
+    { name: 'ROTATION_GRACE_HOURS', value: 'ten', allowed: 'use a number from 0 to 2160' },
+    { name: 'ROTATION_GRACE_HOURS', value: 'Infinity', allowed: 'use a number from 0 to 2160' },
+    { name: 'CONSISTENCY_RETRIES', value: '1.5', allowed: 'use a whole number from 0 to 10' },
+    { name: 'CONSISTENCY_RETRIES', value: '11', allowed: 'use a whole number from 0 to 10' },
+    { name: 'EVENT_BUS_NAME', value: 'bus with spaces', allowed: 'use an event bus name or ARN' },
+    { name: 'SWEEP_SOURCE', value: 'cloudtrail', allowed: 'use one of: credential-report, full' },
+  ])(
+    'rejects $name=$value naming the variable, the value and the allowed values',
+    ({ name, value, allowed }) => {
+      let thrown: unknown;
+      try {
+        loadConfig({ [name]: value });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(ConfigError);
+      const message = (thrown as Error).message;
+      expect(message).toContain(`${name}=${JSON.stringify(value)}`);
+      expect(message).toContain(allowed);
+    },
+  );
+});

@@ -1,0 +1,476 @@
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { clip, type KeyEventTarget, parseKeyEvent } from '../../functions/core/event.ts';
+import { InvalidEventError } from '../../functions/shared/errors.ts';
+
+type Json = Record<string, unknown>;
+
+const ACCOUNT_ID = '123456789012';
+const SDK_USER_AGENT =
+  'aws-sdk-js/3.1169.0 ua/2.1 os/linux#5.10 lang/js md/nodejs#22.11.0 api/iam#3.1169.0 m/E,N keywarden/0.1.0';
+
+function fixture(name: string): Json {
+  return JSON.parse(
+    readFileSync(new URL(`../fixtures/cloudtrail/${name}.json`, import.meta.url), 'utf8'),
+  ) as Json;
+}
+
+/** Wraps a CloudTrail record into the EventBridge envelope, for the account the record names. */
+function envelope(record: Json, account = String(record.recipientAccountId ?? ACCOUNT_ID)): Json {
+  return {
+    version: '0',
+    id: '00000000-0000-4000-8000-000000000099',
+    'detail-type': 'AWS API Call via CloudTrail',
+    source: 'aws.iam',
+    account,
+    time: '2026-06-01T12:00:00Z',
+    region: 'us-east-1',
+    resources: [],
+    detail: record,
+  };
+}
+
+const IDENTITIES = fixture('user-identity-variants');
+const IAM_USER = IDENTITIES.IAMUser as Json;
+const ASSUMED_ROLE = IDENTITIES.AssumedRole as Json;
+const ROOT = IDENTITIES.Root as Json;
+
+/** A successful key call in ACCOUNT_ID; `record` overrides the CloudTrail fields. */
+function keyEvent(record: Json = {}): Json {
+  return envelope({
+    eventVersion: '1.09',
+    eventTime: '2026-06-01T11:59:58Z',
+    eventSource: 'iam.amazonaws.com',
+    eventName: 'CreateAccessKey',
+    awsRegion: 'us-east-1',
+    sourceIPAddress: '203.0.113.7',
+    userAgent: 'aws-cli/2.15.0',
+    userIdentity: IAM_USER,
+    requestParameters: { userName: 'bob' },
+    responseElements: {
+      accessKey: { accessKeyId: 'AKIANEW0000000000002', status: 'Active', userName: 'bob', createDate: 'x' },
+    },
+    eventID: 'ev-1',
+    recipientAccountId: ACCOUNT_ID,
+    ...record,
+  });
+}
+
+function target(event: unknown, accountId = ACCOUNT_ID): KeyEventTarget {
+  const parsed = parseKeyEvent(event, accountId);
+  if (parsed.kind !== 'target')
+    throw new Error(`expected a target, got skip ${parsed.reason}: ${parsed.detail}`);
+  return parsed;
+}
+
+function skipReason(event: unknown, accountId = ACCOUNT_ID): string {
+  const parsed = parseKeyEvent(event, accountId);
+  return parsed.kind === 'skip' ? parsed.reason : `target:${parsed.userName}`;
+}
+
+describe('parseKeyEvent', () => {
+  describe('target user', () => {
+    it.each([
+      {
+        case: 'requestParameters.userName first',
+        record: { requestParameters: { userName: 'bob' } },
+        expected: 'bob',
+      },
+      {
+        case: 'requestParameters.userName over the response and the caller',
+        record: {
+          requestParameters: { userName: 'bob' },
+          responseElements: { accessKey: { accessKeyId: 'AKIA1', userName: 'carol' } },
+        },
+        expected: 'bob',
+      },
+      {
+        case: 'responseElements.accessKey.userName when the request names nobody',
+        record: {
+          requestParameters: null,
+          responseElements: { accessKey: { accessKeyId: 'AKIA1', userName: 'carol' } },
+        },
+        expected: 'carol',
+      },
+      {
+        case: 'the IAM user caller when neither names anybody',
+        record: { requestParameters: {}, responseElements: null },
+        expected: 'Alice',
+      },
+      {
+        case: 'the IAM user caller for an UpdateAccessKey without userName',
+        record: {
+          eventName: 'UpdateAccessKey',
+          requestParameters: { accessKeyId: 'AKIA1', status: 'Active' },
+          responseElements: null,
+        },
+        expected: 'Alice',
+      },
+      {
+        case: 'a name using every allowed special character',
+        record: { requestParameters: { userName: 'a+b=c,d.e@f_g-h' } },
+        expected: 'a+b=c,d.e@f_g-h',
+      },
+    ])('resolves $case', ({ record, expected }) => {
+      expect(target(keyEvent(record)).userName).toBe(expected);
+    });
+
+    it.each([
+      { case: 'an assumed role', identity: ASSUMED_ROLE, expected: 'no-target-user' },
+      { case: 'an IAM user', identity: IAM_USER, expected: 'target:Alice' },
+      { case: 'root', identity: ROOT, expected: 'root-credentials' },
+    ])('falls back to the caller only when it is an IAM user: $case', ({ identity, expected }) => {
+      const event = keyEvent({ userIdentity: identity, requestParameters: null, responseElements: null });
+      expect(skipReason(event)).toBe(expected);
+    });
+
+    it('reads the EventBridge fixture: the target is the user in the request, not the caller', () => {
+      const event = fixture('eventbridge-create-access-key-iam-user');
+      const parsed = target(event, '946986569305');
+      expect(parsed.userName).toBe('stratus-red-team-backdoor-u-user');
+      expect(parsed.trigger).toEqual({
+        kind: 'event',
+        eventName: 'CreateAccessKey',
+        eventId: 'c64c4ded-ef03-4e5c-81eb-153b118d72f2',
+        eventTime: '2024-07-30T21:53:13Z',
+        actorArn: 'arn:aws:iam::946986569305:user/christophe',
+        actorType: 'IAMUser',
+        sourceIp: '211.9.016.253',
+        userAgent: 'stratus-red-team_f3f19dcd-8552-47ca-a01e-0e1f5578d15e',
+        accessKeyId: 'AKIAL80DWDVKKM0UXEER',
+      });
+      expect(parsed.expectation).toEqual({ accessKeyId: 'AKIAL80DWDVKKM0UXEER', state: 'present' });
+    });
+
+    it('reads the record of a key created for another user', () => {
+      const record = fixture('record-create-access-key-for-other-user');
+      expect(target(envelope(record), '123456789').userName).toBe('user2');
+    });
+  });
+
+  describe('skips', () => {
+    const limitExceeded = fixture('record-create-access-key-error-limit-exceeded');
+    const { errorCode: _code, errorMessage: _message, ...succeeded } = limitExceeded;
+    const rootSelf = fixture('record-create-access-key-root-self');
+    const ownDeactivation = {
+      eventName: 'UpdateAccessKey',
+      userAgent: SDK_USER_AGENT,
+      userIdentity: ASSUMED_ROLE,
+      requestParameters: { userName: 'bob', accessKeyId: 'AKIAOLD0000000000001', status: 'Inactive' },
+      responseElements: null,
+    };
+
+    // Each skipped event sits beside its twin that is acted on.
+    it.each([
+      { case: 'a failed call', event: envelope(limitExceeded), expected: 'failed-call' },
+      { case: 'the same call succeeding', event: envelope(succeeded), expected: 'target:some_iam_user' },
+      { case: 'root creating its own key', event: envelope(rootSelf), expected: 'root-credentials' },
+      {
+        case: 'root creating a key for a user',
+        event: envelope({ ...rootSelf, requestParameters: { userName: 'bob' } }),
+        expected: 'target:bob',
+      },
+      {
+        case: 'another account (envelope)',
+        event: keyEvent({}),
+        account: '210987654321',
+        expected: 'other-account',
+      },
+      {
+        case: 'another account (recipientAccountId)',
+        event: { ...keyEvent({ recipientAccountId: '210987654321' }) },
+        expected: 'other-account',
+      },
+      { case: 'the function account', event: keyEvent({}), expected: 'target:bob' },
+      {
+        case: 'only recipientAccountId, ours',
+        event: (() => {
+          const { account: _a, ...rest } = keyEvent({});
+          return rest;
+        })(),
+        expected: 'target:bob',
+      },
+      {
+        case: 'an event name out of scope',
+        event: keyEvent({ eventName: 'CreateUser' }),
+        expected: 'event-out-of-scope',
+      },
+      { case: 'CreateAccessKey', event: keyEvent({ eventName: 'CreateAccessKey' }), expected: 'target:bob' },
+      {
+        case: 'DeleteAccessKey',
+        event: keyEvent({
+          eventName: 'DeleteAccessKey',
+          requestParameters: { userName: 'bob', accessKeyId: 'AKIA1' },
+        }),
+        expected: 'target:bob',
+      },
+      {
+        case: 'a non-IAM source',
+        event: { ...keyEvent({}), source: 'aws.sts' },
+        expected: 'not-iam-api-call',
+      },
+      {
+        case: 'a non-IAM event source',
+        event: keyEvent({ eventSource: 'sts.amazonaws.com' }),
+        expected: 'not-iam-api-call',
+      },
+      {
+        case: 'a console sign-in detail type',
+        event: { ...keyEvent({}), 'detail-type': 'AWS Console Sign In via CloudTrail' },
+        expected: 'not-iam-api-call',
+      },
+      { case: 'our own deactivation', event: keyEvent(ownDeactivation), expected: 'own-remediation' },
+      {
+        case: 'our user agent re-activating a key (never ours)',
+        event: keyEvent({
+          ...ownDeactivation,
+          requestParameters: { ...ownDeactivation.requestParameters, status: 'Active' },
+        }),
+        expected: 'target:bob',
+      },
+      {
+        case: 'a deactivation by another tool whose name ends in keywarden',
+        event: keyEvent({ ...ownDeactivation, userAgent: 'aws-cli/2.15.0 notkeywarden/1.0' }),
+        expected: 'target:bob',
+      },
+      {
+        case: 'a deactivation whose user agent says keywarden without a version',
+        event: keyEvent({ ...ownDeactivation, userAgent: 'keywarden' }),
+        expected: 'target:bob',
+      },
+      {
+        case: 'a key created with our user agent',
+        event: keyEvent({ userAgent: SDK_USER_AGENT }),
+        expected: 'target:bob',
+      },
+    ])('$expected for $case', ({ event, account, expected }) => {
+      expect(skipReason(event, account)).toBe(expected);
+    });
+
+    it('keeps the event id and a detail on every skip', () => {
+      const parsed = parseKeyEvent(envelope(limitExceeded), '123456789012');
+      expect(parsed).toEqual({
+        kind: 'skip',
+        reason: 'failed-call',
+        detail: 'errorCode=LimitExceededException',
+        eventId: 'efffffff-bbbb-4444-bbbb-ffffffffffff',
+      });
+    });
+  });
+
+  describe('malformed input', () => {
+    const valid = keyEvent({});
+    const withDetail = (detail: Json): Json => ({
+      ...valid,
+      detail: { ...(valid.detail as Json), ...detail },
+    });
+
+    it('accepts the well-formed event the malformed ones are derived from', () => {
+      expect(target(valid).userName).toBe('bob');
+    });
+
+    it.each([
+      { case: 'null', event: null, message: 'event must be an object, got null' },
+      { case: 'undefined', event: undefined, message: 'got undefined' },
+      { case: 'a number', event: 42, message: 'got number' },
+      { case: 'a string', event: JSON.stringify(valid), message: 'got string' },
+      { case: 'an array', event: [valid], message: 'got array' },
+      { case: 'an empty object', event: {}, message: 'event.detail is missing' },
+      {
+        case: 'detail as an array',
+        event: { ...valid, detail: [] },
+        message: 'event.detail must be an object',
+      },
+      {
+        case: 'detail as a string',
+        event: { ...valid, detail: '{}' },
+        message: 'event.detail must be an object',
+      },
+      {
+        case: 'source as a number',
+        event: { ...valid, source: 7 },
+        message: 'event.source must be a string',
+      },
+      { case: 'account as a number', event: { ...valid, account: 123456789012 }, message: 'event.account' },
+      {
+        case: 'no account anywhere',
+        event: (() => {
+          const { account: _a, ...rest } = withDetail({ recipientAccountId: undefined });
+          return rest;
+        })(),
+        message: 'both missing',
+      },
+      {
+        case: 'eventName missing',
+        event: withDetail({ eventName: undefined }),
+        message: 'detail.eventName is missing',
+      },
+      {
+        case: 'eventName as an array',
+        event: withDetail({ eventName: ['CreateAccessKey'] }),
+        message: 'got array',
+      },
+      {
+        case: 'userIdentity missing',
+        event: withDetail({ userIdentity: undefined }),
+        message: 'userIdentity is missing',
+      },
+      {
+        case: 'userIdentity as an array',
+        event: withDetail({ userIdentity: [] }),
+        message: 'userIdentity must be an object',
+      },
+      {
+        case: 'userIdentity.type as an object',
+        event: withDetail({ userIdentity: { type: {} } }),
+        message: 'type must be a string',
+      },
+      {
+        case: 'requestParameters as a string',
+        event: withDetail({ requestParameters: 'bob' }),
+        message: 'requestParameters',
+      },
+      {
+        case: 'userName as a number',
+        event: withDetail({ requestParameters: { userName: 5 } }),
+        message: 'userName must be a string',
+      },
+      {
+        case: 'responseElements.accessKey as an array',
+        event: withDetail({ requestParameters: null, responseElements: { accessKey: [] } }),
+        message: 'accessKey must be an object',
+      },
+      {
+        case: 'a user name with a space',
+        event: withDetail({ requestParameters: { userName: 'bad name' } }),
+        message: 'not a valid IAM user name',
+      },
+      {
+        case: 'a user name of 65 characters',
+        event: withDetail({ requestParameters: { userName: 'a'.repeat(65) } }),
+        message: 'not a valid IAM user name',
+      },
+      {
+        case: 'an empty user name',
+        event: withDetail({ requestParameters: { userName: '' } }),
+        message: 'not a valid',
+      },
+      { case: 'userAgent as a number', event: withDetail({ userAgent: 1 }), message: 'detail.userAgent' },
+    ])('throws InvalidEventError for $case', ({ event, message }) => {
+      expect(() => parseKeyEvent(event, ACCOUNT_ID)).toThrow(InvalidEventError);
+      expect(() => parseKeyEvent(event, ACCOUNT_ID)).toThrow(message);
+    });
+
+    it('accepts a user name of exactly 64 characters', () => {
+      expect(target(withDetail({ requestParameters: { userName: 'a'.repeat(64) } })).userName).toHaveLength(
+        64,
+      );
+    });
+
+    it('never throws anything but InvalidEventError, whatever the input', () => {
+      const anyJson = fc.jsonValue({ maxDepth: 4 });
+      // Mutations of a valid event: any field of detail replaced by any JSON value.
+      const detailKeys = Object.keys(valid.detail as Json);
+      const mutated = fc
+        .record({ key: fc.constantFrom(...detailKeys, 'userIdentity', 'requestParameters'), value: anyJson })
+        .map(({ key, value }) => withDetail({ [key]: value }));
+      const nested = fc
+        .record({ key: fc.constantFrom('userName', 'accessKeyId', 'status'), value: anyJson })
+        .map(({ key, value }) => withDetail({ requestParameters: { [key]: value } }));
+      fc.assert(
+        fc.property(fc.oneof(anyJson, mutated, nested), (event) => {
+          try {
+            const parsed = parseKeyEvent(event, ACCOUNT_ID);
+            expect(['skip', 'target']).toContain(parsed.kind);
+          } catch (error) {
+            expect(error).toBeInstanceOf(InvalidEventError);
+          }
+        }),
+        { numRuns: 500 },
+      );
+    });
+  });
+
+  describe('expectation', () => {
+    it.each([
+      {
+        case: 'a created key is expected to be listed',
+        record: {},
+        expected: { accessKeyId: 'AKIANEW0000000000002', state: 'present' },
+      },
+      {
+        case: 'an activated key is expected Active',
+        record: {
+          eventName: 'UpdateAccessKey',
+          requestParameters: { userName: 'bob', accessKeyId: 'AKIAOLD0000000000001', status: 'Active' },
+        },
+        expected: { accessKeyId: 'AKIAOLD0000000000001', state: 'Active' },
+      },
+      {
+        case: 'a deactivated key is expected Inactive',
+        record: {
+          eventName: 'UpdateAccessKey',
+          requestParameters: { userName: 'bob', accessKeyId: 'AKIAOLD0000000000001', status: 'Inactive' },
+        },
+        expected: { accessKeyId: 'AKIAOLD0000000000001', state: 'Inactive' },
+      },
+      {
+        case: 'a deleted key is expected absent',
+        record: {
+          eventName: 'DeleteAccessKey',
+          requestParameters: { userName: 'bob', accessKeyId: 'AKIAOLD0000000000001' },
+        },
+        expected: { accessKeyId: 'AKIAOLD0000000000001', state: 'absent' },
+      },
+      {
+        case: 'an update without a known status expects nothing',
+        record: {
+          eventName: 'UpdateAccessKey',
+          requestParameters: { userName: 'bob', accessKeyId: 'AKIAOLD0000000000001', status: 'Expired' },
+        },
+        expected: undefined,
+      },
+      {
+        case: 'a malformed key id expects nothing',
+        record: { responseElements: { accessKey: { accessKeyId: 'akia-not-a-key', userName: 'bob' } } },
+        expected: undefined,
+      },
+      {
+        case: 'a create without response elements expects nothing',
+        record: { responseElements: null },
+        expected: undefined,
+      },
+    ])('$case', ({ record, expected }) => {
+      expect(target(keyEvent(record)).expectation).toEqual(expected);
+    });
+
+    it('drops a malformed key id from the trigger but keeps a valid one', () => {
+      const malformed = keyEvent({
+        responseElements: { accessKey: { accessKeyId: 'akia-x', userName: 'bob' } },
+      });
+      expect(target(malformed).trigger.accessKeyId).toBeUndefined();
+      expect(target(keyEvent({})).trigger.accessKeyId).toBe('AKIANEW0000000000002');
+    });
+  });
+
+  describe('untrusted text', () => {
+    it('strips control characters and truncates long fields in the trigger', () => {
+      const parsed = target(
+        keyEvent({ userAgent: `evil\n\u0000agent${'x'.repeat(600)}`, sourceIPAddress: 'a\tb' }),
+      );
+      expect(parsed.trigger.userAgent).toHaveLength(512);
+      expect(parsed.trigger.userAgent.startsWith('evil  agent')).toBe(true);
+      expect(parsed.trigger.sourceIp).toBe('a b');
+    });
+
+    it.each([
+      { text: undefined, max: 10, expected: '' },
+      { text: 'short', max: 10, expected: 'short' },
+      { text: 'exactly10!', max: 10, expected: 'exactly10!' },
+      { text: 'eleven chars', max: 10, expected: 'eleven ch…' },
+    ])('clips $text to $max characters', ({ text, max, expected }) => {
+      expect(clip(text, max)).toBe(expected);
+    });
+  });
+});

@@ -1,0 +1,171 @@
+/** The shared engine with in-memory ports: what it writes, and what it refuses to lose. */
+
+import { describe, expect, it } from 'vitest';
+import type { IamPort } from '../../functions/adapters/iam.ts';
+import type { FindingsPort } from '../../functions/adapters/securityhub.ts';
+import { buildFinding, type Finding, findingIdFor } from '../../functions/core/finding.ts';
+import type { AccessKey, UserSnapshot } from '../../functions/core/types.ts';
+import { checkUser, type EngineSettings } from '../../functions/engine/check-user.ts';
+import { monotonicClock } from '../../functions/shared/clock.ts';
+import { FindingImportError, RemediationNotRecordedError } from '../../functions/shared/errors.ts';
+import { ACCOUNT, EVENT_TRIGGER, NEW_KEY, NOW, OLD_KEY, POLICY, snapshot } from '../core/builders.ts';
+
+const SETTINGS: EngineSettings = {
+  ...POLICY,
+  remediationMode: 'off',
+  consistencyRetries: 0,
+  importFindings: true,
+};
+
+/** An IAM with one user whose keys live in memory; records every write. */
+function memoryIam(initial: UserSnapshot | undefined) {
+  let keys: AccessKey[] = initial ? [...initial.keys] : [];
+  const writes: string[] = [];
+  const port: IamPort = {
+    readUser: async () => (initial ? { user: initial.user, keys } : undefined),
+    listKeys: async () => (initial ? keys : undefined),
+    lastUsed: async () => ({ date: undefined, serviceName: undefined, region: undefined }),
+    deactivate: async (_userName, accessKeyId) => {
+      writes.push(accessKeyId);
+      keys = keys.map((k) => (k.accessKeyId === accessKeyId ? { ...k, status: 'Inactive' } : k));
+    },
+  };
+  return { port, writes, keys: () => keys };
+}
+
+/** A Security Hub holding findings by Id; `failImports` makes every import fail like a partial failure. */
+function memoryHub(stored: Finding[] = [], failImports = false) {
+  const imported: Finding[] = [];
+  const port: FindingsPort = {
+    importFindings: async (findings) => {
+      if (failImports) {
+        throw new FindingImportError(
+          findings.map((f) => ({ id: String(f.Id), code: 'InternalFailure', message: '' })),
+        );
+      }
+      imported.push(...findings);
+    },
+    getFinding: async (_productArn, id) => stored.find((f) => f.Id === id),
+    findFindings: async (_filters, keep) => stored.filter(keep),
+  };
+  return { port, imported };
+}
+
+const deps = (iam: IamPort, findings: FindingsPort) => ({
+  iam,
+  findings,
+  clock: monotonicClock(() => NOW.getTime()),
+  sleep: async () => undefined,
+});
+
+function storedFinding(userName: string, status: 'FAILED' | 'PASSED'): Finding {
+  const keys = status === 'FAILED' ? [OLD_KEY, NEW_KEY] : [OLD_KEY];
+  const finding = buildFinding({
+    account: ACCOUNT,
+    evaluation:
+      status === 'FAILED'
+        ? {
+            verdict: 'violation',
+            snapshot: snapshot(keys, { userName }),
+            activeKeys: keys,
+            keyToKeep: NEW_KEY,
+            keysToDeactivate: [OLD_KEY],
+            keepReason: 'it is the newest active key (KEEP_KEY=newest)',
+            graceUntil: undefined,
+          }
+        : { verdict: 'compliant', snapshot: snapshot(keys, { userName }), activeKeys: keys },
+    action: { kind: 'none' },
+    trigger: EVENT_TRIGGER,
+    updatedAt: NOW,
+  });
+  return finding;
+}
+
+describe('checkUser', () => {
+  it('throws RemediationNotRecordedError naming the key and the re-activate command when the import fails after a deactivation', async () => {
+    const iam = memoryIam(snapshot([OLD_KEY, NEW_KEY], { userName: 'carol' }));
+    const hub = memoryHub([], true);
+
+    const run = checkUser(deps(iam.port, hub.port), { ...SETTINGS, remediationMode: 'deactivate' }, ACCOUNT, {
+      userName: 'carol',
+      trigger: EVENT_TRIGGER,
+    });
+
+    await expect(run).rejects.toBeInstanceOf(RemediationNotRecordedError);
+    await expect(run).rejects.toThrow(
+      `deactivated ${OLD_KEY.accessKeyId} at ${NOW.toISOString().slice(0, 19)}`,
+    );
+    await expect(run).rejects.toThrow(
+      `aws iam update-access-key --user-name carol --access-key-id ${OLD_KEY.accessKeyId} --status Active`,
+    );
+    expect(iam.writes).toEqual([OLD_KEY.accessKeyId]);
+  });
+
+  it('rethrows the import error unchanged when nothing was deactivated', async () => {
+    const iam = memoryIam(snapshot([OLD_KEY, NEW_KEY], { userName: 'dave' }));
+    const hub = memoryHub([], true);
+
+    const run = checkUser(deps(iam.port, hub.port), SETTINGS, ACCOUNT, {
+      userName: 'dave',
+      trigger: EVENT_TRIGGER,
+    });
+
+    await expect(run).rejects.toBeInstanceOf(FindingImportError);
+    expect(iam.writes).toEqual([]);
+  });
+
+  it.each([
+    { stored: undefined, imports: 0, case: 'no stored finding (a first key)' },
+    { stored: 'PASSED' as const, imports: 0, case: 'a PASSED finding (kept as the record)' },
+    { stored: 'FAILED' as const, imports: 1, case: 'a FAILED finding whose resolving event was lost' },
+  ])(
+    'after a CreateAccessKey of a compliant user, imports $imports finding(s) given $case',
+    async ({ stored, imports }) => {
+      const userName = 'erin';
+      const iam = memoryIam(snapshot([OLD_KEY], { userName }));
+      const hub = memoryHub(stored ? [storedFinding(userName, stored)] : []);
+
+      const result = await checkUser(deps(iam.port, hub.port), SETTINGS, ACCOUNT, {
+        userName,
+        trigger: EVENT_TRIGGER,
+      });
+
+      expect(result.verdict).toBe('compliant');
+      expect(hub.imported).toHaveLength(imports);
+      if (imports === 1) expect(hub.imported[0]?.Compliance?.Status).toBe('PASSED');
+    },
+  );
+
+  it('imports PASSED after a deletion even when nothing was stored, since a deletion can end a violation', async () => {
+    const userName = 'frank';
+    const iam = memoryIam(snapshot([OLD_KEY], { userName }));
+    const hub = memoryHub([]);
+
+    await checkUser(deps(iam.port, hub.port), SETTINGS, ACCOUNT, {
+      userName,
+      trigger: { ...EVENT_TRIGGER, eventName: 'DeleteAccessKey' },
+    });
+
+    expect(hub.imported.map((f) => f.Compliance?.Status)).toEqual(['PASSED']);
+  });
+
+  it.each([
+    { eventName: 'grace', spelt: 'grace', archived: true },
+    { eventName: 'GRACE', spelt: 'grace', archived: false },
+  ])(
+    'archives a gone user $spelt finding only when the event spells it the same ($eventName)',
+    async ({ eventName, spelt, archived }) => {
+      const iam = memoryIam(undefined);
+      const stored = storedFinding(spelt, 'FAILED');
+      expect(stored.Id).toBe(findingIdFor(ACCOUNT.accountId, eventName));
+      const hub = memoryHub([stored]);
+
+      await checkUser(deps(iam.port, hub.port), SETTINGS, ACCOUNT, {
+        userName: eventName,
+        trigger: EVENT_TRIGGER,
+      });
+
+      expect(hub.imported.map((f) => f.RecordState)).toEqual(archived ? ['ARCHIVED'] : []);
+    },
+  );
+});
