@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { parseCommandLine, type ScanOptions } from '../../functions/cli/args.ts';
+
+const scan = (argv: string[], env: Record<string, string> = {}, tty = false): ScanOptions => {
+  const command = parseCommandLine(argv, env, tty);
+  if (command.kind !== 'scan') throw new Error(`expected a scan, got ${JSON.stringify(command)}`);
+  return command.options;
+};
+
+describe('parseCommandLine', () => {
+  it('defaults to a read-only scan from the credential report', () => {
+    expect(scan(['scan'])).toEqual({
+      profile: undefined,
+      region: undefined,
+      format: 'json',
+      source: 'credential-report',
+      importFindings: false,
+      remediationMode: 'off',
+      keepKey: 'newest',
+      exemptTag: 'keywarden:exempt',
+      rotationGraceHours: 0,
+    });
+  });
+
+  it.each([
+    { tty: true, format: 'table' },
+    { tty: false, format: 'json' },
+  ])('defaults to $format when stdout is a terminal: $tty', ({ tty, format }) => {
+    expect(scan(['scan'], {}, tty).format).toBe(format);
+  });
+
+  it.each([
+    { argv: ['scan', '--format', 'table'], field: 'format', value: 'table' },
+    { argv: ['scan', '--format', 'json'], field: 'format', value: 'json' },
+    { argv: ['scan', '--profile', 'audit'], field: 'profile', value: 'audit' },
+    { argv: ['scan', '--region', 'eu-west-1'], field: 'region', value: 'eu-west-1' },
+    { argv: ['scan', '--full'], field: 'source', value: 'full' },
+    { argv: ['scan', '--import-findings'], field: 'importFindings', value: true },
+    { argv: ['scan', '--remediate'], field: 'remediationMode', value: 'dry-run' },
+    { argv: ['scan', '--remediate', '--yes'], field: 'remediationMode', value: 'deactivate' },
+    { argv: ['scan', '--keep-key', 'last-used'], field: 'keepKey', value: 'last-used' },
+    { argv: ['scan', '--exempt-tag', 'team:exempt'], field: 'exemptTag', value: 'team:exempt' },
+    { argv: ['scan', '--rotation-grace-hours', '24'], field: 'rotationGraceHours', value: 24 },
+  ])('reads $argv into $field', ({ argv, field, value }) => {
+    expect(scan(argv)[field as keyof ScanOptions]).toBe(value);
+  });
+
+  it('takes KEEP_KEY, EXEMPT_TAG, ROTATION_GRACE_HOURS and SWEEP_SOURCE from the environment, flags first', () => {
+    // Prepare
+    const env = {
+      KEEP_KEY: 'oldest',
+      EXEMPT_TAG: 'ops:exempt',
+      ROTATION_GRACE_HOURS: '12',
+      SWEEP_SOURCE: 'full',
+    };
+
+    // Act
+    const fromEnv = scan(['scan'], env);
+    const fromFlags = scan(['scan', '--keep-key', 'newest', '--exempt-tag', 'x:y'], env);
+
+    // Assess
+    expect(fromEnv).toMatchObject({
+      keepKey: 'oldest',
+      exemptTag: 'ops:exempt',
+      rotationGraceHours: 12,
+      source: 'full',
+    });
+    expect(fromFlags).toMatchObject({ keepKey: 'newest', exemptTag: 'x:y', rotationGraceHours: 12 });
+  });
+
+  it.each([
+    { case: 'no command', argv: [], message: /missing command/ },
+    { case: 'an unknown command', argv: ['audit'], message: /unknown command "audit"/ },
+    { case: 'an extra argument', argv: ['scan', 'now'], message: /unexpected argument "now"/ },
+    { case: 'an unknown option', argv: ['scan', '--fast'], message: /--fast/ },
+    {
+      case: '--yes without --remediate',
+      argv: ['scan', '--yes'],
+      message: /--yes only confirms --remediate/,
+    },
+    {
+      case: 'an unknown format',
+      argv: ['scan', '--format', 'csv'],
+      message: /--format "csv".*table or json/,
+    },
+    { case: 'an empty profile', argv: ['scan', '--profile', ''], message: /--profile needs a value/ },
+    {
+      case: 'a bad --keep-key',
+      argv: ['scan', '--keep-key', 'first'],
+      message: /^--keep-key "first" is not allowed/,
+    },
+    {
+      case: 'a bad --rotation-grace-hours',
+      argv: ['scan', '--rotation-grace-hours=-1'],
+      message: /^--rotation-grace-hours "-1" is not allowed/,
+    },
+    { case: 'an aws: exempt tag', argv: ['scan', '--exempt-tag', 'aws:x'], message: /^--exempt-tag "aws:x"/ },
+  ])('returns a usage error for $case', ({ argv, message }) => {
+    // Act
+    const command = parseCommandLine(argv, {}, false);
+
+    // Assess
+    expect(command.kind).toBe('usage-error');
+    expect(command.kind === 'usage-error' && command.message).toMatch(message);
+  });
+
+  it('names the environment variable when the bad value came from it', () => {
+    const command = parseCommandLine(['scan'], { KEEP_KEY: 'first' }, false);
+    expect(command).toEqual({ kind: 'usage-error', message: expect.stringMatching(/^KEEP_KEY="first"/) });
+  });
+
+  it.each([
+    { argv: ['--help'], kind: 'help' },
+    { argv: ['-h'], kind: 'help' },
+    { argv: ['scan', '--help'], kind: 'help' },
+    { argv: ['--version'], kind: 'version' },
+    { argv: ['-V'], kind: 'version' },
+  ])('answers $argv with $kind', ({ argv, kind }) => {
+    expect(parseCommandLine(argv, {}, false).kind).toBe(kind);
+  });
+});

@@ -1,0 +1,97 @@
+import { IAMServiceException } from '@aws-sdk/client-iam';
+import { InvalidAccessException } from '@aws-sdk/client-securityhub';
+import { describe, expect, it } from 'vitest';
+import { deniedPermission, describeError } from '../../functions/cli/errors.ts';
+import { AwsCallError, CredentialReportError } from '../../functions/shared/errors.ts';
+
+const CONTEXT = { accountId: '123456789012', region: 'eu-west-1' };
+
+function named(name: string, message: string): Error {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
+
+function iamError(name: string, message: string): IAMServiceException {
+  return new IAMServiceException({ name, $fault: 'client', $metadata: {}, message });
+}
+
+describe('describeError', () => {
+  it.each([
+    {
+      case: 'missing credentials',
+      error: named('CredentialsProviderError', 'Could not load credentials from any providers'),
+      says: /No AWS credentials found: pass --profile/,
+    },
+    {
+      case: 'a missing region',
+      error: named('Error', 'Region is missing'),
+      says: /No AWS region: pass --region/,
+    },
+    {
+      case: 'expired credentials',
+      error: named('ExpiredToken', 'The security token included in the request is expired'),
+      says: /rejected the credentials \(ExpiredToken\)/,
+    },
+    {
+      case: 'Security Hub not enabled',
+      error: new AwsCallError(
+        'GetFindings',
+        'InvalidAccessException',
+        'Account 123456789012 is not subscribed to AWS Security Hub',
+        {
+          cause: new InvalidAccessException({
+            $metadata: {},
+            message: 'Account 123456789012 is not subscribed to AWS Security Hub',
+          }),
+        },
+      ),
+      says: /Security Hub CSPM is not enabled for account 123456789012 in eu-west-1.*--import-findings/,
+    },
+    {
+      case: 'access denied, with the action in the message',
+      error: new AwsCallError('GetUser', 'AccessDenied', 'x', {
+        cause: iamError(
+          'AccessDenied',
+          'User: arn:aws:iam::123456789012:user/auditor is not authorized to perform: iam:GetUser on resource: user bob',
+        ),
+      }),
+      says: /may not call iam:GetUser;/,
+    },
+    {
+      case: 'access denied, without the action in the message',
+      error: new AwsCallError('GenerateCredentialReport', 'AccessDenied', 'denied', {
+        cause: iamError('AccessDenied', 'denied'),
+      }),
+      says: /may not call iam:GenerateCredentialReport; .* or list users live with --full\.$/,
+    },
+    {
+      case: 'an unreachable endpoint',
+      error: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }),
+      says: /Could not reach AWS \(connect ECONNREFUSED/,
+    },
+    {
+      case: 'a named KeyWarden error',
+      error: new CredentialReportError('the IAM credential report was not ready after 300 s'),
+      says: /^CredentialReportError: the IAM credential report was not ready/,
+    },
+  ])('explains $case', ({ error, says }) => {
+    expect(describeError(error, CONTEXT)).toMatch(says);
+  });
+});
+
+describe('deniedPermission', () => {
+  it.each([
+    {
+      operation: undefined,
+      message: 'is not authorized to perform: securityhub:GetFindings on',
+      permission: 'securityhub:GetFindings',
+    },
+    { operation: 'BatchImportFindings', message: 'denied', permission: 'securityhub:BatchImportFindings' },
+    { operation: 'ListAccessKeys', message: 'denied', permission: 'iam:ListAccessKeys' },
+    { operation: 'GetCallerIdentity', message: 'denied', permission: 'sts:GetCallerIdentity' },
+    { operation: undefined, message: 'denied', permission: undefined },
+  ])('names $permission for $operation / "$message"', ({ operation, message, permission }) => {
+    expect(deniedPermission(operation, message)).toBe(permission);
+  });
+});

@@ -1,0 +1,232 @@
+import { describe, expect, it } from 'vitest';
+import {
+  buildScanReport,
+  exitCodeFor,
+  renderJson,
+  renderTable,
+  type ScanReport,
+  summaryLine,
+} from '../../functions/cli/report.ts';
+import { runSweep, type SweepOptions } from '../../functions/sweep/engine.ts';
+import { ACCOUNT, FakeAccount, SETTINGS } from '../sweep/fakes.ts';
+
+const OPTIONS: SweepOptions = {
+  settings: { ...SETTINGS, importFindings: false },
+  source: 'credential-report',
+  origin: 'cli',
+};
+
+async function reportFor(account: FakeAccount, options: SweepOptions = OPTIONS): Promise<ScanReport> {
+  const result = await runSweep(account.deps(), options, ACCOUNT);
+  return buildScanReport(result, {
+    account: ACCOUNT,
+    scannedAt: new Date('2026-06-01T12:00:00Z'),
+    version: '9.9.9',
+    settings: {
+      remediation: options.settings.remediationMode,
+      keepKey: options.settings.keepKey,
+      exemptTag: options.settings.exemptTag,
+      rotationGraceHours: options.settings.rotationGraceHours,
+      importFindings: options.settings.importFindings,
+    },
+    describeError: (error) => `described: ${(error as Error).message}`,
+  });
+}
+
+describe('buildScanReport', () => {
+  it('lists each violator with its name, ARN, active key ids and the key to keep, sorted by name', async () => {
+    // Prepare
+    const account = new FakeAccount();
+    account.addUser('zed', { activeKeys: 2, path: '/ops/' });
+    account.addUser('amy', { activeKeys: 2 });
+    account.addUser('ok', { activeKeys: 1 });
+
+    // Act
+    const report = await reportFor(account);
+
+    // Assess
+    expect(report.violations.map((v) => v.userName)).toEqual(['amy', 'zed']);
+    const [, zed] = report.violations;
+    const keys = account.users.get('zed')?.keys.map((k) => k.accessKeyId) ?? [];
+    expect(zed).toMatchObject({
+      userArn: 'arn:aws:iam::123456789012:user/ops/zed',
+      path: '/ops/',
+      activeAccessKeyIds: keys,
+      keyToKeep: keys[1],
+      keysToDeactivate: [keys[0]],
+      action: 'none',
+      actionDetail: 'reported only',
+      findingId: 'keywarden/cis-1.13/123456789012/zed',
+    });
+    expect(report.summary).toMatchObject({ usersScanned: 3, compliant: 1, violating: 2, exempt: 0 });
+  });
+
+  it.each([
+    { mode: 'dry-run' as const, detail: /^would deactivate AKIA\w+, keep AKIA\w+$/ },
+    { mode: 'deactivate' as const, detail: /^deactivated AKIA\w+, kept AKIA\w+$/ },
+  ])('says what remediation did in $mode mode', async ({ mode, detail }) => {
+    // Prepare
+    const account = new FakeAccount();
+    account.addUser('amy', { activeKeys: 2 });
+
+    // Act
+    const report = await reportFor(account, {
+      ...OPTIONS,
+      settings: { ...OPTIONS.settings, remediationMode: mode },
+    });
+
+    // Assess
+    expect(report.violations[0]?.actionDetail).toMatch(detail);
+  });
+
+  it('lists exempt users apart from violations', async () => {
+    // Prepare
+    const account = new FakeAccount();
+    account.addUser('svc', { activeKeys: 2, tags: { 'keywarden:exempt': 'true' } });
+
+    // Act
+    const report = await reportFor(account);
+
+    // Assess
+    expect(report.violations).toEqual([]);
+    expect(report.exempt).toEqual([
+      {
+        userName: 'svc',
+        userArn: 'arn:aws:iam::123456789012:user/svc',
+        activeAccessKeyIds: account.users.get('svc')?.keys.map((k) => k.accessKeyId),
+        reason: expect.stringContaining('keywarden:exempt=true'),
+      },
+    ]);
+  });
+
+  it('describes each failure with the given describer', async () => {
+    // Prepare
+    const account = new FakeAccount();
+    account.addUser('bad', { activeKeys: 2 });
+    account.broken.add('bad');
+
+    // Act
+    const report = await reportFor(account);
+
+    // Assess
+    expect(report.errors).toEqual([
+      { stage: 'check', userName: 'bad', message: 'described: read of bad failed' },
+    ]);
+  });
+});
+
+describe('exitCodeFor', () => {
+  it.each([
+    { case: 'a compliant account', users: [{ activeKeys: 1 }], broken: false, code: 0 },
+    {
+      case: 'an account with only exempt users',
+      users: [{ activeKeys: 2, tags: { 'keywarden:exempt': 'true' } }],
+      broken: false,
+      code: 0,
+    },
+    { case: 'a violation', users: [{ activeKeys: 2 }], broken: false, code: 2 },
+    { case: 'an incomplete scan', users: [{ activeKeys: 2 }], broken: true, code: 1 },
+  ])('returns $code for $case', async ({ users, broken, code }) => {
+    // Prepare
+    const account = new FakeAccount();
+    for (const [i, spec] of users.entries()) account.addUser(`u${i}`, spec);
+    if (broken) account.broken.add('u0');
+
+    // Act
+    const report = await reportFor(account);
+
+    // Assess
+    expect(exitCodeFor(report)).toBe(code);
+  });
+});
+
+describe('renderTable', () => {
+  it('shows violators, exempt users and the closing summary', async () => {
+    // Prepare
+    const account = new FakeAccount();
+    account.addUser('amy', { activeKeys: 2 });
+    account.addUser('svc', { activeKeys: 2, tags: { 'keywarden:exempt': 'true' } });
+    account.addUser('ok', { activeKeys: 1 });
+
+    // Act
+    const text = renderTable(await reportFor(account));
+
+    // Assess
+    expect(text).toContain('Account 123456789012 (aws, us-east-1)');
+    expect(text).toMatch(/^USER +ARN +ACTIVE ACCESS KEYS \(CREATED\) +ACTION$/m);
+    expect(text).toMatch(
+      /^amy +arn:aws:iam::123456789012:user\/amy +AKIA\w+ \(2024-01-01\), AKIA\w+ \(2024-01-01\) +reported only$/m,
+    );
+    expect(text).toMatch(/^1 exempt user \(tagged keywarden:exempt=true/m);
+    expect(text.trimEnd().split('\n').at(-1)).toBe(
+      'Summary: 3 users scanned, 1 compliant, 1 violating, 1 exempt.',
+    );
+  });
+
+  it('says so when no user violates', async () => {
+    // Prepare
+    const account = new FakeAccount();
+    account.addUser('ok', { activeKeys: 1 });
+
+    // Act
+    const text = renderTable(await reportFor(account));
+
+    // Assess
+    expect(text).toContain('No IAM user has more than one active access key.');
+    expect(text).not.toContain('USER');
+  });
+});
+
+describe('renderJson', () => {
+  it('writes the report as one JSON document', async () => {
+    // Prepare
+    const account = new FakeAccount();
+    account.addUser('amy', { activeKeys: 2 });
+    const report = await reportFor(account);
+
+    // Act
+    const parsed = JSON.parse(renderJson(report));
+
+    // Assess
+    expect(parsed).toEqual(JSON.parse(JSON.stringify(report)));
+    expect(Object.keys(parsed.violations[0])).toEqual(
+      expect.arrayContaining(['userName', 'userArn', 'activeAccessKeyIds']),
+    );
+  });
+});
+
+describe('summaryLine', () => {
+  const base = {
+    usersScanned: 10,
+    compliant: 7,
+    violating: 2,
+    exempt: 1,
+    failed: 0,
+    candidates: 3,
+    deactivated: 0,
+    postponed: 0,
+    resolved: 0,
+    archived: 0,
+    findingsImported: 0,
+  };
+
+  it.each([
+    {
+      case: 'a plain scan',
+      summary: base,
+      line: 'Summary: 10 users scanned, 7 compliant, 2 violating, 1 exempt.',
+    },
+    {
+      case: 'errors',
+      summary: { ...base, compliant: 6, failed: 1 },
+      line: 'Summary: 10 users scanned, 6 compliant, 2 violating, 1 exempt, 1 not checked (errors).',
+    },
+    {
+      case: 'remediation and closed findings',
+      summary: { ...base, deactivated: 2, resolved: 1, archived: 3 },
+      line: 'Summary: 10 users scanned, 7 compliant, 2 violating, 1 exempt, 2 remediated, 1 finding(s) resolved, 3 archived.',
+    },
+  ])('reads $case', ({ summary, line }) => {
+    expect(summaryLine(summary)).toBe(line);
+  });
+});

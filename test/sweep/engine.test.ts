@@ -1,0 +1,379 @@
+import { describe, expect, it } from 'vitest';
+import { findingIdFor, GENERATOR_ID } from '../../functions/core/finding.ts';
+import {
+  isOpenFinding,
+  openFindingFilters,
+  runSweep,
+  type SweepOptions,
+  userNameOf,
+} from '../../functions/sweep/engine.ts';
+import { ACCOUNT, FakeAccount, SETTINGS } from './fakes.ts';
+
+const REPORT: SweepOptions = { settings: SETTINGS, source: 'credential-report', origin: 'schedule' };
+const id = (userName: string): string => findingIdFor(ACCOUNT.accountId, userName);
+const status = (account: FakeAccount, userName: string) => {
+  const finding = account.findings.get(id(userName));
+  return finding && `${finding.Compliance?.Status}/${finding.RecordState}`;
+};
+
+describe('runSweep', () => {
+  it('imports the findings of 250 violators in batches of at most 100', async () => {
+    // Prepare
+    const account = new FakeAccount();
+    for (let i = 0; i < 250; i++) account.addUser(`v${i}`, { activeKeys: 2 });
+
+    // Act
+    const result = await runSweep(account.deps(), REPORT, ACCOUNT);
+
+    // Assess
+    expect(account.importBatches).toEqual([100, 100, 50]);
+    expect(result.summary).toMatchObject({ violating: 250, findingsImported: 250 });
+  });
+
+  it('reads only the candidates the report nominates, never every user', async () => {
+    // Prepare
+    const account = new FakeAccount();
+    for (let i = 0; i < 300; i++) account.addUser(`c${i}`, { activeKeys: i % 2, inactiveKeys: 1 });
+    account.addUser('two', { activeKeys: 2 });
+
+    // Act
+    const result = await runSweep(account.deps(), REPORT, ACCOUNT);
+
+    // Assess
+    expect(account.calls.readUser).toBe(1);
+    expect(account.calls.listKeys).toBe(0);
+    expect(account.calls.listUsers).toBe(0);
+    expect(result.summary).toMatchObject({ usersScanned: 301, compliant: 300, violating: 1, candidates: 1 });
+  });
+
+  it('resolves the open finding of a user now compliant and archives that of a deleted user', async () => {
+    // Prepare: a first sweep reports both, then one is fixed and the other deleted.
+    const account = new FakeAccount();
+    const fixed = account.addUser('fixed', { activeKeys: 2 });
+    account.addUser('deleted', { activeKeys: 2 });
+    account.addUser('stays', { activeKeys: 2 });
+    await runSweep(account.deps(), REPORT, ACCOUNT);
+    account.users.set('fixed', { ...fixed, keys: fixed.keys.slice(1) });
+    account.users.delete('deleted');
+    account.calls.getFinding = 0;
+
+    // Act
+    const result = await runSweep(account.deps(), REPORT, ACCOUNT);
+
+    // Assess
+    expect(status(account, 'fixed')).toBe('PASSED/ACTIVE');
+    expect(status(account, 'deleted')).toBe('PASSED/ARCHIVED');
+    expect(status(account, 'stays')).toBe('FAILED/ACTIVE');
+    // The open finding read once for all is passed to the engine: no per-user re-read.
+    expect(account.calls.getFinding).toBe(0);
+    expect(result.summary).toMatchObject({
+      usersScanned: 2,
+      compliant: 1,
+      violating: 1,
+      resolved: 1,
+      archived: 1,
+      findingsImported: 3,
+    });
+  });
+
+  it('writes no finding for a report candidate that is compliant live and was never reported', async () => {
+    // Prepare: the report (hours old) still shows two active keys.
+    const account = new FakeAccount();
+    const user = account.addUser('rotated', { activeKeys: 2 });
+    account.reportCsv = account.reportFromState();
+    account.users.set('rotated', { ...user, keys: user.keys.slice(1) });
+
+    // Act
+    const result = await runSweep(account.deps(), REPORT, ACCOUNT);
+
+    // Assess
+    expect(account.importBatches).toEqual([]);
+    expect(result.summary).toMatchObject({ usersScanned: 1, compliant: 1, violating: 0, candidates: 1 });
+  });
+
+  it('skips a candidate deleted since the report that was never reported, without reading Security Hub', async () => {
+    // Prepare
+    const account = new FakeAccount();
+    account.addUser('left', { activeKeys: 2 });
+    account.addUser('stays', { activeKeys: 1 });
+    account.reportCsv = account.reportFromState();
+    account.users.delete('left');
+
+    // Act
+    const result = await runSweep(
+      account.deps(),
+      { ...REPORT, settings: { ...SETTINGS, importFindings: false } },
+      ACCOUNT,
+    );
+
+    // Assess
+    expect(account.calls.getFinding + account.calls.findFindings).toBe(0);
+    expect(result.outcomes.map((o) => o.result.verdict)).toEqual(['user-gone']);
+    expect(result.summary).toMatchObject({ usersScanned: 1, compliant: 1, violating: 0, archived: 0 });
+  });
+
+  it('re-imports an open violation on every sweep, so Security Hub never expires it', async () => {
+    // Prepare
+    const account = new FakeAccount();
+    account.addUser('lasting', { activeKeys: 2 });
+    const deps = account.deps();
+    await runSweep(deps, REPORT, ACCOUNT);
+    const first = account.findings.get(id('lasting'))?.UpdatedAt;
+
+    // Act
+    await runSweep(deps, REPORT, ACCOUNT);
+
+    // Assess
+    const second = account.findings.get(id('lasting'))?.UpdatedAt;
+    expect(account.importBatches).toEqual([1, 1]);
+    expect(Date.parse(second as string)).toBeGreaterThan(Date.parse(first as string));
+  });
+
+  it('reports an exempt user as WARNING and never deactivates its keys', async () => {
+    // Prepare
+    const account = new FakeAccount();
+    account.addUser('svc', { activeKeys: 2, tags: { 'keywarden:exempt': 'true' } });
+
+    // Act
+    const result = await runSweep(
+      account.deps(),
+      { ...REPORT, settings: { ...SETTINGS, remediationMode: 'deactivate' } },
+      ACCOUNT,
+    );
+
+    // Assess
+    expect(status(account, 'svc')).toBe('WARNING/ACTIVE');
+    expect(account.calls.deactivate).toBe(0);
+    expect(result.summary).toMatchObject({ exempt: 1, violating: 0, compliant: 0 });
+  });
+
+  it('is read-only when imports are off: no Security Hub read or write', async () => {
+    // Prepare
+    const account = new FakeAccount();
+    account.addUser('v', { activeKeys: 2 });
+
+    // Act
+    const result = await runSweep(
+      account.deps(),
+      { ...REPORT, settings: { ...SETTINGS, importFindings: false } },
+      ACCOUNT,
+    );
+
+    // Assess
+    expect(account.calls.findFindings).toBe(0);
+    expect(account.importBatches).toEqual([]);
+    expect(result.outcomes.map((o) => [o.result.verdict, o.imported])).toEqual([['violation', false]]);
+  });
+
+  it.each([
+    { keepKey: 'newest' as const, lastUsedCalls: 0 },
+    { keepKey: 'last-used' as const, lastUsedCalls: 2 },
+  ])(
+    'takes last-used data from the report unless it decides the key to keep (KEEP_KEY=$keepKey)',
+    async ({ keepKey, lastUsedCalls }) => {
+      // Prepare
+      const account = new FakeAccount();
+      account.addUser('v', { activeKeys: 2 });
+
+      // Act
+      await runSweep(account.deps(), { ...REPORT, settings: { ...SETTINGS, keepKey } }, ACCOUNT);
+
+      // Assess
+      expect(account.calls.lastUsed).toBe(lastUsedCalls);
+    },
+  );
+
+  it('lists every user live with --full and finds the same violations', async () => {
+    // Prepare
+    const account = new FakeAccount();
+    for (let i = 0; i < 20; i++) account.addUser(`f${i}`, { activeKeys: i % 5 === 0 ? 2 : 1 });
+
+    // Act
+    const result = await runSweep(account.deps(), { ...REPORT, source: 'full' }, ACCOUNT);
+
+    // Assess
+    expect(account.calls.report).toBe(0);
+    expect(account.calls.listKeys).toBe(20);
+    expect(result.source).toBe('full');
+    expect(result.summary).toMatchObject({ usersScanned: 20, violating: 4, compliant: 16 });
+  });
+
+  it('falls back to the full listing when the report cannot be parsed, and says why', async () => {
+    // Prepare
+    const account = new FakeAccount();
+    account.addUser('v', { activeKeys: 2 });
+    account.reportCsv = 'user,arn\nv,arn:aws:iam::123456789012:user/v\n';
+    const warnings: string[] = [];
+
+    // Act
+    const result = await runSweep(
+      account.deps({ onWarning: (message) => warnings.push(message) }),
+      REPORT,
+      ACCOUNT,
+    );
+
+    // Assess
+    expect(result.source).toBe('full');
+    expect(result.fallbackReason).toMatch(/access_key_1_active/);
+    expect(warnings).toHaveLength(1);
+    expect(result.summary.violating).toBe(1);
+  });
+
+  it('checks the other users when one fails, then returns the failure', async () => {
+    // Prepare
+    const account = new FakeAccount();
+    account.addUser('ok1', { activeKeys: 2 });
+    account.addUser('bad', { activeKeys: 2 });
+    account.addUser('ok2', { activeKeys: 2 });
+    account.broken.add('bad');
+
+    // Act
+    const result = await runSweep(account.deps(), REPORT, ACCOUNT);
+
+    // Assess
+    expect(result.failures).toEqual([{ stage: 'check', userName: 'bad', error: expect.any(Error) }]);
+    expect(status(account, 'ok1')).toBe('FAILED/ACTIVE');
+    expect(status(account, 'ok2')).toBe('FAILED/ACTIVE');
+    expect(result.summary).toMatchObject({ usersScanned: 3, violating: 2, failed: 1, compliant: 0 });
+  });
+
+  it('starts no further user once maxFailures users have failed', async () => {
+    // Prepare: a missing permission fails every user alike.
+    const account = new FakeAccount();
+    for (let i = 0; i < 30; i++) {
+      account.addUser(`d${i}`, { activeKeys: 2 });
+      account.broken.add(`d${i}`);
+    }
+
+    // Act
+    const result = await runSweep(account.deps(), { ...REPORT, concurrency: 1, maxFailures: 3 }, ACCOUNT);
+
+    // Assess
+    expect(account.calls.readUser).toBe(3);
+    expect(result.failures).toHaveLength(3);
+  });
+
+  it('imports the other batches when one fails, then returns the failure', async () => {
+    // Prepare
+    const account = new FakeAccount();
+    for (let i = 0; i < 150; i++) account.addUser(`b${i}`, { activeKeys: 2 });
+    account.failingImports.add(1);
+
+    // Act
+    const result = await runSweep(account.deps(), REPORT, ACCOUNT);
+
+    // Assess
+    expect(account.importBatches).toEqual([100, 50]);
+    expect(result.failures).toEqual([{ stage: 'import', userName: undefined, error: expect.any(Error) }]);
+    expect(result.summary.findingsImported).toBe(50);
+  });
+
+  it('notifies a new violation and a deactivation, but not a violation already reported', async () => {
+    // Prepare
+    const account = new FakeAccount();
+    account.addUser('known', { activeKeys: 2 });
+    await runSweep(account.deps(), REPORT, ACCOUNT);
+    account.addUser('new', { activeKeys: 2 });
+
+    // Act
+    await runSweep(account.deps({ notifier: account.notifier() }), REPORT, ACCOUNT);
+
+    // Assess
+    expect(account.notifications.map((n) => [n.outcome, n.detail.userName])).toEqual([
+      ['Violation Detected', 'new'],
+    ]);
+  });
+
+  it('deactivates after the rotation grace, and only reports inside it', async () => {
+    // Prepare: the newer key was created at 2024-01-01T00:00:02Z; a 24-hour grace.
+    const account = new FakeAccount();
+    account.addUser('rotating', { activeKeys: 2 });
+    const options = {
+      ...REPORT,
+      settings: { ...SETTINGS, remediationMode: 'deactivate' as const, rotationGraceHours: 24 },
+    };
+    const at = (iso: string) => {
+      let tick = Date.parse(iso);
+      return () => new Date(tick++);
+    };
+
+    // Act
+    const inside = await runSweep(account.deps({ clock: at('2024-01-01T23:00:00Z') }), options, ACCOUNT);
+    const after = await runSweep(account.deps({ clock: at('2024-01-02T01:00:00Z') }), options, ACCOUNT);
+
+    // Assess
+    expect(inside.outcomes[0]?.result.action).toEqual({
+      kind: 'postponed',
+      until: new Date('2024-01-02T00:00:02Z'),
+    });
+    expect(inside.summary).toMatchObject({ postponed: 1, deactivated: 0 });
+    expect(after.outcomes[0]?.result.action.kind).toBe('deactivated');
+    expect(after.summary).toMatchObject({ postponed: 0, deactivated: 1 });
+    expect(account.users.get('rotating')?.keys.map((k) => k.status)).toEqual(['Inactive', 'Active']);
+    expect(status(account, 'rotating')).toBe('PASSED/ACTIVE');
+  });
+});
+
+describe('open findings', () => {
+  const base = {
+    Id: id('alice'),
+    GeneratorId: GENERATOR_ID,
+    ProductArn: `arn:aws:securityhub:us-east-1:${ACCOUNT.accountId}:product/${ACCOUNT.accountId}/default`,
+    AwsAccountId: ACCOUNT.accountId,
+    RecordState: 'ACTIVE' as const,
+    Compliance: { Status: 'FAILED' as const },
+    ProductFields: { 'keywarden/detector/userName': 'alice' },
+  };
+
+  it('asks Security Hub for this generator, product and account, FAILED or WARNING, ACTIVE', () => {
+    expect(openFindingFilters(ACCOUNT)).toEqual({
+      GeneratorId: [{ Value: GENERATOR_ID, Comparison: 'EQUALS' }],
+      ProductArn: [{ Value: base.ProductArn, Comparison: 'EQUALS' }],
+      AwsAccountId: [{ Value: ACCOUNT.accountId, Comparison: 'EQUALS' }],
+      ComplianceStatus: [
+        { Value: 'FAILED', Comparison: 'EQUALS' },
+        { Value: 'WARNING', Comparison: 'EQUALS' },
+      ],
+      RecordState: [{ Value: 'ACTIVE', Comparison: 'EQUALS' }],
+    });
+  });
+
+  it.each([
+    { case: 'a FAILED, ACTIVE finding of this generator', change: {}, open: true },
+    {
+      case: 'a WARNING (exempt) finding',
+      change: { Compliance: { Status: 'WARNING' as const } },
+      open: true,
+    },
+    { case: 'a PASSED finding', change: { Compliance: { Status: 'PASSED' as const } }, open: false },
+    { case: 'an ARCHIVED finding', change: { RecordState: 'ARCHIVED' as const }, open: false },
+    { case: 'another generator', change: { GeneratorId: 'someone-else' }, open: false },
+    { case: 'another account', change: { AwsAccountId: '210987654321' }, open: false },
+    {
+      case: 'another region',
+      change: {
+        ProductArn: `arn:aws:securityhub:eu-west-1:${ACCOUNT.accountId}:product/${ACCOUNT.accountId}/default`,
+      },
+      open: false,
+    },
+  ])('re-checks client-side: $case is open=$open', ({ change, open }) => {
+    expect(isOpenFinding(ACCOUNT, { ...base, ...change } as never)).toBe(open);
+  });
+
+  it.each([
+    { case: 'the product field', finding: base, userName: 'alice' },
+    {
+      case: 'the AwsIamUser resource details',
+      finding: { Resources: [{ Type: 'AwsIamUser', Id: 'x', Details: { AwsIamUser: { UserName: 'bob' } } }] },
+      userName: 'bob',
+    },
+    {
+      case: 'the AwsIamUser resource ARN',
+      finding: { Resources: [{ Type: 'AwsIamUser', Id: 'arn:aws:iam::123456789012:user/eng/carol' }] },
+      userName: 'carol',
+    },
+    { case: 'nothing', finding: { Resources: [] }, userName: undefined },
+  ])('reads the user name from $case', ({ finding, userName }) => {
+    expect(userNameOf(finding as never)).toBe(userName);
+  });
+});
