@@ -79,7 +79,6 @@ const INVOKE_MAX_EVENT_AGE = Duration.hours(6);
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __keywardenCreateRequire } from 'node:module'; const require = __keywardenCreateRequire(import.meta.url);";
 
-
 /** Properties of an {@link AccessKeyDetector}. */
 export interface AccessKeyDetectorProps {
   /**
