@@ -32,3 +32,22 @@ export async function accountFromCaller(
   }
   return { accountId: identity.Account, partition: arn[1] as string, region: resolvedRegion };
 }
+
+/**
+ * Resolves the account of each invocation: from the Lambda context's function ARN, else once from STS (cached,
+ * and forgotten after a failure so the next invocation tries again).
+ */
+export function accountResolver(
+  region: string | undefined,
+): (context: { invokedFunctionArn?: string } | undefined) => Promise<AccountContext> {
+  let fromCaller: Promise<AccountContext> | undefined;
+  return async (context) => {
+    const fromArn = accountFromFunctionArn(context?.invokedFunctionArn);
+    if (fromArn !== undefined) return fromArn;
+    fromCaller ??= accountFromCaller(region).catch((error: unknown) => {
+      fromCaller = undefined;
+      throw error;
+    });
+    return fromCaller;
+  };
+}

@@ -4,7 +4,7 @@
  */
 
 import type { Context } from 'aws-lambda';
-import { accountFromCaller, accountFromFunctionArn } from '../adapters/account.ts';
+import { accountResolver } from '../adapters/account.ts';
 import type { AwsClients } from '../adapters/clients.ts';
 import type { IamPort } from '../adapters/iam.ts';
 import type { NotifierPort } from '../adapters/notify.ts';
@@ -70,7 +70,7 @@ export function createDetector(deps: DetectorDeps) {
   const { config, logger } = deps;
   const clock = deps.clock ?? monotonicClock();
   const settings: EngineSettings = { ...config, importFindings: true };
-  let callerAccount: Promise<AccountContext> | undefined;
+  const resolveAccount = accountResolver(process.env.AWS_REGION);
   let adapters: Promise<Adapters> | undefined;
 
   function loadAdaptersOnce(): Promise<Adapters> {
@@ -79,16 +79,6 @@ export function createDetector(deps: DetectorDeps) {
       throw error;
     });
     return adapters;
-  }
-
-  async function resolveAccount(context: LambdaContext | undefined): Promise<AccountContext> {
-    const fromArn = accountFromFunctionArn(context?.invokedFunctionArn);
-    if (fromArn !== undefined) return fromArn;
-    callerAccount ??= accountFromCaller(process.env.AWS_REGION).catch((error: unknown) => {
-      callerAccount = undefined;
-      throw error;
-    });
-    return callerAccount;
   }
 
   return async function handler(event: unknown, context?: LambdaContext): Promise<DetectorResult> {

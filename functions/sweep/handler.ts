@@ -5,12 +5,11 @@
  */
 
 import type { Context } from 'aws-lambda';
-import { accountFromCaller, accountFromFunctionArn } from '../adapters/account.ts';
+import { accountResolver } from '../adapters/account.ts';
 import { type AwsClients, createClients, errorCode } from '../adapters/clients.ts';
 import { createIamPort } from '../adapters/iam.ts';
 import { createNotifier } from '../adapters/notify.ts';
 import { createFindingsPort } from '../adapters/securityhub.ts';
-import type { AccountContext } from '../core/types.ts';
 import { monotonicClock, sleep as realSleep } from '../shared/clock.ts';
 import { type Config, loadConfig } from '../shared/config.ts';
 import { SWEEP_SOURCES, type SweepSource } from '../shared/constants.ts';
@@ -57,17 +56,7 @@ export function createSweepHandler(deps: SweepHandlerDeps) {
   const iam = createIamPort(clients.iam);
   const accountIam = createAccountIamPort(clients.iam, { sleep });
   const notifier = config.eventBusName ? createNotifier(clients.eventBridge, config.eventBusName) : undefined;
-  let callerAccount: Promise<AccountContext> | undefined;
-
-  async function resolveAccount(context: LambdaContext | undefined): Promise<AccountContext> {
-    const fromArn = accountFromFunctionArn(context?.invokedFunctionArn);
-    if (fromArn !== undefined) return fromArn;
-    callerAccount ??= accountFromCaller(process.env.AWS_REGION).catch((error: unknown) => {
-      callerAccount = undefined;
-      throw error;
-    });
-    return callerAccount;
-  }
+  const resolveAccount = accountResolver(process.env.AWS_REGION);
 
   return async function handler(event: unknown, context?: LambdaContext): Promise<SweepHandlerResult> {
     try {
