@@ -308,6 +308,25 @@ describe('AccessKeyDetector functions', () => {
   });
 });
 
+describe('AccessKeyDetector bundle splitting', () => {
+  it('ships the detector with the SDK in lazily loaded chunks, not in the file loaded at cold start', () => {
+    const assets = readdirSync(defaults.assemblyDirectory)
+      .filter((name) => name.startsWith('asset.'))
+      .map((name) => path.join(defaults.assemblyDirectory, name));
+    const chunkText = (directory: string) =>
+      readdirSync(path.join(directory, 'chunks'))
+        .map((file) => readFileSync(path.join(directory, 'chunks', file), 'utf8'))
+        .join('\n');
+    for (const directory of assets) expect(existsSync(path.join(directory, 'chunks'))).toBe(true);
+    // The detector's entry file parses events but holds no IAM client: the ListAccessKeys command is in a chunk.
+    const detector = assets.filter(
+      (directory) => !readFileSync(path.join(directory, 'index.mjs'), 'utf8').includes('ListAccessKeys'),
+    );
+    expect(detector).toHaveLength(1);
+    expect(chunkText(detector[0] as string)).toContain('ListAccessKeys');
+  });
+});
+
 describe('AccessKeyDetector permissions', () => {
   it('grants the IAM reads on this account users and Security Hub on its own product and hub', () => {
     const t = defaults.template;

@@ -1,0 +1,45 @@
+/**
+ * A Lambda-like process for the benchmark: imports a built handler bundle, then handles the events the parent
+ * sends over IPC one at a time and reports each handler call's latency and the process's peak memory.
+ * Plain JavaScript so that the process holds the bundle and nothing else (no TypeScript loader).
+ *
+ * Messages in:  { type: 'run', events: unknown[], context: object }  |  { type: 'exit' }
+ * Messages out: { type: 'ready', importMs }  |  { type: 'done', latencies, results, maxRssBytes }
+ *               |  { type: 'failed', message, index }
+ */
+
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+
+const bundle = process.argv[2];
+if (bundle === undefined || process.send === undefined) {
+  console.error('usage: fork handler-worker.mjs <bundle.mjs> with an IPC channel');
+  process.exit(2);
+}
+
+const importStart = performance.now();
+const { handler } = await import(pathToFileURL(bundle).href);
+process.send({ type: 'ready', importMs: performance.now() - importStart });
+
+process.on('message', async (message) => {
+  // SDK keep-alive sockets would hold the process open.
+  if (message.type === 'exit') process.exit(0);
+  const latencies = [];
+  const results = [];
+  for (const [index, event] of message.events.entries()) {
+    const start = performance.now();
+    try {
+      results.push(await handler(event, message.context));
+    } catch (error) {
+      process.send({
+        type: 'failed',
+        index,
+        message: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      });
+      return;
+    }
+    latencies.push(performance.now() - start);
+  }
+  // maxRSS is in kibibytes.
+  process.send({ type: 'done', latencies, results, maxRssBytes: process.resourceUsage().maxRSS * 1024 });
+});

@@ -1,0 +1,100 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildFunction, type Metafile, outputFiles, outputSizes } from '../../scripts/build.mjs';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const DETECTOR = join(ROOT, 'functions', 'detector', 'handler.ts');
+
+const output = (bytes: number, imports: { path: string; kind: string }[], entryPoint?: string) => ({
+  bytes,
+  imports,
+  inputs: {},
+  ...(entryPoint ? { entryPoint } : {}),
+});
+
+describe('outputFiles', () => {
+  it('counts what the entry imports statically, transitively, and leaves what import() loads for later', () => {
+    const metafile: Metafile = {
+      inputs: {},
+      outputs: {
+        'dist/x/index.mjs': output(
+          10,
+          [
+            { path: 'dist/x/chunks/shared.mjs', kind: 'import-statement' },
+            { path: 'dist/x/chunks/sdk.mjs', kind: 'dynamic-import' },
+            { path: 'node:crypto', kind: 'import-statement' },
+          ],
+          'functions/x/handler.ts',
+        ),
+        'dist/x/chunks/shared.mjs': output(20, [
+          { path: 'dist/x/chunks/deep.mjs', kind: 'import-statement' },
+        ]),
+        'dist/x/chunks/deep.mjs': output(30, []),
+        // import() targets are entry points too in a metafile.
+        'dist/x/chunks/sdk.mjs': output(
+          400,
+          [{ path: 'dist/x/chunks/shared.mjs', kind: 'import-statement' }],
+          'sdk',
+        ),
+        'dist/x/index.mjs.map': output(1000, []),
+      },
+    };
+
+    expect(outputFiles(metafile)).toEqual({
+      entry: 'dist/x/index.mjs',
+      eager: ['dist/x/index.mjs', 'dist/x/chunks/shared.mjs', 'dist/x/chunks/deep.mjs'],
+      all: [
+        'dist/x/index.mjs',
+        'dist/x/chunks/shared.mjs',
+        'dist/x/chunks/deep.mjs',
+        'dist/x/chunks/sdk.mjs',
+      ],
+    });
+    expect(outputSizes(metafile)).toEqual({ eagerBytes: 60, totalBytes: 460, lazyChunks: 1 });
+  });
+});
+
+describe('detector bundle', () => {
+  let outRoot: string;
+  let split: Metafile;
+  let single: Metafile;
+
+  beforeAll(async () => {
+    outRoot = await mkdtemp(join(tmpdir(), 'keywarden-build-test-'));
+    split = await buildFunction(DETECTOR, join(outRoot, 'split'), { root: ROOT });
+    single = await buildFunction(DETECTOR, join(outRoot, 'single'), { root: ROOT, splitting: false });
+  });
+
+  afterAll(async () => {
+    await rm(outRoot, { recursive: true, force: true });
+  });
+
+  const sdkInputs = (metafile: Metafile, files: readonly string[]) =>
+    files
+      .flatMap((file) => Object.keys(metafile.outputs[file]?.inputs ?? {}))
+      .filter((input) => input.includes('/@aws-sdk/'));
+
+  it('loads no AWS SDK module at import: the SDK is in chunks that the first event loads', () => {
+    const { eager, all } = outputFiles(split);
+
+    expect(sdkInputs(split, eager)).toEqual([]);
+    expect(sdkInputs(split, all)).toEqual(
+      expect.arrayContaining([expect.stringContaining('@aws-sdk/client-iam/')]),
+    );
+  });
+
+  it('puts everything in one index.mjs when splitting is off, as CDK NodejsFunction does', async () => {
+    const { eager, all } = outputFiles(single);
+
+    expect(eager).toEqual(all);
+    expect(sdkInputs(single, eager)).not.toEqual([]);
+    expect((await readdir(join(outRoot, 'single'))).sort()).toEqual([
+      'index.mjs',
+      'index.mjs.map',
+      'meta.json',
+    ]);
+  });
+});

@@ -1,0 +1,90 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, inject, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `npm run demo` without npm: node with the tsx loader, as a separate process. */
+function runDemo(env: NodeJS.ProcessEnv): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], { cwd: ROOT, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function withoutEmulator(): NodeJS.ProcessEnv {
+  const { AWS_ENDPOINT_URL: _endpoint, MOTO_SERVER: _moto, ...env } = process.env;
+  return env;
+}
+
+describe('npm run demo', () => {
+  it('shows detection, exemption, filtering and deactivation, and exits 0, on the emulator in AWS_ENDPOINT_URL', async () => {
+    const { code, stdout, stderr } = await runDemo({
+      ...withoutEmulator(),
+      AWS_ENDPOINT_URL: inject('motoEndpoint'),
+    });
+
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(
+      /Event pattern of KeyWarden\/\w+ in the synthesized template:\n {2}\{"source":\["aws\.iam"\]/,
+    );
+    // Pass 1, detect only.
+    expect(stdout).toMatch(
+      /CreateAccessKey +alice-\w+ +creates a second access key → violation, action none/,
+    );
+    expect(stdout).toMatch(/CreateAccessKey +alice-\w+ +tries a third key; IAM refuses: not delivered/);
+    expect(stdout).toMatch(/FAILED +ACTIVE +IAM user alice-\w+ has 2 active access keys/);
+    expect(stdout).toMatch(/WARNING +ACTIVE +IAM user carol-\w+ has 2 active access keys \(exempt/);
+    // Pass 2, deactivate.
+    expect(stdout).toMatch(
+      /CreateAccessKey +alice-\w+ +creates a second access key → violation, action deactivated/,
+    );
+    expect(stdout).toMatch(
+      /UpdateAccessKey +alice-\w+ +KeyWarden deactivated this key → skipped \(own-remediation\)/,
+    );
+    expect(stdout).toMatch(/PASSED +ACTIVE +KeyWarden deactivated access key AKIA\w+ of IAM user alice-\w+/);
+    expect(stdout).toMatch(/alice-\w+ +AKIA\w+ Inactive, AKIA\w+ Active\n/);
+    expect(stdout).toContain('every outcome as expected');
+    // The handler's JSON logs are silenced.
+    expect(stdout).not.toContain('"level"');
+  }, 180_000);
+
+  it.each([
+    {
+      name: 'moto server is not on the PATH',
+      env: { PATH: '/nonexistent' },
+      message: 'moto server was not found',
+    },
+    {
+      name: 'MOTO_SERVER names a command that does not exist',
+      env: { MOTO_SERVER: '/nonexistent/moto_server' },
+      message: 'moto server could not be run with `/nonexistent/moto_server`',
+    },
+  ])(
+    'fails with exit code 1 and a clear message when $name',
+    async ({ env, message }) => {
+      const { code, stdout, stderr } = await runDemo({ ...withoutEmulator(), ...env });
+
+      expect(code).toBe(1);
+      expect(stderr).toContain(`demo failed: ${message}`);
+      expect(stderr).toContain('AWS_ENDPOINT_URL');
+      expect(stdout).toBe('');
+    },
+    120_000,
+  );
+});
