@@ -30,6 +30,8 @@ export interface ClientOptions {
   readonly region?: string;
   readonly profile?: string;
   readonly maxAttempts?: number;
+  /** Replaces the `keywarden/<version>` user agent marker. */
+  readonly userAgent?: string;
 }
 
 export function createClients(options: ClientOptions = {}): AwsClients {
@@ -38,6 +40,7 @@ export function createClients(options: ClientOptions = {}): AwsClients {
     ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
     ...(options.region !== undefined ? { region: options.region } : {}),
     ...(options.profile !== undefined ? { profile: options.profile } : {}),
+    ...(options.userAgent !== undefined ? { customUserAgent: options.userAgent } : {}),
   };
   return {
     iam: new IAMClient(settings),

@@ -6,7 +6,7 @@ import { createIamPort } from '../adapters/iam.ts';
 import { createFindingsPort } from '../adapters/securityhub.ts';
 import type { AccountContext } from '../core/types.ts';
 import { monotonicClock, sleep } from '../shared/clock.ts';
-import { DEFAULTS } from '../shared/constants.ts';
+import { DEFAULTS, USER_AGENT_MARKER } from '../shared/constants.ts';
 import { runSweep, type SweepProgress } from '../sweep/engine.ts';
 import { createAccountIamPort } from '../sweep/iam-account.ts';
 import { EXIT, HELP, parseCommandLine, type ScanOptions } from './args.ts';
@@ -74,6 +74,10 @@ async function scan(options: ScanOptions, io: CliIo): Promise<number> {
     const clients = createClients({
       region: account.region,
       ...(options.profile !== undefined ? { profile: options.profile } : {}),
+      // The detector skips the echo of a KeyWarden deactivation because KeyWarden already wrote its finding.
+      // Without --import-findings the CLI writes none, so it signs differently and the detector resolves the
+      // finding when the echo arrives.
+      ...(options.importFindings ? {} : { userAgent: `${USER_AGENT_MARKER}-cli/${VERSION}` }),
     });
     const clock = monotonicClock();
     const result = await runSweep(

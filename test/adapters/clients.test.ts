@@ -52,10 +52,11 @@ describe('createClients', () => {
     });
   });
 
-  it('lets the CLI lower the attempts and pick a region', async () => {
-    const clients = createClients({ maxAttempts: 1, region: 'eu-west-1' });
+  it('lets the CLI lower the attempts, pick a region and sign with another user agent', async () => {
+    const clients = createClients({ maxAttempts: 1, region: 'eu-west-1', userAgent: 'keywarden-cli/0.1.0' });
     expect(await clients.iam.config.maxAttempts()).toBe(1);
     expect(await clients.securityHub.config.region()).toBe('eu-west-1');
+    expect(clients.iam.config.customUserAgent).toEqual([['keywarden-cli/0.1.0']]);
   });
 
   it('sends the KeyWarden marker in the user agent, which CloudTrail records', async () => {

@@ -240,6 +240,14 @@ describe('parseKeyEvent', () => {
         expected: 'target:bob',
       },
       {
+        case: 'a deactivation by the CLI, which wrote no finding (keywarden-cli/)',
+        event: keyEvent({
+          ...ownDeactivation,
+          userAgent: SDK_USER_AGENT.replace('keywarden/0.1.0', 'keywarden-cli/0.1.0'),
+        }),
+        expected: 'target:bob',
+      },
+      {
         case: 'a key created with our user agent',
         event: keyEvent({ userAgent: SDK_USER_AGENT }),
         expected: 'target:bob',
