@@ -1,6 +1,6 @@
 /**
  * How many AWS calls one event costs, counted by the proxy in front of moto (what reaches AWS, not what the
- * code intends). Budget from the issue: compliant ≤ 3, violation ≤ 5, violation with deactivation ≤ 7.
+ * code intends). Budget: compliant ≤ 3, violation ≤ 5, violation with deactivation ≤ 7.
  */
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';

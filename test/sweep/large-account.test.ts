@@ -1,5 +1,5 @@
 /**
- * The issue's acceptance check: 2,000 users of whom 37 violate. The CLI lists exactly those 37 with IAM calls in
+ * Acceptance check: 2,000 users of whom 37 violate. The CLI lists exactly those 37 with IAM calls in
  * proportion to the violators, not the users; the scheduled sweep leaves exactly their findings FAILED and
  * resolves or archives the stale ones.
  */
