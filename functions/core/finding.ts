@@ -216,7 +216,7 @@ function shape(input: FindingInput): Shape {
           status: 'PASSED',
           label: 'INFORMATIONAL',
           title: `KeyWarden deactivated access key ${ids.join(', ')} of IAM user ${name} (CIS 1.13)`,
-          description: `IAM user ${name} (${user.arn}) had ${keysLine} KeyWarden deactivated ${ids.join(', ')} at ${at} and kept ${keep} because ${evaluation.keepReason}. To re-activate: ${reactivate} ${describeTrigger(input.trigger)}`,
+          description: `IAM user ${name} (${user.arn}) had ${keysLine} KeyWarden deactivated ${ids.join(', ')} at ${at} and kept ${keep} because ${evaluation.keepReason}. To re-activate: ${reactivate}. ${describeTrigger(input.trigger)}`,
           reasonCode: 'SURPLUS_KEY_DEACTIVATED',
           reason: `deactivated ${ids.join(', ')} at ${at}`,
           recommendation: `If an application needed ${ids.join(', ')}, move it to ${keep}, or re-activate with: ${reactivate}`,
