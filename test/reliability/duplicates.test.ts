@@ -3,13 +3,14 @@ import { createClients } from '../../functions/adapters/clients.ts';
 import type { createDetector } from '../../functions/detector/handler.ts';
 import { keyEvent } from './events.ts';
 import {
+  activeIds,
   type MotoKey,
   type MotoWorld,
-  newestKey,
   REGION,
   startDetector,
   startMotoWorld,
   useEndpoint,
+  violatingUser,
 } from './moto-world.ts';
 
 let world: MotoWorld;
@@ -34,17 +35,6 @@ afterAll(async () => {
   await world?.close();
 });
 
-const activeIds = (keys: readonly MotoKey[]): string[] =>
-  keys.filter((key) => key.status === 'Active').map((key) => key.id);
-
-async function violatingUser(prefix: string) {
-  const userName = world.userName(prefix);
-  const keys = await world.createUser(userName, 2);
-  const kept = newestKey(keys);
-  const surplus = keys.find((key) => key.id !== kept.id) as MotoKey;
-  return { userName, kept, surplus };
-}
-
 /** A burst of different events that all concern one user, as a busy CloudTrail would send them. */
 function burst(userName: string, kept: MotoKey, surplus: MotoKey, size: number): unknown[] {
   return Array.from({ length: size }, (_, index) =>
@@ -56,7 +46,7 @@ function burst(userName: string, kept: MotoKey, surplus: MotoKey, size: number):
 
 describe('detector handler with duplicate deliveries', () => {
   it('deactivates once and keeps one finding when the same event arrives five times', async () => {
-    const { userName, kept, surplus } = await violatingUser('same-event');
+    const { userName, kept, surplus } = await violatingUser(world, 'same-event');
     const event = keyEvent({ userName, accessKeyId: kept.id });
     const detector = startDetector();
     world.proxy.reset();
@@ -76,7 +66,7 @@ describe('detector handler with duplicate deliveries', () => {
   });
 
   it('deactivates once when ten events for one user arrive at the same moment', async () => {
-    const { userName, kept, surplus } = await violatingUser('burst');
+    const { userName, kept, surplus } = await violatingUser(world, 'burst');
     const detector = startDetector();
     world.proxy.reset();
 
@@ -107,7 +97,7 @@ describe('detector handler with duplicate deliveries', () => {
     expect(first).not.toBe(second);
 
     for (let trial = 0; trial < 6; trial++) {
-      const { userName, kept, surplus } = await violatingUser(`race${trial}`);
+      const { userName, kept, surplus } = await violatingUser(world, `race${trial}`);
       const instances = [
         startDetector({}, createClients({ region: REGION }), first),
         startDetector({}, createClients({ region: REGION }), second),

@@ -117,6 +117,19 @@ export function newestKey(keys: readonly MotoKey[]): MotoKey {
   return newest;
 }
 
+/** Ids of the keys IAM lists as active. */
+export const activeIds = (keys: readonly MotoKey[]): string[] =>
+  keys.filter((key) => key.status === 'Active').map((key) => key.id);
+
+/** A new user with two active keys: the one the default policy keeps, and the surplus one. */
+export async function violatingUser(world: MotoWorld, prefix: string) {
+  const userName = world.userName(prefix);
+  const keys = await world.createUser(userName, 2);
+  const kept = newestKey(keys);
+  const surplus = keys.find((key) => key.id !== kept.id) as MotoKey;
+  return { userName, keys, kept, surplus };
+}
+
 export interface Detector {
   readonly clients: AwsClients;
   /** Every UpdateAccessKey this detector sent, as sent. */

@@ -11,12 +11,12 @@ import {
   type Scenario,
 } from './mock-harness.ts';
 import {
-  type MotoKey,
+  activeIds,
   type MotoWorld,
-  newestKey,
   startDetector,
   startMotoWorld,
   useEndpoint,
+  violatingUser,
 } from './moto-world.ts';
 
 let world: MotoWorld;
@@ -35,17 +35,6 @@ afterAll(async () => {
   restoreEnv?.();
   await world?.close();
 });
-
-const activeIds = (keys: readonly MotoKey[]): string[] =>
-  keys.filter((key) => key.status === 'Active').map((key) => key.id);
-
-async function violatingUser(prefix: string) {
-  const userName = world.userName(prefix);
-  const keys = await world.createUser(userName, 2);
-  const kept = newestKey(keys);
-  const surplus = keys.find((key) => key.id !== kept.id) as MotoKey;
-  return { userName, keys, kept, surplus };
-}
 
 interface OutOfScopeRow {
   readonly name: string;
@@ -101,7 +90,7 @@ const OUT_OF_SCOPE: OutOfScopeRow[] = [
 describe('detector handler with events it must not act on (moto)', () => {
   for (const row of OUT_OF_SCOPE) {
     it(`makes no AWS call when ${row.name}, and deactivates when it is in scope`, async () => {
-      const { userName, kept, surplus } = await violatingUser('scope');
+      const { userName, kept, surplus } = await violatingUser(world, 'scope');
       const event = keyEvent({ userName, accessKeyId: kept.id });
       const detector = startDetector();
       world.proxy.reset();
@@ -124,7 +113,7 @@ describe('detector handler with events it must not act on (moto)', () => {
   }
 
   it("skips KeyWarden's own deactivation coming back, without any AWS call", async () => {
-    const { userName, surplus } = await violatingUser('own');
+    const { userName, surplus } = await violatingUser(world, 'own');
     const detector = startDetector();
     world.proxy.reset();
 
@@ -145,7 +134,7 @@ describe('detector handler with events it must not act on (moto)', () => {
   });
 
   it("evaluates a re-activation even when its user agent claims to be KeyWarden's (the twin)", async () => {
-    const { userName, kept, surplus } = await violatingUser('own-claimed');
+    const { userName, kept, surplus } = await violatingUser(world, 'own-claimed');
     const detector = startDetector();
 
     const { settled } = await detector.deliver(
@@ -168,7 +157,7 @@ describe('detector handler with event content that points elsewhere (moto)', () 
   it('acts on requestParameters.userName, not on a different user named in responseElements', async () => {
     const compliantName = world.userName('asked');
     await world.createUser(compliantName, 1);
-    const other = await violatingUser('named-in-response');
+    const other = await violatingUser(world, 'named-in-response');
     const detector = startDetector();
 
     const { settled } = await detector.deliver(
@@ -187,7 +176,7 @@ describe('detector handler with event content that points elsewhere (moto)', () 
   it('deactivates only the named user when the roles are swapped (the twin)', async () => {
     const compliantName = world.userName('bystander');
     const [bystanderKey] = await world.createUser(compliantName, 1);
-    const target = await violatingUser('asked-violating');
+    const target = await violatingUser(world, 'asked-violating');
     const detector = startDetector();
 
     const { settled } = await detector.deliver(
@@ -205,8 +194,8 @@ describe('detector handler with event content that points elsewhere (moto)', () 
   });
 
   it("never touches another user's key named in the event", async () => {
-    const asked = await violatingUser('asked');
-    const owner = await violatingUser('key-owner');
+    const asked = await violatingUser(world, 'asked');
+    const owner = await violatingUser(world, 'key-owner');
     const detector = startDetector();
 
     const { settled } = await detector.deliver(
@@ -228,7 +217,7 @@ describe('detector handler with event content that points elsewhere (moto)', () 
 
   for (const named of ['surplus', 'kept'] as const) {
     it(`keeps the key IAM says is newest when the event names the ${named} key as just created`, async () => {
-      const user = await violatingUser(`names-${named}`);
+      const user = await violatingUser(world, `names-${named}`);
       const detector = startDetector();
 
       await detector.deliver(keyEvent({ userName: user.userName, accessKeyId: user[named].id }));
@@ -244,7 +233,7 @@ describe('detector handler with event content that points elsewhere (moto)', () 
   it('writes only under the name IAM holds when the event spells the user name in another case', async () => {
     // moto looks names up case-sensitively (the variant is "not found"); real IAM names are case-insensitive,
     // which the mocked test below covers. Either way a write may only name the user as IAM holds it.
-    const user = await violatingUser('case');
+    const user = await violatingUser(world, 'case');
     const detector = startDetector();
 
     const { settled } = await detector.deliver(
@@ -261,7 +250,7 @@ describe('detector handler with event content that points elsewhere (moto)', () 
 
   it('keeps a planted secret out of the logs and the stored finding', async () => {
     const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY';
-    const user = await violatingUser('secret');
+    const user = await violatingUser(world, 'secret');
     const event = keyEvent({ userName: user.userName, accessKeyId: user.kept.id }) as Record<string, Json>;
     const planted = withField(
       withField(event, 'detail.responseElements.accessKey.secretAccessKey', secret),
