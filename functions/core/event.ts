@@ -172,6 +172,11 @@ export function parseKeyEvent(raw: unknown, accountId: string): ParsedKeyEvent {
     return skip('own-remediation', `KeyWarden deactivated ${clip(accessKeyId, 128)}`, eventId);
   }
 
+  const session = optionalObject(identity, 'sessionContext', 'detail.userIdentity') ?? {};
+  const issuer = optionalObject(session, 'sessionIssuer', 'detail.userIdentity.sessionContext') ?? {};
+  const attributes = optionalObject(session, 'attributes', 'detail.userIdentity.sessionContext') ?? {};
+  const mfa = optionalString(attributes, 'mfaAuthenticated', 'detail.userIdentity.sessionContext.attributes');
+
   return {
     kind: 'target',
     userName,
@@ -183,6 +188,11 @@ export function parseKeyEvent(raw: unknown, accountId: string): ParsedKeyEvent {
       eventTime: clip(optionalString(detail, 'eventTime', 'detail'), 64),
       actorArn: clip(optionalString(identity, 'arn', 'detail.userIdentity')),
       actorType: clip(actorType, 64),
+      actorIssuerArn: clip(optionalString(issuer, 'arn', 'detail.userIdentity.sessionContext.sessionIssuer')),
+      actorUserName:
+        actorType === 'IAMUser' ? clip(optionalString(identity, 'userName', 'detail.userIdentity'), 64) : '',
+      actorAccountId: clip(optionalString(identity, 'accountId', 'detail.userIdentity'), 64),
+      actorMfa: mfa === 'true' ? true : mfa === 'false' ? false : undefined,
       sourceIp: clip(optionalString(detail, 'sourceIPAddress', 'detail'), 128),
       userAgent: clip(userAgent),
       accessKeyId: accessKeyId !== undefined && ACCESS_KEY_ID.test(accessKeyId) ? accessKeyId : undefined,

@@ -47,8 +47,16 @@ export type Trigger =
       readonly eventName: KeyEventName;
       readonly eventId: string;
       readonly eventTime: string;
+      /** The caller's ARN (`userIdentity.arn`): for a role session `arn:…:sts::…:assumed-role/<role>/<session>`. */
       readonly actorArn: string;
       readonly actorType: string;
+      /** The role behind a role session (`sessionContext.sessionIssuer.arn`); '' when the caller is no session. */
+      readonly actorIssuerArn: string;
+      /** The calling IAM user's name (`userIdentity.userName` of an IAMUser); '' for any other caller. */
+      readonly actorUserName: string;
+      readonly actorAccountId: string;
+      /** `sessionContext.attributes.mfaAuthenticated`; undefined when the record does not say. */
+      readonly actorMfa: boolean | undefined;
       readonly sourceIp: string;
       readonly userAgent: string;
       readonly accessKeyId: string | undefined;

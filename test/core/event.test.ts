@@ -136,11 +136,46 @@ describe('parseKeyEvent', () => {
         eventTime: '2024-07-30T21:53:13Z',
         actorArn: 'arn:aws:iam::946986569305:user/christophe',
         actorType: 'IAMUser',
+        actorIssuerArn: '',
+        actorUserName: 'christophe',
+        actorAccountId: '946986569305',
+        actorMfa: undefined,
         sourceIp: '211.9.016.253',
         userAgent: 'stratus-red-team_f3f19dcd-8552-47ca-a01e-0e1f5578d15e',
         accessKeyId: 'AKIAL80DWDVKKM0UXEER',
       });
       expect(parsed.expectation).toEqual({ accessKeyId: 'AKIAL80DWDVKKM0UXEER', state: 'present' });
+    });
+
+    it.each([
+      {
+        case: 'an IAM user',
+        identity: IAM_USER,
+        expected: { actorType: 'IAMUser', actorIssuerArn: '', actorUserName: 'Alice', actorMfa: undefined },
+      },
+      {
+        case: 'an assumed role',
+        identity: ASSUMED_ROLE,
+        expected: {
+          actorType: 'AssumedRole',
+          actorIssuerArn: 'arn:aws:iam::123456789012:role/RoleToBeAssumed',
+          actorUserName: '',
+          actorMfa: false,
+        },
+      },
+      {
+        case: 'root',
+        identity: ROOT,
+        expected: { actorType: 'Root', actorIssuerArn: '', actorUserName: '', actorMfa: true },
+      },
+    ])('names the caller from userIdentity: $case', ({ identity, expected }) => {
+      const event = keyEvent({ userIdentity: identity, requestParameters: { userName: 'target-user' } });
+      const parsed = target(event, '123456789012');
+      expect(parsed.trigger).toMatchObject({
+        ...expected,
+        actorArn: identity.arn,
+        actorAccountId: '123456789012',
+      });
     });
 
     it('reads the record of a key created for another user', () => {
