@@ -306,8 +306,8 @@ export class AccessKeyDetector extends Construct {
         // These machines have no Docker; esbuild is a local devDependency.
         forceDockerBundling: false,
         // NodejsFunction cannot split a bundle (it passes esbuild --outfile). The project's build, with the same
-        // settings plus splitting, then replaces the one file: the SDK goes to chunks that load on the first
-        // event that reaches AWS, which halves the cold import (see the README's Performance section).
+        // settings plus splitting, then replaces the one file: what the function never runs on Lambda (STS, the
+        // credential providers other than the environment's) stays in chunks that are never loaded.
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],

@@ -2,8 +2,9 @@
 /**
  * Bundles the Lambda entry points into dist/<name>/index.mjs with the settings the CDK NodejsFunction uses in
  * infra/access-key-detector.ts (ESM, minified, source maps, SDK bundled, mainFields module,main, a createRequire
- * banner so bundled CommonJS can still call require()), plus code splitting: what the handler imports with
- * `import()` (the AWS SDK) goes to chunks under dist/<name>/chunks/ and loads on first use, not at cold start.
+ * banner so bundled CommonJS can still call require()), plus code splitting: what is reached only through
+ * `import()` (STS for local runs, the SDK's other credential providers) goes to chunks under dist/<name>/chunks/
+ * and loads only if used.
  * NodejsFunction cannot split (it passes esbuild --outfile), so infra runs this script in its `afterBundling`
  * hook to replace NodejsFunction's single file with the split build.
  *

@@ -1,10 +1,11 @@
 /**
  * A Lambda-like process for the benchmark: imports a built handler bundle, then handles the events the parent
- * sends over IPC one at a time and reports each handler call's latency and the process's peak memory.
+ * sends over IPC one at a time and reports each handler call's latency, its CPU time (user + system, from
+ * process.cpuUsage, so it counts this process only, not the emulator) and the process's peak memory.
  * Plain JavaScript so that the process holds the bundle and nothing else (no TypeScript loader).
  *
  * Messages in:  { type: 'run', events: unknown[], context: object }  |  { type: 'exit' }
- * Messages out: { type: 'ready', importMs }  |  { type: 'done', latencies, results, maxRssBytes }
+ * Messages out: { type: 'ready', importMs, importCpuMs }  |  { type: 'done', latencies, cpuMs, results, maxRssBytes }
  *               |  { type: 'failed', message, index }
  */
 
@@ -17,17 +18,28 @@ if (bundle === undefined || process.send === undefined) {
   process.exit(2);
 }
 
+/** CPU time since `start` (a process.cpuUsage() reading), in ms. */
+const cpuMsSince = (start) => {
+  const { user, system } = process.cpuUsage(start);
+  return (user + system) / 1000;
+};
+
+// The import is what Lambda's init phase runs: module-level code, top-level await included.
 const importStart = performance.now();
+const importCpuStart = process.cpuUsage();
 const { handler } = await import(pathToFileURL(bundle).href);
-process.send({ type: 'ready', importMs: performance.now() - importStart });
+const importCpuMs = cpuMsSince(importCpuStart);
+process.send({ type: 'ready', importMs: performance.now() - importStart, importCpuMs });
 
 process.on('message', async (message) => {
   // SDK keep-alive sockets would hold the process open.
   if (message.type === 'exit') process.exit(0);
   const latencies = [];
+  const cpuMs = [];
   const results = [];
   for (const [index, event] of message.events.entries()) {
     const start = performance.now();
+    const cpuStart = process.cpuUsage();
     try {
       results.push(await handler(event, message.context));
     } catch (error) {
@@ -38,8 +50,15 @@ process.on('message', async (message) => {
       });
       return;
     }
+    cpuMs.push(cpuMsSince(cpuStart));
     latencies.push(performance.now() - start);
   }
   // maxRSS is in kibibytes.
-  process.send({ type: 'done', latencies, results, maxRssBytes: process.resourceUsage().maxRSS * 1024 });
+  process.send({
+    type: 'done',
+    latencies,
+    cpuMs,
+    results,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+  });
 });

@@ -7,6 +7,8 @@ const WORKER = fileURLToPath(new URL('./handler-worker.mjs', import.meta.url));
 
 export interface WorkerRun {
   readonly latencies: readonly number[];
+  /** CPU time (user + system) of the worker process during each handler call. */
+  readonly cpuMs: readonly number[];
   readonly results: readonly unknown[];
   readonly maxRssBytes: number;
 }
@@ -14,6 +16,8 @@ export interface WorkerRun {
 export interface HandlerWorker {
   /** Time the worker took to import the bundle. */
   readonly importMs: number;
+  /** CPU time of that import: what Lambda's init phase runs. */
+  readonly importCpuMs: number;
   run(events: readonly unknown[], context: object): Promise<WorkerRun>;
   stop(): Promise<void>;
 }
@@ -26,7 +30,7 @@ export class WorkerError extends Error {
 }
 
 type Message =
-  | { type: 'ready'; importMs: number }
+  | { type: 'ready'; importMs: number; importCpuMs: number }
   | ({ type: 'done' } & WorkerRun)
   | { type: 'failed'; message: string; index: number };
 
@@ -70,6 +74,7 @@ export async function startHandlerWorker(
   if (ready.type !== 'ready') throw new WorkerError(`handler worker said ${ready.type} before ready`);
   return {
     importMs: ready.importMs,
+    importCpuMs: ready.importCpuMs,
     async run(events, context) {
       const done = next(child, () => stderr);
       child.send({ type: 'run', events, context });

@@ -23,6 +23,8 @@ let moto: MotoAdmin;
 let handler: Handler;
 let createDetector: typeof CreateDetector;
 let sent: { findings: unknown[] };
+/** What reached AWS while the handler module loaded (its init). */
+let callsAtInit: string[];
 
 const FIELD = 'keywarden/detector';
 
@@ -33,6 +35,7 @@ beforeAll(async () => {
   pointSdkAt(proxy.endpoint);
   // The handler module reads its configuration and builds its clients at load, so the environment comes first.
   const module = await import('../../functions/detector/handler.ts');
+  callsAtInit = proxy.calls.map((call) => `${call.service}.${call.operation}`);
   handler = module.handler;
   createDetector = module.createDetector;
 });
@@ -185,6 +188,10 @@ describe('detector handler against moto', () => {
 
       expect(result).toMatchObject({ status: 'evaluated', userName, verdict: 'violation' });
       expect((await moto.findingOf(userName)).Compliance?.Status).toBe('FAILED');
+    });
+
+    it('makes no AWS call at init, where it builds and prepares its clients', () => {
+      expect(callsAtInit).toEqual([]);
     });
 
     it('skips a failed call and another account without any AWS call', async () => {

@@ -309,7 +309,7 @@ describe('AccessKeyDetector functions', () => {
 });
 
 describe('AccessKeyDetector bundle splitting', () => {
-  it('ships the detector with the SDK in lazily loaded chunks, not in the file loaded at cold start', () => {
+  it('ships the detector with its SDK clients in the file loaded at init and the unused credential providers in chunks', () => {
     const assets = readdirSync(defaults.assemblyDirectory)
       .filter((name) => name.startsWith('asset.'))
       .map((name) => path.join(defaults.assemblyDirectory, name));
@@ -318,12 +318,13 @@ describe('AccessKeyDetector bundle splitting', () => {
         .map((file) => readFileSync(path.join(directory, 'chunks', file), 'utf8'))
         .join('\n');
     for (const directory of assets) expect(existsSync(path.join(directory, 'chunks'))).toBe(true);
-    // The detector's entry file parses events but holds no IAM client: the ListAccessKeys command is in a chunk.
-    const detector = assets.filter(
-      (directory) => !readFileSync(path.join(directory, 'index.mjs'), 'utf8').includes('ListAccessKeys'),
+    // The detector's entry file builds the IAM client at init; the shared-config credential provider is a chunk.
+    const detector = assets.filter((directory) =>
+      readFileSync(path.join(directory, 'index.mjs'), 'utf8').includes('keywardenWarmUpResponse'),
     );
     expect(detector).toHaveLength(1);
-    expect(chunkText(detector[0] as string)).toContain('ListAccessKeys');
+    expect(readFileSync(path.join(detector[0] as string, 'index.mjs'), 'utf8')).toContain('ListAccessKeys');
+    expect(chunkText(detector[0] as string)).toContain('credential_process');
   });
 });
 
