@@ -161,8 +161,17 @@ export function isReportCandidate(user: CredentialReportUser): boolean {
   return possiblyActive >= 2;
 }
 
-const sameSecond = (a: Date, b: Date): boolean =>
-  Math.floor(a.getTime() / 1000) === Math.floor(b.getTime() / 1000);
+/**
+ * Whether a key created at `created` (as the SDK hands it over) can be the one the report dates `rotated`. The
+ * report truncates to the second; the SDK rounds a wire timestamp with microseconds to the nearest millisecond,
+ * so a key created at 10:00:00.9996 arrives as 10:00:01.000 while the report says 10:00:00. Hence the closed
+ * upper bound: a key created on the next second's edge matches both seconds, and two slots that then disagree
+ * give no hint (see withReportHints).
+ */
+export function createdInSlotSecond(rotated: Date, created: Date): boolean {
+  const offset = created.getTime() - Math.floor(rotated.getTime() / 1000) * 1000;
+  return offset >= 0 && offset <= 1000;
+}
 
 function sameLastUsed(a: KeyLastUsed, b: KeyLastUsed): boolean {
   return a.date?.getTime() === b.date?.getTime() && a.serviceName === b.serviceName && a.region === b.region;
@@ -177,7 +186,7 @@ export function withReportHints(snapshot: UserSnapshot, user: CredentialReportUs
   const keys = snapshot.keys.map((key): AccessKey => {
     if (key.status !== 'Active' || key.lastUsed !== undefined) return key;
     const matches = user.keys.filter(
-      (slot) => slot.lastRotated !== undefined && sameSecond(slot.lastRotated, key.createDate),
+      (slot) => slot.lastRotated !== undefined && createdInSlotSecond(slot.lastRotated, key.createDate),
     );
     const [first, ...others] = matches.map((slot) => slot.lastUsed);
     if (first === undefined || others.some((hint) => hint === undefined || !sameLastUsed(first, hint))) {

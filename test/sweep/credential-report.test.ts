@@ -1,8 +1,13 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
+import { createIamPort } from '../../functions/adapters/iam.ts';
 import type { AccessKey, UserSnapshot } from '../../functions/core/types.ts';
 import { CredentialReportError } from '../../functions/shared/errors.ts';
 import {
   type CredentialReportUser,
+  createdInSlotSecond,
   decodeReportContent,
   isReportCandidate,
   parseCredentialReport,
@@ -327,6 +332,38 @@ describe('withReportHints', () => {
     ]);
   });
 
+  it('matches a key the SDK rounded up into the next second to the slot of the second it was created in', () => {
+    // Prepare: created at 10:00:00.9996; IAM's wire value keeps the microseconds, the SDK rounds them to
+    // 10:00:01.000, the report truncates to 10:00:00.
+    const snapshot = live([
+      key('AKIA1', '2024-02-01T10:00:01.000Z'),
+      key('AKIA2', '2024-03-01T10:00:00.000Z'),
+    ]);
+    const report = reportUser(
+      ['2024-02-01T10:00:00Z', used(undefined)],
+      ['2024-03-01T10:00:00Z', used('2024-05-02T00:00:00Z', 'iam')],
+    );
+
+    // Act
+    const hinted = withReportHints(snapshot, report);
+
+    // Assess
+    expect(hinted.keys.map((k) => k.lastUsed)).toEqual([
+      used(undefined),
+      used('2024-05-02T00:00:00Z', 'iam'),
+    ]);
+  });
+
+  it.each([
+    { created: '2024-02-01T10:00:00.000Z', matches: true },
+    { created: '2024-02-01T09:59:59.999Z', matches: false },
+    { created: '2024-02-01T10:00:00.999Z', matches: true },
+    { created: '2024-02-01T10:00:01.000Z', matches: true },
+    { created: '2024-02-01T10:00:01.001Z', matches: false },
+  ])('dates a key created at $created in the report second 10:00:00: $matches', ({ created, matches }) => {
+    expect(createdInSlotSecond(new Date('2024-02-01T10:00:00Z'), new Date(created))).toBe(matches);
+  });
+
   it('leaves a key created after the report without a hint, so the engine reads it live', () => {
     // Prepare
     const snapshot = live([key('AKIA1', '2024-02-01T10:00:00Z'), key('AKIA3', '2024-06-01T10:00:00Z')]);
@@ -405,5 +442,56 @@ describe('decodeReportContent', () => {
     { case: 'base64 of something else', content: Buffer.from('<html>').toString('base64') },
   ])('throws CredentialReportError for $case', ({ content }) => {
     expect(() => decodeReportContent(content)).toThrow(CredentialReportError);
+  });
+});
+
+describe('withReportHints on keys read through the SDK', () => {
+  // IAM's query protocol as moto serves it: CreateDate with microseconds.
+  const listAccessKeys = (createDate: string): string =>
+    `<ListAccessKeysResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><ListAccessKeysResult><IsTruncated>false</IsTruncated><AccessKeyMetadata><member><UserName>fay</UserName><AccessKeyId>AKIAFAY1</AccessKeyId><Status>Active</Status><CreateDate>${createDate}</CreateDate></member></AccessKeyMetadata></ListAccessKeysResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></ListAccessKeysResponse>`;
+
+  it('hints a key created in the last half millisecond of a second, which the SDK dates a second later', async () => {
+    // Prepare
+    const server = createServer((_, res) => {
+      res.writeHead(200, { 'content-type': 'text/xml' });
+      res.end(listAccessKeys('2024-02-01T10:00:00.999600Z'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const iam = createIamPort(
+      new IAMClient({
+        endpoint: `http://127.0.0.1:${port}`,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      }),
+    );
+    const report = parseCredentialReport(
+      `${HEADER}\n${row('fay', 'arn:aws:iam::123456789012:user/fay', activeKey('2024-02-01T10:00:00+00:00', '2024-05-02T00:00:00+00:00', 'us-east-1', 'iam'), NO_KEY)}`,
+    ).users[0] as CredentialReportUser;
+
+    // Act
+    const keys = await iam.listKeys('fay').finally(() => server.close());
+    const hinted = withReportHints(
+      {
+        user: {
+          userName: 'fay',
+          userId: 'AIDAFAY',
+          arn: report.arn,
+          path: '/',
+          createDate: new Date(0),
+          tags: {},
+        },
+        keys: keys ?? [],
+      },
+      report,
+    );
+
+    // Assess
+    expect(keys?.[0]?.createDate.toISOString()).toBe('2024-02-01T10:00:01.000Z');
+    expect(hinted.keys[0]?.lastUsed).toEqual({
+      date: new Date('2024-05-02T00:00:00Z'),
+      serviceName: 'iam',
+      region: 'us-east-1',
+    });
   });
 });
