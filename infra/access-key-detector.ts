@@ -26,6 +26,7 @@ import {
   SWEEP_SOURCES,
   type SweepSource,
   TAG_KEY_PATTERN,
+  wholeNumberRange,
 } from '../functions/shared/constants.ts';
 import { ESM_REQUIRE_BANNER } from '../scripts/build.mjs';
 import { keyEventPattern } from './event-pattern.ts';
@@ -99,7 +100,7 @@ export interface AccessKeyDetectorProps {
   readonly exemptTag?: string;
   /**
    * Hours a rotation may keep two active keys before remediation (the finding is still reported at once).
-   * From 0 to 2160 (90 days).
+   * A whole number from 0 to 2160 (90 days).
    * @default 0
    */
   readonly rotationGraceHours?: number;
@@ -413,13 +414,14 @@ function resolveSettings(props: AccessKeyDetectorProps): Settings {
   if (
     !Token.isUnresolved(rotationGraceHours) &&
     !(
-      Number.isFinite(rotationGraceHours) &&
+      Number.isInteger(rotationGraceHours) &&
       rotationGraceHours >= 0 &&
       rotationGraceHours <= MAX_ROTATION_GRACE_HOURS
     )
   ) {
+    // The same rule as ROTATION_GRACE_HOURS at cold start, so what synthesizes also starts.
     throw new Error(
-      `rotationGraceHours ${rotationGraceHours} is not allowed; use a number of hours from 0 to ${MAX_ROTATION_GRACE_HOURS}`,
+      `rotationGraceHours ${rotationGraceHours} is not allowed; use ${wholeNumberRange(0, MAX_ROTATION_GRACE_HOURS)} (hours)`,
     );
   }
 

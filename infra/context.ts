@@ -40,8 +40,8 @@ export function stackPropsFromContext(lookup: Lookup, env: ProcessEnv): KeyWarde
   const number = (key: ContextKey): number | undefined => {
     const raw = text(key);
     if (raw === undefined) return undefined;
-    if (!/^\d+(\.\d+)?$/.test(raw)) {
-      throw new Error(`context ${key}=${JSON.stringify(raw)} is not allowed; use a non-negative number`);
+    if (!/^\d+$/.test(raw)) {
+      throw new Error(`context ${key}=${JSON.stringify(raw)} is not allowed; use a whole number`);
     }
     return Number(raw);
   };

@@ -114,7 +114,8 @@ export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty:
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const flagged = Object.entries(FLAG_FOR_ENV).find(
-      ([name, flag]) => error.message.startsWith(`${name}=`) && values[flag.slice(2) as keyof typeof values],
+      ([name, flag]) =>
+        error.message.startsWith(`${name}=`) && values[flag.slice(2) as keyof typeof values] !== undefined,
     );
     const message = flagged ? error.message.replace(`${flagged[0]}=`, `${flagged[1]} `) : error.message;
     return { kind: 'usage-error', message };

@@ -9,6 +9,7 @@ import {
   SWEEP_SOURCES,
   type SweepSource,
   TAG_KEY_PATTERN,
+  wholeNumberRange,
 } from './constants.ts';
 import { ConfigError } from './errors.ts';
 
@@ -27,31 +28,39 @@ export interface Config {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+/**
+ * The variable's value, trimmed; undefined when unset. A set but empty (or blank) value is an error rather than
+ * the default, so a variable that lost its value (a typo in a template, an unset shell variable) is noticed.
+ */
+function setValue(env: Env, name: string, allowed: string): string | undefined {
   const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = raw.trim();
-  if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new ConfigError(`${name}=${JSON.stringify(raw)} is not allowed; use one of: ${allowed.join(', ')}`);
+  if (raw === undefined) return undefined;
+  if (raw.trim() === '') throw notAllowed(name, raw, allowed);
+  return raw.trim();
 }
 
-function number(
-  env: Env,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-  integer: boolean,
-): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw.trim());
-  if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
-    throw new ConfigError(
-      `${name}=${JSON.stringify(raw)} is not allowed; use ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}`,
-    );
-  }
-  return value;
+function notAllowed(name: string, raw: string | undefined, allowed: string): ConfigError {
+  return new ConfigError(`${name}=${JSON.stringify(raw)} is not allowed; use ${allowed}`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const description = `one of: ${allowed.join(', ')}`;
+  const value = setValue(env, name, description);
+  if (value === undefined) return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw notAllowed(name, env[name], description);
+}
+
+// Plain decimal digits only: Number() would also take "0x10", "1e3", "0.5" and " ".
+const DECIMAL_INTEGER = /^\d+$/;
+
+function wholeNumber(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const allowed = wholeNumberRange(min, max);
+  const value = setValue(env, name, allowed);
+  if (value === undefined) return fallback;
+  const parsed = DECIMAL_INTEGER.test(value) ? Number(value) : Number.NaN;
+  if (!(parsed >= min && parsed <= max)) throw notAllowed(name, env[name], allowed);
+  return parsed;
 }
 
 // EventBridge bus name or ARN.
@@ -59,32 +68,28 @@ const BUS = /^(arn:aws[\w-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[/.\-_A-Za-z0
 
 /** Parses and validates the environment; throws ConfigError naming the variable, the value and what is allowed. */
 export function loadConfig(env: Env): Config {
-  const exemptTag = env[ENV.exemptTag]?.trim() || DEFAULTS.exemptTag;
+  const tagAllowed = 'an IAM tag key (1-128 letters, digits, spaces and _.:/=+-@, not starting with aws:)';
+  const exemptTag = setValue(env, ENV.exemptTag, tagAllowed) ?? DEFAULTS.exemptTag;
   if (!TAG_KEY_PATTERN.test(exemptTag) || exemptTag.toLowerCase().startsWith('aws:')) {
-    throw new ConfigError(
-      `${ENV.exemptTag}=${JSON.stringify(env[ENV.exemptTag])} is not allowed; use an IAM tag key (1-128 letters, digits, spaces and _.:/=+-@, not starting with aws:)`,
-    );
+    throw notAllowed(ENV.exemptTag, env[ENV.exemptTag], tagAllowed);
   }
-  const bus = env[ENV.eventBusName]?.trim() || undefined;
-  if (bus !== undefined && !BUS.test(bus)) {
-    throw new ConfigError(
-      `${ENV.eventBusName}=${JSON.stringify(bus)} is not allowed; use an event bus name or ARN, or leave it unset`,
-    );
-  }
+  const busAllowed = 'an event bus name or ARN, or leave it unset';
+  const bus = setValue(env, ENV.eventBusName, busAllowed);
+  if (bus !== undefined && !BUS.test(bus))
+    throw notAllowed(ENV.eventBusName, env[ENV.eventBusName], busAllowed);
   return {
     remediationMode: oneOf(env, ENV.remediationMode, REMEDIATION_MODES, DEFAULTS.remediationMode),
     keepKey: oneOf(env, ENV.keepKey, KEEP_KEY_STRATEGIES, DEFAULTS.keepKey),
     exemptTag,
-    rotationGraceHours: number(
+    rotationGraceHours: wholeNumber(
       env,
       ENV.rotationGraceHours,
       DEFAULTS.rotationGraceHours,
       0,
       MAX_ROTATION_GRACE_HOURS,
-      false,
     ),
     eventBusName: bus,
-    consistencyRetries: number(env, ENV.consistencyRetries, DEFAULTS.consistencyRetries, 0, 10, true),
+    consistencyRetries: wholeNumber(env, ENV.consistencyRetries, DEFAULTS.consistencyRetries, 0, 10),
     sweepSource: oneOf(env, ENV.sweepSource, SWEEP_SOURCES, DEFAULTS.sweepSource),
   };
 }

@@ -26,6 +26,9 @@ export const TAG_KEY_PATTERN = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 /** Upper bound of ROTATION_GRACE_HOURS: 90 days, the benchmark's rotation period. */
 export const MAX_ROTATION_GRACE_HOURS = 24 * 90;
 
+/** How every message words an integer range, e.g. "a whole number from 0 to 2160". */
+export const wholeNumberRange = (min: number, max: number): string => `a whole number from ${min} to ${max}`;
+
 export const DEFAULTS = {
   remediationMode: 'off' as RemediationMode,
   keepKey: 'newest' as KeepKeyStrategy,

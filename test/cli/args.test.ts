@@ -95,6 +95,26 @@ describe('parseCommandLine', () => {
       message: /^--rotation-grace-hours "-1" is not allowed/,
     },
     { case: 'an aws: exempt tag', argv: ['scan', '--exempt-tag', 'aws:x'], message: /^--exempt-tag "aws:x"/ },
+    {
+      case: 'a hexadecimal --rotation-grace-hours',
+      argv: ['scan', '--rotation-grace-hours', '0x10'],
+      message: /^--rotation-grace-hours "0x10" is not allowed; use a whole number from 0 to 2160$/,
+    },
+    {
+      case: 'a blank --rotation-grace-hours',
+      argv: ['scan', '--rotation-grace-hours', ' '],
+      message: /^--rotation-grace-hours " " is not allowed; use a whole number from 0 to 2160$/,
+    },
+    {
+      case: 'an empty --exempt-tag',
+      argv: ['scan', '--exempt-tag', ''],
+      message: /^--exempt-tag "" is not allowed; use an IAM tag key/,
+    },
+    {
+      case: 'an empty --keep-key',
+      argv: ['scan', '--keep-key='],
+      message: /^--keep-key "" is not allowed; use one of: newest, oldest, last-used$/,
+    },
   ])('returns a usage error for $case', ({ argv, message }) => {
     // Act
     const command = parseCommandLine(argv, {}, false);

@@ -15,12 +15,6 @@ describe('loadConfig', () => {
     });
   });
 
-  it('treats empty and blank values as unset', () => {
-    expect(loadConfig({ REMEDIATION_MODE: '', KEEP_KEY: '  ', EVENT_BUS_NAME: '', EXEMPT_TAG: ' ' })).toEqual(
-      loadConfig({}),
-    );
-  });
-
   it('ignores variables it does not know', () => {
     expect(loadConfig({ AWS_REGION: 'us-east-1', PATH: '/usr/bin' })).toEqual(loadConfig({}));
   });
@@ -33,7 +27,8 @@ describe('loadConfig', () => {
     { name: 'KEEP_KEY', value: 'last-used', field: 'keepKey', parsed: 'last-used' },
     { name: 'EXEMPT_TAG', value: 'security/exempt', field: 'exemptTag', parsed: 'security/exempt' },
     { name: 'ROTATION_GRACE_HOURS', value: '24', field: 'rotationGraceHours', parsed: 24 },
-    { name: 'ROTATION_GRACE_HOURS', value: '0.5', field: 'rotationGraceHours', parsed: 0.5 },
+    { name: 'ROTATION_GRACE_HOURS', value: '16', field: 'rotationGraceHours', parsed: 16 },
+    { name: 'ROTATION_GRACE_HOURS', value: ' 048 ', field: 'rotationGraceHours', parsed: 48 },
     { name: 'ROTATION_GRACE_HOURS', value: '2160', field: 'rotationGraceHours', parsed: 2160 },
     { name: 'CONSISTENCY_RETRIES', value: '0', field: 'consistencyRetries', parsed: 0 },
     { name: 'CONSISTENCY_RETRIES', value: '10', field: 'consistencyRetries', parsed: 10 },
@@ -56,10 +51,25 @@ describe('loadConfig', () => {
     { name: 'EXEMPT_TAG', value: 'aws:exempt', allowed: 'use an IAM tag key' },
     { name: 'EXEMPT_TAG', value: 'exempt#1', allowed: 'use an IAM tag key' },
     { name: 'EXEMPT_TAG', value: 'k'.repeat(129), allowed: 'use an IAM tag key' },
-    { name: 'ROTATION_GRACE_HOURS', value: '-1', allowed: 'use a number from 0 to 2160' },
-    { name: 'ROTATION_GRACE_HOURS', value: '2161', allowed: 'use a number from 0 to 2160' },
-    { name: 'ROTATION_GRACE_HOURS', value: 'ten', allowed: 'use a number from 0 to 2160' },
-    { name: 'ROTATION_GRACE_HOURS', value: 'Infinity', allowed: 'use a number from 0 to 2160' },
+    { name: 'ROTATION_GRACE_HOURS', value: '-1', allowed: 'use a whole number from 0 to 2160' },
+    { name: 'ROTATION_GRACE_HOURS', value: '2161', allowed: 'use a whole number from 0 to 2160' },
+    { name: 'ROTATION_GRACE_HOURS', value: 'ten', allowed: 'use a whole number from 0 to 2160' },
+    { name: 'ROTATION_GRACE_HOURS', value: 'Infinity', allowed: 'use a whole number from 0 to 2160' },
+    // Number() reads these as 16, 1000, 0.5, 0 and 0; none is a plain decimal integer.
+    { name: 'ROTATION_GRACE_HOURS', value: '0x10', allowed: 'use a whole number from 0 to 2160' },
+    { name: 'ROTATION_GRACE_HOURS', value: '1e3', allowed: 'use a whole number from 0 to 2160' },
+    { name: 'ROTATION_GRACE_HOURS', value: '0.5', allowed: 'use a whole number from 0 to 2160' },
+    { name: 'ROTATION_GRACE_HOURS', value: ' ', allowed: 'use a whole number from 0 to 2160' },
+    { name: 'ROTATION_GRACE_HOURS', value: '', allowed: 'use a whole number from 0 to 2160' },
+    { name: 'CONSISTENCY_RETRIES', value: '0b11', allowed: 'use a whole number from 0 to 10' },
+    { name: 'CONSISTENCY_RETRIES', value: '', allowed: 'use a whole number from 0 to 10' },
+    // An empty value is not the default: the variable is set, so something meant to give it a value.
+    { name: 'REMEDIATION_MODE', value: '', allowed: 'use one of: off, dry-run, deactivate' },
+    { name: 'KEEP_KEY', value: '  ', allowed: 'use one of: newest, oldest, last-used' },
+    { name: 'EXEMPT_TAG', value: '', allowed: 'use an IAM tag key' },
+    { name: 'EXEMPT_TAG', value: ' ', allowed: 'use an IAM tag key' },
+    { name: 'EVENT_BUS_NAME', value: '', allowed: 'use an event bus name or ARN' },
+    { name: 'SWEEP_SOURCE', value: '', allowed: 'use one of: credential-report, full' },
     { name: 'CONSISTENCY_RETRIES', value: '1.5', allowed: 'use a whole number from 0 to 10' },
     { name: 'CONSISTENCY_RETRIES', value: '11', allowed: 'use a whole number from 0 to 10' },
     { name: 'EVENT_BUS_NAME', value: 'bus with spaces', allowed: 'use an event bus name or ARN' },

@@ -55,9 +55,14 @@ describe('AccessKeyDetector props', () => {
     [
       'negative grace hours',
       { rotationGraceHours: -1 },
-      /rotationGraceHours -1 is not allowed; use a number of hours from 0 to 2160/,
+      /rotationGraceHours -1 is not allowed; use a whole number from 0 to 2160 \(hours\)/,
     ],
     ['grace hours beyond 90 days', { rotationGraceHours: 2161 }, /rotationGraceHours 2161 is not allowed/],
+    [
+      'a fractional grace, which ROTATION_GRACE_HOURS would refuse at cold start',
+      { rotationGraceHours: 1.5 },
+      /rotationGraceHours 1.5 is not allowed; use a whole number from 0 to 2160/,
+    ],
     [
       'grace hours that are not a number',
       { rotationGraceHours: Number.NaN },
@@ -84,8 +89,7 @@ describe('AccessKeyDetector props', () => {
 
   it.each<[string, AccessKeyDetectorProps]>([
     ['every default', {}],
-    ['the longest grace and a fraction of an hour', { rotationGraceHours: 2160 }],
-    ['a fractional grace', { rotationGraceHours: 1.5 }],
+    ['the longest grace', { rotationGraceHours: 2160 }],
     ['a tag key with spaces and punctuation', { exemptTag: 'Security Team/exempt=yes@+-_.:' }],
     ['a retention of ten years', { logRetention: 3653 as logs.RetentionDays }],
     ['a cron schedule', { sweepSchedule: events.Schedule.cron({ hour: '3', minute: '0' }) }],
@@ -140,8 +144,8 @@ describe('stackPropsFromContext', () => {
   });
 
   it('accepts the typed values cdk.json can hold', () => {
-    const props = fromContext({ rotationGraceHours: 1.5, createTrail: false, logRetentionDays: 365 });
-    expect(props.detector).toMatchObject({ rotationGraceHours: 1.5, createTrail: false, logRetention: 365 });
+    const props = fromContext({ rotationGraceHours: 36, createTrail: false, logRetentionDays: 365 });
+    expect(props.detector).toMatchObject({ rotationGraceHours: 36, createTrail: false, logRetention: 365 });
   });
 
   it('treats blank values as unset', () => {
@@ -152,10 +156,9 @@ describe('stackPropsFromContext', () => {
   });
 
   it.each<[Partial<Record<ContextKey, unknown>>, RegExp]>([
-    [
-      { rotationGraceHours: 'soon' },
-      /context rotationGraceHours="soon" is not allowed; use a non-negative number/,
-    ],
+    [{ rotationGraceHours: 'soon' }, /context rotationGraceHours="soon" is not allowed; use a whole number/],
+    [{ rotationGraceHours: '0x10' }, /context rotationGraceHours="0x10" is not allowed; use a whole number/],
+    [{ rotationGraceHours: '1.5' }, /context rotationGraceHours="1.5" is not allowed; use a whole number/],
     [{ rotationGraceHours: '-3' }, /context rotationGraceHours="-3" is not allowed/],
     [{ logRetentionDays: '1y' }, /context logRetentionDays="1y" is not allowed/],
     [{ createTrail: 'yes' }, /context createTrail="yes" is not allowed; use true or false/],
