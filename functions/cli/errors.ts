@@ -6,6 +6,8 @@ import { AwsCallError } from '../shared/errors.ts';
 export interface ErrorContext {
   readonly accountId: string | undefined;
   readonly region: string | undefined;
+  /** The profile in use (`--profile` or AWS_PROFILE), known to exist (see checkProfile). */
+  readonly profile?: string | undefined;
 }
 
 const ACCESS_DENIED = new Set([
@@ -60,6 +62,9 @@ export function describeError(error: unknown, context: ErrorContext): string {
   const { operation, code, message } = describeCall(error);
   const name = error instanceof Error ? error.name : code;
   if ([name, code].includes('CredentialsProviderError') || /could not load credentials/i.test(message)) {
+    if (context.profile !== undefined) {
+      return `No AWS credentials from profile ${JSON.stringify(context.profile)}: run \`aws sso login --profile ${context.profile}\` if it uses SSO, or check its settings (aws configure list --profile ${context.profile}).`;
+    }
     return 'No AWS credentials found: pass --profile NAME, set AWS_PROFILE, run `aws sso login`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.';
   }
   if (/region is missing/i.test(message)) {

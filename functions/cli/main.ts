@@ -11,6 +11,7 @@ import { runSweep, type SweepProgress } from '../sweep/engine.ts';
 import { createAccountIamPort } from '../sweep/iam-account.ts';
 import { EXIT, HELP, parseCommandLine, type ScanOptions } from './args.ts';
 import { describeError } from './errors.ts';
+import { checkProfile } from './profiles.ts';
 import { buildScanReport, exitCodeFor, renderJson, renderTable } from './report.ts';
 
 export interface Output {
@@ -67,8 +68,17 @@ function progressReporter(stderr: Output): (progress: SweepProgress) => void {
 async function scan(options: ScanOptions, io: CliIo): Promise<number> {
   let account: AccountContext | undefined;
   const describe = (error: unknown): string =>
-    describeError(error, { accountId: account?.accountId, region: account?.region ?? options.region });
+    describeError(error, {
+      accountId: account?.accountId,
+      region: account?.region ?? options.region,
+      profile: options.profile ?? (io.env.AWS_PROFILE || undefined),
+    });
   const progress = progressReporter(io.stderr);
+  const missingProfile = await checkProfile(options.profile, io.env);
+  if (missingProfile !== undefined) {
+    io.stderr.write(`keywarden: ${missingProfile}\n`);
+    return EXIT.error;
+  }
   try {
     account = await accountFromCaller(options.region, options.profile);
     const clients = createClients({

@@ -24,6 +24,12 @@ describe('describeError', () => {
       says: /No AWS credentials found: pass --profile/,
     },
     {
+      case: 'a profile without credentials',
+      error: named('CredentialsProviderError', 'Could not load credentials from any providers'),
+      profile: 'dev',
+      says: /^No AWS credentials from profile "dev": run `aws sso login --profile dev`/,
+    },
+    {
       case: 'a missing region',
       error: named('Error', 'Region is missing'),
       says: /No AWS region: pass --region/,
@@ -75,8 +81,9 @@ describe('describeError', () => {
       error: new CredentialReportError('the IAM credential report was not ready after 300 s'),
       says: /^CredentialReportError: the IAM credential report was not ready/,
     },
-  ])('explains $case', ({ error, says }) => {
-    expect(describeError(error, CONTEXT)).toMatch(says);
+  ])('explains $case', ({ error, says, ...rest }) => {
+    const profile = 'profile' in rest ? rest.profile : undefined;
+    expect(describeError(error, { ...CONTEXT, profile })).toMatch(says);
   });
 });
 
