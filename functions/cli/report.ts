@@ -30,6 +30,7 @@ export interface ViolationEntry {
 export interface ExemptEntry {
   readonly userName: string;
   readonly userArn: string;
+  readonly path: string;
   readonly activeAccessKeyIds: string[];
   readonly reason: string;
 }
@@ -121,6 +122,7 @@ export function buildScanReport(result: SweepResult, context: ReportContext): Sc
       exempt.push({
         userName: evaluation.snapshot.user.userName,
         userArn: evaluation.snapshot.user.arn,
+        path: evaluation.snapshot.user.path,
         activeAccessKeyIds: evaluation.activeKeys.map((key) => key.accessKeyId),
         reason: evaluation.reason,
       });
@@ -193,6 +195,37 @@ export function summaryLine(summary: SweepSummary): string {
   return `Summary: ${parts.join(', ')}.`;
 }
 
+/** The first line of the result: what was found, and whether every user could be checked. */
+export function headline(report: ScanReport): string {
+  const { failed } = report.summary;
+  const unknown =
+    failed > 0 ? `the scan is incomplete: ${plural(failed, 'user')} could not be checked` : undefined;
+  if (report.violations.length > 0) {
+    const found = `${plural(report.violations.length, 'user')} with more than one active access key`;
+    return unknown === undefined ? `${found}:` : `${found} (${unknown}):`;
+  }
+  if (unknown !== undefined) {
+    return `${unknown.charAt(0).toUpperCase()}${unknown.slice(1)}; none of the others has more than one active access key.`;
+  }
+  if (report.errors.length > 0) {
+    return 'No IAM user has more than one active access key, but the scan is incomplete (see the errors below).';
+  }
+  return 'No IAM user has more than one active access key.';
+}
+
+const day = (iso: string): string => iso.slice(0, 10);
+
+/** `AKIA… (2026-11-28, used 2026-11-30)`: when the key was created and last used. */
+function describeKey(key: ReportKey): string {
+  const used =
+    key.lastUsedDate === undefined
+      ? 'last use unknown'
+      : key.lastUsedDate === null
+        ? 'never used'
+        : `used ${day(key.lastUsedDate)}`;
+  return `${key.accessKeyId} (${day(key.createDate)}, ${used})`;
+}
+
 export function renderTable(report: ScanReport): string {
   const { account } = report;
   const source =
@@ -204,17 +237,17 @@ export function renderTable(report: ScanReport): string {
     `Account ${account.accountId} (${account.partition}, ${account.region}) · ${report.scannedAt} · ${source}`,
     '',
   ];
-  if (report.violations.length === 0) {
-    out.push('No IAM user has more than one active access key.');
-  } else {
-    out.push(`${plural(report.violations.length, 'user')} with more than one active access key:`, '');
+  out.push(headline(report));
+  if (report.violations.length > 0) {
     out.push(
+      '',
       table(
-        ['USER', 'ARN', 'ACTIVE ACCESS KEYS (CREATED)', 'ACTION'],
+        ['USER', 'ARN', 'ACTIVE ACCESS KEYS (CREATED, LAST USED)', 'KEY TO KEEP', 'ACTION'],
         report.violations.map((v) => [
           v.userName,
           v.userArn,
-          v.activeAccessKeys.map((key) => `${key.accessKeyId} (${key.createDate.slice(0, 10)})`).join(', '),
+          v.activeAccessKeys.map(describeKey).join(', '),
+          v.keyToKeep,
           v.actionDetail,
         ]),
       ),

@@ -82,7 +82,7 @@ describe('buildScanReport', () => {
   it('lists exempt users apart from violations', async () => {
     // Prepare
     const account = new FakeAccount();
-    account.addUser('svc', { activeKeys: 2, tags: { 'keywarden:exempt': 'true' } });
+    account.addUser('svc', { activeKeys: 2, path: '/service/', tags: { 'keywarden:exempt': 'true' } });
 
     // Act
     const report = await reportFor(account);
@@ -92,7 +92,8 @@ describe('buildScanReport', () => {
     expect(report.exempt).toEqual([
       {
         userName: 'svc',
-        userArn: 'arn:aws:iam::123456789012:user/svc',
+        userArn: 'arn:aws:iam::123456789012:user/service/svc',
+        path: '/service/',
         activeAccessKeyIds: account.users.get('svc')?.keys.map((k) => k.accessKeyId),
         reason: expect.stringContaining('keywarden:exempt=true'),
       },
@@ -153,15 +154,82 @@ describe('renderTable', () => {
 
     // Assess
     expect(text).toContain('Account 123456789012 (aws, us-east-1)');
-    expect(text).toMatch(/^USER +ARN +ACTIVE ACCESS KEYS \(CREATED\) +ACTION$/m);
+    const [, keep] = account.users.get('amy')?.keys.map((k) => k.accessKeyId) ?? [];
+    expect(text).toMatch(/^USER +ARN +ACTIVE ACCESS KEYS \(CREATED, LAST USED\) +KEY TO KEEP +ACTION$/m);
     expect(text).toMatch(
-      /^amy +arn:aws:iam::123456789012:user\/amy +AKIA\w+ \(2024-01-01\), AKIA\w+ \(2024-01-01\) +reported only$/m,
+      new RegExp(
+        `^amy +arn:aws:iam::123456789012:user/amy +AKIA\\w+ \\(2024-01-01, never used\\), AKIA\\w+ \\(2024-01-01, never used\\) +${keep} +reported only$`,
+        'm',
+      ),
     );
     expect(text).toMatch(/^1 exempt user \(tagged keywarden:exempt=true/m);
     expect(text.trimEnd().split('\n').at(-1)).toBe(
       'Summary: 3 users scanned, 1 compliant, 1 violating, 1 exempt.',
     );
   });
+
+  it('shows when each active key was last used, and says when that is not known', async () => {
+    // Prepare
+    const account = new FakeAccount();
+    account.addUser('amy', { activeKeys: 2 });
+    const report = await reportFor(account);
+    const [violation] = report.violations;
+    const [first, second] = violation?.activeAccessKeys ?? [];
+    const withUse: ScanReport = {
+      ...report,
+      violations: [
+        {
+          ...(violation as ScanReport['violations'][number]),
+          activeAccessKeys: [
+            {
+              accessKeyId: first?.accessKeyId ?? '',
+              createDate: first?.createDate ?? '',
+              lastUsedDate: '2026-05-30T08:00:00.000Z',
+            },
+            { accessKeyId: second?.accessKeyId ?? '', createDate: second?.createDate ?? '' },
+          ],
+        },
+      ],
+    };
+
+    // Act
+    const text = renderTable(withUse);
+
+    // Assess
+    expect(text).toContain(
+      `${first?.accessKeyId} (2024-01-01, used 2026-05-30), ${second?.accessKeyId} (2024-01-01, last use unknown)`,
+    );
+  });
+
+  it.each([
+    {
+      case: 'no violation among the users checked',
+      users: [{ activeKeys: 1 }, { activeKeys: 2 }],
+      headline:
+        'The scan is incomplete: 1 user could not be checked; none of the others has more than one active access key.',
+    },
+    {
+      case: 'a violation',
+      users: [{ activeKeys: 2 }, { activeKeys: 2 }],
+      headline:
+        '1 user with more than one active access key (the scan is incomplete: 1 user could not be checked):',
+    },
+  ])(
+    'opens an incomplete scan with $case by saying how many users are unknown',
+    async ({ users, headline }) => {
+      // Prepare
+      const account = new FakeAccount();
+      for (const [i, spec] of users.entries()) account.addUser(`u${i}`, spec);
+      account.broken.add('u1');
+
+      // Act
+      const text = renderTable(await reportFor(account));
+
+      // Assess
+      expect(text.split('\n')[3]).toBe(headline);
+      expect(text).not.toContain('No IAM user has more than one active access key');
+    },
+  );
 
   it('says so when no user violates', async () => {
     // Prepare

@@ -81,7 +81,8 @@ describe('keywarden scan (process)', () => {
 
   it('prints a table with the violators and the closing summary', async () => {
     // Prepare
-    await aws.seed([{ userName: 'cli-table', activeKeys: 2 }, { userName: 'cli-ok' }]);
+    const seeded = await aws.seed([{ userName: 'cli-table', activeKeys: 2 }, { userName: 'cli-ok' }]);
+    const [older, newer] = seeded.get('cli-table') ?? [];
 
     // Act
     const result = await keywarden(['scan', '--format', 'table', '--full']);
@@ -90,7 +91,10 @@ describe('keywarden scan (process)', () => {
     expect(result.code).toBe(2);
     expect(result.stdout).toMatch(/every user listed live/);
     expect(result.stdout).toMatch(
-      /^cli-table +arn:aws:iam::123456789012:user\/cli-table +AKIA\w+ \(\d{4}-\d\d-\d\d\), AKIA\w+/m,
+      new RegExp(
+        `^cli-table +arn:aws:iam::123456789012:user/cli-table +${older} \\(\\d{4}-\\d\\d-\\d\\d, never used\\), ${newer} \\(\\d{4}-\\d\\d-\\d\\d, never used\\) +${newer} +reported only$`,
+        'm',
+      ),
     );
     expect(result.stdout.trimEnd().split('\n').at(-1)).toBe(
       'Summary: 2 users scanned, 1 compliant, 1 violating, 0 exempt.',
@@ -191,6 +195,25 @@ describe('keywarden scan (process)', () => {
     // Assess
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('No AWS credentials found: pass --profile NAME');
+  });
+
+  it.each([
+    { case: 'with --region', region: ['--region', 'us-east-1'] },
+    { case: 'without a region', region: [] },
+  ])('exits 1 saying that a --profile which does not exist does not, $case', async ({ region }) => {
+    // Act
+    const result = await keywarden(['scan', '--profile', 'nosuch', ...region], {
+      AWS_REGION: undefined,
+      AWS_CONFIG_FILE: '/nonexistent/keywarden/config',
+    });
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      'keywarden: AWS profile "nosuch" (--profile) does not exist: looked in /nonexistent/keywarden/config (not found) and /dev/null. Create it with `aws configure --profile nosuch` or pick another.\n',
+    );
+    expect(aws.proxy.count()).toBe(0);
   });
 
   it('exits 64 with a usage message for a bad option', async () => {
