@@ -249,7 +249,7 @@ describe('detector handler against moto', () => {
       await expect(import('../../functions/detector/handler.ts')).rejects.toThrow(
         'KEEP_KEY="youngest" is not allowed; use one of: newest, oldest, last-used',
       );
-      vi.stubEnv('KEEP_KEY', '');
+      vi.stubEnv('KEEP_KEY', undefined);
     });
   });
 
@@ -279,7 +279,7 @@ describe('detector handler against moto', () => {
       expect(finding.Description).toContain(`To re-activate: ${reactivate}`);
       expect(finding.ProductFields?.[`${FIELD}/reactivateCommand`]).toBe(reactivate);
       expect(writes()).toBe(1);
-      vi.stubEnv('REMEDIATION_MODE', '');
+      vi.stubEnv('REMEDIATION_MODE', undefined);
     });
   });
 
