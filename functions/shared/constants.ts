@@ -56,6 +56,19 @@ export const KEY_EVENT_PATTERN = {
 /** Region where IAM's CloudTrail events reach EventBridge in the `aws` partition. */
 export const IAM_EVENT_REGION = 'us-east-1';
 
+/**
+ * Where IAM's CloudTrail events arrive, by partition: `aws` is confirmed; `aws-cn` (cn-north-1) comes from field
+ * reports and `aws-us-gov` (us-gov-west-1) is unconfirmed. Undefined for any other partition.
+ */
+export function iamEventRegionFor(partition: string): string | undefined {
+  const regions: Readonly<Record<string, string>> = {
+    aws: IAM_EVENT_REGION,
+    'aws-cn': 'cn-north-1',
+    'aws-us-gov': 'us-gov-west-1',
+  };
+  return regions[partition];
+}
+
 /** Source of the custom events KeyWarden puts on the notification bus. */
 export const NOTIFICATION_SOURCE = 'keywarden';
 
