@@ -74,9 +74,35 @@ export function policyStatements(
         actions: ['iam:ListUsers', 'iam:GenerateCredentialReport', 'iam:GetCredentialReport'],
         resources: ['*'],
       }),
+      new iam.PolicyStatement({
+        sid: 'ListTrails',
+        // The blind-path check. DescribeTrails has no resource-level permissions (Service Authorization
+        // Reference, CloudTrail), so "*" is the only resource that works.
+        actions: ['cloudtrail:DescribeTrails'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadTrails',
+        // Any region and any account: a multi-region trail is homed in another region, and an organization
+        // trail lives in the organization's management account.
+        actions: ['cloudtrail:GetTrailStatus', 'cloudtrail:GetEventSelectors'],
+        resources: [anyTrailArn(stack)],
+      }),
     );
   }
   return statements;
+}
+
+/** `arn:<partition>:cloudtrail:*:*:trail/*`. */
+function anyTrailArn(stack: Stack): string {
+  return stack.formatArn({
+    service: 'cloudtrail',
+    region: '*',
+    account: '*',
+    resource: 'trail',
+    resourceName: '*',
+    arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+  });
 }
 
 /**
@@ -98,7 +124,12 @@ export function acknowledgeWildcards(role: iam.IRole, kind: FunctionKind): void 
     validations.acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'iam:ListUsers, iam:GenerateCredentialReport and iam:GetCredentialReport have no resource-level permissions (Service Authorization Reference for IAM), so they need Resource "*"; that statement grants only these three actions.',
+        'iam:ListUsers, iam:GenerateCredentialReport, iam:GetCredentialReport and cloudtrail:DescribeTrails have no resource-level permissions (Service Authorization Reference for IAM and CloudTrail), so they need Resource "*"; those two statements grant only these four actions.',
+    });
+    validations.acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:${partition}:cloudtrail:*:*:trail/*]`,
+      reason:
+        'The sweep reads the status and event selectors of every trail that may deliver IAM events: multi-region trails homed in any region, and organization trails, which live in the management account. Only these two read actions, only on trails.',
     });
   }
 }

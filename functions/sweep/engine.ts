@@ -65,8 +65,8 @@ export interface UserOutcome {
 }
 
 export interface SweepFailure {
-  readonly stage: 'list' | 'check' | 'import';
-  /** Absent for an import batch. */
+  readonly stage: 'list' | 'check' | 'import' | 'trail-health';
+  /** Absent for an import batch and the trail check. */
   readonly userName: string | undefined;
   readonly error: unknown;
 }

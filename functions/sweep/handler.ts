@@ -7,6 +7,7 @@
 import type { Context } from 'aws-lambda';
 import { accountResolver } from '../adapters/account.ts';
 import { type AwsClients, createClients, errorCode } from '../adapters/clients.ts';
+import { type CloudTrailPort, cloudTrailClients, createCloudTrailPort } from '../adapters/cloudtrail.ts';
 import { createIamPort } from '../adapters/iam.ts';
 import { createNotifier } from '../adapters/notify.ts';
 import { createFindingsPort } from '../adapters/securityhub.ts';
@@ -15,13 +16,16 @@ import { type Config, loadConfig } from '../shared/config.ts';
 import { SWEEP_SOURCES, type SweepSource } from '../shared/constants.ts';
 import { InvalidEventError } from '../shared/errors.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
-import { runSweep, SweepError, type SweepSummary } from './engine.ts';
+import { runSweep, SweepError, type SweepFailure, type SweepSummary } from './engine.ts';
 import { createAccountIamPort } from './iam-account.ts';
+import { checkTrailHealth } from './trail-health.ts';
 
 export interface SweepHandlerDeps {
   readonly config: Config;
   readonly clients: AwsClients;
   readonly logger: Logger;
+  /** Default: CloudTrail clients with the functions' settings, one per region. */
+  readonly cloudTrail?: CloudTrailPort;
   readonly clock?: () => Date;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -57,6 +61,7 @@ export function createSweepHandler(deps: SweepHandlerDeps) {
   const accountIam = createAccountIamPort(clients.iam, { sleep });
   const notifier = config.eventBusName ? createNotifier(clients.eventBridge, config.eventBusName) : undefined;
   const resolveAccount = accountResolver(process.env.AWS_REGION);
+  const cloudTrail = deps.cloudTrail ?? createCloudTrailPort(cloudTrailClients());
 
   return async function handler(event: unknown, context?: LambdaContext): Promise<SweepHandlerResult> {
     try {
@@ -67,6 +72,21 @@ export function createSweepHandler(deps: SweepHandlerDeps) {
         partition: account.partition,
         sleep,
       });
+      // First, so a blind detector is reported even when the user sweep fails; its own failure stops nothing.
+      const trailFailure = await checkTrailHealth({ cloudTrail, findings, clock }, account).then(
+        ({ health, finding }): SweepFailure | undefined => {
+          logger[health.status === 'covered' ? 'info' : 'warn']('trail health', {
+            status: health.status,
+            findingId: finding.Id,
+            compliance: finding.Compliance?.Status,
+          });
+          return undefined;
+        },
+        (error: unknown): SweepFailure => {
+          logger.error('trail health check failed', { code: errorCode(error), error: error as Error });
+          return { stage: 'trail-health', userName: undefined, error };
+        },
+      );
       const result = await runSweep(
         {
           iam,
@@ -108,7 +128,8 @@ export function createSweepHandler(deps: SweepHandlerDeps) {
         fallbackReason: result.fallbackReason,
       });
       // A partial failure is a failure: rethrown so Lambda retries and then the on-failure destination gets it.
-      if (result.failures.length > 0) throw new SweepError(result.failures, result.summary);
+      const failures = trailFailure ? [...result.failures, trailFailure] : result.failures;
+      if (failures.length > 0) throw new SweepError(failures, result.summary);
       return summary;
     } catch (error) {
       if (!(error instanceof SweepError)) {

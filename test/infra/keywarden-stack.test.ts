@@ -388,7 +388,7 @@ describe('AccessKeyDetector permissions', () => {
     }
   });
 
-  it('grants the account-wide listing to the sweep only, on "*" because those actions have no resource type', () => {
+  it('grants the account-wide listings (users, trails) to the sweep only, on "*" because those actions have no resource type', () => {
     for (const variant of [defaults, everything]) {
       const t = variant.template;
       const wide = statements(t).filter((s) => s.Resource === '*');
@@ -399,6 +399,31 @@ describe('AccessKeyDetector permissions', () => {
           Effect: 'Allow',
           Action: ['iam:ListUsers', 'iam:GenerateCredentialReport', 'iam:GetCredentialReport'],
           Resource: '*',
+        },
+        {
+          policy: logicalId(t, 'AWS::IAM::Policy', 'SweepRole'),
+          Sid: 'ListTrails',
+          Effect: 'Allow',
+          Action: 'cloudtrail:DescribeTrails',
+          Resource: '*',
+        },
+      ]);
+    }
+  });
+
+  it('grants the trail reads of the blind-path check to the sweep only, on trails of any region and account', () => {
+    for (const variant of [defaults, everything]) {
+      const t = variant.template;
+      const reads = statements(t).filter((s) =>
+        actionsOf(s).some((a) => a === 'cloudtrail:GetTrailStatus' || a === 'cloudtrail:GetEventSelectors'),
+      );
+      expect(reads).toEqual([
+        {
+          policy: logicalId(t, 'AWS::IAM::Policy', 'SweepRole'),
+          Sid: 'ReadTrails',
+          Effect: 'Allow',
+          Action: ['cloudtrail:GetTrailStatus', 'cloudtrail:GetEventSelectors'],
+          Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudtrail:*:*:trail/*']] },
         },
       ]);
     }
@@ -424,6 +449,7 @@ describe('AccessKeyDetector permissions', () => {
       securityhub: 'securityhub',
       eventbridge: 'events',
       sts: 'sts',
+      cloudtrail: 'cloudtrail',
     };
     const t = everything.template;
     for (const kind of ['detector', 'sweep'] as const) {

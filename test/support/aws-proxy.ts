@@ -53,13 +53,18 @@ const REST_OPERATIONS: [RegExp, string, string][] = [
 export function identify(req: IncomingMessage, body: Buffer): RecordedCall {
   const target = req.headers['x-amz-target'];
   if (typeof target === 'string') {
-    const [prefix, operation] = target.split('.');
-    const service = /events/i.test(prefix ?? '')
+    // `AWSEvents.PutEvents`, `AmazonSQS.SendMessage`, `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.DescribeTrails`
+    const dot = target.lastIndexOf('.');
+    const prefix = target.slice(0, Math.max(dot, 0));
+    const operation = dot < 0 ? target : target.slice(dot + 1);
+    const service = /events/i.test(prefix)
       ? 'events'
-      : /sqs/i.test(prefix ?? '')
+      : /sqs/i.test(prefix)
         ? 'sqs'
-        : (prefix ?? 'unknown');
-    return { service, operation: operation ?? target };
+        : /cloudtrail/i.test(prefix)
+          ? 'cloudtrail'
+          : prefix || 'unknown';
+    return { service, operation };
   }
   const text = body.toString('utf8');
   const action =
@@ -93,7 +98,7 @@ export async function startAwsProxy(upstream: string): Promise<AwsProxy> {
       if (active.fault.delayMs) await new Promise((resolve) => setTimeout(resolve, active.fault.delayMs));
       if (active.fault.status !== undefined) {
         const code = active.fault.code ?? (active.fault.status === 429 ? 'Throttling' : 'InternalFailure');
-        const json = call.service === 'securityhub' || call.service === 'events';
+        const json = ['securityhub', 'events', 'cloudtrail'].includes(call.service);
         res.writeHead(active.fault.status, {
           'content-type': json ? 'application/x-amz-json-1.1' : 'text/xml',
           'x-amzn-errortype': code,

@@ -77,6 +77,7 @@ describe('sweep handler against moto', () => {
     createSweepHandler({
       config: loadConfig(env),
       clients: aws.clients({ maxAttempts: extra.maxAttempts ?? 2 }),
+      cloudTrail: aws.cloudTrail({ maxAttempts: extra.maxAttempts ?? 2 }),
       logger: extra.logger ?? recordingLogger().logger,
       sleep: noWait,
       ...(extra.clock ? { clock: extra.clock } : {}),
@@ -242,7 +243,11 @@ describe('sweep handler against moto', () => {
 
       // Assess
       await expect(failure).rejects.toBeInstanceOf(SweepError);
-      await expect(failure).rejects.toMatchObject({ name: 'SweepError', failures: [{ stage: 'import' }] });
+      // The health finding's import fails as well, after the users were checked all the same.
+      await expect(failure).rejects.toMatchObject({
+        name: 'SweepError',
+        failures: [{ stage: 'import' }, { stage: 'trail-health' }],
+      });
       expect(lines.some((line) => line.level === 'error' && line.message === 'sweep step failed')).toBe(true);
     });
 

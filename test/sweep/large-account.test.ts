@@ -77,6 +77,7 @@ describe('a sweep of 2,000 users with 37 violators', () => {
     const firstSweep = createSweepHandler({
       config: loadConfig({}),
       clients: aws.clients(),
+      cloudTrail: aws.cloudTrail(),
       logger: silent(),
     });
     const first = await firstSweep({}, CONTEXT);
@@ -131,7 +132,12 @@ describe('a sweep of 2,000 users with 37 violators', () => {
   it('leaves exactly the violators FAILED after the scheduled sweep, and resolves or archives stale findings', async () => {
     // Prepare
     aws.proxy.reset();
-    const sweep = createSweepHandler({ config: loadConfig({}), clients: aws.clients(), logger: silent() });
+    const sweep = createSweepHandler({
+      config: loadConfig({}),
+      clients: aws.clients(),
+      cloudTrail: aws.cloudTrail(),
+      logger: silent(),
+    });
 
     // Act
     const summary = await sweep({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, CONTEXT);
@@ -164,6 +170,7 @@ describe('a sweep of 2,000 users with 37 violators', () => {
       GetUser: 50,
       ListAccessKeys: 50,
     });
-    expect(aws.proxy.count('BatchImportFindings')).toBe(1);
+    // One batch for the users' findings, one call for the account's trail health finding.
+    expect(aws.proxy.count('BatchImportFindings')).toBe(2);
   });
 });

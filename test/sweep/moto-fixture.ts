@@ -4,6 +4,14 @@
  */
 
 import { spawn } from 'node:child_process';
+import {
+  type AdvancedEventSelector,
+  CloudTrailClient,
+  CreateTrailCommand,
+  type EventSelector,
+  PutEventSelectorsCommand,
+  StartLoggingCommand,
+} from '@aws-sdk/client-cloudtrail';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import {
   CreateAccessKeyCommand,
@@ -16,6 +24,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { type AwsSecurityFinding, GetFindingsCommand, SecurityHubClient } from '@aws-sdk/client-securityhub';
 import type { AwsClients } from '../../functions/adapters/clients.ts';
+import { type CloudTrailPort, createCloudTrailPort } from '../../functions/adapters/cloudtrail.ts';
 import { GENERATOR_ID } from '../../functions/core/finding.ts';
 import { mapBounded } from '../../functions/sweep/concurrency.ts';
 import { type AwsProxy, startAwsProxy } from '../support/aws-proxy.ts';
@@ -36,6 +45,21 @@ export interface UserSpec {
   readonly inactiveKeys?: number;
 }
 
+export interface TrailSpec {
+  readonly name: string;
+  /** Default us-east-1. */
+  readonly region?: string;
+  readonly multiRegion?: boolean;
+  readonly organization?: boolean;
+  readonly logging?: boolean;
+  /**
+   * Moto gives a new trail no selectors, where AWS gives the default (all management events), so a spec
+   * always sets them: default one basic selector, ReadWriteType All with management events.
+   */
+  readonly eventSelectors?: EventSelector[];
+  readonly advancedEventSelectors?: AdvancedEventSelector[];
+}
+
 export interface IsolatedAws {
   readonly moto: MotoServer;
   readonly proxy: AwsProxy;
@@ -44,6 +68,10 @@ export interface IsolatedAws {
   readonly securityHub: SecurityHubClient;
   /** Clients for the code under test, through the proxy. */
   clients(options?: { maxAttempts?: number }): AwsClients;
+  /** The blind-path check's CloudTrail reads, through the proxy. */
+  cloudTrail(options?: { maxAttempts?: number }): CloudTrailPort;
+  /** Creates a trail (and its bucket) straight in moto. */
+  createTrail(spec: TrailSpec): Promise<string>;
   seed(users: readonly UserSpec[]): Promise<Map<string, string[]>>;
   deleteUser(userName: string): Promise<void>;
   deactivateOneKey(userName: string): Promise<void>;
@@ -101,6 +129,53 @@ export async function startIsolatedAws(): Promise<IsolatedAws> {
         securityHub: new SecurityHubClient(settings),
         eventBridge: new EventBridgeClient(settings),
       };
+    },
+    cloudTrail(options = {}) {
+      const clients = new Map<string, CloudTrailClient>();
+      return createCloudTrailPort((region) => {
+        let client = clients.get(region);
+        if (client === undefined) {
+          client = new CloudTrailClient({
+            endpoint: proxy.endpoint,
+            region,
+            credentials: CREDENTIALS,
+            maxAttempts: options.maxAttempts ?? 2,
+          });
+          clients.set(region, client);
+        }
+        return client;
+      });
+    },
+    async createTrail(spec) {
+      const region = spec.region ?? REGION;
+      const bucket = `trail-bucket-${spec.name.toLowerCase()}`;
+      // moto checks the bucket exists; an unsigned path-style PUT creates it.
+      const created = await fetch(`${moto.endpoint}/${bucket}`, { method: 'PUT' });
+      if (!created.ok) throw new Error(`creating bucket ${bucket} answered ${created.status}`);
+      const cloudTrail = new CloudTrailClient({ ...direct, region });
+      const { TrailARN } = await cloudTrail.send(
+        new CreateTrailCommand({
+          Name: spec.name,
+          S3BucketName: bucket,
+          IsMultiRegionTrail: spec.multiRegion ?? false,
+          IsOrganizationTrail: spec.organization ?? false,
+          IncludeGlobalServiceEvents: true,
+        }),
+      );
+      await cloudTrail.send(
+        new PutEventSelectorsCommand({
+          TrailName: spec.name,
+          ...(spec.advancedEventSelectors
+            ? { AdvancedEventSelectors: spec.advancedEventSelectors }
+            : {
+                EventSelectors: spec.eventSelectors ?? [
+                  { ReadWriteType: 'All', IncludeManagementEvents: true },
+                ],
+              }),
+        }),
+      );
+      if (spec.logging ?? true) await cloudTrail.send(new StartLoggingCommand({ Name: spec.name }));
+      return TrailARN as string;
     },
     async seed(users) {
       // moto answers one request at a time; a few in flight keep both sides busy.
