@@ -26,12 +26,22 @@ export const CLIENT_SETTINGS = {
   customUserAgent: `${USER_AGENT_MARKER}/${VERSION}`,
 } as const;
 
+/** Temporary credentials, as STS AssumeRole returns them. */
+export interface SessionCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+  readonly expiration: Date;
+}
+
 export interface ClientOptions {
   readonly region?: string;
   readonly profile?: string;
   readonly maxAttempts?: number;
   /** Replaces the `keywarden/<version>` user agent marker. */
   readonly userAgent?: string;
+  /** Explicit credentials (a member role's session); default: the standard credential chain. */
+  readonly credentials?: SessionCredentials;
 }
 
 export function createClients(options: ClientOptions = {}): AwsClients {
@@ -41,6 +51,7 @@ export function createClients(options: ClientOptions = {}): AwsClients {
     ...(options.region !== undefined ? { region: options.region } : {}),
     ...(options.profile !== undefined ? { profile: options.profile } : {}),
     ...(options.userAgent !== undefined ? { customUserAgent: options.userAgent } : {}),
+    ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
   };
   return {
     iam: new IAMClient(settings),

@@ -1,6 +1,11 @@
 /** Reads an EventBridge "AWS API Call via CloudTrail" event into a target user, or a reasoned skip. Pure. */
 
-import { KEY_EVENT_NAMES, type KeyEventName, USER_AGENT_MARKER } from '../shared/constants.ts';
+import {
+  ACCOUNT_ID_PATTERN,
+  KEY_EVENT_NAMES,
+  type KeyEventName,
+  USER_AGENT_MARKER,
+} from '../shared/constants.ts';
 import { InvalidEventError } from '../shared/errors.ts';
 import type { Expectation, Trigger } from './types.ts';
 
@@ -8,13 +13,16 @@ export type SkipReason =
   | 'not-iam-api-call'
   | 'event-out-of-scope'
   | 'failed-call'
-  | 'other-account'
+  | 'account-mismatch'
+  | 'invalid-account'
   | 'root-credentials'
   | 'no-target-user'
   | 'own-remediation';
 
 export interface KeyEventTarget {
   readonly kind: 'target';
+  /** The account the call was made in (where the user lives); the handler decides whether it may act there. */
+  readonly accountId: string;
   readonly userName: string;
   readonly trigger: Extract<Trigger, { kind: 'event' }>;
   /** What IAM should show once consistent; undefined when the event does not say. */
@@ -77,11 +85,11 @@ function skip(reason: SkipReason, detail: string, eventId: string | undefined): 
 }
 
 /**
- * Classifies an event for the account `accountId`.
+ * Classifies an event and names the account it happened in.
  * Throws InvalidEventError when the input is not shaped like an EventBridge CloudTrail event;
  * returns a skip with a reason when it is well formed but not ours to act on.
  */
-export function parseKeyEvent(raw: unknown, accountId: string): ParsedKeyEvent {
+export function parseKeyEvent(raw: unknown): ParsedKeyEvent {
   if (!isObject(raw)) throw new InvalidEventError(`event must be an object, got ${typeOf(raw)}`);
   const source = optionalString(raw, 'source', 'event');
   const detailType = optionalString(raw, 'detail-type', 'event');
@@ -107,14 +115,21 @@ export function parseKeyEvent(raw: unknown, accountId: string): ParsedKeyEvent {
   if (account === undefined && recipient === undefined) {
     throw new InvalidEventError('event.account and detail.recipientAccountId are both missing');
   }
-  for (const claimed of [account, recipient]) {
-    if (claimed !== undefined && claimed !== accountId) {
-      return skip(
-        'other-account',
-        `event for account ${clip(claimed, 64)}, function runs in ${accountId}`,
-        eventId,
-      );
-    }
+  // Forwarded across accounts, an event keeps its original `account`; both names must agree.
+  if (account !== undefined && recipient !== undefined && account !== recipient) {
+    return skip(
+      'account-mismatch',
+      `event.account ${clip(account, 64)} differs from detail.recipientAccountId ${clip(recipient, 64)}`,
+      eventId,
+    );
+  }
+  const accountId = (account ?? recipient) as string;
+  if (!ACCOUNT_ID_PATTERN.test(accountId)) {
+    return skip(
+      'invalid-account',
+      `event account ${JSON.stringify(clip(accountId, 64))} is not 12 digits`,
+      eventId,
+    );
   }
 
   const eventName = optionalString(detail, 'eventName', 'detail');
@@ -179,6 +194,7 @@ export function parseKeyEvent(raw: unknown, accountId: string): ParsedKeyEvent {
 
   return {
     kind: 'target',
+    accountId,
     userName,
     expectation: expectationFor(keyEventName, accessKeyId, requestedStatus),
     trigger: {

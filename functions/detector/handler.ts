@@ -5,16 +5,16 @@
 
 import type { Context } from 'aws-lambda';
 import { accountResolver } from '../adapters/account.ts';
+import { type AccountPorts, createAccountPorts } from '../adapters/account-ports.ts';
 import { type AwsClients, createClients } from '../adapters/clients.ts';
-import { createIamPort, type IamPort } from '../adapters/iam.ts';
 import { createNotifier, type NotifierPort } from '../adapters/notify.ts';
-import { createFindingsPort, type FindingsPort } from '../adapters/securityhub.ts';
 import { prepareClients } from '../adapters/warm-up.ts';
 import { parseKeyEvent } from '../core/event.ts';
-import type { AccountContext } from '../core/types.ts';
+import { type AccountTarget, routeKeyEvent } from '../core/organization.ts';
 import { checkUser, type EngineSettings } from '../engine/check-user.ts';
 import { monotonicClock, sleep } from '../shared/clock.ts';
 import { type Config, loadConfig } from '../shared/config.ts';
+import { MEMBER_SESSION_NAMES } from '../shared/constants.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 
 export interface DetectorDeps {
@@ -38,23 +38,22 @@ export type DetectorResult =
 type LambdaContext = Pick<Context, 'invokedFunctionArn'> & Partial<Pick<Context, 'awsRequestId'>>;
 
 interface Adapters {
-  readonly iam: IamPort;
   readonly notifier: NotifierPort | undefined;
-  findingsFor(account: AccountContext): FindingsPort;
+  /** The account's own ports, or a member's through its role (MemberRoleError when it cannot be assumed). */
+  portsFor(target: AccountTarget): Promise<AccountPorts>;
 }
 
 function createAdapters(deps: DetectorDeps): Adapters {
   const { clients, config } = deps;
   const { eventBusName } = config;
   return {
-    iam: createIamPort(clients.iam),
     notifier: eventBusName ? createNotifier(clients.eventBridge, eventBusName) : undefined,
-    findingsFor: (account) =>
-      createFindingsPort(clients.securityHub, {
-        accountId: account.accountId,
-        partition: account.partition,
-        ...(deps.sleep ? { sleep: deps.sleep } : {}),
-      }),
+    portsFor: createAccountPorts({
+      own: clients,
+      memberRoleName: config.memberRoleName,
+      sessionName: MEMBER_SESSION_NAMES.detector,
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    }),
   };
 }
 
@@ -64,17 +63,19 @@ export function createDetector(deps: DetectorDeps) {
   const clock = deps.clock ?? monotonicClock();
   const settings: EngineSettings = { ...config, importFindings: true };
   const resolveAccount = accountResolver(process.env.AWS_REGION);
-  const { iam, notifier, findingsFor } = createAdapters(deps);
+  const { notifier, portsFor } = createAdapters(deps);
 
   return async function handler(event: unknown, context?: LambdaContext): Promise<DetectorResult> {
     try {
-      const account = await resolveAccount(context);
-      const parsed = parseKeyEvent(event, account.accountId);
+      const own = await resolveAccount(context);
+      // An event of another account is acted on only through a member role, and only for allowed accounts.
+      const parsed = routeKeyEvent(parseKeyEvent(event), own, config);
       if (parsed.kind === 'skip') {
         logger.info('skipped', { reason: parsed.reason, detail: parsed.detail, eventId: parsed.eventId });
         return { status: 'skipped', reason: parsed.reason, eventId: parsed.eventId };
       }
-      const findings = findingsFor(account);
+      const { account } = parsed.target;
+      const { iam, findings } = await portsFor(parsed.target);
       const result = await checkUser(
         { iam, findings, notifier, clock, sleep: deps.sleep ?? sleep },
         settings,
@@ -90,6 +91,7 @@ export function createDetector(deps: DetectorDeps) {
       };
       logger.info('evaluated', {
         ...summary,
+        accountId: account.accountId,
         complianceStatus: result.finding?.Compliance?.Status,
         eventId: parsed.trigger.eventId,
         eventName: parsed.trigger.eventName,

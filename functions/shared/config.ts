@@ -1,4 +1,5 @@
 import {
+  ACCOUNT_ID_PATTERN,
   DEFAULTS,
   ENV,
   KEEP_KEY_STRATEGIES,
@@ -6,6 +7,7 @@ import {
   MAX_ROTATION_GRACE_HOURS,
   REMEDIATION_MODES,
   type RemediationMode,
+  ROLE_NAME_PATTERN,
   SWEEP_SOURCES,
   type SweepSource,
   TAG_KEY_PATTERN,
@@ -24,6 +26,12 @@ export interface Config {
   /** How many times to re-read IAM when the listing does not yet show what the event reported. */
   readonly consistencyRetries: number;
   readonly sweepSource: SweepSource;
+  /** Organization mode: the role assumed in a member account. Unset: other accounts' events are skipped. */
+  readonly memberRoleName: string | undefined;
+  /** Unset: every account of the organization; set: only these (and the function's own). */
+  readonly memberAccountIds: readonly string[] | undefined;
+  /** Read-only role in the management account for Organizations ListAccounts (the sweep). */
+  readonly organizationRoleArn: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -66,6 +74,40 @@ function wholeNumber(env: Env, name: string, fallback: number, min: number, max:
 // EventBridge bus name or ARN.
 const BUS = /^(arn:aws[\w-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[/.\-_A-Za-z0-9]{1,256}$/;
 
+const ROLE_ARN = /^arn:aws[\w-]*:iam::\d{12}:role\/([\w+=,.@/-]{1,512})$/;
+
+function organization(env: Env): Pick<Config, 'memberRoleName' | 'memberAccountIds' | 'organizationRoleArn'> {
+  const roleName = env[ENV.memberRoleName]?.trim() || undefined;
+  if (roleName !== undefined && !ROLE_NAME_PATTERN.test(roleName)) {
+    throw new ConfigError(
+      `${ENV.memberRoleName}=${JSON.stringify(roleName)} is not allowed; use an IAM role name (1-64 letters, digits and +=,.@_-), or leave it unset`,
+    );
+  }
+  const rawIds = env[ENV.memberAccountIds]?.trim() || undefined;
+  const accountIds = rawIds?.split(',').map((id) => id.trim());
+  const badId = accountIds?.find((id) => !ACCOUNT_ID_PATTERN.test(id));
+  if (badId !== undefined) {
+    throw new ConfigError(
+      `${ENV.memberAccountIds}=${JSON.stringify(rawIds)} is not allowed: ${JSON.stringify(badId)} is not a 12-digit account id; use a comma-separated list of account ids, or leave it unset`,
+    );
+  }
+  const roleArn = env[ENV.organizationRoleArn]?.trim() || undefined;
+  if (roleArn !== undefined && !ROLE_ARN.test(roleArn)) {
+    throw new ConfigError(
+      `${ENV.organizationRoleArn}=${JSON.stringify(roleArn)} is not allowed; use an IAM role ARN (arn:<partition>:iam::<account>:role/<name>), or leave it unset`,
+    );
+  }
+  if (roleName === undefined && (accountIds !== undefined || roleArn !== undefined)) {
+    const name = accountIds !== undefined ? ENV.memberAccountIds : ENV.organizationRoleArn;
+    throw new ConfigError(`${name} is set but ${ENV.memberRoleName} is not; set both, or neither`);
+  }
+  return {
+    memberRoleName: roleName,
+    memberAccountIds: accountIds === undefined ? undefined : [...new Set(accountIds)],
+    organizationRoleArn: roleArn,
+  };
+}
+
 /** Parses and validates the environment; throws ConfigError naming the variable, the value and what is allowed. */
 export function loadConfig(env: Env): Config {
   const tagAllowed = 'an IAM tag key (1-128 letters, digits, spaces and _.:/=+-@, not starting with aws:)';
@@ -91,5 +133,6 @@ export function loadConfig(env: Env): Config {
     eventBusName: bus,
     consistencyRetries: wholeNumber(env, ENV.consistencyRetries, DEFAULTS.consistencyRetries, 0, 10),
     sweepSource: oneOf(env, ENV.sweepSource, SWEEP_SOURCES, DEFAULTS.sweepSource),
+    ...organization(env),
   };
 }

@@ -9,6 +9,9 @@ export const ENV = {
   eventBusName: 'EVENT_BUS_NAME',
   consistencyRetries: 'CONSISTENCY_RETRIES',
   sweepSource: 'SWEEP_SOURCE',
+  memberRoleName: 'MEMBER_ROLE_NAME',
+  memberAccountIds: 'MEMBER_ACCOUNT_IDS',
+  organizationRoleArn: 'ORGANIZATION_ROLE_ARN',
 } as const;
 
 export const REMEDIATION_MODES = ['off', 'dry-run', 'deactivate'] as const;
@@ -74,6 +77,22 @@ export const NOTIFICATION_SOURCE = 'keywarden';
 
 /** Marker in the SDK user agent, so KeyWarden recognises its own UpdateAccessKey in CloudTrail. */
 export const USER_AGENT_MARKER = 'keywarden';
+
+/** Name of the role KeyWarden assumes in each member account (organization mode). */
+export const DEFAULT_MEMBER_ROLE_NAME = 'KeyWardenMember';
+
+/** Session names of the member-role sessions, so CloudTrail in the member names the KeyWarden function. */
+export const MEMBER_SESSION_NAMES = {
+  detector: 'keywarden-detector',
+  sweep: 'keywarden-sweep',
+  cli: 'keywarden-cli',
+} as const;
+
+/** IAM role names: 1-64 characters of letters, digits and +=,.@_- */
+export const ROLE_NAME_PATTERN = /^[\w+=,.@-]{1,64}$/;
+
+/** AWS account ids: exactly 12 digits. */
+export const ACCOUNT_ID_PATTERN = /^\d{12}$/;
 
 export const PRODUCT_NAME = 'KeyWarden';
 export const COMPANY_NAME = 'KeyWarden';

@@ -72,3 +72,16 @@ export class RemediationNotRecordedError extends KeyWardenError {
     );
   }
 }
+
+/** The member role of an account could not be assumed (missing, untrusted, or STS refused): nothing was read there. */
+export class MemberRoleError extends KeyWardenError {
+  constructor(
+    readonly accountId: string,
+    readonly roleArn: string,
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`could not assume ${roleArn} in account ${accountId}: ${code}: ${message}`, options);
+  }
+}

@@ -57,16 +57,18 @@ function keyEvent(record: Json = {}): Json {
   });
 }
 
-function target(event: unknown, accountId = ACCOUNT_ID): KeyEventTarget {
-  const parsed = parseKeyEvent(event, accountId);
+function target(event: unknown): KeyEventTarget {
+  const parsed = parseKeyEvent(event);
   if (parsed.kind !== 'target')
     throw new Error(`expected a target, got skip ${parsed.reason}: ${parsed.detail}`);
   return parsed;
 }
 
-function skipReason(event: unknown, accountId = ACCOUNT_ID): string {
-  const parsed = parseKeyEvent(event, accountId);
-  return parsed.kind === 'skip' ? parsed.reason : `target:${parsed.userName}`;
+function skipReason(event: unknown): string {
+  const parsed = parseKeyEvent(event);
+  if (parsed.kind === 'skip') return parsed.reason;
+  // The account is spelled out only when it is not ACCOUNT_ID.
+  return `target:${parsed.userName}${parsed.accountId === ACCOUNT_ID ? '' : `@${parsed.accountId}`}`;
 }
 
 describe('parseKeyEvent', () => {
@@ -127,7 +129,8 @@ describe('parseKeyEvent', () => {
 
     it('reads the EventBridge fixture: the target is the user in the request, not the caller', () => {
       const event = fixture('eventbridge-create-access-key-iam-user');
-      const parsed = target(event, '946986569305');
+      const parsed = target(event);
+      expect(parsed.accountId).toBe('946986569305');
       expect(parsed.userName).toBe('stratus-red-team-backdoor-u-user');
       expect(parsed.trigger).toEqual({
         kind: 'event',
@@ -170,7 +173,7 @@ describe('parseKeyEvent', () => {
       },
     ])('names the caller from userIdentity: $case', ({ identity, expected }) => {
       const event = keyEvent({ userIdentity: identity, requestParameters: { userName: 'target-user' } });
-      const parsed = target(event, '123456789012');
+      const parsed = target(event);
       expect(parsed.trigger).toMatchObject({
         ...expected,
         actorArn: identity.arn,
@@ -180,7 +183,9 @@ describe('parseKeyEvent', () => {
 
     it('reads the record of a key created for another user', () => {
       const record = fixture('record-create-access-key-for-other-user');
-      expect(target(envelope(record), '123456789').userName).toBe('user2');
+      // The documentation's sample names a 9-digit account, which no real event carries.
+      expect(skipReason(envelope(record))).toBe('invalid-account');
+      expect(target(envelope({ ...record, recipientAccountId: ACCOUNT_ID })).userName).toBe('user2');
     });
   });
 
@@ -207,17 +212,42 @@ describe('parseKeyEvent', () => {
         expected: 'target:bob',
       },
       {
-        case: 'another account (envelope)',
-        event: keyEvent({}),
-        account: '210987654321',
-        expected: 'other-account',
+        case: 'an envelope naming another account than the record',
+        event: { ...keyEvent({}), account: '210987654321' },
+        expected: 'account-mismatch',
       },
       {
-        case: 'another account (recipientAccountId)',
-        event: { ...keyEvent({ recipientAccountId: '210987654321' }) },
-        expected: 'other-account',
+        case: 'a record naming another recipient than the envelope',
+        event: { ...keyEvent({ recipientAccountId: '210987654321' }), account: ACCOUNT_ID },
+        expected: 'account-mismatch',
       },
-      { case: 'the function account', event: keyEvent({}), expected: 'target:bob' },
+      {
+        case: 'another account named by both (a member event forwarded to a central bus)',
+        event: keyEvent({ recipientAccountId: '210987654321' }),
+        expected: 'target:bob@210987654321',
+      },
+      { case: 'the account named by both', event: keyEvent({}), expected: 'target:bob' },
+      {
+        case: 'an account id that is not 12 digits',
+        event: keyEvent({ recipientAccountId: '21098765432x' }),
+        expected: 'invalid-account',
+      },
+      {
+        case: 'only the envelope account, not 12 digits',
+        event: (() => {
+          const { recipientAccountId: _r, ...record } = keyEvent({}).detail as Json;
+          return envelope(record, '1234');
+        })(),
+        expected: 'invalid-account',
+      },
+      {
+        case: 'only the envelope account, 12 digits',
+        event: (() => {
+          const { recipientAccountId: _r, ...record } = keyEvent({}).detail as Json;
+          return envelope(record, '210987654321');
+        })(),
+        expected: 'target:bob@210987654321',
+      },
       {
         case: 'only recipientAccountId, ours',
         event: (() => {
@@ -287,12 +317,12 @@ describe('parseKeyEvent', () => {
         event: keyEvent({ userAgent: SDK_USER_AGENT }),
         expected: 'target:bob',
       },
-    ])('$expected for $case', ({ event, account, expected }) => {
-      expect(skipReason(event, account)).toBe(expected);
+    ])('$expected for $case', ({ event, expected }) => {
+      expect(skipReason(event)).toBe(expected);
     });
 
     it('keeps the event id and a detail on every skip', () => {
-      const parsed = parseKeyEvent(envelope(limitExceeded), '123456789012');
+      const parsed = parseKeyEvent(envelope(limitExceeded));
       expect(parsed).toEqual({
         kind: 'skip',
         reason: 'failed-call',
@@ -401,8 +431,8 @@ describe('parseKeyEvent', () => {
       },
       { case: 'userAgent as a number', event: withDetail({ userAgent: 1 }), message: 'detail.userAgent' },
     ])('throws InvalidEventError for $case', ({ event, message }) => {
-      expect(() => parseKeyEvent(event, ACCOUNT_ID)).toThrow(InvalidEventError);
-      expect(() => parseKeyEvent(event, ACCOUNT_ID)).toThrow(message);
+      expect(() => parseKeyEvent(event)).toThrow(InvalidEventError);
+      expect(() => parseKeyEvent(event)).toThrow(message);
     });
 
     it('accepts a user name of exactly 64 characters', () => {
@@ -424,7 +454,7 @@ describe('parseKeyEvent', () => {
       fc.assert(
         fc.property(fc.oneof(anyJson, mutated, nested), (event) => {
           try {
-            const parsed = parseKeyEvent(event, ACCOUNT_ID);
+            const parsed = parseKeyEvent(event);
             expect(['skip', 'target']).toContain(parsed.kind);
           } catch (error) {
             expect(error).toBeInstanceOf(InvalidEventError);

@@ -194,17 +194,20 @@ describe('detector handler against moto', () => {
       expect(callsAtInit).toEqual([]);
     });
 
-    it('skips a failed call and another account without any AWS call', async () => {
+    it('skips a failed call, another account and a mismatched envelope without any AWS call', async () => {
       const userName = moto.uniqueName('kw-det-skip');
       const failed = keyEvent({
         userName,
         accessKeyId: 'AKIAFAILED0000000000',
         errorCode: 'LimitExceededException',
       });
+      const base = keyEvent({ userName, accessKeyId: 'AKIAFOREIGN000000000' });
       const foreign = {
-        ...keyEvent({ userName, accessKeyId: 'AKIAFOREIGN000000000' }),
+        ...base,
         account: '210987654321',
+        detail: { ...(base.detail as object), recipientAccountId: '210987654321' },
       };
+      const mismatched = { ...base, account: '210987654321' };
 
       expect(await handler(failed, LAMBDA_CONTEXT)).toMatchObject({
         status: 'skipped',
@@ -213,6 +216,10 @@ describe('detector handler against moto', () => {
       expect(await handler(foreign, LAMBDA_CONTEXT)).toMatchObject({
         status: 'skipped',
         reason: 'other-account',
+      });
+      expect(await handler(mismatched, LAMBDA_CONTEXT)).toMatchObject({
+        status: 'skipped',
+        reason: 'account-mismatch',
       });
       expect(proxy.count()).toBe(0);
     });
@@ -378,7 +385,7 @@ describe('detector handler against moto', () => {
         userAgent: userAgents[0],
         caller: { type: 'AssumedRole', arn: 'arn:aws:sts::123456789012:assumed-role/keywarden-detector/fn' },
       });
-      expect(parseKeyEvent(echo, '123456789012')).toMatchObject({ kind: 'skip', reason: 'own-remediation' });
+      expect(parseKeyEvent(echo)).toMatchObject({ kind: 'skip', reason: 'own-remediation' });
       proxy.reset();
 
       const result = await run(echo, LAMBDA_CONTEXT);

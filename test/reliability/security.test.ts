@@ -45,14 +45,20 @@ interface OutOfScopeRow {
 const OTHER_ACCOUNT = '210987654321';
 const OUT_OF_SCOPE: OutOfScopeRow[] = [
   {
-    name: 'the envelope names another account',
-    reason: 'other-account',
+    name: 'the envelope names another account than the record',
+    reason: 'account-mismatch',
     change: (e) => withField(e, 'account', OTHER_ACCOUNT),
   },
   {
-    name: 'the record names another recipient account',
-    reason: 'other-account',
+    name: 'the record names another recipient account than the envelope',
+    reason: 'account-mismatch',
     change: (e) => withField(e, 'detail.recipientAccountId', OTHER_ACCOUNT),
+  },
+  {
+    name: 'both name another account and no member role is configured',
+    reason: 'other-account',
+    change: (e) =>
+      withField(withField(e, 'account', OTHER_ACCOUNT), 'detail.recipientAccountId', OTHER_ACCOUNT),
   },
   {
     name: 'the source is another service',

@@ -65,7 +65,7 @@ describe('keyEventEnvelope', () => {
     { name: 'UpdateAccessKey', call: call({ eventName: 'UpdateAccessKey', status: 'Inactive' }) },
     { name: 'DeleteAccessKey', call: call({ eventName: 'DeleteAccessKey' }) },
   ])('is read by the detector as a $name of the target user and key', ({ name, call: keyCall }) => {
-    expect(parseKeyEvent(keyEventEnvelope(keyCall, 'event-1'), ACCOUNT)).toMatchObject({
+    expect(parseKeyEvent(keyEventEnvelope(keyCall, 'event-1'))).toMatchObject({
       kind: 'target',
       userName: 'alice',
       trigger: { eventName: name, accessKeyId: 'AKIAALICE00000000002', eventId: keyCall.eventId },
@@ -88,7 +88,7 @@ describe('keyEventEnvelope', () => {
       reason: 'own-remediation',
     },
   ])('is skipped by the detector for $name', ({ call: keyCall, reason }) => {
-    expect(parseKeyEvent(keyEventEnvelope(keyCall, 'event-1'), ACCOUNT)).toMatchObject({
+    expect(parseKeyEvent(keyEventEnvelope(keyCall, 'event-1'))).toMatchObject({
       kind: 'skip',
       reason,
     });

@@ -1,0 +1,42 @@
+/** The engine's IAM and Security Hub ports for one account, over that account's clients (own or member role). */
+
+import type { AccountTarget } from '../core/organization.ts';
+import type { AwsClients } from './clients.ts';
+import { createIamPort, type IamPort } from './iam.ts';
+import { type AccountClientsOptions, createAccountClients } from './member-accounts.ts';
+import { createFindingsPort, type FindingsPort } from './securityhub.ts';
+
+export interface AccountPorts {
+  readonly iam: IamPort;
+  /** Validates that every finding names the target's account: the account whose credentials send it. */
+  readonly findings: FindingsPort;
+}
+
+export interface AccountPortsOptions extends AccountClientsOptions {
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** Ports for a target account; throws MemberRoleError when a member role cannot be assumed. */
+export function createAccountPorts(
+  options: AccountPortsOptions,
+): (target: AccountTarget) => Promise<AccountPorts> {
+  const accountClients = createAccountClients(options);
+  // Ports are cheap but built once per set of clients, so a cached member session reuses them too.
+  const iamPorts = new WeakMap<AwsClients, IamPort>();
+  return async (target) => {
+    const clients = await accountClients.clientsFor(target);
+    let iam = iamPorts.get(clients);
+    if (iam === undefined) {
+      iam = createIamPort(clients.iam);
+      iamPorts.set(clients, iam);
+    }
+    return {
+      iam,
+      findings: createFindingsPort(clients.securityHub, {
+        accountId: target.account.accountId,
+        partition: target.account.partition,
+        ...(options.sleep ? { sleep: options.sleep } : {}),
+      }),
+    };
+  };
+}
