@@ -36,7 +36,14 @@ import {
   subscribeAlarmEmail,
   validateAlarmEmail,
 } from './monitoring.ts';
-import { acknowledgeWildcards, type FunctionKind, policyStatements } from './permissions.ts';
+import {
+  acknowledgeMemberRoleWildcard,
+  acknowledgeWildcards,
+  type FunctionKind,
+  type OrganizationAccess,
+  organizationStatements,
+  policyStatements,
+} from './permissions.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -142,6 +149,12 @@ export interface AccessKeyDetectorProps {
    * @default 'credential-report'
    */
   readonly sweepSource?: SweepSource;
+  /**
+   * Organization mode: events of member accounts (forwarded to a bus this construct's rule does not watch; see
+   * `CentralDetector`) are handled inside each member through its member role.
+   * @default - single account: another account's event is skipped
+   */
+  readonly organization?: OrganizationAccess & { readonly memberAccountIds?: readonly string[] };
 }
 
 /**
@@ -201,6 +214,7 @@ export class AccessKeyDetector extends Construct {
       // The ARN rather than the name, so a bus in another account works too.
       environment[ENV.eventBusName] = props.notificationEventBus.eventBusArn;
     }
+    Object.assign(environment, organizationEnvironment(props.organization));
 
     const failureDestination = new destinations.SqsDestination(failureQueue.queue);
     this.detectorFunction = this.createFunction('Detector', {
@@ -211,6 +225,7 @@ export class AccessKeyDetector extends Construct {
       environment,
       settings,
       notificationEventBus: props.notificationEventBus,
+      organization: props.organization,
       onFailure: failureDestination,
     });
     this.sweepFunction = this.createFunction('Sweep', {
@@ -221,6 +236,7 @@ export class AccessKeyDetector extends Construct {
       environment: { ...environment, [ENV.sweepSource]: settings.sweepSource },
       settings,
       notificationEventBus: props.notificationEventBus,
+      organization: props.organization,
       onFailure: failureDestination,
     });
 
@@ -262,6 +278,7 @@ export class AccessKeyDetector extends Construct {
       environment: Record<string, string>;
       settings: Settings;
       notificationEventBus: events.IEventBus | undefined;
+      organization: OrganizationAccess | undefined;
       onFailure: lambda.IDestination;
     },
   ): nodejs.NodejsFunction {
@@ -281,6 +298,13 @@ export class AccessKeyDetector extends Construct {
     }
     options.notificationEventBus?.grantPutEventsTo(role);
     acknowledgeWildcards(role, options.kind);
+    // The sweep does not reach members yet: only the detector may assume the member role.
+    if (options.organization !== undefined && options.kind === 'detector') {
+      for (const statement of organizationStatements(this, options.kind, options.organization)) {
+        role.addToPolicy(statement);
+      }
+      acknowledgeMemberRoleWildcard(role, options.organization.memberRoleName);
+    }
 
     return new nodejs.NodejsFunction(this, `${id}Function`, {
       description: options.description,
@@ -372,6 +396,22 @@ export class AccessKeyDetector extends Construct {
       enableFileValidation: true,
     });
   }
+}
+
+/** The functions' organization-mode variables; none in single-account mode. */
+function organizationEnvironment(
+  organization: AccessKeyDetectorProps['organization'],
+): Record<string, string> {
+  if (organization === undefined) return {};
+  return {
+    [ENV.memberRoleName]: organization.memberRoleName,
+    ...(organization.memberAccountIds?.length
+      ? { [ENV.memberAccountIds]: organization.memberAccountIds.join(',') }
+      : {}),
+    ...(organization.organizationRoleArn
+      ? { [ENV.organizationRoleArn]: organization.organizationRoleArn }
+      : {}),
+  };
 }
 
 interface Settings {

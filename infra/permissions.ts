@@ -133,3 +133,58 @@ export function acknowledgeWildcards(role: iam.IRole, kind: FunctionKind): void 
     });
   }
 }
+
+/** How the central functions reach member accounts (organization mode). */
+export interface OrganizationAccess {
+  /** The organization (`o-...`): the member role is assumed only in accounts of it (`aws:ResourceOrgID`). */
+  readonly organizationId: string;
+  /** The role assumed in each member account. */
+  readonly memberRoleName: string;
+  /** Read-only role in the management account, assumed by the sweep to list the organization's accounts. */
+  readonly organizationRoleArn?: string;
+}
+
+/**
+ * `sts:AssumeRole` on `arn:<partition>:iam::*:role/<memberRoleName>` in the organization only, and for the sweep
+ * on the management account's read-only role. What the functions do inside a member is granted by the member role.
+ */
+export function organizationStatements(
+  scope: Construct,
+  kind: FunctionKind,
+  access: OrganizationAccess,
+): iam.PolicyStatement[] {
+  const statements = [
+    new iam.PolicyStatement({
+      sid: 'AssumeMemberRole',
+      actions: ['sts:AssumeRole'],
+      resources: [memberRoleArnPattern(scope, access.memberRoleName)],
+      conditions: { StringEquals: { 'aws:ResourceOrgID': access.organizationId } },
+    }),
+  ];
+  if (kind === 'sweep' && access.organizationRoleArn !== undefined) {
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'AssumeOrganizationReader',
+        actions: ['sts:AssumeRole'],
+        resources: [access.organizationRoleArn],
+      }),
+    );
+  }
+  return statements;
+}
+
+/** `arn:<partition>:iam::*:role/<name>`: the member role in any account (narrowed by `aws:ResourceOrgID`). */
+export function memberRoleArnPattern(scope: Construct, roleName: string): string {
+  return `arn:${Stack.of(scope).partition}:iam::*:role/${roleName}`;
+}
+
+/** Acknowledges, for cdk-nag, the one wildcard of {@link organizationStatements}: the member accounts. */
+export function acknowledgeMemberRoleWildcard(role: iam.IRole, roleName: string): void {
+  const stack = Stack.of(role);
+  const partition = Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition;
+  Validations.of(role).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::arn:${partition}:iam::*:role/${roleName}]`,
+    reason:
+      'The member role has one name in every member account; the account is the wildcard, narrowed to the organization by the aws:ResourceOrgID condition.',
+  });
+}

@@ -21,6 +21,7 @@ let forwarded: SynthesizedVariant; // home region eu-west-1: a forwarder stack i
 
 const NOTIFICATION_BUS = 'keywarden-notifications';
 const ALARM_EMAIL = 'security@example.com';
+const ORGANIZATION_ID = 'o-a1b2c3d4e5';
 
 beforeAll(() => {
   defaults = synthesizeVariant({ env: { region: 'us-east-1' } }, { bundle: true });
@@ -36,6 +37,7 @@ beforeAll(() => {
       logRetention: 90,
       sweepSchedule: events.Schedule.expression('cron(0 3 * * ? *)'),
       sweepSource: 'full',
+      organization: { organizationId: ORGANIZATION_ID, memberRoleName: 'KeyWardenMember' },
     },
   });
   forwarded = synthesizeVariant({
@@ -236,6 +238,7 @@ describe('AccessKeyDetector functions', () => {
       [ENV.exemptTag]: 'team:break-glass',
       [ENV.rotationGraceHours]: '72',
       [ENV.eventBusName]: busArn,
+      [ENV.memberRoleName]: 'KeyWardenMember',
       NODE_OPTIONS: '--enable-source-maps',
     };
     everything.template.hasResourceProperties('AWS::Lambda::Function', {
