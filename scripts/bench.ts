@@ -1,12 +1,16 @@
 /**
  * `npm run bench`: what the detector costs, measured in one run on this machine against moto server.
  *
- * - cold start: fresh `node` processes importing the built bundle, against bare `node -e 0`;
+ * - lambda: the detector's cold path on Lambda's CPU model: CPU of init, first event and warm events inside
+ *   fresh processes, modeled at the deployed memory and at 128 to 1,769 MB, with the cost of a million events;
+ * - profile: where that CPU goes (node --cpu-prof), the SDK's share against KeyWarden's own code;
+ * - cold start: fresh `node` processes importing the built bundle, against bare `node -e 0` (wall time);
  * - per event: AWS calls seen at a counting proxy in front of moto, and handler latency;
  * - sweep scaling: wall time and IAM calls for 100, 1,000 and 10,000 users with 1 % violators;
  * - peak memory (max RSS) of the handler process.
  *
- * Usage: npm run bench [-- --quick] [-- --only=cold,events,sweep] [-- --detector=<other bundle>/index.mjs]
+ * Usage: npm run bench [-- --quick] [-- --only=lambda,profile,cold,events,sweep]
+ *                      [-- --detector=<other bundle>/index.mjs]
  * Writes the Markdown to stdout and to .bench/results.md; progress goes to stderr.
  */
 
@@ -24,8 +28,16 @@ import { startAwsProxy } from '../test/support/aws-proxy.ts';
 import { startMoto } from '../test/support/moto.ts';
 import { build, type Metafile, outputFiles, outputSizes } from './build.mjs';
 import { type KeyCall, keyEventEnvelope } from './lib/cloudtrail.ts';
+import {
+  COLD_PATH_SCENARIOS,
+  type ColdPathResult,
+  measureColdPath,
+  profileColdPath,
+} from './lib/cold-path.ts';
 import { timeProcesses } from './lib/cold-start.ts';
+import { byKind, bySource } from './lib/cpu-profile.ts';
 import { clientConfig, EMULATOR_REGION, emulatorEnv } from './lib/emulator.ts';
+import { FULL_VCPU_MB, invocationMs, modelPath, PRICES, vcpuShare } from './lib/lambda-model.ts';
 import { type SeededUser, seedUsers } from './lib/seed.ts';
 import {
   formatBytes,
@@ -39,6 +51,7 @@ import {
   percentile,
   total,
 } from './lib/stats.ts';
+import { type DeployedFunction, synthesizedFunctions } from './lib/synth.ts';
 import { startHandlerWorker } from './lib/worker-client.ts';
 
 // The bench's own SDK clients run on this machine's Node; the Lambda runs Node 22 or later.
@@ -60,7 +73,7 @@ function parseArgs(argv: readonly string[]): Options {
     argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
   return {
     quick: argv.includes('--quick'),
-    sections: new Set((value('only') ?? 'cold,events,sweep').split(',')),
+    sections: new Set((value('only') ?? 'lambda,profile,cold,events,sweep').split(',')),
     detector: value('detector'),
   };
 }
@@ -131,6 +144,167 @@ async function coldStart(options: Options): Promise<string> {
   );
   const verdict = ratio <= COLD_IMPORT_TARGET ? 'met' : 'NOT met';
   return `${table}\n\nTarget: cold import of the built detector ≤ ${COLD_IMPORT_TARGET}× bare node: ${verdict} (${formatRatio(ratio)}). Median of ${runs} runs per row, interleaved.`;
+}
+
+/** Memory sizes the model is shown at, beside the deployed one. */
+const MODEL_MEMORY_MB = [128, 256, 512, 1024, FULL_VCPU_MB];
+const TARGETS = { coldPathMs: 400, firstOverWarm: 2, warmViolationCpuMs: 20 } as const;
+
+const usd = (value: number): string => `$${value < 10 ? value.toFixed(2) : value.toFixed(0)}`;
+
+async function lambdaColdPath(
+  options: Options,
+  bundle: string,
+  deployed: DeployedFunction,
+): Promise<{ markdown: string; results: ColdPathResult[] }> {
+  const processes = options.quick ? 7 : 11;
+  const warmEvents = options.quick ? 10 : 20;
+  const results: ColdPathResult[] = [];
+  for (const [index, scenario] of COLD_PATH_SCENARIOS.entries()) {
+    progress(`lambda: ${scenario.label}, ${processes} fresh processes × (1 + ${warmEvents} events)`);
+    results.push(
+      await measureColdPath(scenario, index, {
+        bundle,
+        nodeOptions: deployed.nodeOptions,
+        processes,
+        warmEvents,
+      }),
+    );
+  }
+  const memory = deployed.memoryMb;
+  const phases = markdownTable(
+    [
+      'Event',
+      'Init CPU',
+      'First event CPU',
+      'Warm event CPU',
+      'First ÷ warm',
+      'AWS calls (first; warm)',
+      `Modeled cold path at ${memory} MB`,
+      `Modeled warm event at ${memory} MB`,
+      'Init wall time',
+      'Max RSS',
+    ],
+    results.map((result) => {
+      const model = modelPath(result, memory);
+      return [
+        result.scenario.label,
+        formatMs(result.initCpuMs),
+        formatMs(result.firstEventCpuMs),
+        formatMs(result.warmEventCpuMs),
+        formatRatio(result.firstEventCpuMs / result.warmEventCpuMs),
+        `${result.firstEventCalls}; ${result.warmEventCalls}`,
+        formatMs(model.coldPathMs),
+        formatMs(model.warmEventMs),
+        formatMs(result.initWallMs),
+        formatMiB(result.maxRssBytes),
+      ];
+    }),
+  );
+  const evaluated = results.filter((result) => !result.scenario.foreign);
+  const sizes = [...new Set([...MODEL_MEMORY_MB, memory])].sort((a, b) => a - b);
+  const bySize = markdownTable(
+    [
+      'Memory',
+      'vCPU',
+      ...evaluated.flatMap((result) => [
+        `${result.scenario.label}: cold path`,
+        'warm event',
+        '1M cold events',
+        '1M warm events',
+      ]),
+    ],
+    sizes.map((size) => [
+      size === memory ? `**${size} MB (deployed)**` : `${size} MB`,
+      modelPath(evaluated[0] as ColdPathResult, size).vcpu.toFixed(3),
+      ...evaluated.flatMap((result) => {
+        const model = modelPath(result, size);
+        return [
+          formatMs(model.coldPathMs),
+          formatMs(model.warmEventMs),
+          usd(model.coldMillionUsd),
+          usd(model.warmMillionUsd),
+        ];
+      }),
+    ]),
+  );
+  const violation = results.find((result) => result.scenario.expect === 'evaluated/violation/none');
+  const skipped = results.find((result) => result.scenario.foreign);
+  const verdicts: string[] = [];
+  if (violation !== undefined) {
+    const model = modelPath(violation, memory);
+    const ratio = violation.firstEventCpuMs / violation.warmEventCpuMs;
+    const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
+    verdicts.push(
+      `modeled cold path ≤ ${TARGETS.coldPathMs} ms at ${memory} MB: ${met(model.coldPathMs <= TARGETS.coldPathMs)} (${formatMs(model.coldPathMs)})`,
+      `first-event CPU ≤ ${TARGETS.firstOverWarm}× a warm event's: ${met(ratio <= TARGETS.firstOverWarm)} (${formatRatio(ratio)})`,
+      `warm violation ≤ ${TARGETS.warmViolationCpuMs} ms CPU: ${met(violation.warmEventCpuMs <= TARGETS.warmViolationCpuMs)} (${formatMs(violation.warmEventCpuMs)})`,
+    );
+  }
+  if (skipped !== undefined) {
+    verdicts.push(
+      `skipped event free of AWS calls: ${skipped.firstEventCalls + skipped.warmEventCalls === 0 ? 'met' : 'NOT met'}`,
+    );
+  }
+  const markdown = [
+    `Bundle: \`${relative(ROOT, bundle)}\`, run as the template deploys it: \`NODE_OPTIONS=${deployed.nodeOptions}\`, ${memory} MB, ${deployed.architecture} (from the synthesized template).`,
+    phases,
+    `Targets: ${verdicts.join('; ')}.`,
+    `By memory size (the same CPU times, modeled; cost at the ${deployed.architecture === 'arm64' ? 'arm64' : 'arm64 (not the deployed architecture)'} list price of $${PRICES.arm64PerGbSecond} per GB-s plus $${PRICES.perMillionRequests.toFixed(2)} per million requests, us-east-1; a cold event bills init and the event):`,
+    bySize,
+    `The model: Lambda runs init at a full vCPU and the invocation at memory ÷ ${FULL_VCPU_MB.toLocaleString('en-US')} MB of one (one JavaScript thread gains nothing above ${FULL_VCPU_MB.toLocaleString('en-US')} MB). Modeled cold path = init CPU ÷ 1 + first-event CPU ÷ share; modeled warm event = warm CPU ÷ share. CPU time is user + system from \`process.cpuUsage()\` inside each fresh process (the import of the bundle for init, each handler call for the events), median of ${processes} processes per row, ${warmEvents} warm events per process (their median per process). Waiting for AWS is not CPU and not modeled: each call adds its round trip at every memory size, and bills it.`,
+  ].join('\n\n');
+  return { markdown, results };
+}
+
+/** Where the CPU of init, the first event and warm events goes, by source, from V8's CPU profiler. */
+async function cpuProfiles(options: Options, bundle: string, deployed: DeployedFunction): Promise<string> {
+  const scenario = COLD_PATH_SCENARIOS.find((s) => s.expect === 'evaluated/violation/none');
+  if (scenario === undefined) throw new Error('no violation scenario to profile');
+  const warmEvents = options.quick ? 100 : 300;
+  progress(`profile: init, first event and ${warmEvents} warm events with the CPU profiler on`);
+  const profiles = await profileColdPath(scenario, 10, {
+    bundle,
+    nodeOptions: deployed.nodeOptions,
+    warmEvents,
+  });
+  const KINDS = ['sdk', 'ours', 'logger', 'other', 'node', 'gc'] as const;
+  const row = (label: string, times: typeof profiles.init, per: number): string[] => {
+    const sums = byKind(times);
+    const js = sums.sdk + sums.ours + sums.logger + sums.other;
+    return [
+      label,
+      ...KINDS.map((kind) => formatMs(sums[kind] / per)),
+      `${Math.round((100 * sums.sdk) / js)} %`,
+    ];
+  };
+  const table = markdownTable(
+    [
+      'Phase (violation, detect only)',
+      'AWS SDK',
+      'KeyWarden',
+      'Logger (Powertools)',
+      'Other packages',
+      'Node and V8',
+      'GC',
+      "SDK's share of the packages' JavaScript",
+    ],
+    [
+      row('init', profiles.init, 1),
+      row('first event', profiles.firstEvent, 1),
+      row(`warm event (mean of ${warmEvents})`, profiles.warmEvents, warmEvents),
+    ],
+  );
+  const top = (kind: string, count: number) =>
+    bySource(profiles.warmEvents)
+      .filter((entry) => entry.kind === kind)
+      .slice(0, count)
+      .map((entry) => `\`${entry.source}\` ${formatMs(entry.ms / warmEvents)}`)
+      .join(', ');
+  return [
+    table,
+    `Self time by original source (mapped through the bundle's source maps), sampled every 250 µs by V8's CPU profiler (the one \`node --cpu-prof\` drives, here started and stopped around each phase through \`node:inspector\`) in one process. Sampled time is wall time on the main thread: "Node and V8" also holds time spent inside native calls (connect, write) and is the HTTP client, streams, compiling and builtins such as JSON; the profiler slows what it samples, so compare shares, not these times with the CPU times above. Per warm event, KeyWarden's own code: ${top('ours', 6) || 'none sampled'}; the SDK's: ${top('sdk', 4)}.`,
+  ].join('\n\n');
 }
 
 const ACCOUNT_ID = '123456789012';
@@ -337,10 +511,12 @@ interface SweepRow {
   readonly counts: Record<string, number>;
   readonly summary: { violating?: number; usersScanned?: number };
   readonly maxRssBytes: number;
+  /** CPU time of the sweep process during the run (user + system). */
+  readonly cpuMs: number;
 }
 
 /** One moto server per size, seeded in parallel: 1 key per user, a second active key for 1 % of them. */
-async function measureSweep(users: number, bundle: string): Promise<SweepRow[]> {
+async function measureSweep(users: number, bundle: string, nodeOptions: string): Promise<SweepRow[]> {
   const violators = Math.max(1, Math.round(users / 100));
   const moto = await startMoto();
   const proxy = await startAwsProxy(moto.endpoint);
@@ -362,6 +538,7 @@ async function measureSweep(users: number, bundle: string): Promise<SweepRow[]> 
     progress(`sweep: seeded ${users.toLocaleString('en-US')} users in ${(seedMs / 1000).toFixed(1)} s`);
     const worker = await startHandlerWorker(bundle, {
       ...emulatorEnv(proxy.endpoint),
+      NODE_OPTIONS: nodeOptions,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     });
     try {
@@ -378,6 +555,7 @@ async function measureSweep(users: number, bundle: string): Promise<SweepRow[]> 
           counts: proxy.countsByOperation(),
           summary: run.results[0] as SweepRow['summary'],
           maxRssBytes: run.maxRssBytes,
+          cpuMs: run.cpuMs[0] ?? Number.NaN,
         });
         progress(`sweep: ${users} users, ${source}: ${formatSeconds(run.latencies[0] ?? Number.NaN)}`);
         const found = (run.results[0] as SweepRow['summary']).violating;
@@ -397,12 +575,12 @@ async function measureSweep(users: number, bundle: string): Promise<SweepRow[]> 
   }
 }
 
-async function sweepScaling(options: Options, bundle: string): Promise<string> {
+async function sweepScaling(options: Options, bundle: string, deployed: DeployedFunction): Promise<string> {
   const sizes = options.quick ? [100, 1_000] : [100, 1_000, 10_000];
   const rows: SweepRow[] = [];
   for (const users of sizes) {
     progress(`sweep: seeding ${users.toLocaleString('en-US')} users`);
-    rows.push(...(await measureSweep(users, bundle)));
+    rows.push(...(await measureSweep(users, bundle, deployed.nodeOptions)));
   }
   const only = (counts: Record<string, number>, prefix: string) =>
     Object.fromEntries(Object.entries(counts).filter(([operation]) => operation.startsWith(prefix)));
@@ -415,6 +593,9 @@ async function sweepScaling(options: Options, bundle: string): Promise<string> {
       'IAM calls by operation',
       'Security Hub calls',
       'Budget 5 + 3 × violators',
+      'CPU',
+      'CPU per user',
+      `CPU modeled at ${deployed.memoryMb} MB`,
       'Max RSS',
     ],
     rows.map((row) => {
@@ -428,6 +609,9 @@ async function sweepScaling(options: Options, bundle: string): Promise<string> {
         formatCounts(only(row.counts, 'iam.')),
         formatCounts(only(row.counts, 'securityhub.')),
         row.source === 'full' ? '–' : `${budget} (${iamCalls <= budget ? 'within' : 'OVER'})`,
+        formatMs(row.cpuMs),
+        `${(row.cpuMs / row.users).toFixed(2)} ms`,
+        formatSeconds(invocationMs(row.cpuMs, deployed.memoryMb)),
         formatMiB(row.maxRssBytes),
       ];
     }),
@@ -441,7 +625,7 @@ async function sweepScaling(options: Options, bundle: string): Promise<string> {
     .filter((row) => row.source === 'full')
     .map((row) => `${row.users.toLocaleString('en-US')} in ${formatSeconds(row.seedMs)}`)
     .join(', ');
-  return `${table}\n\n${verdict}One sweep process per size runs the report path, then the full listing (Max RSS is that process's peak so far). Seeding moto, 16 users at a time: ${seeding}.`;
+  return `${table}\n\n${verdict}One sweep process per size (\`NODE_OPTIONS=${deployed.nodeOptions}\`, as the template sets) runs the report path, then the full listing (Max RSS is that process's peak so far). CPU is the sweep process's own (\`process.cpuUsage()\`, not moto's), modeled at the deployed ${deployed.memoryMb} MB (${vcpuShare(deployed.memoryMb).toFixed(3)} vCPU) as CPU ÷ share: a lower bound on the duration, to which IAM's own latency adds (one \`ListAccessKeys\` per user on the full listing, 8 at a time). Seeding moto, 16 users at a time: ${seeding}.`;
 }
 
 function motoVersion(): string {
@@ -460,13 +644,23 @@ async function main(): Promise<void> {
   const sections: string[] = [
     `Machine: ${machine()}. Command: \`npm run bench${options.quick ? ' -- --quick' : ''}\`.`,
   ];
-  if (options.sections.has('cold')) sections.push(`### Cold start\n\n${await coldStart(options)}`);
-  else await build({});
-  if (options.sections.has('events')) {
-    const { table, rows } = await perEvent(
-      options,
-      options.detector ?? join(ROOT, 'dist', 'detector', 'index.mjs'),
+  const detectorBundle = options.detector ?? join(ROOT, 'dist', 'detector', 'index.mjs');
+  await build({});
+  const needsTemplate = ['lambda', 'profile', 'sweep'].some((section) => options.sections.has(section));
+  const deployed = needsTemplate ? await synthesizedFunctions('123456789012') : undefined;
+  if (options.sections.has('lambda') && deployed !== undefined) {
+    const { markdown } = await lambdaColdPath(options, detectorBundle, deployed.detector);
+    sections.push(`### Cold path on Lambda's CPU model\n\n${markdown}`);
+  }
+  if (options.sections.has('profile') && deployed !== undefined) {
+    sections.push(
+      `### Where the CPU goes\n\n${await cpuProfiles(options, detectorBundle, deployed.detector)}`,
     );
+  }
+  if (options.sections.has('cold'))
+    sections.push(`### Cold start (wall time)\n\n${await coldStart(options)}`);
+  if (options.sections.has('events')) {
+    const { table, rows } = await perEvent(options, detectorBundle);
     const compliant = rows.filter((row) => row.scenario.expect === 'evaluated/compliant/none');
     const plain = compliant.filter((row) => row.scenario.env.EVENT_BUS_NAME === undefined);
     const withBus = compliant.filter((row) => row.scenario.env.EVENT_BUS_NAME !== undefined);
@@ -476,9 +670,9 @@ async function main(): Promise<void> {
       `### Per event\n\n${table}\n\n${verdict}Each row: one detector process (the built bundle, as on Lambda) handles ${rows[0]?.iterations ?? 0} events for fresh users, one at a time, against moto through a counting proxy; calls are counted at the proxy. The first event of each process (it loads the SDK chunks) is timed apart and not counted. Max RSS: the process's peak.`,
     );
   }
-  if (options.sections.has('sweep')) {
+  if (options.sections.has('sweep') && deployed !== undefined) {
     sections.push(
-      `### Sweep scaling (1 % of users have two active keys)\n\n${await sweepScaling(options, join(ROOT, 'dist', 'sweep', 'index.mjs'))}`,
+      `### Sweep scaling (1 % of users have two active keys)\n\n${await sweepScaling(options, join(ROOT, 'dist', 'sweep', 'index.mjs'), deployed.sweep)}`,
     );
   }
   sections.push(

@@ -71,3 +71,63 @@ export async function synthesizedKeyEventPattern(
     await rm(outdir, { recursive: true, force: true });
   }
 }
+
+/** What the template sets for a function that the benchmark must reproduce. */
+export interface DeployedFunction {
+  readonly logicalId: string;
+  readonly memoryMb: number;
+  readonly architecture: string;
+  /** `NODE_OPTIONS` from the function's environment ('' when unset). */
+  readonly nodeOptions: string;
+}
+
+/** The detector's and the sweep's settings in a template: its one `*DetectorFunction*` and `*SweepFunction*`. */
+export function deployedFunctions(template: TemplateLike): {
+  detector: DeployedFunction;
+  sweep: DeployedFunction;
+} {
+  const functions = Object.entries(template.Resources ?? {}).filter(
+    ([, resource]) => resource.Type === 'AWS::Lambda::Function',
+  );
+  const find = (kind: string): DeployedFunction => {
+    const matching = functions.filter(([logicalId]) => logicalId.includes(`${kind}Function`));
+    if (matching.length !== 1) {
+      throw new Error(
+        `expected one ${kind} function, found ${matching.length} among [${functions.map(([id]) => id).join(', ')}]`,
+      );
+    }
+    const [logicalId, resource] = matching[0] as [string, { Properties?: unknown }];
+    const properties = isRecord(resource.Properties) ? resource.Properties : {};
+    const environment = isRecord(properties.Environment) ? properties.Environment : {};
+    const variables = isRecord(environment.Variables) ? environment.Variables : {};
+    const architectures = Array.isArray(properties.Architectures) ? properties.Architectures : [];
+    return {
+      logicalId,
+      // CloudFormation's default memory is 128 MB and architecture x86_64.
+      memoryMb: typeof properties.MemorySize === 'number' ? properties.MemorySize : 128,
+      architecture: typeof architectures[0] === 'string' ? architectures[0] : 'x86_64',
+      nodeOptions: typeof variables.NODE_OPTIONS === 'string' ? variables.NODE_OPTIONS : '',
+    };
+  };
+  return { detector: find('Detector'), sweep: find('Sweep') };
+}
+
+/** Synthesizes the KeyWarden stack without bundling and returns its functions' deployed settings. */
+export async function synthesizedFunctions(accountId: string): Promise<ReturnType<typeof deployedFunctions>> {
+  const [{ App }, { KeyWardenStack }] = await Promise.all([
+    import('aws-cdk-lib'),
+    import('../../infra/keywarden-stack.ts'),
+  ]);
+  const outdir = await mkdtemp(join(tmpdir(), 'keywarden-synth-'));
+  try {
+    const app = new App({
+      outdir,
+      context: { 'aws:cdk:bundling-stacks': [] },
+      builtinCloudFormationValidation: false,
+    });
+    const stack = new KeyWardenStack(app, 'KeyWarden', { env: { account: accountId, region: 'us-east-1' } });
+    return deployedFunctions(app.synth().getStackByName(stack.stackName).template as TemplateLike);
+  } finally {
+    await rm(outdir, { recursive: true, force: true });
+  }
+}

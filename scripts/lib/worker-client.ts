@@ -57,11 +57,13 @@ function next(child: ChildProcess, stderr: () => string): Promise<Message> {
 export async function startHandlerWorker(
   bundle: string,
   env: Readonly<Record<string, string>>,
+  options: { readonly execArgv?: readonly string[] } = {},
 ): Promise<HandlerWorker> {
   const child = fork(WORKER, [bundle], {
-    // No TypeScript loader in the worker: it must hold the bundle only. Source maps on, as the Lambda
-    // environment sets them (infra: NODE_OPTIONS=--enable-source-maps); they cost memory and load time.
-    execArgv: [],
+    // No TypeScript loader in the worker: it must hold the bundle only (plus, say, --cpu-prof when profiling).
+    // Source maps on, as the Lambda environment sets them (infra: NODE_OPTIONS=--enable-source-maps); they cost
+    // memory and load time. `env` can replace NODE_OPTIONS with what a template sets.
+    execArgv: [...(options.execArgv ?? [])],
     env: { ...process.env, NODE_OPTIONS: '--enable-source-maps', ...env },
     // The handler's JSON logs are written, as on Lambda, and thrown away.
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
