@@ -16,6 +16,7 @@ import { monotonicClock, sleep } from '../shared/clock.ts';
 import { type Config, loadConfig } from '../shared/config.ts';
 import { MEMBER_SESSION_NAMES } from '../shared/constants.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
+import { PRIMING_CONTEXT, PRIMING_EVENT } from './priming.ts';
 
 export interface DetectorDeps {
   readonly config: Config;
@@ -113,14 +114,26 @@ export function createDetector(deps: DetectorDeps) {
 const config = loadConfig(process.env);
 
 // Lambda runs init at a full vCPU and the invocation at memory ÷ 1,769 MB of one (256 MB: 0.145), so what a cold
-// event would pay once (loading the SDK, building the clients, resolving credentials and endpoints, the SDK's
-// first-request code) is paid here, in the module's top-level await. It makes no AWS call: a skipped event
-// still costs none.
+// event would pay once (loading the SDK, building the clients, resolving credentials and endpoints, the first run
+// of the SDK's and our own code) is paid here, in the module's top-level await, by handling one event about a
+// canned user on canned answers. It makes no AWS call: a skipped event still costs none.
 const clients = createClients();
-await prepareClients(clients, { notifications: config.eventBusName !== undefined });
 
 export const handler = createDetector({
   config,
   clients,
   logger: createLogger('keywarden-detector'),
+});
+
+await prepareClients(clients, {
+  notifications: config.eventBusName !== undefined,
+  deactivation: config.remediationMode === 'deactivate',
+  prime: () =>
+    // Remediation off: the canned keys never turn inactive, so a deactivation's re-read would not confirm it.
+    createDetector({
+      config: { ...config, remediationMode: 'off' },
+      clients,
+      logger: createLogger('keywarden-detector', 'SILENT'),
+      sleep: async () => {},
+    })(PRIMING_EVENT, PRIMING_CONTEXT),
 });

@@ -2,8 +2,9 @@
 
 import { Logger } from '@aws-lambda-powertools/logger';
 
-export function createLogger(serviceName: string): Logger {
-  return new Logger({ serviceName });
+/** A JSON logger; `logLevel` overrides POWERTOOLS_LOG_LEVEL (e.g. SILENT for the init-time warm-up). */
+export function createLogger(serviceName: string, logLevel?: 'SILENT'): Logger {
+  return new Logger({ serviceName, ...(logLevel ? { logLevel } : {}) });
 }
 
 export type { Logger };

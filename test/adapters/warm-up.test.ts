@@ -4,11 +4,21 @@
  */
 
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { DeleteUserCommand, IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import type { AwsClients } from '../../functions/adapters/clients.ts';
-import { prepareClients } from '../../functions/adapters/warm-up.ts';
+import { createIamPort } from '../../functions/adapters/iam.ts';
+import {
+  NoCannedResponseError,
+  prepareClients,
+  WARM_UP,
+  withCannedResponses,
+} from '../../functions/adapters/warm-up.ts';
+import { createDetector } from '../../functions/detector/handler.ts';
+import { PRIMING_CONTEXT, PRIMING_EVENT } from '../../functions/detector/priming.ts';
+import { loadConfig } from '../../functions/shared/config.ts';
+import { createLogger } from '../../functions/shared/logger.ts';
 import { type AwsProxy, startAwsProxy } from '../support/aws-proxy.ts';
 
 const ENV_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
@@ -42,14 +52,24 @@ function clientsWith(
 const staticCredentials = () => Promise.resolve({ accessKeyId: 'test', secretAccessKey: 'test' });
 
 describe('prepareClients', () => {
-  it('runs every command through the clients and sends no request', async () => {
+  it('runs the commands and the code it primes with through the clients and sends no request to AWS', async () => {
     const credentials = vi.fn(staticCredentials);
     const clients = clientsWith(credentials);
+    const prime = vi.fn(() => createIamPort(clients.iam).readUser(WARM_UP.userName));
 
-    const prepared = await prepareClients(clients, { notifications: true, env: ENV_CREDENTIALS });
+    const prepared = await prepareClients(clients, {
+      notifications: true,
+      deactivation: true,
+      prime,
+      env: ENV_CREDENTIALS,
+    });
 
     expect(prepared).toBe(true);
     expect(credentials).toHaveBeenCalled();
+    await expect(prime.mock.results[0]?.value).resolves.toMatchObject({
+      user: { userName: WARM_UP.userName },
+      keys: WARM_UP.accessKeyIds.map((accessKeyId) => ({ accessKeyId, status: 'Active' })),
+    });
     expect(proxy.calls).toEqual([]);
   });
 
@@ -61,6 +81,16 @@ describe('prepareClients', () => {
 
     await expect(call).rejects.toMatchObject({ name: 'NoSuchEntityException' });
     expect(proxy.countsByOperation()).toEqual({ 'iam.ListAccessKeys': 1 });
+  });
+
+  it('reports a prime that fails instead of throwing', async () => {
+    const prepared = await prepareClients(clientsWith(staticCredentials), {
+      prime: () => Promise.reject(new Error('engine changed')),
+      env: ENV_CREDENTIALS,
+    });
+
+    expect(prepared).toBe(false);
+    expect(proxy.calls).toEqual([]);
   });
 
   it('does nothing without credentials in the environment, where resolving them could need the network', async () => {
@@ -79,6 +109,36 @@ describe('prepareClients', () => {
     const prepared = await prepareClients(clientsWith(failing), { env: ENV_CREDENTIALS });
 
     expect(prepared).toBe(false);
+    expect(proxy.calls).toEqual([]);
+  });
+});
+
+describe('withCannedResponses', () => {
+  it('refuses a command it has no answer for, rather than send it to AWS', async () => {
+    const clients = clientsWith(staticCredentials);
+
+    const call = withCannedResponses(clients, () =>
+      clients.iam.send(new DeleteUserCommand({ UserName: WARM_UP.userName })),
+    );
+
+    await expect(call).rejects.toThrow(NoCannedResponseError);
+    expect(proxy.calls).toEqual([]);
+  });
+});
+
+describe('the detector on its priming event', () => {
+  it('finds the canned violation end to end on the canned answers, without a request to AWS', async () => {
+    const clients = clientsWith(staticCredentials);
+    const detector = createDetector({
+      config: loadConfig({}),
+      clients,
+      logger: createLogger('keywarden-test', 'SILENT'),
+      sleep: async () => {},
+    });
+
+    const result = await withCannedResponses(clients, () => detector(PRIMING_EVENT, PRIMING_CONTEXT));
+
+    expect(result).toMatchObject({ status: 'evaluated', verdict: 'violation', userName: WARM_UP.userName });
     expect(proxy.calls).toEqual([]);
   });
 });
