@@ -95,7 +95,15 @@ function severity(problems: Problems, name: string, value: unknown, required: bo
  * Returns every rule the finding breaks; empty when valid. `accountId` is the calling account and `partition`,
  * when given, the partition it runs in (the product ARN must be built with it).
  */
-export function asffProblems(finding: Finding, accountId: string, partition?: string): string[] {
+/** The size of a finding as sent (its JSON, in UTF-8 bytes). */
+const jsonBytes = (finding: Finding): number => Buffer.byteLength(JSON.stringify(finding));
+
+export function asffProblems(
+  finding: Finding,
+  accountId: string,
+  partition?: string,
+  bytes: number = jsonBytes(finding),
+): string[] {
   const problems: Problems = [];
   const f = finding as Record<string, unknown> & Finding;
   if (f.SchemaVersion !== '2018-10-08')
@@ -205,7 +213,6 @@ export function asffProblems(finding: Finding, accountId: string, partition?: st
     if (f[field] !== undefined)
       problems.push(`${field} belongs to the customer (BatchUpdateFindings); a provider must not set it`);
   }
-  const bytes = Buffer.byteLength(JSON.stringify(finding));
   if (bytes > MAX_FINDING_BYTES) problems.push(`finding is ${bytes} bytes, more than 240 KB`);
   return problems;
 }
@@ -217,11 +224,13 @@ export function assertValidBatch(findings: readonly Finding[], accountId: string
       `${findings.length} findings, more than ${MAX_FINDINGS_PER_BATCH} in one call`,
     ]);
   }
-  const bytes = Buffer.byteLength(JSON.stringify(findings));
+  // Each finding is serialized once: the batch's JSON is theirs joined by commas inside brackets.
+  const sizes = findings.map(jsonBytes);
+  const bytes = sizes.reduce((sum, size) => sum + size, 0) + Math.max(findings.length - 1, 0) + 2;
   if (bytes > MAX_BATCH_BYTES)
     throw new AsffValidationError('(batch)', [`${bytes} bytes, more than 6 MB in one call`]);
-  for (const finding of findings) {
-    const problems = asffProblems(finding, accountId, partition);
+  for (const [index, finding] of findings.entries()) {
+    const problems = asffProblems(finding, accountId, partition, sizes[index]);
     if (problems.length > 0) throw new AsffValidationError(String(finding.Id), problems);
   }
 }

@@ -43,6 +43,8 @@ export const USER_NAME = /^[\w+=,.@-]{1,64}$/;
 // Access key ids are upper-case alphanumerics; samples in the wild are shorter than real ones.
 const ACCESS_KEY_ID = /^[A-Z0-9]{1,128}$/;
 const MAX_FIELD = 512;
+/** KeyWarden's marker in a user agent: at its start or after a space or parenthesis. */
+const OWN_USER_AGENT = new RegExp(`(^|[\\s(])${USER_AGENT_MARKER}/`);
 
 type Json = Record<string, unknown>;
 
@@ -182,7 +184,7 @@ export function parseKeyEvent(raw: unknown): ParsedKeyEvent {
     keyEventName === 'UpdateAccessKey' &&
     requestedStatus === 'Inactive' &&
     userAgent !== undefined &&
-    new RegExp(`(^|[\\s(])${USER_AGENT_MARKER}/`).test(userAgent)
+    OWN_USER_AGENT.test(userAgent)
   ) {
     return skip('own-remediation', `KeyWarden deactivated ${clip(accessKeyId, 128)}`, eventId);
   }

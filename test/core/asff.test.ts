@@ -364,6 +364,17 @@ describe('assertValidBatch', () => {
     expect(() => assertValidBatch(findings, ACCOUNT_ID)).toThrow('more than 6 MB in one call');
   });
 
+  it.each([1, 3])('reports the size of the JSON sent for a batch of %i over 6 MB', (count) => {
+    const findings = batch(count).map((finding) => ({
+      ...finding,
+      ProductFields: { ...finding.ProductFields, padding: 'v'.repeat(Math.ceil((6 * 1024 * 1024) / count)) },
+    }));
+
+    expect(() => assertValidBatch(findings, ACCOUNT_ID, 'aws')).toThrow(
+      `${Buffer.byteLength(JSON.stringify(findings))} bytes, more than 6 MB in one call`,
+    );
+  });
+
   it('names the first invalid finding and its problems', () => {
     const findings = [validFinding('ok'), mutate({ Id: 'broken', Title: 't'.repeat(300) })];
     let thrown: unknown;
