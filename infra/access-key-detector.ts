@@ -67,11 +67,14 @@ export const DEFAULT_SWEEP_SCHEDULE = 'rate(6 hours)';
 /** Default `logRetention`: one year, the usual audit retention for a record of remediation actions. */
 export const DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR;
 
-// Sizes measured by running the bundles against moto (README, "Sizing"): the detector took 35-500 ms per event
-// (p50 58 ms) with a peak RSS of 120 MB, so 256 MB leaves twice that. Its 2-minute timeout covers the worst case
-// the SDK settings allow: one call exhausting 4 attempts of up to 13 s each (connect 3 s + request 10 s) with
-// back-off, plus IAM consistency re-reads (under 2 s) and the other calls.
-const DETECTOR_MEMORY_MB = 256;
+// Detector memory from `npm run bench` on Lambda's CPU model (README, "Performance"): an invocation gets
+// memory ÷ 1,769 MB of a vCPU, and most key events meet a cold function. At 512 MB the modeled cold path (init
+// at a full vCPU plus the first event) is about 300 ms against about 390 ms at 256 MB, warm events take half as
+// long, and a million cold events cost about $2 instead of $1.50; above 512 MB each doubling buys half as much.
+// The peak RSS is under 90 MB. The 2-minute timeout covers the worst case the SDK settings allow: one call
+// exhausting 4 attempts of up to 13 s each (connect 3 s + request 10 s) with back-off, plus IAM consistency
+// re-reads (under 2 s) and the other calls.
+const DETECTOR_MEMORY_MB = 512;
 const DETECTOR_TIMEOUT = Duration.minutes(2);
 // The sweep of 10,000 users peaked at 166 MB (credential report, 6 s; full listing, 77 s against moto, which never
 // throttles). 512 MB is three times that and buys proportionally more CPU; the timeout is the most Lambda allows,

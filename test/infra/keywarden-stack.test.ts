@@ -187,7 +187,7 @@ describe('AccessKeyDetector functions', () => {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
-      MemorySize: 256,
+      MemorySize: 512,
       Timeout: 120,
     });
     t.hasResourceProperties('AWS::Lambda::Function', {
