@@ -201,7 +201,7 @@ async function lambdaColdPath(
       ];
     }),
   );
-  const evaluated = results.filter((result) => !result.scenario.foreign);
+  const evaluated = results.filter((result) => !result.scenario.foreign && !result.scenario.memberAccountId);
   const sizes = [...new Set([...MODEL_MEMORY_MB, memory])].sort((a, b) => a - b);
   const bySize = markdownTable(
     [

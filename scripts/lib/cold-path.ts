@@ -19,12 +19,15 @@ import { startHandlerWorker } from './worker-client.ts';
 
 export const BENCH_ACCOUNT_ID = '123456789012';
 const OTHER_ACCOUNT_ID = '210987654321';
+const MEMBER_ACCOUNT_ID = '111122223333';
 
 export interface ColdPathScenario {
   readonly label: string;
   readonly env: Readonly<Record<string, string>>;
   /** The event comes from another account: a skip, which must make no AWS call. */
   readonly foreign?: boolean;
+  /** The user is in this member account, reached through the member role (organization mode). */
+  readonly memberAccountId?: string;
   /** What the handler must return for every event, or the benchmark measures something else. */
   readonly expect: string;
 }
@@ -36,8 +39,25 @@ export const COLD_PATH_SCENARIOS: readonly ColdPathScenario[] = [
     env: { REMEDIATION_MODE: 'deactivate' },
     expect: 'evaluated/violation/deactivated',
   },
+  {
+    label: 'violation in a member account (organization mode), detect only',
+    env: { MEMBER_ROLE_NAME: 'KeyWardenMember' },
+    memberAccountId: MEMBER_ACCOUNT_ID,
+    expect: 'evaluated/violation/none',
+  },
   { label: 'skipped: event of another account', env: {}, foreign: true, expect: 'skipped/other-account' },
 ];
+
+/** Makes moto act in `accountId` for this client's requests (moto's x-moto-account-id header). */
+function actIn(iam: IAMClient, accountId: string): void {
+  iam.middlewareStack.add(
+    (next) => async (args) => {
+      (args.request as { headers: Record<string, string> }).headers['x-moto-account-id'] = accountId;
+      return next(args);
+    },
+    { step: 'build', name: 'benchMotoAccount' },
+  );
+}
 
 export interface ColdPathSample {
   readonly initCpuMs: number;
@@ -95,6 +115,7 @@ export async function measureColdPath(
   const proxy = await startAwsProxy(moto.endpoint);
   try {
     const iam = new IAMClient(clientConfig(moto.endpoint));
+    if (scenario.memberAccountId !== undefined) actIn(iam, scenario.memberAccountId);
     // A violating user each: two active keys. Violations read no finding, so findings that moto keeps from
     // earlier events (it ignores GetFindings filters) do not change what a later event costs.
     const users = await seedUsers(
@@ -111,7 +132,7 @@ export async function measureColdPath(
           eventName: 'CreateAccessKey',
           accessKeyId: user.accessKeyIds.at(-1) ?? '',
           userName: user.userName,
-          accountId: scenario.foreign ? OTHER_ACCOUNT_ID : BENCH_ACCOUNT_ID,
+          accountId: scenario.foreign ? OTHER_ACCOUNT_ID : (scenario.memberAccountId ?? BENCH_ACCOUNT_ID),
           region: EMULATOR_REGION,
           actorUserName: 'bench-admin',
           eventTime: new Date(Date.UTC(2025, 0, 1, 0, 0, n)),
