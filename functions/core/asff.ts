@@ -22,6 +22,8 @@ const TYPE_NAMESPACES = [
 ];
 // Fields only the customer may set, through BatchUpdateFindings; a provider's values are ignored on update.
 const CUSTOMER_FIELDS = ['Note', 'UserDefinedFields', 'VerificationState', 'Workflow'] as const;
+const ACTION_TYPES = ['NETWORK_CONNECTION', 'AWS_API_CALL', 'DNS_REQUEST', 'PORT_PROBE'];
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 const PRODUCT_ARN =
   /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc):securityhub:([a-z0-9-]+):(\d{12}):product\/(\d{12})\/default$/;
@@ -200,6 +202,24 @@ export function asffProblems(
       if (typeof value !== 'string' || value.length === 0 || value.length > 2048) {
         problems.push(`ProductFields value of ${JSON.stringify(key)} must be 1 to 2048 characters`);
       }
+    }
+  }
+  const action = f.Action;
+  if (action !== undefined) {
+    oneOf(problems, 'Action.ActionType', action.ActionType, ACTION_TYPES, false);
+    const call = action.AwsApiCallAction;
+    if (call !== undefined) {
+      text(problems, 'Action.AwsApiCallAction.Api', call.Api, 128, false);
+      text(problems, 'Action.AwsApiCallAction.ServiceName', call.ServiceName, 128, false);
+      oneOf(problems, 'Action.AwsApiCallAction.CallerType', call.CallerType, ['remoteip', 'domain'], false);
+      const ip = call.RemoteIpDetails?.IpAddressV4;
+      if (ip !== undefined && !IPV4.test(ip))
+        problems.push(
+          `Action.AwsApiCallAction.RemoteIpDetails.IpAddressV4 ${JSON.stringify(ip)} is not an IPv4 address`,
+        );
+      text(problems, 'Action.AwsApiCallAction.DomainDetails.Domain', call.DomainDetails?.Domain, 128, false);
+      timestamp(problems, 'Action.AwsApiCallAction.FirstSeen', call.FirstSeen, false);
+      timestamp(problems, 'Action.AwsApiCallAction.LastSeen', call.LastSeen, false);
     }
   }
   const recommendation = f.Remediation?.Recommendation;

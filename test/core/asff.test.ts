@@ -395,3 +395,63 @@ describe('assertValidBatch', () => {
     expect(() => assertValidBatch([VALID], '210987654321')).toThrow(AsffValidationError);
   });
 });
+
+describe('asffProblems on Action', () => {
+  const call = (change: Record<string, unknown>) =>
+    mutate({
+      Action: {
+        ActionType: 'AWS_API_CALL',
+        AwsApiCallAction: { Api: 'CreateAccessKey', ServiceName: 'iam.amazonaws.com', ...change },
+      },
+    });
+
+  // Each accepted Action beside the twin with one thing broken.
+  it.each([
+    {
+      case: 'a remote IPv4 address',
+      change: { CallerType: 'remoteip', RemoteIpDetails: { IpAddressV4: '203.0.113.7' } },
+      problem: undefined,
+    },
+    {
+      case: 'an address that is not IPv4',
+      change: { CallerType: 'remoteip', RemoteIpDetails: { IpAddressV4: '2001:db8::1' } },
+      problem: 'IpAddressV4 "2001:db8::1" is not an IPv4 address',
+    },
+    {
+      case: 'a caller domain',
+      change: { CallerType: 'domain', DomainDetails: { Domain: 'cloudformation.amazonaws.com' } },
+      problem: undefined,
+    },
+    {
+      case: 'an unknown caller type',
+      change: { CallerType: 'Remote IP' },
+      problem: 'Action.AwsApiCallAction.CallerType must be one of remoteip|domain',
+    },
+    {
+      case: 'ISO first and last seen times',
+      change: { FirstSeen: '2026-06-01T11:59:58Z', LastSeen: '2026-06-01T11:59:58Z' },
+      problem: undefined,
+    },
+    {
+      case: 'a CloudTrail display date',
+      change: { FirstSeen: 'Jul 30, 2024 9:53:13 PM' },
+      problem: 'Action.AwsApiCallAction.FirstSeen must be an ISO 8601 timestamp',
+    },
+    { case: 'an Api of 128 characters', change: { Api: 'a'.repeat(128) }, problem: undefined },
+    {
+      case: 'an Api of 129 characters',
+      change: { Api: 'a'.repeat(129) },
+      problem: 'Action.AwsApiCallAction.Api is 129 characters, more than 128',
+    },
+  ])('checks $case', ({ change, problem }) => {
+    const problems = asffProblems(call(change), ACCOUNT_ID, 'aws');
+    if (problem === undefined) expect(problems).toEqual([]);
+    else expect(problems.join('\n')).toContain(problem);
+  });
+
+  it('rejects an action type ASFF does not know', () => {
+    expect(
+      asffProblems(mutate({ Action: { ActionType: 'API_CALL' } }), ACCOUNT_ID, 'aws').join('\n'),
+    ).toContain('Action.ActionType must be one of NETWORK_CONNECTION|AWS_API_CALL|DNS_REQUEST|PORT_PROBE');
+  });
+});
