@@ -21,11 +21,13 @@ import {
   KEEP_KEY_STRATEGIES,
   type KeepKeyStrategy,
   MAX_ROTATION_GRACE_HOURS,
+  MAX_TRUSTED_KEY_ISSUERS,
   REMEDIATION_MODES,
   type RemediationMode,
   SWEEP_SOURCES,
   type SweepSource,
   TAG_KEY_PATTERN,
+  TRUSTED_KEY_ISSUER_PATTERN,
   wholeNumberRange,
 } from '../functions/shared/constants.ts';
 import { ESM_REQUIRE_BANNER } from '../scripts/build.mjs';
@@ -114,6 +116,15 @@ export interface AccessKeyDetectorProps {
    * @default 0
    */
   readonly rotationGraceHours?: number;
+  /**
+   * ARN patterns (`*` matches any characters) of the principals that hand out access keys legitimately, such as a
+   * provisioning or CI role: `arn:aws:iam::123456789012:role/provisioning`,
+   * `arn:aws:sts::123456789012:assumed-role/ci-deployer/*`. Matched against the caller's ARN and, for a role session,
+   * its role's ARN. A key another principal creates or re-activates raises a HIGH threat finding unless the
+   * caller matches. At most 50.
+   * @default - none: every principal but the key's own user raises a threat finding
+   */
+  readonly trustedKeyIssuers?: readonly string[];
   /**
    * Event bus that receives a KeyWarden event for every violation and remediation.
    * @default - no notification events; no `events:PutEvents` permission
@@ -225,7 +236,11 @@ export class AccessKeyDetector extends Construct {
       description: 'KeyWarden: checks the user of each IAM access-key event (CIS 1.13)',
       memorySize: DETECTOR_MEMORY_MB,
       timeout: DETECTOR_TIMEOUT,
-      environment,
+      // Only events name a caller: the sweep has nothing to match the patterns against.
+      environment:
+        settings.trustedKeyIssuers.length === 0
+          ? environment
+          : { ...environment, [ENV.trustedKeyIssuers]: settings.trustedKeyIssuers.join(',') },
       settings,
       notificationEventBus: props.notificationEventBus,
       organization: props.organization,
@@ -426,6 +441,7 @@ interface Settings {
   readonly createTrail: boolean;
   readonly sweepSchedule: events.Schedule;
   readonly sweepSource: SweepSource;
+  readonly trustedKeyIssuers: readonly string[];
 }
 
 const RETENTION_VALUES = new Set<number>(
@@ -483,6 +499,23 @@ function resolveSettings(props: AccessKeyDetectorProps): Settings {
     );
   }
 
+  const trustedKeyIssuers = props.trustedKeyIssuers ?? DEFAULTS.trustedKeyIssuers;
+  if (trustedKeyIssuers.length > MAX_TRUSTED_KEY_ISSUERS) {
+    throw new Error(
+      `trustedKeyIssuers holds ${trustedKeyIssuers.length} patterns; use at most ${MAX_TRUSTED_KEY_ISSUERS} (a * wildcard covers many principals)`,
+    );
+  }
+  for (const pattern of trustedKeyIssuers) {
+    if (
+      !Token.isUnresolved(pattern) &&
+      (pattern.length > 2048 || !TRUSTED_KEY_ISSUER_PATTERN.test(pattern))
+    ) {
+      throw new Error(
+        `trustedKeyIssuers entry ${JSON.stringify(pattern)} is not allowed; use an IAM or STS ARN with * wildcards, e.g. arn:aws:iam::123456789012:role/provisioning`,
+      );
+    }
+  }
+
   if (props.alarmEmail !== undefined && !Token.isUnresolved(props.alarmEmail)) {
     validateAlarmEmail(props.alarmEmail);
   }
@@ -496,6 +529,7 @@ function resolveSettings(props: AccessKeyDetectorProps): Settings {
     createTrail: props.createTrail ?? false,
     sweepSchedule,
     sweepSource,
+    trustedKeyIssuers,
   };
 }
 

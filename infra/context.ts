@@ -16,6 +16,7 @@ export const CONTEXT_KEYS = [
   'createTrail',
   'logRetentionDays',
   'homeRegion',
+  'trustedKeyIssuers',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -54,6 +55,21 @@ export function stackPropsFromContext(lookup: Lookup, env: ProcessEnv): KeyWarde
     return raw === 'true';
   };
 
+  // A comma list from `-c`, or a list of strings in cdk.json.
+  const list = (key: ContextKey): string[] | undefined => {
+    const value = lookup(key);
+    if (Array.isArray(value)) {
+      if (value.some((entry) => typeof entry !== 'string')) {
+        throw new Error(`context ${key}=${JSON.stringify(value)} is not allowed; use a list of strings`);
+      }
+      return (value as string[]).map((entry) => entry.trim()).filter((entry) => entry !== '');
+    }
+    return text(key)
+      ?.split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== '');
+  };
+
   const sweepSchedule = text('sweepSchedule');
   const region = text('homeRegion') ?? (env.CDK_DEFAULT_REGION?.trim() || undefined);
   const account = env.CDK_DEFAULT_ACCOUNT?.trim() || undefined;
@@ -71,6 +87,7 @@ export function stackPropsFromContext(lookup: Lookup, env: ProcessEnv): KeyWarde
       alarmEmail: text('alarmEmail'),
       createTrail: flag('createTrail'),
       sweepSchedule: sweepSchedule === undefined ? undefined : events.Schedule.expression(sweepSchedule),
+      trustedKeyIssuers: list('trustedKeyIssuers'),
     },
   };
 }

@@ -5,7 +5,11 @@ import { NOTIFICATION_SOURCE } from '../shared/constants.ts';
 import { NotificationError } from '../shared/errors.ts';
 import { errorCode, errorMessage } from './clients.ts';
 
-export type Outcome = 'Violation Detected' | 'Key Deactivated' | 'Violation Resolved';
+export type Outcome =
+  | 'Violation Detected'
+  | 'Key Deactivated'
+  | 'Violation Resolved'
+  | 'Key Minted By Another Principal';
 
 export interface Notification {
   readonly outcome: Outcome;
@@ -16,7 +20,10 @@ export interface NotifierPort {
   notify(notification: Notification): Promise<void>;
 }
 
-/** Detail types are `KeyWarden Violation Detected`, `KeyWarden Key Deactivated`, `KeyWarden Violation Resolved`. */
+/**
+ * Detail types are `KeyWarden Violation Detected`, `KeyWarden Key Deactivated`, `KeyWarden Violation Resolved` and
+ * `KeyWarden Key Minted By Another Principal`.
+ */
 export function createNotifier(client: EventBridgeClient, eventBusName: string): NotifierPort {
   return {
     async notify({ outcome, detail }) {

@@ -44,7 +44,7 @@ Options:
   --import-findings          write findings to Security Hub CSPM and resolve or archive stale ones
   --remediate                show which keys would be deactivated (dry run)
   --remediate --yes          deactivate them (never the last active key of a user)
-  --keep-key newest|oldest|last-used
+  --keep-key newest|oldest|last-used|auto
                              which active key to keep (default: KEEP_KEY or ${DEFAULTS.keepKey})
   --exempt-tag KEY           users tagged KEY=true are reported, never changed
                              (default: EXEMPT_TAG or ${DEFAULTS.exemptTag})

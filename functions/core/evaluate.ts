@@ -1,6 +1,7 @@
 /** CIS AWS Foundations Benchmark v3.0.0 control 1.13: at most one active access key per IAM user. Pure. */
 
 import type { KeepKeyStrategy } from '../shared/constants.ts';
+import { type KeyOrigins, NO_KEY_ORIGINS } from './attribution.ts';
 import { type AccessKey, isActive, type UserSnapshot } from './types.ts';
 
 export interface EvaluationPolicy {
@@ -41,10 +42,18 @@ const byCreateThenId = (a: AccessKey, b: AccessKey): number =>
 
 const lastUsedTime = (key: AccessKey): number => key.lastUsed?.date?.getTime() ?? Number.NEGATIVE_INFINITY;
 
-/** Picks the key to keep among two or more active keys, deterministically. */
+/** Whether KEEP_KEY=auto finds the newest key made usable by another, untrusted principal. */
+const newestFromAnother = (newest: AccessKey, origins: KeyOrigins): boolean =>
+  origins.get(newest.accessKeyId)?.minter === 'another-principal';
+
+/**
+ * Picks the key to keep among two or more active keys, deterministically. `origins` says who made which key usable,
+ * as far as KeyWarden saw it (only `auto` reads it).
+ */
 export function chooseKeyToKeep(
   activeKeys: readonly AccessKey[],
   strategy: KeepKeyStrategy,
+  origins: KeyOrigins = NO_KEY_ORIGINS,
 ): { key: AccessKey; reason: string } {
   const ascending = [...activeKeys].sort(byCreateThenId);
   const oldest = ascending[0];
@@ -60,6 +69,20 @@ export function chooseKeyToKeep(
         reason:
           'it is the oldest active key, so a key created by someone else is the one switched off (KEEP_KEY=oldest)',
       };
+    case 'auto': {
+      const origin = origins.get(newest.accessKeyId);
+      if (origin?.minter === 'another-principal' && oldest !== newest) {
+        return {
+          key: oldest,
+          reason: `the newer key ${newest.accessKeyId} was ${origin.how} by ${origin.actorArn || 'an unknown caller'}, another principal that is not a trusted key issuer, so the older key is kept (KEEP_KEY=auto)`,
+        };
+      }
+      return {
+        key: newest,
+        reason:
+          'no newer key is known to come from another principal, so the newest is kept to finish a rotation (KEEP_KEY=auto)',
+      };
+    }
     case 'last-used': {
       // Never used counts as oldest; ties go to the newer key.
       const [key] = [...ascending].sort((a, b) => lastUsedTime(b) - lastUsedTime(a) || byCreateThenId(b, a));
@@ -92,6 +115,7 @@ export function evaluateUser(
   snapshot: UserSnapshot | undefined,
   policy: EvaluationPolicy,
   now: Date,
+  origins: KeyOrigins = NO_KEY_ORIGINS,
 ): Evaluation {
   if (snapshot === undefined) return { verdict: 'user-gone', userName };
   const activeKeys = [...snapshot.keys.filter(isActive)].sort(byCreateThenId);
@@ -104,8 +128,10 @@ export function evaluateUser(
       reason: `user is tagged ${policy.exemptTag}=true, so KeyWarden reports but never changes its keys`,
     };
   }
-  const { key: keyToKeep, reason: keepReason } = chooseKeyToKeep(activeKeys, policy.keepKey);
+  const { key: keyToKeep, reason: keepReason } = chooseKeyToKeep(activeKeys, policy.keepKey, origins);
   const newest = activeKeys[activeKeys.length - 1] as AccessKey;
+  // The grace is for rotations; a key another principal minted is no rotation.
+  const rotation = !(policy.keepKey === 'auto' && newestFromAnother(newest, origins));
   const graceEnds = new Date(newest.createDate.getTime() + policy.rotationGraceHours * 3_600_000);
   return {
     verdict: 'violation',
@@ -115,6 +141,9 @@ export function evaluateUser(
     keysToDeactivate: activeKeys.filter((key) => key.accessKeyId !== keyToKeep.accessKeyId),
     keepReason,
     // No grace configured means none: a key dated slightly ahead of this clock (skew) must not postpone.
-    graceUntil: policy.rotationGraceHours > 0 && graceEnds.getTime() > now.getTime() ? graceEnds : undefined,
+    graceUntil:
+      rotation && policy.rotationGraceHours > 0 && graceEnds.getTime() > now.getTime()
+        ? graceEnds
+        : undefined,
   };
 }

@@ -5,12 +5,14 @@ import {
   KEEP_KEY_STRATEGIES,
   type KeepKeyStrategy,
   MAX_ROTATION_GRACE_HOURS,
+  MAX_TRUSTED_KEY_ISSUERS,
   REMEDIATION_MODES,
   type RemediationMode,
   ROLE_NAME_PATTERN,
   SWEEP_SOURCES,
   type SweepSource,
   TAG_KEY_PATTERN,
+  TRUSTED_KEY_ISSUER_PATTERN,
   wholeNumberRange,
 } from './constants.ts';
 import { ConfigError } from './errors.ts';
@@ -32,6 +34,8 @@ export interface Config {
   readonly memberAccountIds: readonly string[] | undefined;
   /** Read-only role in the management account for Organizations ListAccounts (the sweep). */
   readonly organizationRoleArn: string | undefined;
+  /** ARN patterns (`*` wildcards) of principals that hand out access keys legitimately; empty: none. */
+  readonly trustedKeyIssuers: readonly string[];
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -69,6 +73,36 @@ function wholeNumber(env: Env, name: string, fallback: number, min: number, max:
   const parsed = DECIMAL_INTEGER.test(value) ? Number(value) : Number.NaN;
   if (!(parsed >= min && parsed <= max)) throw notAllowed(name, env[name], allowed);
   return parsed;
+}
+
+/** Splits a comma list of ARN patterns; throws ConfigError naming the variable, its value and the bad entry. */
+export function parseTrustedKeyIssuers(
+  raw: string | undefined,
+  name: string = ENV.trustedKeyIssuers,
+): string[] {
+  const patterns = (raw ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  const shown = `${name}=${JSON.stringify(raw && raw.length > 300 ? `${raw.slice(0, 299)}…` : raw)}`;
+  // Set but empty is an error like for every other variable: unset it to trust no issuer.
+  if (raw !== undefined && patterns.length === 0)
+    throw new ConfigError(
+      `${shown} is not allowed; use IAM or STS ARNs with * wildcards, comma-separated, or unset it`,
+    );
+  for (const pattern of patterns) {
+    if (pattern.length > 2048 || !TRUSTED_KEY_ISSUER_PATTERN.test(pattern)) {
+      throw new ConfigError(
+        `${shown} is not allowed: ${JSON.stringify(pattern.slice(0, 200))} is not an ARN pattern; use IAM or STS ARNs with * wildcards, comma-separated (e.g. arn:aws:iam::123456789012:role/provisioning,arn:aws:sts::123456789012:assumed-role/ci-*/*)`,
+      );
+    }
+  }
+  if (patterns.length > MAX_TRUSTED_KEY_ISSUERS) {
+    throw new ConfigError(
+      `${shown} is not allowed: ${patterns.length} entries; use at most ${MAX_TRUSTED_KEY_ISSUERS} ARN patterns (a * wildcard covers many principals)`,
+    );
+  }
+  return [...new Set(patterns)];
 }
 
 // EventBridge bus name or ARN.
@@ -134,5 +168,6 @@ export function loadConfig(env: Env): Config {
     consistencyRetries: wholeNumber(env, ENV.consistencyRetries, DEFAULTS.consistencyRetries, 0, 10),
     sweepSource: oneOf(env, ENV.sweepSource, SWEEP_SOURCES, DEFAULTS.sweepSource),
     ...organization(env),
+    trustedKeyIssuers: parseTrustedKeyIssuers(env[ENV.trustedKeyIssuers]),
   };
 }

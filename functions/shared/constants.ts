@@ -12,12 +12,13 @@ export const ENV = {
   memberRoleName: 'MEMBER_ROLE_NAME',
   memberAccountIds: 'MEMBER_ACCOUNT_IDS',
   organizationRoleArn: 'ORGANIZATION_ROLE_ARN',
+  trustedKeyIssuers: 'TRUSTED_KEY_ISSUERS',
 } as const;
 
 export const REMEDIATION_MODES = ['off', 'dry-run', 'deactivate'] as const;
 export type RemediationMode = (typeof REMEDIATION_MODES)[number];
 
-export const KEEP_KEY_STRATEGIES = ['newest', 'oldest', 'last-used'] as const;
+export const KEEP_KEY_STRATEGIES = ['newest', 'oldest', 'last-used', 'auto'] as const;
 export type KeepKeyStrategy = (typeof KEEP_KEY_STRATEGIES)[number];
 
 export const SWEEP_SOURCES = ['credential-report', 'full'] as const;
@@ -25,6 +26,13 @@ export type SweepSource = (typeof SWEEP_SOURCES)[number];
 
 /** IAM tag keys: 1-128 letters, digits, spaces and _.:/=+-@ (and not starting with `aws:`). */
 export const TAG_KEY_PATTERN = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
+
+/**
+ * One TRUSTED_KEY_ISSUERS entry: an IAM or STS ARN (`arn:partition:service:region:account:resource`) in which `*`
+ * stands for any run of characters. Commas separate entries, so a name with a comma is matched with `*`.
+ */
+export const TRUSTED_KEY_ISSUER_PATTERN = /^arn:[\w*-]+:[\w*-]+:[\w*-]*:[\d*]*:[\w+=.@/*-]+$/;
+export const MAX_TRUSTED_KEY_ISSUERS = 50;
 
 /** Upper bound of ROTATION_GRACE_HOURS: 90 days, the benchmark's rotation period. */
 export const MAX_ROTATION_GRACE_HOURS = 24 * 90;
@@ -39,6 +47,7 @@ export const DEFAULTS = {
   rotationGraceHours: 0,
   consistencyRetries: 3,
   sweepSource: 'credential-report' as SweepSource,
+  trustedKeyIssuers: [] as readonly string[],
 } as const;
 
 /** CloudTrail event names the detector handles; the rule matches exactly these. */

@@ -25,6 +25,7 @@ describe('createNotifier', () => {
     ['Violation Detected', 'KeyWarden Violation Detected'],
     ['Key Deactivated', 'KeyWarden Key Deactivated'],
     ['Violation Resolved', 'KeyWarden Violation Resolved'],
+    ['Key Minted By Another Principal', 'KeyWarden Key Minted By Another Principal'],
   ] as const)('puts one %s event from source keywarden on the bus', async (outcome, detailType) => {
     eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
 

@@ -12,6 +12,7 @@ describe('loadConfig', () => {
       eventBusName: undefined,
       consistencyRetries: 3,
       sweepSource: 'credential-report',
+      trustedKeyIssuers: [],
     });
   });
 
@@ -25,6 +26,25 @@ describe('loadConfig', () => {
     { name: 'REMEDIATION_MODE', value: ' dry-run ', field: 'remediationMode', parsed: 'dry-run' },
     { name: 'KEEP_KEY', value: 'oldest', field: 'keepKey', parsed: 'oldest' },
     { name: 'KEEP_KEY', value: 'last-used', field: 'keepKey', parsed: 'last-used' },
+    { name: 'KEEP_KEY', value: 'auto', field: 'keepKey', parsed: 'auto' },
+    {
+      name: 'TRUSTED_KEY_ISSUERS',
+      value: 'arn:aws:iam::123456789012:role/provisioning',
+      field: 'trustedKeyIssuers',
+      parsed: ['arn:aws:iam::123456789012:role/provisioning'],
+    },
+    {
+      name: 'TRUSTED_KEY_ISSUERS',
+      value: ' arn:aws:iam::123456789012:role/provisioning , arn:aws:sts::*:assumed-role/ci-*/*,',
+      field: 'trustedKeyIssuers',
+      parsed: ['arn:aws:iam::123456789012:role/provisioning', 'arn:aws:sts::*:assumed-role/ci-*/*'],
+    },
+    {
+      name: 'TRUSTED_KEY_ISSUERS',
+      value: 'arn:aws:iam::123456789012:root,arn:aws:iam::123456789012:root',
+      field: 'trustedKeyIssuers',
+      parsed: ['arn:aws:iam::123456789012:root'],
+    },
     { name: 'EXEMPT_TAG', value: 'security/exempt', field: 'exemptTag', parsed: 'security/exempt' },
     { name: 'ROTATION_GRACE_HOURS', value: '24', field: 'rotationGraceHours', parsed: 24 },
     { name: 'ROTATION_GRACE_HOURS', value: '16', field: 'rotationGraceHours', parsed: 16 },
@@ -47,7 +67,21 @@ describe('loadConfig', () => {
   it.each([
     { name: 'REMEDIATION_MODE', value: 'on', allowed: 'use one of: off, dry-run, deactivate' },
     { name: 'REMEDIATION_MODE', value: 'DEACTIVATE', allowed: 'use one of: off, dry-run, deactivate' },
-    { name: 'KEEP_KEY', value: 'latest', allowed: 'use one of: newest, oldest, last-used' },
+    { name: 'KEEP_KEY', value: 'latest', allowed: 'use one of: newest, oldest, last-used, auto' },
+    { name: 'TRUSTED_KEY_ISSUERS', value: '*', allowed: 'use IAM or STS ARNs with * wildcards' },
+    { name: 'TRUSTED_KEY_ISSUERS', value: ' ', allowed: 'use IAM or STS ARNs with * wildcards' },
+    { name: 'TRUSTED_KEY_ISSUERS', value: ',', allowed: 'use IAM or STS ARNs with * wildcards' },
+    { name: 'TRUSTED_KEY_ISSUERS', value: 'arn:*', allowed: 'use IAM or STS ARNs with * wildcards' },
+    {
+      name: 'TRUSTED_KEY_ISSUERS',
+      value: 'provisioning-role',
+      allowed: 'use IAM or STS ARNs with * wildcards',
+    },
+    {
+      name: 'TRUSTED_KEY_ISSUERS',
+      value: 'arn:aws:iam::123456789012:role/ok,arn:aws:iam::123456789012:role/with space',
+      allowed: '"arn:aws:iam::123456789012:role/with space" is not an ARN pattern',
+    },
     { name: 'EXEMPT_TAG', value: 'aws:exempt', allowed: 'use an IAM tag key' },
     { name: 'EXEMPT_TAG', value: 'exempt#1', allowed: 'use an IAM tag key' },
     { name: 'EXEMPT_TAG', value: 'k'.repeat(129), allowed: 'use an IAM tag key' },
@@ -89,4 +123,14 @@ describe('loadConfig', () => {
       expect(message).toContain(allowed);
     },
   );
+
+  it('rejects more than 50 TRUSTED_KEY_ISSUERS entries, showing the start of the value', () => {
+    const value = Array.from({ length: 51 }, (_, i) => `arn:aws:iam::123456789012:role/r${i}`).join(',');
+    expect(() => loadConfig({ TRUSTED_KEY_ISSUERS: value })).toThrow(
+      /^TRUSTED_KEY_ISSUERS="arn:aws:iam::123456789012:role\/r0,.{200,}…" is not allowed: 51 entries; use at most 50/,
+    );
+    expect(
+      loadConfig({ TRUSTED_KEY_ISSUERS: value.split(',').slice(0, 50).join(',') }).trustedKeyIssuers,
+    ).toHaveLength(50);
+  });
 });

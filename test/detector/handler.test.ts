@@ -254,7 +254,7 @@ describe('detector handler against moto', () => {
       vi.stubEnv('KEEP_KEY', 'youngest');
 
       await expect(import('../../functions/detector/handler.ts')).rejects.toThrow(
-        'KEEP_KEY="youngest" is not allowed; use one of: newest, oldest, last-used',
+        'KEEP_KEY="youngest" is not allowed; use one of: newest, oldest, last-used, auto',
       );
       vi.stubEnv('KEEP_KEY', undefined);
     });

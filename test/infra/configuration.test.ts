@@ -1,7 +1,9 @@
 import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ENV } from '../../functions/shared/constants.ts';
 import { AccessKeyDetector, type AccessKeyDetectorProps } from '../../infra/access-key-detector.ts';
 import { type ContextKey, stackPropsFromContext } from '../../infra/context.ts';
 import { IamEventForwarderStack } from '../../infra/iam-event-forwarder-stack.ts';
@@ -83,6 +85,26 @@ describe('AccessKeyDetector props', () => {
       { alarmEmail: 'security' },
       /alarmEmail "security" is not an e-mail address/,
     ],
+    [
+      'a trusted key issuer that is not an ARN',
+      { trustedKeyIssuers: ['provisioning-role'] },
+      /trustedKeyIssuers entry "provisioning-role" is not allowed; use an IAM or STS ARN with \* wildcards/,
+    ],
+    [
+      'a trusted key issuer that trusts everyone',
+      { trustedKeyIssuers: ['arn:*'] },
+      /trustedKeyIssuers entry "arn:\*" is not allowed/,
+    ],
+    [
+      'a trusted key issuer with a comma',
+      { trustedKeyIssuers: ['arn:aws:iam::123456789012:role/a,arn:aws:iam::123456789012:role/b'] },
+      /trustedKeyIssuers entry "arn:aws:iam::123456789012:role\/a,arn:aws:iam::123456789012:role\/b" is not allowed/,
+    ],
+    [
+      'more than 50 trusted key issuers',
+      { trustedKeyIssuers: Array.from({ length: 51 }, (_, i) => `arn:aws:iam::123456789012:role/r${i}`) },
+      /trustedKeyIssuers holds 51 patterns; use at most 50/,
+    ],
   ])('rejects %s, naming the value', (_case, props, message) => {
     expect(() => build(props)).toThrow(message);
   });
@@ -93,8 +115,43 @@ describe('AccessKeyDetector props', () => {
     ['a tag key with spaces and punctuation', { exemptTag: 'Security Team/exempt=yes@+-_.:' }],
     ['a retention of ten years', { logRetention: 3653 as logs.RetentionDays }],
     ['a cron schedule', { sweepSchedule: events.Schedule.cron({ hour: '3', minute: '0' }) }],
+    ['KEEP_KEY=auto', { keepKey: 'auto' }],
+    [
+      'trusted key issuers with wildcards',
+      {
+        trustedKeyIssuers: [
+          'arn:aws:iam::123456789012:role/provisioning',
+          'arn:aws:sts::123456789012:assumed-role/ci-*/*',
+          'arn:aws:iam::*:role/OrganizationAccountAccessRole',
+        ],
+      },
+    ],
   ])('accepts %s', (_case, props) => {
     expect(build(props).detectorFunction).toBeDefined();
+  });
+
+  it('passes TRUSTED_KEY_ISSUERS to the detector only, comma-separated', () => {
+    const stack = scratchStack();
+    new AccessKeyDetector(stack, 'Detector', {
+      trustedKeyIssuers: ['arn:aws:iam::123456789012:role/provisioning', 'arn:aws:sts::*:assumed-role/ci/*'],
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('each IAM access-key event'),
+      Environment: {
+        Variables: Match.objectLike({
+          [ENV.trustedKeyIssuers]:
+            'arn:aws:iam::123456789012:role/provisioning,arn:aws:sts::*:assumed-role/ci/*',
+        }),
+      },
+    });
+    const sweep = Object.values(
+      template.findResources('AWS::Lambda::Function', {
+        Properties: { Description: Match.stringLikeRegexp('sweeps every IAM user') },
+      }),
+    );
+    expect(sweep).toHaveLength(1);
+    expect(sweep[0]?.Properties.Environment.Variables).not.toHaveProperty(ENV.trustedKeyIssuers);
   });
 
   it('rejects a bad alarm address for the forwarder stack too', () => {
@@ -141,6 +198,25 @@ describe('stackPropsFromContext', () => {
       logRetention: 90,
     });
     expect(props.detector?.sweepSchedule?.expressionString).toBe('rate(1 day)');
+  });
+
+  it.each<[unknown, string[]]>([
+    [
+      'arn:aws:iam::123456789012:role/a, arn:aws:sts::*:assumed-role/ci/*',
+      ['arn:aws:iam::123456789012:role/a', 'arn:aws:sts::*:assumed-role/ci/*'],
+    ],
+    [
+      ['arn:aws:iam::123456789012:role/a', ' arn:aws:iam::123456789012:role/b '],
+      ['arn:aws:iam::123456789012:role/a', 'arn:aws:iam::123456789012:role/b'],
+    ],
+  ])('reads trustedKeyIssuers from a -c comma list or a cdk.json list: %o', (value, expected) => {
+    expect(fromContext({ trustedKeyIssuers: value }).detector?.trustedKeyIssuers).toEqual(expected);
+  });
+
+  it('rejects a trustedKeyIssuers list that holds something else than strings', () => {
+    expect(() => fromContext({ trustedKeyIssuers: ['arn:aws:iam::123456789012:role/a', 7] })).toThrow(
+      /context trustedKeyIssuers=\["arn:aws:iam::123456789012:role\/a",7\] is not allowed; use a list of strings/,
+    );
   });
 
   it('accepts the typed values cdk.json can hold', () => {

@@ -189,7 +189,8 @@ function expectedKept(active: readonly WorldKey[], keepKey: Scenario['keepKey'])
     (a, b) => a.createDate.getTime() - b.createDate.getTime() || a.id.localeCompare(b.id),
   );
   const newest = byAge[byAge.length - 1] as WorldKey;
-  if (keepKey === 'newest') return newest;
+  // The engine knows no key origins here, so auto finishes a rotation like newest.
+  if (keepKey === 'newest' || keepKey === 'auto') return newest;
   if (keepKey === 'oldest') return byAge[0] as WorldKey;
   const used = (key: WorldKey): number => key.lastUsed?.getTime() ?? Number.NEGATIVE_INFINITY;
   return [...byAge].reverse().reduce((best, key) => (used(key) > used(best) ? key : best), newest);
