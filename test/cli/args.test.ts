@@ -113,7 +113,7 @@ describe('parseCommandLine', () => {
     {
       case: 'an empty --keep-key',
       argv: ['scan', '--keep-key='],
-      message: /^--keep-key "" is not allowed; use one of: newest, oldest, last-used$/,
+      message: /^--keep-key "" is not allowed; use one of: newest, oldest, last-used, auto$/,
     },
   ])('returns a usage error for $case', ({ argv, message }) => {
     // Act
