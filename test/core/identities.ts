@@ -37,32 +37,29 @@ export const ROLE_SESSION = 'arn:aws:sts::123456789012:assumed-role/RoleToBeAssu
 
 /** The trigger parseKeyEvent makes of a CreateAccessKey by `identity`; `userName` undefined: the caller's own. */
 export function createdBy(identity: Json, userName: string | undefined, extra: Json = {}): EventTrigger {
-  const parsed = parseKeyEvent(
-    {
-      source: 'aws.iam',
-      'detail-type': 'AWS API Call via CloudTrail',
-      account: ACCOUNT_ID,
-      detail: {
-        eventSource: 'iam.amazonaws.com',
-        eventName: 'CreateAccessKey',
-        eventID: 'ev-1',
-        eventTime: '2026-06-01T11:59:58Z',
-        sourceIPAddress: '203.0.113.7',
-        recipientAccountId: ACCOUNT_ID,
-        userIdentity: identity,
-        requestParameters: userName === undefined ? {} : { userName },
-        responseElements: {
-          accessKey: {
-            accessKeyId: 'AKIANEW0000000000002',
-            status: 'Active',
-            ...(userName === undefined ? {} : { userName }),
-          },
+  const parsed = parseKeyEvent({
+    source: 'aws.iam',
+    'detail-type': 'AWS API Call via CloudTrail',
+    account: ACCOUNT_ID,
+    detail: {
+      eventSource: 'iam.amazonaws.com',
+      eventName: 'CreateAccessKey',
+      eventID: 'ev-1',
+      eventTime: '2026-06-01T11:59:58Z',
+      sourceIPAddress: '203.0.113.7',
+      recipientAccountId: ACCOUNT_ID,
+      userIdentity: identity,
+      requestParameters: userName === undefined ? {} : { userName },
+      responseElements: {
+        accessKey: {
+          accessKeyId: 'AKIANEW0000000000002',
+          status: 'Active',
+          ...(userName === undefined ? {} : { userName }),
         },
-        ...extra,
       },
+      ...extra,
     },
-    ACCOUNT_ID,
-  );
+  });
   if (parsed.kind !== 'target') throw new Error(`expected a target, got ${parsed.reason}`);
   return parsed.trigger;
 }
