@@ -10,8 +10,10 @@ import type { NotifierPort } from '../adapters/notify.ts';
 import type { FindingsPort } from '../adapters/securityhub.ts';
 import { MAX_FINDINGS_PER_BATCH } from '../core/asff.ts';
 import { type Finding, findingIdFor, GENERATOR_ID, productArnFor, USER_NAME_FIELD } from '../core/finding.ts';
+import { isOpenThreat, THREAT_GENERATOR_ID, THREAT_USER_NAME_FIELD } from '../core/threat-finding.ts';
 import { type AccountContext, isActive, type Trigger, type UserSnapshot } from '../core/types.ts';
 import { type CheckResult, checkUser, type EngineSettings } from '../engine/check-user.ts';
+import { resolveThreats } from '../engine/threats.ts';
 import type { SweepSource } from '../shared/constants.ts';
 import { CredentialReportError, KeyWardenError } from '../shared/errors.ts';
 import { mapBounded } from './concurrency.ts';
@@ -98,6 +100,8 @@ export interface SweepResult {
   readonly fallbackReason: string | undefined;
   /** One per candidate checked, in the order of the listing. */
   readonly outcomes: readonly UserOutcome[];
+  /** Threat findings resolved (key inactive) or archived (key gone) by this sweep. */
+  readonly threatFindingsResolved: number;
   readonly failures: readonly SweepFailure[];
   readonly summary: SweepSummary;
 }
@@ -137,11 +141,14 @@ interface Listing {
   readonly failures: SweepFailure[];
 }
 
-/** Server-side filters for this generator's open findings; AWS applies them, emulators ignore them. */
+/**
+ * Server-side filters for the open CIS 1.13 and threat findings (one query for both); AWS applies them, emulators
+ * ignore them.
+ */
 export function openFindingFilters(account: AccountContext): AwsSecurityFindingFilters {
   const equals = (value: string) => ({ Value: value, Comparison: 'EQUALS' as const });
   return {
-    GeneratorId: [equals(GENERATOR_ID)],
+    GeneratorId: [equals(GENERATOR_ID), equals(THREAT_GENERATOR_ID)],
     ProductArn: [equals(productArnFor(account))],
     AwsAccountId: [equals(account.accountId)],
     ComplianceStatus: OPEN_STATUSES.map(equals),
@@ -157,6 +164,16 @@ export function isOpenFinding(account: AccountContext, finding: Finding): boolea
     finding.AwsAccountId === account.accountId &&
     finding.RecordState === 'ACTIVE' &&
     (OPEN_STATUSES as readonly string[]).includes(finding.Compliance?.Status ?? '')
+  );
+}
+
+/** An open threat finding of this account (key minted by another principal, key still active when last seen). */
+export function isOpenThreatFinding(account: AccountContext, finding: Finding): boolean {
+  return (
+    isOpenThreat(finding) &&
+    finding.ProductArn === productArnFor(account) &&
+    finding.AwsAccountId === account.accountId &&
+    (finding.ProductFields?.[THREAT_USER_NAME_FIELD] ?? '') !== ''
   );
 }
 
@@ -338,11 +355,15 @@ export async function runSweep(
   }
 
   const candidates = new Map(listing.candidates.map((c) => [c.userName.toLowerCase(), c]));
+  let openThreats: Finding[] = [];
   if (reconcile) {
     deps.onProgress?.({ phase: 'findings' });
-    const open = await deps.findings.findFindings(openFindingFilters(account), (f) =>
-      isOpenFinding(account, f),
+    const found = await deps.findings.findFindings(
+      openFindingFilters(account),
+      (f) => isOpenFinding(account, f) || isOpenThreatFinding(account, f),
     );
+    openThreats = found.filter((f) => isOpenThreatFinding(account, f));
+    const open = found.filter((f) => isOpenFinding(account, f));
     for (const finding of open) {
       const userName = userNameOf(finding);
       if (userName === undefined || findingIdFor(account.accountId, userName) !== finding.Id) {
@@ -428,6 +449,15 @@ export async function runSweep(
     checked.push({ result, candidate, importIt });
   });
 
+  // Threat findings: the sweep cannot know who created a key, so it raises none; it resolves those whose key IAM
+  // now shows inactive or gone, reading the keys of their users live.
+  const threatResolutions: Finding[] = [];
+  if (openThreats.length > 0) {
+    const resolved = await resolveThreats(deps.iam, account, openThreats, trigger, deps.clock);
+    threatResolutions.push(...resolved.findings);
+    for (const { userName, error } of resolved.failures) failures.push({ stage: 'check', userName, error });
+  }
+
   const imported = new Set<CheckResult>();
   const toImport = checked.filter((c) => c.importIt);
   if (toImport.length > 0) deps.onProgress?.({ phase: 'importing', done: 0, total: toImport.length });
@@ -445,6 +475,18 @@ export async function runSweep(
       total: toImport.length,
     });
   }
+  let threatFindingsResolved = 0;
+  if (settings.importFindings) {
+    for (let start = 0; start < threatResolutions.length; start += MAX_FINDINGS_PER_BATCH) {
+      const chunk = threatResolutions.slice(start, start + MAX_FINDINGS_PER_BATCH);
+      try {
+        await deps.findings.importFindings(chunk);
+        threatFindingsResolved += chunk.length;
+      } catch (error) {
+        failures.push({ stage: 'import', userName: undefined, error });
+      }
+    }
+  }
 
   const outcomes: UserOutcome[] = checked.map(({ result, candidate }) => ({
     result,
@@ -456,6 +498,7 @@ export async function runSweep(
     reportGeneratedAt: listing.reportGeneratedAt,
     fallbackReason: listing.fallbackReason,
     outcomes,
+    threatFindingsResolved,
     failures,
     summary: summarise(listing.listedNames.size, outcomes, toCheck, failures),
   };

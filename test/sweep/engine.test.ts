@@ -1,12 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { findingIdFor, GENERATOR_ID } from '../../functions/core/finding.ts';
 import {
+  buildThreatFinding,
+  THREAT_GENERATOR_ID,
+  threatFindingIdFor,
+  threatRecordFromEvent,
+} from '../../functions/core/threat-finding.ts';
+import type { AccessKey } from '../../functions/core/types.ts';
+import {
   isOpenFinding,
   openFindingFilters,
   runSweep,
   type SweepOptions,
   userNameOf,
 } from '../../functions/sweep/engine.ts';
+import { EVENT_TRIGGER } from '../core/builders.ts';
+import { expectValidAsff } from '../support/asff-matchers.ts';
 import { ACCOUNT, FakeAccount, SETTINGS } from './fakes.ts';
 
 const REPORT: SweepOptions = { settings: SETTINGS, source: 'credential-report', origin: 'schedule' };
@@ -325,9 +334,12 @@ describe('open findings', () => {
     ProductFields: { 'keywarden/detector/userName': 'alice' },
   };
 
-  it('asks Security Hub for this generator, product and account, FAILED or WARNING, ACTIVE', () => {
+  it('asks Security Hub for the CIS 1.13 and threat generators, product and account, FAILED or WARNING, ACTIVE', () => {
     expect(openFindingFilters(ACCOUNT)).toEqual({
-      GeneratorId: [{ Value: GENERATOR_ID, Comparison: 'EQUALS' }],
+      GeneratorId: [
+        { Value: GENERATOR_ID, Comparison: 'EQUALS' },
+        { Value: THREAT_GENERATOR_ID, Comparison: 'EQUALS' },
+      ],
       ProductArn: [{ Value: base.ProductArn, Comparison: 'EQUALS' }],
       AwsAccountId: [{ Value: ACCOUNT.accountId, Comparison: 'EQUALS' }],
       ComplianceStatus: [
@@ -348,6 +360,7 @@ describe('open findings', () => {
     { case: 'a PASSED finding', change: { Compliance: { Status: 'PASSED' as const } }, open: false },
     { case: 'an ARCHIVED finding', change: { RecordState: 'ARCHIVED' as const }, open: false },
     { case: 'another generator', change: { GeneratorId: 'someone-else' }, open: false },
+    { case: 'a threat finding', change: { GeneratorId: THREAT_GENERATOR_ID }, open: false },
     { case: 'another account', change: { AwsAccountId: '210987654321' }, open: false },
     {
       case: 'another region',
@@ -375,5 +388,132 @@ describe('open findings', () => {
     { case: 'nothing', finding: { Resources: [] }, userName: undefined },
   ])('reads the user name from $case', ({ finding, userName }) => {
     expect(userNameOf(finding as never)).toBe(userName);
+  });
+});
+
+describe('runSweep and threat findings', () => {
+  /** Stores an open threat finding for the user's `index`-th key, as the detector raised it. */
+  function storeThreat(account: FakeAccount, userName: string, key: AccessKey): string {
+    const snapshot = account.users.get(userName);
+    if (snapshot === undefined) throw new Error('no such user');
+    const record = threatRecordFromEvent({
+      trigger: { ...EVENT_TRIGGER, accessKeyId: key.accessKeyId, eventTime: '2026-01-01T00:00:00Z' },
+      grant: { accessKeyId: key.accessKeyId, how: 'created' },
+      user: snapshot.user,
+      keys: snapshot.keys,
+      now: new Date('2026-01-01T00:00:01Z'),
+    });
+    const finding = buildThreatFinding(ACCOUNT, record, { key: 'active' }, new Date('2026-01-01T00:00:01Z'));
+    account.findings.set(finding.Id as string, finding);
+    return finding.Id as string;
+  }
+
+  const state = (account: FakeAccount, id: string) => {
+    const finding = account.findings.get(id);
+    return `${finding?.Compliance?.Status}/${finding?.RecordState}`;
+  };
+
+  // Each key state beside its twin: only an inactive or deleted key resolves its threat finding.
+  it.each([
+    { case: 'still active', change: (keys: AccessKey[]) => keys, expected: 'FAILED/ACTIVE', resolved: 0 },
+    {
+      case: 'inactive',
+      change: (keys: AccessKey[]) => keys.map((k, i) => (i === 1 ? { ...k, status: 'Inactive' } : k)),
+      expected: 'PASSED/ACTIVE',
+      resolved: 1,
+    },
+    {
+      case: 'deleted',
+      change: (keys: AccessKey[]) => keys.slice(0, 1),
+      expected: 'PASSED/ARCHIVED',
+      resolved: 1,
+    },
+  ])(
+    'leaves a threat finding open while its key is active, resolves it when it is $case',
+    async ({ change, expected, resolved }) => {
+      // Prepare
+      const account = new FakeAccount();
+      const snapshot = account.addUser('bob', { activeKeys: 2 });
+      const minted = snapshot.keys[1] as AccessKey;
+      const threatId = storeThreat(account, 'bob', minted);
+      account.users.set('bob', { ...snapshot, keys: change([...snapshot.keys]) });
+      const before = account.findings.get(threatId);
+
+      // Act
+      const result = await runSweep(account.deps(), REPORT, ACCOUNT);
+
+      // Assess
+      expect(state(account, threatId)).toBe(expected);
+      expect(result.threatFindingsResolved).toBe(resolved);
+      expect(account.findings.get(threatId)?.Severity?.Label).toBe('HIGH');
+      if (resolved === 0) expect(account.findings.get(threatId)).toBe(before);
+      else {
+        expectValidAsff(account.findings.get(threatId));
+        expect(account.findings.get(threatId)?.ProductFields?.['keywarden/threat/resolvedBy']).toBe(
+          'found by the scheduled sweep',
+        );
+      }
+    },
+  );
+
+  it('archives the threat findings of a deleted user', async () => {
+    const account = new FakeAccount();
+    const snapshot = account.addUser('gone', { activeKeys: 1 });
+    const threatId = storeThreat(account, 'gone', snapshot.keys[0] as AccessKey);
+    account.users.delete('gone');
+
+    await runSweep(account.deps(), REPORT, ACCOUNT);
+
+    expect(state(account, threatId)).toBe('PASSED/ARCHIVED');
+  });
+
+  it('raises no threat finding: it cannot know who created a key', async () => {
+    const account = new FakeAccount();
+    account.addUser('alice', { activeKeys: 2 });
+
+    await runSweep(account.deps(), REPORT, ACCOUNT);
+
+    expect([...account.findings.values()].filter((f) => f.GeneratorId === THREAT_GENERATOR_ID)).toEqual([]);
+    expect([...account.findings.keys()]).toEqual([id('alice')]);
+  });
+
+  it('reads the open threat findings in the same query as the compliance findings', async () => {
+    const account = new FakeAccount();
+    const snapshot = account.addUser('bob', { activeKeys: 1 });
+    storeThreat(account, 'bob', snapshot.keys[0] as AccessKey);
+
+    await runSweep(account.deps(), REPORT, ACCOUNT);
+
+    expect(account.calls.findFindings).toBe(1);
+    expect(account.calls.listKeys).toBe(1);
+  });
+
+  it('writes nothing in a read-only scan', async () => {
+    const account = new FakeAccount();
+    const snapshot = account.addUser('bob', { activeKeys: 1, inactiveKeys: 1 });
+    const threatId = storeThreat(account, 'bob', snapshot.keys[1] as AccessKey);
+
+    const result = await runSweep(
+      account.deps(),
+      { ...REPORT, settings: { ...SETTINGS, importFindings: false }, reconcileFindings: true },
+      ACCOUNT,
+    );
+
+    expect(state(account, threatId)).toBe('FAILED/ACTIVE');
+    expect(result.threatFindingsResolved).toBe(0);
+    expect(account.importBatches).toEqual([]);
+  });
+
+  it('reports a user whose keys cannot be read, and leaves its threat findings as they are', async () => {
+    const account = new FakeAccount();
+    const snapshot = account.addUser('bob', { activeKeys: 1, inactiveKeys: 1 });
+    const threatId = storeThreat(account, 'bob', snapshot.keys[1] as AccessKey);
+    account.broken.add('bob');
+
+    const result = await runSweep(account.deps(), REPORT, ACCOUNT);
+
+    expect(state(account, threatId)).toBe('FAILED/ACTIVE');
+    expect(result.failures.map((f) => [f.stage, f.userName])).toContainEqual(['check', 'bob']);
+    expect(threatFindingIdFor(ACCOUNT.accountId, snapshot.keys[1]?.accessKeyId ?? '')).toBe(threatId);
   });
 });

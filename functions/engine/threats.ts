@@ -1,0 +1,292 @@
+/**
+ * The engine's side of the threat findings (MITRE ATT&CK T1098.001): which stored threat findings a check needs,
+ * the finding to raise for a key another principal made usable, and the resolutions IAM's state calls for.
+ * The decisions are pure; `readThreatFindings` is the one call to Security Hub.
+ */
+
+import type { IamPort } from '../adapters/iam.ts';
+import type { Notification } from '../adapters/notify.ts';
+import type { FindingsPort } from '../adapters/securityhub.ts';
+import {
+  classifyMinter,
+  type KeyGrant,
+  type KeyOrigin,
+  type KeyOrigins,
+  keyGrantOf,
+  keyOrigin,
+  type Minter,
+} from '../core/attribution.ts';
+import { type Finding, productArnFor } from '../core/finding.ts';
+import {
+  buildThreatFinding,
+  originOfThreat,
+  resolvedByOf,
+  THREAT_GENERATOR_ID,
+  THREAT_KEY_FIELD,
+  THREAT_USER_NAME_FIELD,
+  type ThreatState,
+  threatFindingIdFor,
+  threatRecordFromEvent,
+  threatRecordOf,
+} from '../core/threat-finding.ts';
+import {
+  type AccessKey,
+  type AccountContext,
+  type Expectation,
+  type IamUser,
+  isActive,
+  type Trigger,
+} from '../core/types.ts';
+
+/** The key an event made usable, who did it, and what that says about the key's origin. */
+export interface Attribution {
+  readonly grant: KeyGrant;
+  readonly minter: Minter;
+  readonly origin: KeyOrigin;
+}
+
+/** Attributes an event that created or re-activated a key; undefined for any other trigger. */
+export function attribute(
+  trigger: Trigger,
+  expectation: Expectation | undefined,
+  userName: string,
+  accountId: string,
+  trustedKeyIssuers: readonly string[],
+): Attribution | undefined {
+  if (trigger.kind !== 'event') return undefined;
+  const grant = keyGrantOf(trigger, expectation);
+  if (grant === undefined) return undefined;
+  const minter = classifyMinter(trigger, userName, accountId, trustedKeyIssuers);
+  return { grant, minter, origin: keyOrigin(trigger, grant, minter) };
+}
+
+/**
+ * The keys whose stored threat findings a check reads: the key an event granted to another principal (is it
+ * already recorded?), the key an event deactivated or deleted (to resolve its finding), and, when the user has
+ * two or more active keys, the other active keys (who made them usable decides KEEP_KEY=auto).
+ */
+export function threatKeysToRead(
+  trigger: Trigger,
+  attribution: Attribution | undefined,
+  activeKeys: readonly AccessKey[],
+): string[] {
+  const ids = new Set<string>();
+  if (attribution?.minter.kind === 'another-principal') ids.add(attribution.grant.accessKeyId);
+  if (trigger.kind === 'event' && attribution === undefined && trigger.accessKeyId !== undefined) {
+    // DeleteAccessKey, UpdateAccessKey to Inactive: the event's key may have a finding to resolve.
+    ids.add(trigger.accessKeyId);
+  }
+  if (activeKeys.length >= 2) {
+    for (const key of activeKeys)
+      if (key.accessKeyId !== attribution?.grant.accessKeyId) ids.add(key.accessKeyId);
+  }
+  return [...ids];
+}
+
+/** The stored threat findings of these keys, by access key id; no call when there is none to read. */
+export async function readThreatFindings(
+  findings: FindingsPort,
+  account: AccountContext,
+  accessKeyIds: readonly string[],
+): Promise<Map<string, Finding>> {
+  if (accessKeyIds.length === 0) return new Map();
+  const productArn = productArnFor(account);
+  const ids = new Set(accessKeyIds.map((id) => threatFindingIdFor(account.accountId, id)));
+  const stored = await findings.findFindings(
+    {
+      Id: [...ids].map((Value) => ({ Value, Comparison: 'EQUALS' as const })),
+      ProductArn: [{ Value: productArn, Comparison: 'EQUALS' }],
+    },
+    (finding) =>
+      finding.Id !== undefined &&
+      ids.has(finding.Id) &&
+      finding.ProductArn === productArn &&
+      finding.GeneratorId === THREAT_GENERATOR_ID,
+  );
+  return new Map(stored.map((finding) => [finding.ProductFields?.[THREAT_KEY_FIELD] ?? '', finding]));
+}
+
+/** Who made the user's keys usable, as far as KeyWarden knows: this event, then open threat findings. */
+export function originsOf(
+  attribution: Attribution | undefined,
+  stored: ReadonlyMap<string, Finding>,
+  known: KeyOrigins = new Map(),
+): KeyOrigins {
+  const origins = new Map(known);
+  for (const finding of stored.values()) {
+    const origin = originOfThreat(finding);
+    if (origin !== undefined && !origins.has(origin.accessKeyId)) origins.set(origin.accessKeyId, origin);
+  }
+  if (attribution !== undefined) origins.set(attribution.grant.accessKeyId, attribution.origin);
+  return origins;
+}
+
+type KeyState = ThreatState['key'];
+
+/** The key's state in a stored threat finding. */
+function storedState(finding: Finding): KeyState {
+  if (finding.RecordState === 'ARCHIVED') return 'deleted';
+  return finding.Compliance?.Status === 'FAILED' ? 'active' : 'inactive';
+}
+
+function currentState(accessKeyId: string, keys: readonly AccessKey[]): KeyState {
+  const key = keys.find((k) => k.accessKeyId === accessKeyId);
+  if (key === undefined) return 'deleted';
+  return isActive(key) ? 'active' : 'inactive';
+}
+
+// Findings move only towards resolved: active → inactive → deleted.
+const RANK: Readonly<Record<KeyState, number>> = { active: 0, inactive: 1, deleted: 2 };
+
+function state(key: KeyState, by: string, at: Date): ThreatState {
+  return key === 'active' ? { key } : { key, by, at };
+}
+
+export interface ThreatOutcome {
+  /** Threat findings to import: the one raised, and resolutions. */
+  readonly findings: readonly Finding[];
+  /** Set when this check raised (or re-raised) the threat finding of the event's key. */
+  readonly raised: Finding | undefined;
+}
+
+export interface ThreatInput {
+  readonly account: AccountContext;
+  readonly trigger: Trigger;
+  readonly attribution: Attribution | undefined;
+  readonly stored: ReadonlyMap<string, Finding>;
+  /** The user as IAM has it; undefined when the user is gone. */
+  readonly user: IamUser | undefined;
+  /** The keys as IAM listed them for this check, before any action of KeyWarden's. */
+  readonly keysBefore: readonly AccessKey[];
+  /** The keys after KeyWarden's action (deactivated ones inactive). */
+  readonly keysAfter: readonly AccessKey[];
+  /** Keys KeyWarden itself deactivated in this check. */
+  readonly deactivatedByKeyWarden: ReadonlySet<string>;
+  readonly now: Date;
+}
+
+/**
+ * Decides the threat findings of one check. A key another principal made usable raises its finding (once per
+ * event: a repeated delivery changes nothing unless the key's state did). Every stored finding whose key IAM now
+ * shows inactive or gone is resolved; a finding is never re-opened except by a new grant from another principal.
+ */
+export function decideThreats(input: ThreatInput): ThreatOutcome {
+  const { account, trigger, attribution, stored, now } = input;
+  const findings: Finding[] = [];
+  const by = (accessKeyId: string): string =>
+    input.deactivatedByKeyWarden.has(accessKeyId)
+      ? 'deactivated by KeyWarden, which kept the older key (KEEP_KEY=auto)'
+      : resolvedByOf(trigger);
+  let raised: Finding | undefined;
+
+  const granted = attribution?.minter.kind === 'another-principal' ? attribution.grant : undefined;
+  if (granted !== undefined && trigger.kind === 'event' && input.user !== undefined) {
+    const previous = stored.get(granted.accessKeyId);
+    const record = previous === undefined ? undefined : threatRecordOf(previous);
+    const is = currentState(granted.accessKeyId, input.keysAfter);
+    if (previous === undefined || record === undefined || record.eventId !== trigger.eventId) {
+      const fresh = threatRecordFromEvent({
+        trigger,
+        grant: granted,
+        user: input.user,
+        keys: input.keysBefore,
+        now,
+      });
+      raised = buildThreatFinding(account, fresh, state(is, by(granted.accessKeyId), now), now);
+      findings.push(raised);
+    } else {
+      // A repeated delivery of a recorded event: import only a resolution since, never re-open.
+      const was = storedState(previous);
+      if (RANK[is] > RANK[was]) {
+        findings.push(buildThreatFinding(account, record, state(is, by(granted.accessKeyId), now), now));
+      } else if (was === 'active' && is === 'active') {
+        // Recorded and open: the earlier delivery may have failed before notifying (at least once).
+        raised = previous;
+      }
+    }
+  }
+
+  for (const [accessKeyId, previous] of stored) {
+    if (accessKeyId === granted?.accessKeyId) continue;
+    const record = threatRecordOf(previous);
+    if (record === undefined) continue;
+    const is = currentState(accessKeyId, input.keysAfter);
+    if (RANK[is] > RANK[storedState(previous)])
+      findings.push(buildThreatFinding(account, record, state(is, by(accessKeyId), now), now));
+  }
+  return { findings, raised };
+}
+
+/** The notification for a raised threat finding. */
+export function threatNotification(account: AccountContext, finding: Finding): Notification | undefined {
+  const record = threatRecordOf(finding);
+  if (record === undefined) return undefined;
+  return {
+    outcome: 'Key Minted By Another Principal',
+    detail: {
+      accountId: account.accountId,
+      userName: record.userName,
+      userArn: record.userArn,
+      accessKeyId: record.accessKeyId,
+      how: record.how,
+      actorArn: record.actorArn,
+      actorType: record.actorType,
+      actorIssuerArn: record.actorIssuerArn || undefined,
+      actorMfa: record.actorMfa,
+      sourceIp: record.sourceIp,
+      eventId: record.eventId,
+      eventTime: record.eventTime,
+      activeAccessKeyIds: record.activeKeysAfterCall,
+      keyState: finding.ProductFields?.['keywarden/threat/keyState'],
+      findingId: finding.Id,
+    },
+  };
+}
+
+/**
+ * The sweep's part: resolves the open threat findings whose key IAM now shows inactive or gone, reading each
+ * user's keys live (one ListAccessKeys per user with an open threat finding). A user whose keys cannot be read is
+ * returned in `failures` and its findings are left as they are.
+ */
+export async function resolveThreats(
+  iam: Pick<IamPort, 'listKeys'>,
+  account: AccountContext,
+  openThreats: readonly Finding[],
+  trigger: Trigger,
+  clock: () => Date,
+): Promise<{ findings: Finding[]; failures: { userName: string; error: unknown }[] }> {
+  const byUser = new Map<string, { userName: string; stored: Map<string, Finding> }>();
+  for (const finding of openThreats) {
+    const userName = finding.ProductFields?.[THREAT_USER_NAME_FIELD] ?? '';
+    const accessKeyId = finding.ProductFields?.[THREAT_KEY_FIELD] ?? '';
+    if (userName === '' || accessKeyId === '') continue;
+    const group = byUser.get(userName.toLowerCase()) ?? { userName, stored: new Map<string, Finding>() };
+    group.stored.set(accessKeyId, finding);
+    byUser.set(userName.toLowerCase(), group);
+  }
+  const findings: Finding[] = [];
+  const failures: { userName: string; error: unknown }[] = [];
+  for (const { userName, stored } of byUser.values()) {
+    let keys: readonly AccessKey[];
+    try {
+      // A user that is gone holds no key: its threat findings are archived.
+      keys = (await iam.listKeys(userName)) ?? [];
+    } catch (error) {
+      failures.push({ userName, error });
+      continue;
+    }
+    const outcome = decideThreats({
+      account,
+      trigger,
+      attribution: undefined,
+      stored,
+      user: undefined,
+      keysBefore: keys,
+      keysAfter: keys,
+      deactivatedByKeyWarden: new Set(),
+      now: clock(),
+    });
+    findings.push(...outcome.findings);
+  }
+  return { findings, failures };
+}

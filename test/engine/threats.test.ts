@@ -1,0 +1,292 @@
+import { describe, expect, it } from 'vitest';
+import { threatFindingIdFor } from '../../functions/core/threat-finding.ts';
+import type { AccessKey, Trigger } from '../../functions/core/types.ts';
+import {
+  type Attribution,
+  attribute,
+  decideThreats,
+  originsOf,
+  threatKeysToRead,
+  threatNotification,
+} from '../../functions/engine/threats.ts';
+import { ACCOUNT, key, OLD_KEY, SWEEP_TRIGGER, user } from '../core/builders.ts';
+import { ACCOUNT_ID, ASSUMED_ROLE, createdBy, IAM_USER, ROLE } from '../core/identities.ts';
+import { expectValidAsff } from '../support/asff-matchers.ts';
+
+const NOW = new Date('2026-06-01T12:00:01.000Z');
+const BOB = user({ userName: 'bob', userId: 'AIDABOB0000000000001' });
+const MINTED = key('AKIANEW0000000000002', '2026-06-01T11:59:58.000Z');
+const BY_ALICE = createdBy(IAM_USER, 'bob');
+const BY_BOB = createdBy({ ...IAM_USER, userName: 'bob', arn: 'arn:aws:iam::123456789012:user/bob' }, 'bob');
+
+const attributed = (trigger: Trigger, trusted: readonly string[] = []): Attribution | undefined =>
+  attribute(trigger, undefined, 'bob', ACCOUNT_ID, trusted);
+
+function decide(options: {
+  trigger?: Trigger;
+  attribution?: Attribution | undefined;
+  stored?: ReadonlyMap<string, ReturnType<typeof decideThreats>['findings'][number]>;
+  keysBefore?: readonly AccessKey[];
+  keysAfter?: readonly AccessKey[];
+  deactivated?: readonly string[];
+  now?: Date;
+}) {
+  const trigger = options.trigger ?? BY_ALICE;
+  const keysBefore = options.keysBefore ?? [OLD_KEY, MINTED];
+  const outcome = decideThreats({
+    account: ACCOUNT,
+    trigger,
+    attribution: 'attribution' in options ? options.attribution : attributed(trigger),
+    stored: options.stored ?? new Map(),
+    user: BOB,
+    keysBefore,
+    keysAfter: options.keysAfter ?? keysBefore,
+    deactivatedByKeyWarden: new Set(options.deactivated ?? []),
+    now: options.now ?? NOW,
+  });
+  for (const finding of outcome.findings) expectValidAsff(finding);
+  return outcome;
+}
+
+const stateOf = (finding: { ProductFields?: Record<string, string> }) =>
+  finding.ProductFields?.['keywarden/threat/keyState'];
+
+describe('decideThreats', () => {
+  // Each caller beside its twin: only another, untrusted principal raises a finding.
+  it.each([
+    { case: 'another IAM user', trigger: BY_ALICE, trusted: [], raised: true },
+    { case: 'the user itself', trigger: BY_BOB, trusted: [], raised: false },
+    { case: 'an assumed role', trigger: createdBy(ASSUMED_ROLE, 'bob'), trusted: [], raised: true },
+    {
+      case: 'a trusted assumed role',
+      trigger: createdBy(ASSUMED_ROLE, 'bob'),
+      trusted: [ROLE],
+      raised: false,
+    },
+  ])('raises a threat finding for a key created by $case: $raised', ({ trigger, trusted, raised }) => {
+    const outcome = decide({ trigger, attribution: attributed(trigger, trusted) });
+    expect(outcome.raised !== undefined).toBe(raised);
+    expect(outcome.findings.map((f) => f.Id)).toEqual(
+      raised ? [threatFindingIdFor(ACCOUNT_ID, 'AKIANEW0000000000002')] : [],
+    );
+  });
+
+  it('raises it for a first key too (CIS 1.13 holds)', () => {
+    const outcome = decide({ keysBefore: [MINTED] });
+    expect(outcome.raised?.Compliance?.Status).toBe('FAILED');
+    expect(outcome.raised?.ProductFields?.['keywarden/threat/activeKeysAfterCall']).toBe(
+      'AKIANEW0000000000002',
+    );
+  });
+
+  it('raises it already resolved when KeyWarden switched the key off in the same check', () => {
+    const outcome = decide({
+      keysAfter: [OLD_KEY, { ...MINTED, status: 'Inactive' }],
+      deactivated: ['AKIANEW0000000000002'],
+    });
+    expect(outcome.raised).toMatchObject({ Compliance: { Status: 'PASSED' }, RecordState: 'ACTIVE' });
+    expect(outcome.raised?.ProductFields?.['keywarden/threat/resolvedBy']).toBe(
+      'deactivated by KeyWarden, which kept the older key (KEEP_KEY=auto)',
+    );
+    // The active keys after the call are those the caller left, not those after KeyWarden's action.
+    expect(outcome.raised?.ProductFields?.['keywarden/threat/activeKeysAfterCall']).toBe(
+      'AKIAOLD0000000000001,AKIANEW0000000000002',
+    );
+  });
+
+  describe('a repeated delivery of the same event', () => {
+    const first = decide({}).raised;
+    if (first === undefined) throw new Error('expected a finding');
+    const stored = new Map([['AKIANEW0000000000002', first]]);
+
+    it('imports nothing while the key is still active, and notifies again (at least once)', () => {
+      const again = decide({ stored, now: new Date('2026-06-01T12:00:05.000Z') });
+      expect(again.findings).toEqual([]);
+      expect(again.raised).toBe(first);
+    });
+
+    it('resolves instead of re-opening when the key was switched off since', () => {
+      const again = decide({ stored, keysAfter: [OLD_KEY, { ...MINTED, status: 'Inactive' }] });
+      expect(again.raised).toBeUndefined();
+      expect(again.findings).toHaveLength(1);
+      expect(again.findings[0]).toMatchObject({ Id: first.Id, Compliance: { Status: 'PASSED' } });
+      expect(again.findings[0]?.CreatedAt).toBe(first.CreatedAt);
+    });
+
+    it('changes nothing once resolved', () => {
+      const resolved = decide({ stored, keysAfter: [OLD_KEY, { ...MINTED, status: 'Inactive' }] })
+        .findings[0];
+      if (resolved === undefined) throw new Error('expected a resolution');
+      const again = decide({
+        stored: new Map([['AKIANEW0000000000002', resolved]]),
+        keysAfter: [OLD_KEY, { ...MINTED, status: 'Inactive' }],
+      });
+      expect(again).toEqual({ findings: [], raised: undefined });
+    });
+  });
+
+  it('re-opens a resolved finding for a new grant by another principal (a re-activation)', () => {
+    const resolved = decide({ keysAfter: [OLD_KEY, { ...MINTED, status: 'Inactive' }] }).raised;
+    if (resolved === undefined) throw new Error('expected a finding');
+    const reactivation: Trigger = { ...BY_ALICE, eventName: 'UpdateAccessKey', eventId: 'ev-2' };
+    const outcome = decide({
+      trigger: reactivation,
+      attribution: attribute(
+        reactivation,
+        { accessKeyId: MINTED.accessKeyId, state: 'Active' },
+        'bob',
+        ACCOUNT_ID,
+        [],
+      ),
+      stored: new Map([['AKIANEW0000000000002', resolved]]),
+    });
+    expect(outcome.raised).toMatchObject({ Id: resolved.Id, Compliance: { Status: 'FAILED' } });
+    expect(outcome.raised?.Title).toContain('was re-activated by another principal');
+  });
+
+  // The resolutions, each beside the state that leaves the finding as it is.
+  it.each([
+    { case: 'still active', after: [OLD_KEY, MINTED], status: undefined, record: undefined },
+    {
+      case: 'inactive',
+      after: [OLD_KEY, { ...MINTED, status: 'Inactive' }],
+      status: 'PASSED',
+      record: 'ACTIVE',
+    },
+    { case: 'deleted', after: [OLD_KEY], status: 'PASSED', record: 'ARCHIVED' },
+  ])('resolves a stored open finding when IAM shows the key $case', ({ after, status, record }) => {
+    const open = decide({}).raised;
+    if (open === undefined) throw new Error('expected a finding');
+    const deletion: Trigger = { ...BY_BOB, eventName: 'DeleteAccessKey', eventId: 'ev-3' };
+    const outcome = decide({
+      trigger: deletion,
+      attribution: undefined,
+      stored: new Map([['AKIANEW0000000000002', open]]),
+      keysBefore: after,
+    });
+    expect(outcome.raised).toBeUndefined();
+    expect(outcome.findings.map((f) => [f.Compliance?.Status, f.RecordState])).toEqual(
+      status === undefined ? [] : [[status, record]],
+    );
+    if (status !== undefined)
+      expect(outcome.findings[0]?.ProductFields?.['keywarden/threat/resolvedBy']).toMatch(
+        /^DeleteAccessKey by /,
+      );
+  });
+
+  it('archives a resolved finding once the key is deleted, and the sweep may do it', () => {
+    const resolved = decide({ keysAfter: [OLD_KEY, { ...MINTED, status: 'Inactive' }] }).raised;
+    if (resolved === undefined) throw new Error('expected a finding');
+    const outcome = decide({
+      trigger: SWEEP_TRIGGER,
+      attribution: undefined,
+      stored: new Map([['AKIANEW0000000000002', resolved]]),
+      keysBefore: [OLD_KEY],
+    });
+    expect(outcome.findings.map((f) => [stateOf(f), f.RecordState])).toEqual([['deleted', 'ARCHIVED']]);
+    expect(outcome.findings[0]?.ProductFields?.['keywarden/threat/resolvedBy']).toBe(
+      'found by the scheduled sweep',
+    );
+  });
+
+  it('never re-opens a stored finding on a self-service re-activation', () => {
+    const resolved = decide({ keysAfter: [OLD_KEY, { ...MINTED, status: 'Inactive' }] }).raised;
+    if (resolved === undefined) throw new Error('expected a finding');
+    const selfReactivation: Trigger = { ...BY_BOB, eventName: 'UpdateAccessKey', eventId: 'ev-4' };
+    const outcome = decide({
+      trigger: selfReactivation,
+      attribution: attribute(
+        selfReactivation,
+        { accessKeyId: MINTED.accessKeyId, state: 'Active' },
+        'bob',
+        ACCOUNT_ID,
+        [],
+      ),
+      stored: new Map([['AKIANEW0000000000002', resolved]]),
+    });
+    expect(outcome).toEqual({ findings: [], raised: undefined });
+  });
+});
+
+describe('threatKeysToRead', () => {
+  const deletion: Trigger = { ...BY_BOB, eventName: 'DeleteAccessKey', accessKeyId: 'AKIAGONE000000000003' };
+  it.each([
+    { case: 'a self-service first key', trigger: BY_BOB, active: [MINTED], keys: [] },
+    {
+      case: 'a first key from another principal',
+      trigger: BY_ALICE,
+      active: [MINTED],
+      keys: ['AKIANEW0000000000002'],
+    },
+    {
+      case: 'a self-service second key',
+      trigger: BY_BOB,
+      active: [OLD_KEY, MINTED],
+      keys: ['AKIAOLD0000000000001'],
+    },
+    {
+      case: 'a second key from another principal',
+      trigger: BY_ALICE,
+      active: [OLD_KEY, MINTED],
+      keys: ['AKIANEW0000000000002', 'AKIAOLD0000000000001'],
+    },
+    { case: 'a deletion', trigger: deletion, active: [OLD_KEY], keys: ['AKIAGONE000000000003'] },
+    { case: 'a sweep of a compliant user', trigger: SWEEP_TRIGGER, active: [OLD_KEY], keys: [] },
+    {
+      case: 'a sweep of a violating user',
+      trigger: SWEEP_TRIGGER,
+      active: [OLD_KEY, MINTED],
+      keys: ['AKIAOLD0000000000001', 'AKIANEW0000000000002'],
+    },
+  ])('reads $keys for $case', ({ trigger, active, keys }) => {
+    expect(threatKeysToRead(trigger, attributed(trigger), active)).toEqual(keys);
+  });
+});
+
+describe('originsOf', () => {
+  it('takes this event first, then open threat findings, and ignores resolved ones', () => {
+    const open = decide({}).raised;
+    const resolved = decide({
+      trigger: { ...BY_ALICE, accessKeyId: OLD_KEY.accessKeyId },
+      keysBefore: [{ ...OLD_KEY, status: 'Inactive' }],
+    }).raised;
+    if (open === undefined || resolved === undefined) throw new Error('expected findings');
+    const origins = originsOf(
+      attributed(BY_BOB),
+      new Map([
+        ['AKIANEW0000000000002', open],
+        ['AKIAOLD0000000000001', resolved],
+      ]),
+    );
+    expect([...origins.values()].map((o) => [o.accessKeyId, o.minter])).toEqual([
+      ['AKIANEW0000000000002', 'self'],
+    ]);
+  });
+});
+
+describe('threatNotification', () => {
+  it('names the user, the key, the caller and the finding', () => {
+    const raised = decide({}).raised;
+    if (raised === undefined) throw new Error('expected a finding');
+    expect(threatNotification(ACCOUNT, raised)).toEqual({
+      outcome: 'Key Minted By Another Principal',
+      detail: {
+        accountId: ACCOUNT_ID,
+        userName: 'bob',
+        userArn: 'arn:aws:iam::123456789012:user/bob',
+        accessKeyId: 'AKIANEW0000000000002',
+        how: 'created',
+        actorArn: 'arn:aws:iam::123456789012:user/Alice',
+        actorType: 'IAMUser',
+        actorIssuerArn: undefined,
+        actorMfa: undefined,
+        sourceIp: '203.0.113.7',
+        eventId: 'ev-1',
+        eventTime: '2026-06-01T11:59:58Z',
+        activeAccessKeyIds: ['AKIAOLD0000000000001', 'AKIANEW0000000000002'],
+        keyState: 'active',
+        findingId: raised.Id,
+      },
+    });
+  });
+});
