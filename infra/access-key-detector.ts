@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
@@ -30,7 +31,6 @@ import {
   TRUSTED_KEY_ISSUER_PATTERN,
   wholeNumberRange,
 } from '../functions/shared/constants.ts';
-import { ESM_REQUIRE_BANNER } from '../scripts/build.mjs';
 import { keyEventPattern } from './event-pattern.ts';
 import {
   AlarmedDeadLetterQueue,
@@ -47,15 +47,32 @@ import {
   policyStatements,
 } from './permissions.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+/**
+ * Where this module runs from. In this repository it is TypeScript (infra/access-key-detector.ts) and the
+ * functions are bundled from source at synth; in the npm package it is compiled
+ * (lib/infra/access-key-detector.js) and the functions are the bundles built at pack time, so a consumer's
+ * synth needs no esbuild, Docker, lock file or build script.
+ */
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const PACKAGE_ROOT = fileURLToPath(new URL(FROM_SOURCE ? '..' : '../..', import.meta.url));
+
+/** The project's esbuild script, shared with `npm run build` and the benchmark (source builds only). */
+const BUILD_SCRIPT = path.join(PACKAGE_ROOT, 'scripts', 'build.mjs');
+
+/** Where the package keeps each function's prebuilt bundle (scripts/package.mjs writes it). */
+export const PREBUILT_CODE_DIR = path.join(PACKAGE_ROOT, 'lib', 'lambda');
+
+/**
+ * Same text as ESM_REQUIRE_BANNER in scripts/build.mjs (a test compares them): infra does not import the build
+ * script, whose top-level await would stop a CommonJS app from loading the package.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __keywardenCreateRequire } from 'node:module'; const require = __keywardenCreateRequire(import.meta.url);";
 
 /** The detector's and the sweep's entry points (the only files of functions/ that infra names). */
-/** The project's esbuild script, shared with `npm run build` and the benchmark. */
-const BUILD_SCRIPT = path.join(REPO_ROOT, 'scripts', 'build.mjs');
-
 export const ENTRY_POINTS: Readonly<Record<FunctionKind, string>> = {
-  detector: path.join(REPO_ROOT, 'functions', 'detector', 'handler.ts'),
-  sweep: path.join(REPO_ROOT, 'functions', 'sweep', 'handler.ts'),
+  detector: path.join(PACKAGE_ROOT, 'functions', 'detector', 'handler.ts'),
+  sweep: path.join(PACKAGE_ROOT, 'functions', 'sweep', 'handler.ts'),
 };
 
 /**
@@ -181,9 +198,9 @@ export interface AccessKeyDetectorProps {
  */
 export class AccessKeyDetector extends Construct {
   /** Handles each access-key event. */
-  readonly detectorFunction: nodejs.NodejsFunction;
+  readonly detectorFunction: lambda.Function;
   /** Sweeps the whole account on {@link AccessKeyDetectorProps.sweepSchedule}. */
-  readonly sweepFunction: nodejs.NodejsFunction;
+  readonly sweepFunction: lambda.Function;
   /** Matches successful `CreateAccessKey`, `UpdateAccessKey` and `DeleteAccessKey` calls on the default bus. */
   readonly rule: events.Rule;
   /** Invokes the sweep. */
@@ -299,7 +316,7 @@ export class AccessKeyDetector extends Construct {
       organization: OrganizationAccess | undefined;
       onFailure: lambda.IDestination;
     },
-  ): nodejs.NodejsFunction {
+  ): lambda.Function {
     const logGroup = new logs.LogGroup(this, `${id}Logs`, {
       retention: options.settings.logRetention,
       // The logs record which keys were deactivated and why: keep them after the stack is deleted.
@@ -324,10 +341,8 @@ export class AccessKeyDetector extends Construct {
       acknowledgeMemberRoleWildcard(role, options.organization.memberRoleName);
     }
 
-    return new nodejs.NodejsFunction(this, `${id}Function`, {
+    const functionProps = {
       description: options.description,
-      entry: ENTRY_POINTS[options.kind],
-      handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: options.memorySize,
@@ -335,8 +350,23 @@ export class AccessKeyDetector extends Construct {
       role,
       logGroup,
       environment: options.environment,
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+      retryAttempts: INVOKE_RETRY_ATTEMPTS,
+      maxEventAge: INVOKE_MAX_EVENT_AGE,
+      onFailure: options.onFailure,
+    };
+    if (!FROM_SOURCE) {
+      return new lambda.Function(this, `${id}Function`, {
+        ...functionProps,
+        handler: 'index.handler',
+        code: lambda.Code.fromAsset(prebuiltCode(options.kind)),
+      });
+    }
+    return new nodejs.NodejsFunction(this, `${id}Function`, {
+      ...functionProps,
+      entry: ENTRY_POINTS[options.kind],
+      handler: 'handler',
+      projectRoot: PACKAGE_ROOT,
+      depsLockFilePath: path.join(PACKAGE_ROOT, 'package-lock.json'),
       bundling: {
         format: nodejs.OutputFormat.ESM,
         minify: true,
@@ -359,9 +389,6 @@ export class AccessKeyDetector extends Construct {
           ],
         },
       },
-      retryAttempts: INVOKE_RETRY_ATTEMPTS,
-      maxEventAge: INVOKE_MAX_EVENT_AGE,
-      onFailure: options.onFailure,
     });
   }
 
@@ -430,6 +457,17 @@ function organizationEnvironment(
       ? { [ENV.organizationRoleArn]: organization.organizationRoleArn }
       : {}),
   };
+}
+
+/** The directory of a function's prebuilt bundle; throws, naming it, when the package was built without it. */
+function prebuiltCode(kind: FunctionKind): string {
+  const directory = path.join(PREBUILT_CODE_DIR, kind);
+  if (!existsSync(path.join(directory, 'index.mjs'))) {
+    throw new Error(
+      `KeyWarden's prebuilt ${kind} code is missing (${directory}/index.mjs): this copy of the package was not built with \`npm run build:package\` (npm pack runs it)`,
+    );
+  }
+  return directory;
 }
 
 interface Settings {

@@ -35,6 +35,7 @@ export function build(options?: {
   root?: string;
   outRoot?: string;
   splitting?: boolean;
+  writeMetafile?: boolean;
 }): Promise<BuiltFunction[]>;
 export function outputFiles(metafile: Metafile): {
   entry: string | undefined;

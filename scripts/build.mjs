@@ -22,7 +22,7 @@ import * as esbuild from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** Same text as ESM_REQUIRE_BANNER in infra/access-key-detector.ts. */
+/** Same text as ESM_REQUIRE_BANNER in infra/access-key-detector.ts (a test compares them). */
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __keywardenCreateRequire } from 'node:module'; const require = __keywardenCreateRequire(import.meta.url);";
 
@@ -72,11 +72,20 @@ export async function buildFunction(entry, outdir, { writeMetafile = true, ...op
 }
 
 /** Builds every entry point into `<outRoot>/<name>/`; returns [{ name, outdir, metafile }]. */
-export async function build({ root = ROOT, outRoot = join(root, 'dist'), splitting = true } = {}) {
+export async function build({
+  root = ROOT,
+  outRoot = join(root, 'dist'),
+  splitting = true,
+  writeMetafile = true,
+} = {}) {
   const built = [];
   for (const { name, entry } of entryPoints(root)) {
     const outdir = join(outRoot, name);
-    built.push({ name, outdir, metafile: await buildFunction(entry, outdir, { splitting, root }) });
+    built.push({
+      name,
+      outdir,
+      metafile: await buildFunction(entry, outdir, { splitting, root, writeMetafile }),
+    });
   }
   return built;
 }

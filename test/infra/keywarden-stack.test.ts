@@ -12,6 +12,7 @@ import { ENV, KEY_EVENT_PATTERN } from '../../functions/shared/constants.ts';
 import { AccessKeyDetector, ENTRY_POINTS } from '../../infra/access-key-detector.ts';
 import { IamEventForwarderStack } from '../../infra/iam-event-forwarder-stack.ts';
 import { KeyWardenStack } from '../../infra/keywarden-stack.ts';
+import { findPythonTool, installAdvice } from '../../scripts/lib/python-tools.mjs';
 import { removeTestApps, type SynthesizedVariant, synthesizeVariant, testApp } from './synth.ts';
 
 // Three variants, each synthesized once and shared by the tests below.
@@ -729,14 +730,12 @@ describe('KeyWarden templates', () => {
     const files = [defaults, everything, forwarded].flatMap((variant) => variant.templateFiles);
     expect(files).toHaveLength(4);
     // W3005 (a DependsOn that a GetAtt already implies) is how CDK wires every function to its role's policy.
-    const run = spawnSync('cfn-lint', ['--format', 'parseable', '--ignore-checks', 'W3005', '--', ...files], {
+    const cfnLint = findPythonTool('cfn-lint');
+    if (cfnLint === undefined) throw new Error(`cfn-lint was not found: ${installAdvice(['cfn-lint'])}`);
+    const run = spawnSync(cfnLint, ['--format', 'parseable', '--ignore-checks', 'W3005', '--', ...files], {
       encoding: 'utf8',
     });
-    if (run.error !== undefined) {
-      throw new Error(
-        `cfn-lint could not be run (${run.error.message}); install it with \`python3 -m pip install cfn-lint\` so it is on the PATH`,
-      );
-    }
+    if (run.error !== undefined) throw new Error(`cfn-lint could not be run: ${run.error.message}`);
     expect(run.stdout + run.stderr).toBe('');
     expect(run.status).toBe(0);
   });

@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildFunction, type Metafile, outputFiles, outputSizes } from '../../scripts/build.mjs';
+import { ESM_REQUIRE_BANNER as INFRA_BANNER } from '../../infra/access-key-detector.ts';
+import {
+  buildFunction,
+  ESM_REQUIRE_BANNER,
+  type Metafile,
+  outputFiles,
+  outputSizes,
+} from '../../scripts/build.mjs';
+import { rewriteDeclarationSpecifiers } from '../../scripts/package.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DETECTOR = join(ROOT, 'functions', 'detector', 'handler.ts');
@@ -109,5 +117,32 @@ describe('detector bundle', () => {
       'index.mjs.map',
       'meta.json',
     ]);
+  });
+});
+
+describe('ESM_REQUIRE_BANNER', () => {
+  it('is the same text in the build script and in infra, which does not import the script', () => {
+    expect(INFRA_BANNER).toBe(ESM_REQUIRE_BANNER);
+  });
+});
+
+describe('rewriteDeclarationSpecifiers', () => {
+  it.each([
+    ["export { A } from './a.ts';", "export { A } from './a.js';"],
+    [
+      "import { type B } from '../functions/shared/constants.ts';",
+      "import { type B } from '../functions/shared/constants.js';",
+    ],
+    ['export type C = import("./c.ts").C;', 'export type C = import("./c.js").C;'],
+  ])('rewrites the relative specifier in %s', (declaration, expected) => {
+    expect(rewriteDeclarationSpecifiers(declaration)).toBe(expected);
+  });
+
+  it.each([
+    "import * as lambda from 'aws-cdk-lib/aws-lambda';",
+    "import { x } from './x.js';",
+    "import { y } from 'some-package/y.ts';",
+  ])('leaves %s alone', (declaration) => {
+    expect(rewriteDeclarationSpecifiers(declaration)).toBe(declaration);
   });
 });

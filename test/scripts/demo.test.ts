@@ -66,9 +66,10 @@ describe('npm run demo', () => {
 
   it.each([
     {
+      // Nor in a virtual environment, and without Python none can be created.
       name: 'moto server is not on the PATH',
-      env: { PATH: '/nonexistent' },
-      message: 'moto server was not found',
+      env: { PATH: '/nonexistent', KEYWARDEN_PYTHON_VENV: '/nonexistent/venv' },
+      message: 'moto server was not found: moto_server not found, and `python3 -m venv .venv` failed',
     },
     {
       name: 'MOTO_SERVER names a command that does not exist',

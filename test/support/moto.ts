@@ -1,7 +1,8 @@
 /** Starts moto server (the local AWS stand-in) on a free loopback port, and stops it. */
 
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { ensurePythonTools, PythonToolsMissingError } from '../../scripts/lib/python-tools.mjs';
 
 export interface MotoServer {
   readonly endpoint: string;
@@ -9,8 +10,8 @@ export interface MotoServer {
 }
 
 export class MotoNotFoundError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'MotoNotFoundError';
   }
 }
@@ -30,17 +31,19 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** The command that runs moto server here: MOTO_SERVER, `moto_server` on the PATH, or `python3 -m moto.server`. */
+/**
+ * The command that runs moto server here: MOTO_SERVER, else `moto_server` as scripts/lib/python-tools.mjs finds
+ * it (the PATH, then .venv/, which it creates with the pinned version when needed).
+ */
 export function motoCommand(): string[] {
   const configured = process.env.MOTO_SERVER;
   if (configured) return configured.split(' ');
-  if (spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).status === 0) return ['moto_server'];
-  if (spawnSync('python3', ['-c', 'import moto.server, flask'], { stdio: 'ignore' }).status === 0) {
-    return ['python3', '-m', 'moto.server'];
+  try {
+    return [ensurePythonTools({ names: ['moto_server'] }).moto_server as string];
+  } catch (error) {
+    if (!(error instanceof PythonToolsMissingError)) throw error;
+    throw new MotoNotFoundError(`moto server was not found: ${error.message}`, { cause: error });
   }
-  throw new MotoNotFoundError(
-    'moto server was not found: install it with `python3 -m pip install "moto[server]"` (or set MOTO_SERVER to its command)',
-  );
 }
 
 async function waitUntilReady(endpoint: string, child: ChildProcess, timeoutMs: number): Promise<void> {

@@ -1,0 +1,23 @@
+/**
+ * KeyWarden as a construct library: `import { AccessKeyDetector } from 'keywarden'`.
+ *
+ * - {@link AccessKeyDetector}: the detector, the sweep, their queues and alarms, for one account.
+ * - {@link KeyWardenStack}: a stack around it that places it where IAM events arrive (with a forwarder stack).
+ * - {@link IamEventForwarderStack}: forwards IAM's us-east-1 events to another region.
+ */
+
+export type {
+  KeepKeyStrategy,
+  RemediationMode,
+  SweepSource,
+} from '../functions/shared/constants.ts';
+export {
+  AccessKeyDetector,
+  type AccessKeyDetectorProps,
+  DEFAULT_LOG_RETENTION,
+  DEFAULT_SWEEP_SCHEDULE,
+} from './access-key-detector.ts';
+export { keyEventPattern } from './event-pattern.ts';
+export { IamEventForwarderStack, type IamEventForwarderStackProps } from './iam-event-forwarder-stack.ts';
+export { KeyWardenStack, type KeyWardenStackProps } from './keywarden-stack.ts';
+export { AlarmedDeadLetterQueue, type AlarmedDeadLetterQueueProps } from './monitoring.ts';
