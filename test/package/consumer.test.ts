@@ -6,6 +6,7 @@
 
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import {
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -13,6 +14,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -115,8 +117,24 @@ describe('the npm package in a fresh CDK app', { timeout: 600_000 }, () => {
 
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), 'keywarden-package-'));
-    // npm pack runs prepack, which builds lib/ (library, CLI, Lambda bundles) from this checkout.
-    succeed('npm', ['pack', '--pack-destination', work, '--loglevel=error'], ROOT, process.env);
+    // A copy of the checkout's sources (tracked, or new and not ignored) sharing its node_modules, so the build
+    // neither writes lib/ into the checkout nor races another build there.
+    const source = join(work, 'source');
+    const files = succeed(
+      'git',
+      ['ls-files', '-z', '--cached', '--others', '--exclude-standard'],
+      ROOT,
+      process.env,
+    )
+      .split('\0')
+      .filter((file) => file !== '' && existsSync(join(ROOT, file)));
+    for (const file of files) {
+      mkdirSync(dirname(join(source, file)), { recursive: true });
+      copyFileSync(join(ROOT, file), join(source, file));
+    }
+    symlinkSync(join(ROOT, 'node_modules'), join(source, 'node_modules'));
+    // npm pack runs prepack, which builds lib/ (library, CLI, Lambda bundles).
+    succeed('npm', ['pack', '--pack-destination', work, '--loglevel=error'], source, process.env);
     const packed = readdirSync(work).filter((file) => file.endsWith('.tgz'));
     expect(packed).toEqual([`keywarden-${repoPackage.version}.tgz`]);
     tarball = join(work, packed[0] as string);
