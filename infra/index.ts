@@ -21,3 +21,4 @@ export { keyEventPattern } from './event-pattern.ts';
 export { IamEventForwarderStack, type IamEventForwarderStackProps } from './iam-event-forwarder-stack.ts';
 export { KeyWardenStack, type KeyWardenStackProps } from './keywarden-stack.ts';
 export { AlarmedDeadLetterQueue, type AlarmedDeadLetterQueueProps } from './monitoring.ts';
+export type { OrganizationAccess } from './permissions.ts';
