@@ -136,14 +136,17 @@ async function coldStart(options: Options): Promise<string> {
     ['Fresh process', 'Median wall time', 'vs bare node', 'Bundle size (minified)'],
     [
       ['bare `node -e 0`', formatMs(bare), formatRatio(1), '–'],
-      row(`\`node ${splitEntry}\` (npm run build: SDK in lazy chunks)`, 'split', size(split.metafile)),
+      row(
+        `\`node ${splitEntry}\` (npm run build, as deployed but without source maps)`,
+        'split',
+        size(split.metafile),
+      ),
       row('… with `--enable-source-maps` (as deployed)', 'split+maps', 'same'),
       row('one-file bundle without splitting (for comparison)', 'single', size(single.metafile)),
       row('… with `--enable-source-maps`', 'single+maps', 'same'),
     ],
   );
-  const verdict = ratio <= COLD_IMPORT_TARGET ? 'met' : 'NOT met';
-  return `${table}\n\nTarget: cold import of the built detector ≤ ${COLD_IMPORT_TARGET}× bare node: ${verdict} (${formatRatio(ratio)}). Median of ${runs} runs per row, interleaved.`;
+  return `${table}\n\nContext only: wall time of a fresh process that imports the bundle (${formatRatio(ratio)} bare node for the split build; the earlier target was ${COLD_IMPORT_TARGET}×). Init now loads the SDK and primes the clients on purpose, since Lambda runs it at a full vCPU: the cold path above is the measure. Median of ${runs} runs per row, interleaved.`;
 }
 
 /** Memory sizes the model is shown at, beside the deployed one. */
@@ -275,7 +278,7 @@ async function cpuProfiles(options: Options, bundle: string, deployed: DeployedF
     return [
       label,
       ...KINDS.map((kind) => formatMs(sums[kind] / per)),
-      `${Math.round((100 * sums.sdk) / js)} %`,
+      js > 0 ? `${Math.round((100 * sums.sdk) / js)} %` : '– (no JavaScript sampled)',
     ];
   };
   const table = markdownTable(
@@ -667,7 +670,7 @@ async function main(): Promise<void> {
     const most = Math.max(...plain.map((row) => row.callsPerEvent));
     const verdict = `Target: compliant event ≤ 3 AWS calls: ${most <= 3 ? 'met' : 'NOT met'} (${plain.map((row) => row.callsPerEvent).join(' and ')}${withBus.length > 0 ? `; ${withBus.map((row) => row.callsPerEvent).join(', ')} with a notification bus` : ''}). `;
     sections.push(
-      `### Per event\n\n${table}\n\n${verdict}Each row: one detector process (the built bundle, as on Lambda) handles ${rows[0]?.iterations ?? 0} events for fresh users, one at a time, against moto through a counting proxy; calls are counted at the proxy. The first event of each process (it loads the SDK chunks) is timed apart and not counted. Max RSS: the process's peak.`,
+      `### Per event\n\n${table}\n\n${verdict}Each row: one detector process (the built bundle, as on Lambda) handles ${rows[0]?.iterations ?? 0} events for fresh users, one at a time, against moto through a counting proxy; calls are counted at the proxy. The first event of each process (it opens the connections) is timed apart and not counted. Max RSS: the process's peak.`,
     );
   }
   if (options.sections.has('sweep') && deployed !== undefined) {
