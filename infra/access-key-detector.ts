@@ -90,7 +90,7 @@ export const DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR;
 // memory ÷ 1,769 MB of a vCPU, and most key events meet a cold function. At 512 MB the modeled cold path (init
 // at a full vCPU plus the first event) is about 300 ms against about 390 ms at 256 MB, warm events take half as
 // long, and a million cold events cost about $2 instead of $1.50; above 512 MB each doubling buys half as much.
-// The peak RSS is under 90 MB. The 2-minute timeout covers the worst case the SDK settings allow: one call
+// The peak RSS is about 93 MiB. The 2-minute timeout covers the worst case the SDK settings allow: one call
 // exhausting 4 attempts of up to 13 s each (connect 3 s + request 10 s) with back-off, plus IAM consistency
 // re-reads (under 2 s) and the other calls.
 const DETECTOR_MEMORY_MB = 512;
