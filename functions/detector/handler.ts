@@ -14,8 +14,9 @@ import { type AccountTarget, routeKeyEvent } from '../core/organization.ts';
 import { checkUser, type EngineSettings } from '../engine/check-user.ts';
 import { monotonicClock, sleep } from '../shared/clock.ts';
 import { type Config, loadConfig } from '../shared/config.ts';
-import { MEMBER_SESSION_NAMES } from '../shared/constants.ts';
+import { MEMBER_SESSION_NAMES, METRIC_SERVICES } from '../shared/constants.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
+import { createMetrics, detectorMetricPoints, withMetrics } from '../shared/metrics.ts';
 import { PRIMING_CONTEXT, PRIMING_EVENT } from './priming.ts';
 
 export interface DetectorDeps {
@@ -34,6 +35,8 @@ export type DetectorResult =
       readonly verdict: string;
       readonly action: string;
       readonly findingId: string;
+      /** Whether a finding was imported into Security Hub for this event. */
+      readonly findingImported: boolean;
     };
 
 type LambdaContext = Pick<Context, 'invokedFunctionArn'> & Partial<Pick<Context, 'awsRequestId'>>;
@@ -89,6 +92,7 @@ export function createDetector(deps: DetectorDeps) {
         verdict: result.verdict,
         action: result.action.kind,
         findingId: result.findingId,
+        findingImported: result.finding !== undefined,
       };
       logger.info('evaluated', {
         ...summary,
@@ -119,11 +123,12 @@ const config = loadConfig(process.env);
 // canned user on canned answers. It makes no AWS call: a skipped event still costs none.
 const clients = createClients();
 
-export const handler = createDetector({
-  config,
-  clients,
-  logger: createLogger('keywarden-detector'),
-});
+// The primed run below uses a detector of its own: it publishes no metrics.
+export const handler = withMetrics(
+  createDetector({ config, clients, logger: createLogger(METRIC_SERVICES.detector) }),
+  detectorMetricPoints,
+  createMetrics(METRIC_SERVICES.detector),
+);
 
 await prepareClients(clients, {
   notifications: config.eventBusName !== undefined,

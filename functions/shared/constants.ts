@@ -103,5 +103,25 @@ export const ROLE_NAME_PATTERN = /^[\w+=,.@-]{1,64}$/;
 /** AWS account ids: exactly 12 digits. */
 export const ACCOUNT_ID_PATTERN = /^\d{12}$/;
 
+/** CloudWatch namespace of the metrics the functions publish (embedded metric format). */
+export const METRICS_NAMESPACE = 'KeyWarden';
+
+/** The metrics the functions publish, all counts; the dashboard and the construct's helpers read these names. */
+export const METRIC_NAMES = {
+  eventsEvaluated: 'EventsEvaluated',
+  eventsSkipped: 'EventsSkipped',
+  violations: 'Violations',
+  keysDeactivated: 'KeysDeactivated',
+  findingsImported: 'FindingsImported',
+  awsErrors: 'AwsErrors',
+} as const;
+export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];
+
+/** Each function's `service` dimension (its Powertools service name, as in its logs). */
+export const METRIC_SERVICES = { detector: 'keywarden-detector', sweep: 'keywarden-sweep' } as const;
+
+/** The extra dimension of `EventsSkipped`: why the event was skipped. */
+export const SKIP_REASON_DIMENSION = 'reason';
+
 export const PRODUCT_NAME = 'KeyWarden';
 export const COMPANY_NAME = 'KeyWarden';

@@ -13,9 +13,10 @@ import { createNotifier } from '../adapters/notify.ts';
 import { createFindingsPort } from '../adapters/securityhub.ts';
 import { monotonicClock, sleep as realSleep } from '../shared/clock.ts';
 import { type Config, loadConfig } from '../shared/config.ts';
-import { SWEEP_SOURCES, type SweepSource } from '../shared/constants.ts';
+import { METRIC_SERVICES, SWEEP_SOURCES, type SweepSource } from '../shared/constants.ts';
 import { InvalidEventError } from '../shared/errors.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
+import { createMetrics, sweepMetricPoints, withMetrics } from '../shared/metrics.ts';
 import { runSweep, SweepError, type SweepFailure, type SweepSummary } from './engine.ts';
 import { createAccountIamPort } from './iam-account.ts';
 import { checkTrailHealth } from './trail-health.ts';
@@ -143,8 +144,8 @@ export function createSweepHandler(deps: SweepHandlerDeps) {
 // Config is parsed once, at cold start: a bad value fails the init with a message naming it.
 const config = loadConfig(process.env);
 
-export const handler = createSweepHandler({
-  config,
-  clients: createClients(),
-  logger: createLogger('keywarden-sweep'),
-});
+export const handler = withMetrics(
+  createSweepHandler({ config, clients: createClients(), logger: createLogger(METRIC_SERVICES.sweep) }),
+  sweepMetricPoints,
+  createMetrics(METRIC_SERVICES.sweep),
+);

@@ -79,6 +79,7 @@ describe('detector handler against moto', () => {
         verdict: 'violation',
         action: 'none',
         findingId: findingIdFor('123456789012', userName),
+        findingImported: true,
       });
       const finding = await moto.findingOf(userName);
       expectValidAsff(finding);

@@ -282,11 +282,25 @@ describe('sweep handler against moto', () => {
         vi.resetModules();
         const module = await import('../../functions/sweep/handler.ts');
 
+        const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+
+        let written: string[] = [];
+
         // Act
-        const summary = await module.handler({}, CONTEXT);
+        const summary = await module.handler({}, CONTEXT).finally(() => {
+          written = stdout.mock.calls.map(([chunk]) => String(chunk));
+          stdout.mockRestore();
+        });
 
         // Assess
         expect(summary).toMatchObject({ source: 'full', usersScanned: 1, violating: 1 });
+        // Its metrics, in embedded metric format on stdout.
+        const metrics = written
+          .filter((line) => line.includes('"CloudWatchMetrics"'))
+          .map((line) => JSON.parse(line));
+        expect(metrics).toEqual([
+          expect.objectContaining({ service: 'keywarden-sweep', Violations: 1, FindingsImported: 1 }),
+        ]);
       } finally {
         for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
         Object.assign(process.env, saved);
