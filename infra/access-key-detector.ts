@@ -23,6 +23,10 @@ import {
   type KeepKeyStrategy,
   MAX_ROTATION_GRACE_HOURS,
   MAX_TRUSTED_KEY_ISSUERS,
+  METRIC_NAMES,
+  METRIC_SERVICES,
+  METRICS_NAMESPACE,
+  type MetricName,
   REMEDIATION_MODES,
   type RemediationMode,
   SWEEP_SOURCES,
@@ -188,6 +192,15 @@ export interface AccessKeyDetectorProps {
   readonly organization?: OrganizationAccess & { readonly memberAccountIds?: readonly string[] };
 }
 
+/** Options of {@link AccessKeyDetector.metric}: CloudWatch's, plus which function's metric. */
+export interface KeyWardenMetricOptions extends cloudwatch.MetricOptions {
+  /**
+   * The function whose metric it is: the detector counts per event, the sweep per run.
+   * @default 'detector'
+   */
+  readonly source?: FunctionKind;
+}
+
 /**
  * Watches IAM access-key events and sweeps the account on a schedule for users with more than one active
  * access key (CIS AWS Foundations Benchmark 1.13), reporting to Security Hub and optionally deactivating keys.
@@ -301,6 +314,52 @@ export class AccessKeyDetector extends Construct {
     if (settings.createTrail) {
       this.trail = this.createTrail();
     }
+  }
+
+  /**
+   * One of KeyWarden's own metrics (namespace `KeyWarden`, dimension `service`), as the functions publish it in
+   * embedded metric format: a sum over 5 minutes unless `options` say otherwise.
+   */
+  metric(metricName: MetricName, options: KeyWardenMetricOptions = {}): cloudwatch.Metric {
+    const { source = 'detector', ...metricOptions } = options;
+    return new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service: METRIC_SERVICES[source] },
+      period: Duration.minutes(5),
+      statistic: cloudwatch.Stats.SUM,
+      ...metricOptions,
+    });
+  }
+
+  /** Users found with more than one active key: per event (detector), or at each run (sweep). */
+  metricViolations(options?: KeyWardenMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC_NAMES.violations, options);
+  }
+
+  /** Access keys KeyWarden deactivated. */
+  metricKeysDeactivated(options?: KeyWardenMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC_NAMES.keysDeactivated, options);
+  }
+
+  /** Findings imported into Security Hub. */
+  metricFindingsImported(options?: KeyWardenMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC_NAMES.findingsImported, options);
+  }
+
+  /** Access-key events the detector evaluated. */
+  metricEventsEvaluated(options?: KeyWardenMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC_NAMES.eventsEvaluated, options);
+  }
+
+  /** Events the detector skipped (each also counted with a `reason` dimension). */
+  metricEventsSkipped(options?: KeyWardenMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC_NAMES.eventsSkipped, options);
+  }
+
+  /** Invocations (detector) or failed steps (sweep) whose failure was an AWS call. */
+  metricAwsErrors(options?: KeyWardenMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC_NAMES.awsErrors, options);
   }
 
   private createFunction(

@@ -4,6 +4,7 @@ import { RegionInfo } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
 import { IAM_EVENT_REGION } from '../functions/shared/constants.ts';
 import { AccessKeyDetector, type AccessKeyDetectorProps } from './access-key-detector.ts';
+import { KeyWardenDashboard } from './dashboard.ts';
 import { IamEventForwarderStack } from './iam-event-forwarder-stack.ts';
 
 /** Properties of a {@link KeyWardenStack}. */
@@ -18,6 +19,11 @@ export interface KeyWardenStackProps extends StackProps {
    * @default - no notification events
    */
   readonly notificationBusName?: string;
+  /**
+   * Add a CloudWatch dashboard of the detector ({@link KeyWardenDashboard}).
+   * @default true
+   */
+  readonly createDashboard?: boolean;
 }
 
 /**
@@ -33,6 +39,8 @@ export interface KeyWardenStackProps extends StackProps {
  */
 export class KeyWardenStack extends Stack {
   readonly detector: AccessKeyDetector;
+  /** The detector's dashboard, unless {@link KeyWardenStackProps.createDashboard} is false. */
+  readonly dashboard?: KeyWardenDashboard;
   /** The us-east-1 forwarder, when this stack's region is another region of the `aws` partition. */
   readonly forwarder?: IamEventForwarderStack;
 
@@ -45,6 +53,9 @@ export class KeyWardenStack extends Stack {
       ...props.detector,
       notificationEventBus: this.notificationBus(props.notificationBusName),
     });
+    if (props.createDashboard ?? true) {
+      this.dashboard = new KeyWardenDashboard(this, 'Dashboard', { detector: this.detector });
+    }
 
     if (Token.isUnresolved(this.region)) {
       new CfnRule(this, 'IamEventRegion', {
