@@ -1,13 +1,49 @@
 /**
  * An HTTP proxy in front of moto that records which AWS operation every request was, and can inject faults
- * (an HTTP error with an AWS error body, or a delay). It counts what reaches the emulator, not what the code says.
+ * (an HTTP error with an AWS error body, or a delay) and enforce request rates as AWS does (a token bucket per
+ * operation). It counts what reaches the emulator, not what the code says.
  */
 
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 
 export interface RecordedCall {
   readonly service: string;
   readonly operation: string;
+  /** Set when the proxy refused the call for exceeding a rate limit. */
+  readonly throttled?: true;
+}
+
+/**
+ * A request rate enforced per operation, as AWS does with a token bucket: `burst` calls at once, refilled at
+ * `perSecond`; a call finding the bucket empty is answered 429 with `code` (nothing reaches the emulator).
+ */
+export interface RateLimit {
+  /** `Service.Operation` or `Operation`, e.g. `securityhub.GetFindings`. */
+  readonly operation: string;
+  readonly perSecond: number;
+  readonly burst: number;
+  /** @default 'ThrottlingException' (what Security Hub returns) */
+  readonly code?: string;
+}
+
+export interface AwsProxyOptions {
+  readonly rateLimits?: readonly RateLimit[];
+  /** Added before forwarding every call, to stand in for the round trip to AWS. @default 0 */
+  readonly latencyMs?: number;
+  /**
+   * Answer a GetFindings that filters on `Id` with only the findings it asks for, as Security Hub does (moto
+   * ignores filters and pages through every stored finding, which multiplies the calls of a full account).
+   * @default false
+   */
+  readonly filterFindingsById?: boolean;
+  /** The clock of the token buckets; milliseconds. */
+  readonly now?: () => number;
 }
 
 export interface Fault {
@@ -26,6 +62,8 @@ export interface AwsProxy {
   readonly calls: RecordedCall[];
   count(operation?: string): number;
   countsByOperation(): Record<string, number>;
+  /** Calls refused by a rate limit, by `service.operation`. */
+  throttledByOperation(): Record<string, number>;
   reset(): void;
   inject(fault: Fault): void;
   clearFaults(): void;
@@ -79,36 +117,115 @@ export function identify(req: IncomingMessage, body: Buffer): RecordedCall {
   return { service: scope, operation: `${req.method} ${path}` };
 }
 
-const matches = (fault: Fault, call: RecordedCall): boolean =>
+const matches = (fault: Pick<Fault, 'operation'>, call: RecordedCall): boolean =>
   fault.operation === call.operation || fault.operation === `${call.service}.${call.operation}`;
 
-export async function startAwsProxy(upstream: string): Promise<AwsProxy> {
+/** A token bucket: full at the start, refilled continuously, never above `burst`. */
+function tokenBucket(limit: RateLimit, now: () => number): () => boolean {
+  let tokens = limit.burst;
+  let last = now();
+  return () => {
+    const at = now();
+    tokens = Math.min(limit.burst, tokens + ((at - last) / 1000) * limit.perSecond);
+    last = at;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  };
+}
+
+function sendError(res: ServerResponse, call: RecordedCall, status: number, code: string, message: string) {
+  const json = ['securityhub', 'events', 'cloudtrail'].includes(call.service);
+  res.writeHead(status, {
+    'content-type': json ? 'application/x-amz-json-1.1' : 'text/xml',
+    'x-amzn-errortype': code,
+    'x-amzn-requestid': 'proxy',
+  });
+  res.end(
+    json
+      ? JSON.stringify({ __type: code, message })
+      : `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>`,
+  );
+}
+
+type Filters = Record<string, { Value?: string; Comparison?: string }[] | undefined>;
+
+/** The stored findings a GetFindings asks for by `Id` (and `ProductArn`), or undefined when it filters on no Id. */
+async function findingsById(
+  upstream: string,
+  req: IncomingMessage,
+  body: Buffer,
+): Promise<unknown[] | undefined> {
+  const filters = (JSON.parse(body.toString('utf8') || '{}') as { Filters?: Filters }).Filters ?? {};
+  const equal = (name: string) =>
+    filters[name]?.filter((filter) => filter.Comparison === 'EQUALS').map((filter) => filter.Value);
+  const ids = equal('Id');
+  if (ids === undefined || ids.length === 0) return undefined;
+  const productArns = equal('ProductArn');
+  const found: unknown[] = [];
+  let nextToken: string | undefined;
+  do {
+    const response = await fetch(new URL('/findings', upstream), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: String(req.headers.authorization ?? '') },
+      body: JSON.stringify({ MaxResults: 100, ...(nextToken ? { NextToken: nextToken } : {}) }),
+    });
+    const page = (await response.json()) as {
+      Findings?: { Id?: string; ProductArn?: string }[];
+      NextToken?: string;
+    };
+    for (const finding of page.Findings ?? []) {
+      const productOk = productArns === undefined || productArns.includes(finding.ProductArn);
+      if (ids.includes(finding.Id) && productOk) found.push(finding);
+    }
+    nextToken = page.NextToken || undefined;
+  } while (nextToken !== undefined);
+  return found;
+}
+
+function countBy(calls: readonly RecordedCall[]): Record<string, number> {
+  return calls.reduce<Record<string, number>>((acc, c) => {
+    const key = `${c.service}.${c.operation}`;
+    acc[key] = (acc[key] ?? 0) + 1;
+    return acc;
+  }, {});
+}
+
+export async function startAwsProxy(upstream: string, options: AwsProxyOptions = {}): Promise<AwsProxy> {
   const target = new URL(upstream);
   const calls: RecordedCall[] = [];
   let faults: { fault: Fault; left: number }[] = [];
+  const now = options.now ?? Date.now;
+  const limits = (options.rateLimits ?? []).map((limit) => ({ limit, take: tokenBucket(limit, now) }));
 
   const server: Server = createServer(async (req, res) => {
     const body = await readBody(req);
     const call = identify(req, body);
     // Moto's own control API is not AWS traffic.
-    if (!(req.url ?? '').startsWith('/moto-api')) calls.push(call);
+    const aws = !(req.url ?? '').startsWith('/moto-api');
+    const limited = aws ? limits.find((entry) => matches(entry.limit, call)) : undefined;
+    if (limited !== undefined && !limited.take()) {
+      calls.push({ ...call, throttled: true });
+      sendError(res, call, 429, limited.limit.code ?? 'ThrottlingException', 'Rate exceeded');
+      return;
+    }
+    if (aws) calls.push(call);
     const active = faults.find((f) => f.left > 0 && matches(f.fault, call));
     if (active) {
       active.left -= 1;
       if (active.fault.delayMs) await new Promise((resolve) => setTimeout(resolve, active.fault.delayMs));
       if (active.fault.status !== undefined) {
         const code = active.fault.code ?? (active.fault.status === 429 ? 'Throttling' : 'InternalFailure');
-        const json = ['securityhub', 'events', 'cloudtrail'].includes(call.service);
-        res.writeHead(active.fault.status, {
-          'content-type': json ? 'application/x-amz-json-1.1' : 'text/xml',
-          'x-amzn-errortype': code,
-          'x-amzn-requestid': 'fault-injected',
-        });
-        res.end(
-          json
-            ? JSON.stringify({ __type: code, message: 'injected fault' })
-            : `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>injected fault</Message></Error><RequestId>fault-injected</RequestId></ErrorResponse>`,
-        );
+        sendError(res, call, active.fault.status, code, 'injected fault');
+        return;
+      }
+    }
+    if (aws && options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
+    if (options.filterFindingsById && call.operation === 'GetFindings' && call.service === 'securityhub') {
+      const findings = await findingsById(upstream, req, body);
+      if (findings !== undefined) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ Findings: findings }));
         return;
       }
     }
@@ -141,12 +258,8 @@ export async function startAwsProxy(upstream: string): Promise<AwsProxy> {
     calls,
     count: (operation) =>
       operation === undefined ? calls.length : calls.filter((c) => matches({ operation }, c)).length,
-    countsByOperation: () =>
-      calls.reduce<Record<string, number>>((acc, c) => {
-        const key = `${c.service}.${c.operation}`;
-        acc[key] = (acc[key] ?? 0) + 1;
-        return acc;
-      }, {}),
+    countsByOperation: () => countBy(calls),
+    throttledByOperation: () => countBy(calls.filter((c) => c.throttled)),
     reset: () => {
       calls.length = 0;
     },

@@ -1,0 +1,128 @@
+/** The test proxy's AWS-like behaviour that the burst benchmark relies on: rate limits and finding filters. */
+
+import {
+  BatchImportFindingsCommand,
+  GetFindingsCommand,
+  SecurityHubClient,
+  ThrottlingException,
+} from '@aws-sdk/client-securityhub';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { type AwsProxy, startAwsProxy } from './aws-proxy.ts';
+
+const PRODUCT_ARN = 'arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default';
+const proxies: AwsProxy[] = [];
+
+async function proxy(options: Parameters<typeof startAwsProxy>[1]): Promise<AwsProxy> {
+  const started = await startAwsProxy(inject('motoEndpoint'), options);
+  proxies.push(started);
+  return started;
+}
+
+/** A client that sends once, so every throttled answer reaches the test. */
+const hubAt = (endpoint: string) =>
+  new SecurityHubClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+  });
+
+const settled = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'ok',
+    (error: unknown) => error,
+  );
+
+afterEach(async () => {
+  for (const started of proxies.splice(0)) await started.close();
+});
+
+describe('startAwsProxy rate limits', () => {
+  it('lets a burst through, answers 429 ThrottlingException when the bucket is empty, and refills at the rate', async () => {
+    let now = 0;
+    const limited = await proxy({
+      rateLimits: [{ operation: 'securityhub.GetFindings', perSecond: 2, burst: 3 }],
+      now: () => now,
+    });
+    const hub = hubAt(limited.endpoint);
+    const read = () => settled(hub.send(new GetFindingsCommand({ MaxResults: 1 })));
+
+    const burst = [await read(), await read(), await read(), await read()];
+    now += 499;
+    const tooSoon = await read();
+    now += 1;
+    const refilled = await read();
+
+    expect(burst.slice(0, 3)).toEqual(['ok', 'ok', 'ok']);
+    expect(burst[3]).toBeInstanceOf(ThrottlingException);
+    expect((burst[3] as ThrottlingException).$metadata.httpStatusCode).toBe(429);
+    expect(tooSoon).toBeInstanceOf(ThrottlingException);
+    expect(refilled).toBe('ok');
+    expect(limited.throttledByOperation()).toEqual({ 'securityhub.GetFindings': 2 });
+    expect(limited.count('securityhub.GetFindings')).toBe(6);
+  });
+
+  it('limits only the operations it names', async () => {
+    const limited = await proxy({
+      rateLimits: [{ operation: 'securityhub.BatchImportFindings', perSecond: 1, burst: 1 }],
+      now: () => 0,
+    });
+    const hub = hubAt(limited.endpoint);
+
+    for (let n = 0; n < 5; n++) await hub.send(new GetFindingsCommand({ MaxResults: 1 }));
+
+    expect(limited.throttledByOperation()).toEqual({});
+  });
+});
+
+describe('startAwsProxy finding filters', () => {
+  it('answers a GetFindings by Id with that finding only, where moto would return every finding', async () => {
+    const filtering = await proxy({ filterFindingsById: true });
+    const hub = hubAt(filtering.endpoint);
+    const ids = [0, 1, 2].map((n) => `kw-proxy-filter/${Date.now()}/${n}`);
+    await hub.send(
+      new BatchImportFindingsCommand({
+        Findings: ids.map((Id) => ({
+          SchemaVersion: '2018-10-08',
+          Id,
+          ProductArn: PRODUCT_ARN,
+          GeneratorId: 'kw-proxy-test',
+          AwsAccountId: '123456789012',
+          CreatedAt: '2026-06-01T12:00:00.000Z',
+          UpdatedAt: '2026-06-01T12:00:00.000Z',
+          Severity: { Label: 'LOW' },
+          Title: 'proxy test',
+          Description: 'proxy test',
+          Resources: [{ Type: 'Other', Id }],
+        })),
+      }),
+    );
+
+    const byId = await hub.send(
+      new GetFindingsCommand({
+        Filters: {
+          Id: [{ Value: ids[1], Comparison: 'EQUALS' }],
+          ProductArn: [{ Value: PRODUCT_ARN, Comparison: 'EQUALS' }],
+        },
+      }),
+    );
+    const otherProduct = await hub.send(
+      new GetFindingsCommand({
+        Filters: {
+          Id: [{ Value: ids[1], Comparison: 'EQUALS' }],
+          ProductArn: [
+            { Value: 'arn:aws:securityhub:us-east-1::product/aws/guardduty', Comparison: 'EQUALS' },
+          ],
+        },
+      }),
+    );
+    // The same read straight to moto, which ignores the filters.
+    const plain = await hubAt(inject('motoEndpoint')).send(
+      new GetFindingsCommand({ Filters: { Id: [{ Value: ids[1], Comparison: 'EQUALS' }] } }),
+    );
+
+    expect(byId.Findings?.map((finding) => finding.Id)).toEqual([ids[1]]);
+    expect(otherProduct.Findings).toEqual([]);
+    expect(plain.Findings?.length).toBeGreaterThan(1);
+  });
+});
