@@ -10,7 +10,7 @@ import {
 import { assertValidBatch, MAX_FINDINGS_PER_BATCH } from '../core/asff.ts';
 import type { Finding } from '../core/finding.ts';
 import { AwsCallError, FindingImportError } from '../shared/errors.ts';
-import { errorCode, errorMessage } from './clients.ts';
+import { errorCode, errorMessage, retryThrottled } from './clients.ts';
 
 export interface FindingsPort {
   /** Imports in batches of at most 100; retries findings that failed, then throws FindingImportError. */
@@ -27,14 +27,46 @@ export interface FindingsPortOptions {
   readonly partition?: string;
   /** Attempts for findings that a batch reports as failed. */
   readonly attempts?: number;
+  /**
+   * The invocation's remaining time when the port is made (Lambda's getRemainingTimeInMillis): throttled calls
+   * are retried until THROTTLING_MARGIN_MS before it ends. Without it, each call is retried for
+   * DEFAULT_THROTTLING_BUDGET_MS.
+   */
+  readonly remainingTimeMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+  readonly now?: () => number;
 }
+
+/**
+ * Time kept back from the invocation's end when throttling is retried: one more call that is not throttled can
+ * still take a request timeout (10 s), and the error must reach Lambda before the function times out.
+ */
+export const THROTTLING_MARGIN_MS = 20_000;
+/** How long a call is retried while throttled when there is no invocation deadline (sweep, CLI). */
+export const DEFAULT_THROTTLING_BUDGET_MS = 60_000;
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function createFindingsPort(client: SecurityHubClient, options: FindingsPortOptions): FindingsPort {
   const attempts = options.attempts ?? 3;
   const sleep = options.sleep ?? defaultSleep;
+  const now = options.now ?? Date.now;
+  const invocationDeadline =
+    options.remainingTimeMs === undefined
+      ? undefined
+      : now() + options.remainingTimeMs - THROTTLING_MARGIN_MS;
+
+  /** Sends one command, riding out Security Hub's throttling (per account and region, shared with every tool). */
+  function send<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    return retryThrottled(call, {
+      operation,
+      deadline: invocationDeadline ?? now() + DEFAULT_THROTTLING_BUDGET_MS,
+      sleep,
+      now,
+      ...(options.random ? { random: options.random } : {}),
+    });
+  }
 
   async function importBatch(batch: readonly Finding[]): Promise<void> {
     let pending = batch;
@@ -42,8 +74,11 @@ export function createFindingsPort(client: SecurityHubClient, options: FindingsP
     for (let attempt = 1; attempt <= attempts; attempt++) {
       let output: BatchImportFindingsCommandOutput;
       try {
-        output = await client.send(new BatchImportFindingsCommand({ Findings: [...pending] }));
+        output = await send('BatchImportFindings', () =>
+          client.send(new BatchImportFindingsCommand({ Findings: [...pending] })),
+        );
       } catch (error) {
+        if (error instanceof AwsCallError) throw error;
         throw new AwsCallError('BatchImportFindings', errorCode(error), errorMessage(error), {
           cause: error,
         });
@@ -69,13 +104,15 @@ export function createFindingsPort(client: SecurityHubClient, options: FindingsP
     let nextToken: string | undefined;
     try {
       do {
-        const page = await client.send(
-          new GetFindingsCommand({ Filters: filters, MaxResults: 100, NextToken: nextToken }),
+        const token = nextToken;
+        const page = await send('GetFindings', () =>
+          client.send(new GetFindingsCommand({ Filters: filters, MaxResults: 100, NextToken: token })),
         );
         for (const finding of page.Findings ?? []) if (keep(finding)) found.push(finding);
         nextToken = page.NextToken || undefined;
       } while (nextToken !== undefined);
     } catch (error) {
+      if (error instanceof AwsCallError) throw error;
       throw new AwsCallError('GetFindings', errorCode(error), errorMessage(error), { cause: error });
     }
     return found;

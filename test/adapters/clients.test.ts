@@ -3,8 +3,9 @@
  * proxy in front of moto (aws-sdk-client-mock replaces `send`, so the retry middleware never runs under it).
  */
 
+import { GetFindingsCommand, ThrottlingException } from '@aws-sdk/client-securityhub';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
-import { CLIENT_SETTINGS, createClients, errorCode } from '../../functions/adapters/clients.ts';
+import { CLIENT_SETTINGS, createClients, errorCode, isThrottling } from '../../functions/adapters/clients.ts';
 import { createIamPort } from '../../functions/adapters/iam.ts';
 import { createNotifier } from '../../functions/adapters/notify.ts';
 import { createFindingsPort } from '../../functions/adapters/securityhub.ts';
@@ -42,7 +43,10 @@ describe('createClients', () => {
     for (const client of [clients.iam, clients.securityHub, clients.eventBridge]) {
       expect(await client.config.maxAttempts()).toBe(4);
       const strategy = (await client.config.retryStrategy()) as { mode?: string };
-      expect(strategy.constructor.name).toBe('StandardRetryStrategy');
+      expect(strategy.constructor.name).toBe(
+        // Security Hub's throttling is left to the findings port.
+        client === clients.securityHub ? 'ThrottlingToCallerRetryStrategy' : 'StandardRetryStrategy',
+      );
       expect(strategy.mode).toBe('standard');
       expect(client.config.customUserAgent).toEqual([['keywarden/0.1.0']]);
     }
@@ -126,7 +130,44 @@ describe('SDK retries through the clients', () => {
     expect(proxy.count('iam.ListAccessKeys')).toBe(1);
   });
 
-  it('retries Security Hub throttling (429) and imports the finding', async () => {
+  it('hands Security Hub throttling straight back: one request, the ThrottlingException reaches the caller', async () => {
+    proxy.inject({
+      operation: 'securityhub.GetFindings',
+      status: 429,
+      code: 'ThrottlingException',
+      times: 1,
+    });
+
+    const error = await createClients()
+      .securityHub.send(new GetFindingsCommand({ MaxResults: 1 }))
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+
+    expect(error).toBeInstanceOf(ThrottlingException);
+    expect(proxy.count('securityhub.GetFindings')).toBe(1);
+  });
+
+  it('retries a Security Hub server error until the 4th attempt succeeds', async () => {
+    proxy.inject({ operation: 'securityhub.GetFindings', status: 500, code: 'InternalException', times: 3 });
+
+    const page = await createClients().securityHub.send(new GetFindingsCommand({ MaxResults: 1 }));
+
+    expect(page.$metadata.attempts).toBe(4);
+    expect(proxy.count('securityhub.GetFindings')).toBe(4);
+  });
+
+  it('gives up a Security Hub server error after 4 attempts, as for IAM', async () => {
+    proxy.inject({ operation: 'securityhub.GetFindings', status: 500, code: 'InternalException' });
+
+    await expect(
+      createClients().securityHub.send(new GetFindingsCommand({ MaxResults: 1 })),
+    ).rejects.toThrow();
+    expect(proxy.count('securityhub.GetFindings')).toBe(4);
+  });
+
+  it('the findings port retries Security Hub throttling (429) and imports the finding', async () => {
     const userName = moto.uniqueName('kw-clients-hub');
     const evaluation = evaluateUser(userName, snapshot([OLD_KEY, NEW_KEY], { userName }), POLICY, NOW);
     if (evaluation.verdict === 'user-gone') throw new Error('unexpected');
@@ -162,6 +203,26 @@ describe('SDK retries through the clients', () => {
     });
 
     expect(proxy.count('events.PutEvents')).toBe(2);
+  });
+});
+
+describe('isThrottling', () => {
+  it.each([
+    {
+      error: new ThrottlingException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } }),
+      throttling: true,
+    },
+    { error: { name: 'LimitExceededException', $metadata: { httpStatusCode: 429 } }, throttling: true },
+    { error: { name: 'Throttling', $metadata: { httpStatusCode: 400 } }, throttling: true },
+    { error: { name: 'TooManyRequestsException', $metadata: {} }, throttling: true },
+    { error: { name: 'SlowDown', $retryable: { throttling: true } }, throttling: true },
+    { error: { name: 'InternalException', $metadata: { httpStatusCode: 500 } }, throttling: false },
+    { error: { name: 'InvalidInputException', $metadata: { httpStatusCode: 400 } }, throttling: false },
+    { error: { name: 'LimitExceededException', $metadata: { httpStatusCode: 400 } }, throttling: false },
+    { error: new Error('socket hang up'), throttling: false },
+    { error: 'Throttling', throttling: false },
+  ])('is $throttling for $error.name', ({ error, throttling }) => {
+    expect(isThrottling(error)).toBe(throttling);
   });
 });
 

@@ -2,12 +2,17 @@ import {
   BatchImportFindingsCommand,
   GetFindingsCommand,
   InternalException,
+  InvalidInputException,
   SecurityHubClient,
   ThrottlingException,
 } from '@aws-sdk/client-securityhub';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { createFindingsPort } from '../../functions/adapters/securityhub.ts';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  createFindingsPort,
+  DEFAULT_THROTTLING_BUDGET_MS,
+  THROTTLING_MARGIN_MS,
+} from '../../functions/adapters/securityhub.ts';
 import { evaluateUser } from '../../functions/core/evaluate.ts';
 import { buildFinding, type Finding, productArnFor } from '../../functions/core/finding.ts';
 import { AsffValidationError, AwsCallError, FindingImportError } from '../../functions/shared/errors.ts';
@@ -181,7 +186,7 @@ describe('createFindingsPort', () => {
       expect(hubMock.commandCalls(BatchImportFindingsCommand)).toHaveLength(1);
     });
 
-    it('wraps throttling that outlived the SDK retries in AwsCallError with the code', async () => {
+    it('wraps throttling that outlived its retries in AwsCallError with the code', async () => {
       hubMock
         .on(BatchImportFindingsCommand)
         .rejects(new ThrottlingException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } }));
@@ -262,5 +267,153 @@ describe('createFindingsPort', () => {
 
       expect(kept).toEqual([all[2]]);
     });
+  });
+});
+
+describe('createFindingsPort under Security Hub throttling', () => {
+  const throttled = () =>
+    new ThrottlingException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } });
+
+  /** A port on the real timers' API (faked here), with the invocation's remaining time. */
+  function timedPort(remainingTimeMs?: number, random = () => 1) {
+    return createFindingsPort(client, {
+      accountId: ACCOUNT.accountId,
+      partition: 'aws',
+      random,
+      ...(remainingTimeMs !== undefined ? { remainingTimeMs } : {}),
+    });
+  }
+
+  beforeEach(() => {
+    vi.useFakeTimers({ now: new Date('2026-06-01T12:00:00.000Z') });
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('retries a throttled GetFindings with a doubling back-off and returns what it then reads', async () => {
+    const mine = findingFor('carol');
+    hubMock
+      .on(GetFindingsCommand)
+      .rejectsOnce(throttled())
+      .rejectsOnce(throttled())
+      .rejectsOnce(throttled())
+      .resolves({ Findings: [mine] });
+
+    const found = timedPort(120_000).getFinding(PRODUCT_ARN, mine.Id as string);
+    // random() = 1: the full back-off each time, 250 ms doubling.
+    await vi.advanceTimersByTimeAsync(249);
+    expect(hubMock.commandCalls(GetFindingsCommand)).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(hubMock.commandCalls(GetFindingsCommand)).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(hubMock.commandCalls(GetFindingsCommand)).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(1_000);
+
+    expect(await found).toEqual(mine);
+    expect(hubMock.commandCalls(GetFindingsCommand)).toHaveLength(4);
+  });
+
+  it('jitters each back-off over the whole range (full jitter)', async () => {
+    const mine = findingFor('dana');
+    hubMock
+      .on(GetFindingsCommand)
+      .rejectsOnce(throttled())
+      .rejectsOnce(throttled())
+      .resolves({ Findings: [mine] });
+
+    // random() = 0.5: half of 250 ms, then half of 500 ms.
+    const found = timedPort(120_000, () => 0.5).getFinding(PRODUCT_ARN, mine.Id as string);
+    await vi.advanceTimersByTimeAsync(125);
+    expect(hubMock.commandCalls(GetFindingsCommand)).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(249);
+    expect(hubMock.commandCalls(GetFindingsCommand)).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+
+    expect(await found).toEqual(mine);
+  });
+
+  it('retries a throttled BatchImportFindings and imports the finding', async () => {
+    hubMock
+      .on(BatchImportFindingsCommand)
+      .rejectsOnce(throttled())
+      .resolves({ FailedCount: 0, SuccessCount: 1, FailedFindings: [] });
+
+    const imported = timedPort(120_000).importFindings(findings(1));
+    await vi.advanceTimersByTimeAsync(250);
+    await imported;
+
+    expect(hubMock.commandCalls(BatchImportFindingsCommand)).toHaveLength(2);
+  });
+
+  it('stops before the invocation ends: the next back-off may not pass its remaining time less the margin', async () => {
+    hubMock.on(GetFindingsCommand).rejects(throttled());
+    // 30 s left, 20 s margin: 10 s of back-off. Full back-offs 250 + 500 + 1,000 + 2,000 + 4,000 = 7,750 ms; the
+    // next (8,000 ms) would end at 15,750 ms, past the 10 s.
+    const outcome = timedPort(THROTTLING_MARGIN_MS + 10_000)
+      .getFinding(PRODUCT_ARN, 'id')
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    await vi.advanceTimersByTimeAsync(7_750);
+    const error = await outcome;
+
+    expect(hubMock.commandCalls(GetFindingsCommand)).toHaveLength(6);
+    expect(error).toBeInstanceOf(AwsCallError);
+    expect(error).toMatchObject({ operation: 'GetFindings', code: 'ThrottlingException' });
+    expect((error as AwsCallError).message).toContain('still throttled after 6 attempts in 7.8 s');
+    expect((error as AwsCallError).cause).toBeInstanceOf(ThrottlingException);
+  });
+
+  it('retries for the whole budget when the invocation has two minutes: about 100 s', async () => {
+    hubMock.on(BatchImportFindingsCommand).rejects(throttled());
+
+    const outcome = timedPort(120_000)
+      .importFindings(findings(1))
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    await vi.advanceTimersByTimeAsync(120_000);
+    const error = (await outcome) as AwsCallError;
+
+    // 250 ms doubling to the 20 s cap: 250 + … + 16,000 = 31,750 ms, then 20 s each while they fit in 100 s.
+    expect(hubMock.commandCalls(BatchImportFindingsCommand)).toHaveLength(11);
+    expect(error.message).toContain('still throttled after 11 attempts in 91.8 s');
+  });
+
+  it('gives each call 60 s when it is told no deadline (sweep, CLI)', async () => {
+    hubMock.on(GetFindingsCommand).rejects(throttled());
+
+    const outcome = timedPort(undefined)
+      .getFinding(PRODUCT_ARN, 'id')
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    await vi.advanceTimersByTimeAsync(DEFAULT_THROTTLING_BUDGET_MS);
+    const error = (await outcome) as AwsCallError;
+
+    // 31,750 ms of doubling back-offs, then one of 20 s: 51.75 s; another would pass 60 s.
+    expect(hubMock.commandCalls(GetFindingsCommand)).toHaveLength(9);
+    expect(error.message).toContain('still throttled after 9 attempts in 51.8 s');
+  });
+
+  it.each([
+    {
+      name: 'a server error',
+      error: () => new InternalException({ message: 'down', $metadata: { httpStatusCode: 500 } }),
+    },
+    {
+      name: 'a client error',
+      error: () => new InvalidInputException({ message: 'bad filter', $metadata: { httpStatusCode: 400 } }),
+    },
+  ])('does not retry $name itself (the SDK has already retried what is transient)', async ({ error }) => {
+    hubMock.on(GetFindingsCommand).rejects(error());
+
+    await expect(timedPort(120_000).getFinding(PRODUCT_ARN, 'id')).rejects.toThrow(AwsCallError);
+    expect(hubMock.commandCalls(GetFindingsCommand)).toHaveLength(1);
   });
 });
