@@ -35,6 +35,7 @@ import {
   TRUSTED_KEY_ISSUER_PATTERN,
   wholeNumberRange,
 } from '../functions/shared/constants.ts';
+import { DetectorQueue } from './detector-queue.ts';
 import { keyEventPattern } from './event-pattern.ts';
 import {
   AlarmedDeadLetterQueue,
@@ -190,6 +191,12 @@ export interface AccessKeyDetectorProps {
    * @default - single account: another account's event is skipped
    */
   readonly organization?: OrganizationAccess & { readonly memberAccountIds?: readonly string[] };
+  /**
+   * At most this many detector invocations at once drain the detector's queue (2 to 1000). Security Hub's rate
+   * limits are per account and region, shared with other tools: raise it only with their headroom in mind.
+   * @default 2
+   */
+  readonly detectorConcurrency?: number;
 }
 
 /** Options of {@link AccessKeyDetector.metric}: CloudWatch's, plus which function's metric. */
@@ -222,6 +229,10 @@ export class AccessKeyDetector extends Construct {
   readonly eventDeadLetterQueue: sqs.IQueue;
   /** Invocations that still failed after Lambda's retries (the functions' on-failure destination). */
   readonly invocationFailureQueue: sqs.IQueue;
+  /** Key events on their way to the detector: the rule's target, drained with bounded concurrency. */
+  readonly detectorQueue: sqs.IQueue;
+  /** Key events the detector failed to handle on every receive from {@link detectorQueue}. */
+  readonly detectorDeadLetterQueue: sqs.IQueue;
   /** Topic the alarms notify. */
   readonly alarmTopic: sns.ITopic;
   /** Every alarm: each queue's depth, and each function's errors and throttles. */
@@ -297,7 +308,23 @@ export class AccessKeyDetector extends Construct {
       description: 'KeyWarden: successful IAM CreateAccessKey, UpdateAccessKey and DeleteAccessKey calls',
       eventPattern: keyEventPattern(),
     });
-    this.rule.addTarget(new targets.LambdaFunction(this.detectorFunction, delivery));
+    // Through a queue rather than straight to the function: a burst (a bulk rotation) waits there and is drained
+    // at a bounded concurrency, instead of hitting Security Hub's per-account rate limits all at once.
+    const detectorQueue = new DetectorQueue(this, 'DetectorQueue', {
+      detector: this.detectorFunction,
+      detectorTimeout: DETECTOR_TIMEOUT,
+      alarmTopic: this.alarmTopic,
+      ...(props.detectorConcurrency !== undefined ? { maxConcurrency: props.detectorConcurrency } : {}),
+    });
+    this.detectorQueue = detectorQueue.queue;
+    this.detectorDeadLetterQueue = detectorQueue.deadLetterQueue;
+    this.rule.addTarget(
+      new targets.SqsQueue(detectorQueue.queue, {
+        deadLetterQueue: eventDlq.queue,
+        retryAttempts: DELIVERY_RETRY_ATTEMPTS,
+        maxEventAge: DELIVERY_MAX_EVENT_AGE,
+      }),
+    );
     this.sweepRule = new events.Rule(this, 'SweepSchedule', {
       description: 'KeyWarden: runs the account sweep',
       schedule: settings.sweepSchedule,
@@ -307,6 +334,7 @@ export class AccessKeyDetector extends Construct {
     this.alarms = [
       eventDlq.alarm,
       failureQueue.alarm,
+      detectorQueue.alarm,
       ...this.functionAlarms('Detector', this.detectorFunction),
       ...this.functionAlarms('Sweep', this.sweepFunction),
     ];

@@ -16,14 +16,19 @@ export interface AccountPortsOptions extends AccountClientsOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
+/** The invocation the ports serve: its remaining time bounds how long throttled Security Hub calls are retried. */
+export interface InvocationTime {
+  readonly remainingTimeMs?: number | undefined;
+}
+
 /** Ports for a target account; throws MemberRoleError when a member role cannot be assumed. */
 export function createAccountPorts(
   options: AccountPortsOptions,
-): (target: AccountTarget) => Promise<AccountPorts> {
+): (target: AccountTarget, invocation?: InvocationTime) => Promise<AccountPorts> {
   const accountClients = createAccountClients(options);
   // Ports are cheap but built once per set of clients, so a cached member session reuses them too.
   const iamPorts = new WeakMap<AwsClients, IamPort>();
-  return async (target) => {
+  return async (target, invocation = {}) => {
     const clients = await accountClients.clientsFor(target);
     let iam = iamPorts.get(clients);
     if (iam === undefined) {
@@ -36,6 +41,7 @@ export function createAccountPorts(
         accountId: target.account.accountId,
         partition: target.account.partition,
         ...(options.sleep ? { sleep: options.sleep } : {}),
+        ...(invocation.remainingTimeMs !== undefined ? { remainingTimeMs: invocation.remainingTimeMs } : {}),
       }),
     };
   };

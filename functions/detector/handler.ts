@@ -5,7 +5,7 @@
 
 import type { Context } from 'aws-lambda';
 import { accountResolver } from '../adapters/account.ts';
-import { type AccountPorts, createAccountPorts } from '../adapters/account-ports.ts';
+import { type AccountPorts, createAccountPorts, type InvocationTime } from '../adapters/account-ports.ts';
 import { type AwsClients, createClients } from '../adapters/clients.ts';
 import { createNotifier, type NotifierPort } from '../adapters/notify.ts';
 import { prepareClients } from '../adapters/warm-up.ts';
@@ -18,6 +18,7 @@ import { MEMBER_SESSION_NAMES, METRIC_SERVICES } from '../shared/constants.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { createMetrics, detectorMetricPoints, withMetrics } from '../shared/metrics.ts';
 import { PRIMING_CONTEXT, PRIMING_EVENT } from './priming.ts';
+import { acceptQueueBatches } from './queue.ts';
 
 export interface DetectorDeps {
   readonly config: Config;
@@ -39,12 +40,13 @@ export type DetectorResult =
       readonly findingImported: boolean;
     };
 
-type LambdaContext = Pick<Context, 'invokedFunctionArn'> & Partial<Pick<Context, 'awsRequestId'>>;
+type LambdaContext = Pick<Context, 'invokedFunctionArn'> &
+  Partial<Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'>>;
 
 interface Adapters {
   readonly notifier: NotifierPort | undefined;
   /** The account's own ports, or a member's through its role (MemberRoleError when it cannot be assumed). */
-  portsFor(target: AccountTarget): Promise<AccountPorts>;
+  portsFor(target: AccountTarget, invocation?: InvocationTime): Promise<AccountPorts>;
 }
 
 function createAdapters(deps: DetectorDeps): Adapters {
@@ -79,7 +81,10 @@ export function createDetector(deps: DetectorDeps) {
         return { status: 'skipped', reason: parsed.reason, eventId: parsed.eventId };
       }
       const { account } = parsed.target;
-      const { iam, findings } = await portsFor(parsed.target);
+      // The invocation's remaining time bounds how long throttled Security Hub calls are retried.
+      const { iam, findings } = await portsFor(parsed.target, {
+        remainingTimeMs: context?.getRemainingTimeInMillis?.(),
+      });
       const result = await checkUser(
         { iam, findings, notifier, clock, sleep: deps.sleep ?? sleep },
         settings,
@@ -123,11 +128,19 @@ const config = loadConfig(process.env);
 // canned user on canned answers. It makes no AWS call: a skipped event still costs none.
 const clients = createClients();
 
-// The primed run below uses a detector of its own: it publishes no metrics.
-export const handler = withMetrics(
-  createDetector({ config, clients, logger: createLogger(METRIC_SERVICES.detector) }),
-  detectorMetricPoints,
-  createMetrics(METRIC_SERVICES.detector),
+const logger = createLogger(METRIC_SERVICES.detector);
+
+/**
+ * An EventBridge event (direct invocation), or a batch of them from the detector's SQS queue, each event with its
+ * metrics. The primed run below uses a detector of its own: it publishes no metrics.
+ */
+export const handler = acceptQueueBatches(
+  withMetrics(
+    createDetector({ config, clients, logger }),
+    detectorMetricPoints,
+    createMetrics(METRIC_SERVICES.detector),
+  ),
+  logger,
 );
 
 await prepareClients(clients, {

@@ -36,7 +36,8 @@ beforeAll(async () => {
   // The handler module reads its configuration and builds its clients at load, so the environment comes first.
   const module = await import('../../functions/detector/handler.ts');
   callsAtInit = proxy.calls.map((call) => `${call.service}.${call.operation}`);
-  handler = module.handler;
+  // An EventBridge event gets the detector's own result (an SQS batch would get batch item failures).
+  handler = module.handler as Handler;
   createDetector = module.createDetector;
 });
 

@@ -105,6 +105,21 @@ describe('AccessKeyDetector props', () => {
       { trustedKeyIssuers: Array.from({ length: 51 }, (_, i) => `arn:aws:iam::123456789012:role/r${i}`) },
       /trustedKeyIssuers holds 51 patterns; use at most 50/,
     ],
+    [
+      'a detector concurrency below what Lambda allows',
+      { detectorConcurrency: 1 },
+      /detectorConcurrency 1 is not allowed; use a whole number from 2 to 1000/,
+    ],
+    [
+      'a detector concurrency over 1000',
+      { detectorConcurrency: 1001 },
+      /detectorConcurrency 1001 is not allowed/,
+    ],
+    [
+      'a fractional detector concurrency',
+      { detectorConcurrency: 2.5 },
+      /detectorConcurrency 2.5 is not allowed/,
+    ],
   ])('rejects %s, naming the value', (_case, props, message) => {
     expect(() => build(props)).toThrow(message);
   });
@@ -126,6 +141,8 @@ describe('AccessKeyDetector props', () => {
         ],
       },
     ],
+    ['the least detector concurrency', { detectorConcurrency: 2 }],
+    ['the most detector concurrency', { detectorConcurrency: 1000 }],
   ])('accepts %s', (_case, props) => {
     expect(build(props).detectorFunction).toBeDefined();
   });

@@ -39,6 +39,7 @@ beforeAll(() => {
       sweepSchedule: events.Schedule.expression('cron(0 3 * * ? *)'),
       sweepSource: 'full',
       organization: { organizationId: ORGANIZATION_ID, memberRoleName: 'KeyWardenMember' },
+      detectorConcurrency: 5,
     },
   });
   forwarded = synthesizeVariant({
@@ -53,6 +54,15 @@ afterAll(removeTestApps);
 function logicalId(template: Template, type: string, fragment: string): string {
   const ids = Object.keys(template.findResources(type)).filter((id) => id.includes(fragment));
   expect(ids, `${type} matching ${fragment}`).toHaveLength(1);
+  return ids[0] as string;
+}
+
+/** Logical id of the detector's queue (not its dead-letter queue). */
+function detectorQueueId(template: Template): string {
+  const ids = Object.keys(template.findResources('AWS::SQS::Queue')).filter(
+    (id) => id.includes('DetectorQueue') && !id.includes('DeadLetter'),
+  );
+  expect(ids).toHaveLength(1);
   return ids[0] as string;
 }
 
@@ -93,13 +103,13 @@ describe('AccessKeyDetector rule', () => {
     });
   });
 
-  it('delivers to the detector with a retry policy, a maximum event age and the dead-letter queue', () => {
+  it('delivers to the detector queue with a retry policy, a maximum event age and the dead-letter queue', () => {
     const t = defaults.template;
     t.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: Match.objectLike({ source: ['aws.iam'] }),
       Targets: [
         Match.objectLike({
-          Arn: { 'Fn::GetAtt': [logicalId(t, 'AWS::Lambda::Function', 'DetectorFunction'), 'Arn'] },
+          Arn: { 'Fn::GetAtt': [detectorQueueId(t), 'Arn'] },
           DeadLetterConfig: {
             Arn: { 'Fn::GetAtt': [logicalId(t, 'AWS::SQS::Queue', 'EventDeadLetterQueue'), 'Arn'] },
           },
@@ -132,16 +142,29 @@ describe('AccessKeyDetector rule', () => {
 });
 
 describe('AccessKeyDetector queues', () => {
-  it('encrypts both dead-letter queues with SSE-SQS, keeps messages 14 days and refuses plain HTTP', () => {
+  it('encrypts every queue with SSE-SQS and refuses plain HTTP; the dead-letter queues keep messages 14 days', () => {
     const t = defaults.template;
-    t.resourceCountIs('AWS::SQS::Queue', 2);
-    t.allResourcesProperties('AWS::SQS::Queue', {
-      SqsManagedSseEnabled: true,
-      MessageRetentionPeriod: 1_209_600,
-    });
-    for (const queue of ['EventDeadLetterQueue', 'InvocationFailureQueue']) {
+    t.resourceCountIs('AWS::SQS::Queue', 4);
+    t.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    const deadLetterQueues = [
+      'EventDeadLetterQueue',
+      'InvocationFailureQueue',
+      'DetectorQueueDeadLetterQueue',
+    ];
+    for (const queue of deadLetterQueues) {
+      expect(
+        t.findResources('AWS::SQS::Queue')[logicalId(t, 'AWS::SQS::Queue', queue)]?.Properties,
+      ).toMatchObject({
+        MessageRetentionPeriod: 1_209_600,
+      });
+    }
+    const queues = [
+      ...deadLetterQueues.map((queue) => logicalId(t, 'AWS::SQS::Queue', queue)),
+      detectorQueueId(t),
+    ];
+    for (const queue of queues) {
       t.hasResourceProperties('AWS::SQS::QueuePolicy', {
-        Queues: [{ Ref: logicalId(t, 'AWS::SQS::Queue', queue) }],
+        Queues: [{ Ref: queue }],
         PolicyDocument: {
           Statement: Match.arrayWith([
             Match.objectLike({
@@ -503,12 +526,77 @@ describe('AccessKeyDetector permissions', () => {
   });
 });
 
+describe('AccessKeyDetector detector queue', () => {
+  it('keeps events 4 days, receives a failed one again after 3 minutes, and dead-letters it after 5 receives', () => {
+    const t = defaults.template;
+    t.hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: 180,
+      MessageRetentionPeriod: 345_600,
+      RedrivePolicy: {
+        deadLetterTargetArn: {
+          'Fn::GetAtt': [logicalId(t, 'AWS::SQS::Queue', 'DetectorQueueDeadLetterQueue'), 'Arn'],
+        },
+        maxReceiveCount: 5,
+      },
+    });
+    // Lambda refuses a visibility timeout shorter than the function's.
+    const [detector] = Object.values(t.findResources('AWS::Lambda::Function')).filter(
+      (resource) => resource.Properties.Timeout === 120,
+    );
+    expect(detector).toBeDefined();
+  });
+
+  it('drains the queue into the detector one message at a time, at most 2 at once, with partial batch responses', () => {
+    const t = defaults.template;
+    t.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalId(t, 'AWS::Lambda::Function', 'DetectorFunction') },
+      EventSourceArn: { 'Fn::GetAtt': [detectorQueueId(t), 'Arn'] },
+      BatchSize: 1,
+      ScalingConfig: { MaximumConcurrency: 2 },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('takes the configured concurrency', () => {
+    everything.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+  });
+
+  it('lets only the key-event rule send to the detector queue, and only the detector receive from it', () => {
+    const t = defaults.template;
+    const rule = Object.entries(t.findResources('AWS::Events::Rule')).find(
+      ([, resource]) => resource.Properties.EventPattern !== undefined,
+    )?.[0];
+    t.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: detectorQueueId(t) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+            Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [rule, 'Arn'] } } },
+          }),
+        ]),
+      },
+    });
+    const receivers = statements(t).filter((statement) =>
+      actionsOf(statement).includes('sqs:ReceiveMessage'),
+    );
+    expect(receivers).toHaveLength(1);
+    expect(receivers[0]?.policy).toContain('DetectorRole');
+    expect(receivers[0]?.Resource).toEqual({ 'Fn::GetAtt': [detectorQueueId(t), 'Arn'] });
+  });
+});
+
 describe('AccessKeyDetector alarms', () => {
   it('alarms on each dead-letter queue holding a message, and on errors and throttles of each function', () => {
     const t = defaults.template;
     const topic = { Ref: logicalId(t, 'AWS::SNS::Topic', 'AlarmTopic') };
-    t.resourceCountIs('AWS::CloudWatch::Alarm', 6);
-    for (const queue of ['EventDeadLetterQueue', 'InvocationFailureQueue']) {
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    for (const queue of ['EventDeadLetterQueue', 'InvocationFailureQueue', 'DetectorQueueDeadLetterQueue']) {
       t.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SQS',
         MetricName: 'ApproximateNumberOfMessagesVisible',
