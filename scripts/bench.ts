@@ -7,10 +7,14 @@
  * - cold start: fresh `node` processes importing the built bundle, against bare `node -e 0` (wall time);
  * - per event: AWS calls seen at a counting proxy in front of moto, and handler latency;
  * - sweep scaling: wall time and IAM calls for 100, 1,000 and 10,000 users with 1 % violators;
- * - peak memory (max RSS) of the handler process.
+ * - peak memory (max RSS) of the handler process;
+ * - bursts: 100, 300 and 1,000 key events at once with Security Hub's rate limits enforced at the proxy.
  *
- * Usage: npm run bench [-- --quick] [-- --only=lambda,profile,cold,events,sweep]
+ * Usage: npm run bench [-- --quick] [-- --only=lambda,profile,cold,events,sweep,burst]
  *                      [-- --detector=<other bundle>/index.mjs]
+ *                      [-- --burst=queue,async] (how the burst reaches the detector: the deployed SQS queue, or
+ *                      direct asynchronous invocation as a rule targeting the function would do)
+ *                      [-- --burst-sizes=100,300,1000]
  * Writes the Markdown to stdout and to .bench/results.md; progress goes to stderr.
  */
 
@@ -23,10 +27,21 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { GetFindingsCommand, SecurityHubClient } from '@aws-sdk/client-securityhub';
+import { findingIdFor } from '../functions/core/finding.ts';
 import { USER_AGENT_MARKER } from '../functions/shared/constants.ts';
 import { startAwsProxy } from '../test/support/aws-proxy.ts';
 import { startMoto } from '../test/support/moto.ts';
 import { build, type Metafile, outputFiles, outputSizes } from './build.mjs';
+import {
+  type AsyncModel,
+  type BurstEvent,
+  type EventOutcome,
+  type QueueModel,
+  runAsync,
+  runQueue,
+  startEnvironments,
+} from './lib/burst.ts';
 import { type KeyCall, keyEventEnvelope } from './lib/cloudtrail.ts';
 import {
   COLD_PATH_SCENARIOS,
@@ -66,6 +81,9 @@ interface Options {
   readonly sections: ReadonlySet<string>;
   /** Another detector bundle for the per-event rows, to compare builds. */
   readonly detector: string | undefined;
+  /** How bursts reach the detector: `queue` (SQS, as deployed) and/or `async` (direct asynchronous invocation). */
+  readonly burstModels: readonly string[];
+  readonly burstSizes: readonly number[] | undefined;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -73,8 +91,10 @@ function parseArgs(argv: readonly string[]): Options {
     argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
   return {
     quick: argv.includes('--quick'),
-    sections: new Set((value('only') ?? 'lambda,profile,cold,events,sweep').split(',')),
+    sections: new Set((value('only') ?? 'lambda,profile,cold,events,sweep,burst').split(',')),
     detector: value('detector'),
+    burstModels: (value('burst') ?? 'queue').split(','),
+    burstSizes: value('burst-sizes')?.split(',').map(Number),
   };
 }
 
@@ -631,6 +651,206 @@ async function sweepScaling(options: Options, bundle: string, deployed: Deployed
   return `${table}\n\n${verdict}One sweep process per size (\`NODE_OPTIONS=${deployed.nodeOptions}\`, as the template sets) runs the report path, then the full listing (Max RSS is that process's peak so far). CPU is the sweep process's own (\`process.cpuUsage()\`, not moto's), modeled at the deployed ${deployed.memoryMb} MB (${vcpuShare(deployed.memoryMb).toFixed(3)} vCPU) as CPU ÷ share: a lower bound on the duration, to which IAM's own latency adds (one \`ListAccessKeys\` per user on the full listing, 8 at a time). Seeding moto, 16 users at a time: ${seeding}.`;
 }
 
+// Security Hub's throttling, per account and region: GetFindings 3 requests/s (burst 6), BatchImportFindings
+// 10/s (burst 30). Enforced at the proxy; moto itself never throttles.
+const SECURITY_HUB_RATES = [
+  { operation: 'securityhub.GetFindings', perSecond: 3, burst: 6 },
+  { operation: 'securityhub.BatchImportFindings', perSecond: 10, burst: 30 },
+];
+/** Added to every call at the proxy: a round trip to AWS, which moto on loopback does not have. */
+const BURST_LATENCY_MS = 50;
+/** The detector function's timeout (infra): an invocation still running then has failed. */
+const DETECTOR_TIMEOUT_MS = 120_000;
+/** Lambda's asynchronous retries: two, about a minute apart (the first after one minute). */
+const ASYNC_MODEL: AsyncModel = { kind: 'async', retries: 2, retryDelayMs: 60_000 };
+/** Target: at most this share of a 300-event burst lost, and every violation's finding within 5 minutes. */
+const BURST_LOSS_TARGET = 0.01;
+const BURST_DELAY_TARGET_MS = 5 * 60_000;
+
+interface BurstRow {
+  readonly events: number;
+  readonly model: string;
+  readonly outcomes: readonly EventOutcome[];
+  readonly startedAt: number;
+  readonly findingsWritten: number;
+  readonly counts: Record<string, number>;
+  readonly throttled: Record<string, number>;
+  readonly wallMs: number;
+}
+
+/** Reads the FAILED findings of `userNames` straight from moto (not through the counting proxy). */
+async function failedFindings(endpoint: string, userNames: readonly string[]): Promise<number> {
+  const wanted = new Set(userNames.map((userName) => findingIdFor(ACCOUNT_ID, userName)));
+  const hub = new SecurityHubClient(clientConfig(endpoint));
+  let found = 0;
+  let nextToken: string | undefined;
+  do {
+    const page = await hub.send(new GetFindingsCommand({ MaxResults: 100, NextToken: nextToken }));
+    for (const finding of page.Findings ?? []) {
+      if (wanted.has(finding.Id ?? '') && finding.Compliance?.Status === 'FAILED') found += 1;
+    }
+    nextToken = page.NextToken || undefined;
+  } while (nextToken !== undefined);
+  hub.destroy();
+  return found;
+}
+
+/**
+ * One burst on a moto server of its own: `size` CreateAccessKey events at once, alternately a user's first key
+ * (compliant) and second key (a violation), each user created beforehand with that many keys.
+ */
+async function measureBurst(size: number, model: AsyncModel | QueueModel, bundle: string): Promise<BurstRow> {
+  const moto = await startMoto();
+  const proxy = await startAwsProxy(moto.endpoint, {
+    rateLimits: SECURITY_HUB_RATES,
+    latencyMs: BURST_LATENCY_MS,
+    // Security Hub returns the one finding asked for by Id; moto would page through all of the burst's findings.
+    filterFindingsById: true,
+  });
+  try {
+    const iam = new IAMClient(clientConfig(moto.endpoint));
+    const users = await seedUsers(
+      iam,
+      Array.from({ length: size }, (_, n) => ({ userName: `burst-${n}`, keys: n % 2 === 0 ? 1 : 2 })),
+    );
+    iam.destroy();
+    const events: BurstEvent[] = users.map((user, n) => ({
+      violation: n % 2 === 1,
+      event: keyEventEnvelope(
+        {
+          ...created(user),
+          userName: user.userName,
+          accountId: ACCOUNT_ID,
+          region: EMULATOR_REGION,
+          actorUserName: 'rotation-script',
+          eventTime: new Date(Date.UTC(2025, 0, 1, 0, 0, 0, n)),
+          eventId: `00000000-0000-4000-8000-b${String(n).padStart(11, '0')}`,
+        },
+        `burst-${n}`,
+      ),
+    }));
+    const environments = await startEnvironments(bundle, emulatorEnv(proxy.endpoint), {
+      timeoutMs: DETECTOR_TIMEOUT_MS,
+      context: lambdaContext('keywarden-detector'),
+    });
+    try {
+      proxy.reset();
+      const startedAt = Date.now();
+      const outcomes =
+        model.kind === 'async'
+          ? await runAsync(events, environments.invoke, model)
+          : await runQueue(events, environments.invoke, model);
+      const wallMs = Date.now() - startedAt;
+      const violators = users.filter((_, n) => n % 2 === 1).map((user) => user.userName);
+      return {
+        events: size,
+        model: model.kind,
+        outcomes,
+        startedAt,
+        findingsWritten: await failedFindings(moto.endpoint, violators),
+        counts: proxy.countsByOperation(),
+        throttled: proxy.throttledByOperation(),
+        wallMs,
+      };
+    } finally {
+      await environments.stop();
+    }
+  } finally {
+    await proxy.close();
+    await moto.stop();
+  }
+}
+
+async function bursts(options: Options, bundle: string): Promise<string> {
+  const sizes = options.burstSizes ?? (options.quick ? [100] : [100, 300, 1_000]);
+  // The queue's settings come from the construct that deploys it, loaded only for this section.
+  const queueModel = async (): Promise<QueueModel> => {
+    const { DETECTOR_QUEUE } = await import('../infra/detector-queue.ts');
+    return {
+      kind: 'queue',
+      maxConcurrency: DETECTOR_QUEUE.maxConcurrency,
+      batchSize: DETECTOR_QUEUE.batchSize,
+      visibilityTimeoutMs: DETECTOR_QUEUE.visibilityTimeout.toMilliseconds(),
+      maxReceiveCount: DETECTOR_QUEUE.maxReceiveCount,
+      queueArn: `arn:aws:sqs:${EMULATOR_REGION}:${ACCOUNT_ID}:keywarden-detector`,
+      region: EMULATOR_REGION,
+    };
+  };
+  const rows: BurstRow[] = [];
+  for (const kind of options.burstModels) {
+    if (kind !== 'async' && kind !== 'queue') throw new Error(`--burst=${kind}: use queue or async`);
+    for (const size of sizes) {
+      progress(`burst: ${size} events, ${kind}`);
+      const model = kind === 'async' ? ASYNC_MODEL : await queueModel();
+      const row = await measureBurst(size, model, bundle);
+      progress(`burst: ${size} events, ${kind}: done in ${formatSeconds(row.wallMs)}`);
+      rows.push(row);
+    }
+  }
+  const failedAt = (row: BurstRow, attempts: number) =>
+    row.outcomes.filter((outcome) => outcome.failures.length >= attempts).length;
+  const lost = (row: BurstRow) => row.outcomes.filter((outcome) => outcome.doneAt === undefined).length;
+  const violationDelays = (row: BurstRow) =>
+    row.outcomes
+      .filter((outcome) => outcome.violation)
+      .map((outcome) =>
+        outcome.doneAt === undefined ? Number.POSITIVE_INFINITY : outcome.doneAt - row.startedAt,
+      );
+  const percent = (part: number, whole: number) => `${((100 * part) / whole).toFixed(1)} %`;
+  const table = markdownTable(
+    [
+      'Burst',
+      'Delivery',
+      'Failed 1st attempt',
+      'Failed 2nd',
+      'Lost after retries',
+      "Violations' findings written",
+      'Last finding written after',
+      'Throttled responses',
+      'Security Hub calls',
+    ],
+    rows.map((row) => {
+      const violations = row.outcomes.filter((outcome) => outcome.violation).length;
+      const latest = Math.max(...violationDelays(row));
+      return [
+        `${row.events.toLocaleString('en-US')} events`,
+        row.model === 'async' ? 'asynchronous invocation' : 'SQS queue',
+        String(failedAt(row, 1)),
+        String(failedAt(row, 2)),
+        `${lost(row)} (${percent(lost(row), row.events)})`,
+        `${row.findingsWritten} of ${violations}`,
+        Number.isFinite(latest) ? formatSeconds(latest) : 'never (lost)',
+        formatCounts(row.throttled),
+        formatCounts(
+          Object.fromEntries(
+            Object.entries(row.counts).filter(([operation]) => operation.startsWith('securityhub.')),
+          ),
+        ),
+      ];
+    }),
+  );
+  const verdicts = rows
+    .filter((row) => row.events === 300)
+    .map((row) => {
+      const violations = row.outcomes.filter((outcome) => outcome.violation).length;
+      const met =
+        lost(row) <= BURST_LOSS_TARGET * row.events &&
+        row.findingsWritten === violations &&
+        violationDelays(row).every((delay) => delay <= BURST_DELAY_TARGET_MS);
+      return `${row.model === 'async' ? 'asynchronous invocation' : 'SQS queue'}: ${met ? 'met' : 'NOT met'}`;
+    });
+  const queue = rows.some((row) => row.model === 'queue') ? await queueModel() : undefined;
+  const delivery = [
+    queue === undefined
+      ? undefined
+      : `SQS queue: the event source mapping as deployed (at most ${queue.maxConcurrency} concurrent invocations of up to ${queue.batchSize} message${queue.batchSize === 1 ? '' : 's'}; a failed message is received again after its ${queue.visibilityTimeoutMs / 1000} s visibility timeout, and dead-lettered after ${queue.maxReceiveCount} receives)`,
+    options.burstModels.includes('async')
+      ? `asynchronous invocation: every event at once, each in its own environment; a failed invocation is replayed ${ASYNC_MODEL.retries} times, ${ASYNC_MODEL.retryDelayMs / 1000} s after it failed, then lost to the failure queue`
+      : undefined,
+  ].filter((text) => text !== undefined);
+  return `${table}\n\n${verdicts.length > 0 ? `Target for 300 events: at most ${BURST_LOSS_TARGET * 100} % lost, every violation's finding written, none later than ${BURST_DELAY_TARGET_MS / 60_000} minutes: ${verdicts.join('; ')}. ` : ''}Half the events create a user's first key (compliant), half a second key (a violation). Security Hub's rates are enforced at the proxy (GetFindings ${SECURITY_HUB_RATES[0]?.perSecond}/s, burst ${SECURITY_HUB_RATES[0]?.burst}; BatchImportFindings ${SECURITY_HUB_RATES[1]?.perSecond}/s, burst ${SECURITY_HUB_RATES[1]?.burst}: a call over the rate is answered 429 ThrottlingException), every call forwarded to moto waits ${BURST_LATENCY_MS} ms, for the round trip to AWS, and a GetFindings by finding Id is answered with that finding only, as Security Hub filters (moto ignores filters). Each Lambda environment is its own instance of the built bundle (its own module state and SDK clients), all in one process; an invocation still running after ${DETECTOR_TIMEOUT_MS / 1000} s (the function's timeout) has failed, and its environment is replaced. Delivery: ${delivery.join('; ')}. "Last finding written after": from the start of the burst to the end of the last violation's successful invocation; findings are read back from moto.`;
+}
+
 function motoVersion(): string {
   const result = spawnSync('python3', ['-c', 'import moto; print(moto.__version__)'], { encoding: 'utf8' });
   return result.status === 0 ? `moto ${result.stdout.trim()}` : 'moto (version unknown)';
@@ -676,6 +896,11 @@ async function main(): Promise<void> {
   if (options.sections.has('sweep') && deployed !== undefined) {
     sections.push(
       `### Sweep scaling (1 % of users have two active keys)\n\n${await sweepScaling(options, join(ROOT, 'dist', 'sweep', 'index.mjs'), deployed.sweep)}`,
+    );
+  }
+  if (options.sections.has('burst')) {
+    sections.push(
+      `### Bursts (Security Hub rate limits enforced)\n\n${await bursts(options, options.detector ?? join(ROOT, 'dist', 'detector', 'index.mjs'))}`,
     );
   }
   sections.push(
