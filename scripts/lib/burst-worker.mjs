@@ -4,8 +4,13 @@
  * one invocation at a time, and is replaced by a fresh instance after a timeout, as Lambda replaces a timed-out
  * environment. Plain JavaScript so that the process holds the bundle and nothing else.
  *
- * Messages in:  { type: 'invoke', id, env, event, timeoutMs, context }  |  { type: 'exit' }
- * Messages out: { type: 'ready' }  |  { type: 'result', id, ok, value?, error?, timedOut?, startedAt, endedAt }
+ * Lambda initialises each environment on a CPU of its own, and not within the function's timeout; here every
+ * environment shares this process's one thread, so `prepare` initialises them before the burst, and the timeout
+ * of an invocation starts once its environment is initialised.
+ *
+ * Messages in:  { type: 'prepare', envs }  |  { type: 'invoke', id, env, event, timeoutMs, context }  |  { type: 'exit' }
+ * Messages out: { type: 'ready' }  |  { type: 'prepared' }
+ *               |  { type: 'result', id, ok, value?, error?, timedOut?, startedAt, endedAt }
  */
 
 import { pathToFileURL } from 'node:url';
@@ -31,8 +36,9 @@ function handlerOf(env) {
 }
 
 async function invoke({ id, env, event, timeoutMs, context }) {
-  const startedAt = Date.now();
   const entry = handlerOf(env);
+  const handler = await entry.handler;
+  const startedAt = Date.now();
   const deadline = startedAt + timeoutMs;
   const lambdaContext = { ...context, getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) };
   let timer;
@@ -40,10 +46,7 @@ async function invoke({ id, env, event, timeoutMs, context }) {
     timer = setTimeout(() => resolve({ timedOut: true }), timeoutMs);
   });
   try {
-    const outcome = await Promise.race([
-      entry.handler.then((handler) => handler(event, lambdaContext)).then((value) => ({ value })),
-      timeout,
-    ]);
+    const outcome = await Promise.race([handler(event, lambdaContext).then((value) => ({ value })), timeout]);
     if (outcome.timedOut) {
       // Lambda stops a timed-out environment; the next invocation gets a fresh one (a new cold start).
       entry.generation += 1;
@@ -67,9 +70,13 @@ async function invoke({ id, env, event, timeoutMs, context }) {
   }
 }
 
-process.on('message', (message) => {
+process.on('message', async (message) => {
   // SDK keep-alive sockets would hold the process open.
   if (message.type === 'exit') process.exit(0);
+  if (message.type === 'prepare') {
+    for (let env = 0; env < message.envs; env++) await handlerOf(env).handler;
+    process.send({ type: 'prepared' });
+  }
   if (message.type === 'invoke') void invoke(message).then((result) => process.send(result));
 });
 process.send({ type: 'ready' });

@@ -191,6 +191,8 @@ export async function runQueue(
 
 export interface BurstEnvironments {
   readonly invoke: Invoke;
+  /** Initialises environments 0 to `count` - 1 (Lambda does it in parallel, each on its own CPU). */
+  prepare(count: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -216,7 +218,9 @@ export async function startEnvironments(
     child.once('message', () => resolve());
     child.once('exit', (code) => reject(new Error(`burst worker exited with ${code}: ${stderr}`)));
   });
+  let prepared: (() => void) | undefined;
   child.on('message', (message: { type: string; id: number } & InvokeResult) => {
+    if (message.type === 'prepared') prepared?.();
     if (message.type !== 'result') return;
     pending.get(message.id)?.(message);
     pending.delete(message.id);
@@ -233,6 +237,11 @@ export async function startEnvironments(
     pending.clear();
   });
   return {
+    prepare: (count) =>
+      new Promise<void>((resolve) => {
+        prepared = resolve;
+        child.send({ type: 'prepare', envs: count });
+      }),
     invoke: (envIndex, event) =>
       new Promise((resolve) => {
         const id = nextId++;
