@@ -901,7 +901,7 @@ async function main(): Promise<void> {
   }
   if (options.sections.has('burst')) {
     sections.push(
-      `### Bursts (Security Hub rate limits enforced)\n\n${await bursts(options, options.detector ?? join(ROOT, 'dist', 'detector', 'index.mjs'))}`,
+      `### Bursts (Security Hub rate limits enforced)\n\n${await bursts(options, detectorBundle)}`,
     );
   }
   sections.push(
