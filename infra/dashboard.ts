@@ -117,6 +117,7 @@ export class KeyWardenDashboard extends Construct {
             left: [
               queueDepth(detector.eventDeadLetterQueue, 'undeliverable events'),
               queueDepth(detector.invocationFailureQueue, 'failed invocations'),
+              queueDepth(detector.detectorDeadLetterQueue, 'events failed on every receive'),
             ],
             width: 8,
           }),

@@ -76,16 +76,16 @@ describe('KeyWardenDashboard', () => {
     ]);
   });
 
-  it('shows the depth of both dead-letter queues and the state of every alarm of the detector', () => {
+  it('shows the depth of the three dead-letter queues and the state of every alarm of the detector', () => {
     const metrics = metricsOf(widgets);
     const queueMetrics = metrics.filter((metric) =>
       metric.startsWith('AWS/SQS ApproximateNumberOfMessagesVisible'),
     );
-    expect(queueMetrics).toHaveLength(2);
+    expect(queueMetrics).toHaveLength(3);
 
     const alarms = widgets.flatMap((widget) => widget.properties.alarms ?? []);
     expect(alarms).toHaveLength(stack.detector.alarms.length);
-    expect(stack.detector.alarms).toHaveLength(6);
+    expect(stack.detector.alarms).toHaveLength(7);
   });
 
   it('graphs errors, duration and throttles of both functions', () => {
