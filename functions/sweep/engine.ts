@@ -61,8 +61,11 @@ export type SweepProgress =
 /** One candidate's evaluation. */
 export interface UserOutcome {
   readonly result: CheckResult;
-  /** Compliance status of the open finding the sweep found for this user, if any. */
-  readonly previousStatus: 'FAILED' | 'WARNING' | undefined;
+  /**
+   * Compliance status of the finding the sweep found for this user, if any: an open one, or a PASSED one whose
+   * user is gone (it is then archived).
+   */
+  readonly previousStatus: 'FAILED' | 'WARNING' | 'PASSED' | undefined;
   readonly imported: boolean;
 }
 
@@ -159,11 +162,17 @@ export function openFindingFilters(account: AccountContext): AwsSecurityFindingF
 /** The same test, client-side: the server-side filter is not trusted (emulators, eventual consistency). */
 export function isOpenFinding(account: AccountContext, finding: Finding): boolean {
   return (
+    isActiveFindingOf(account, finding) &&
+    (OPEN_STATUSES as readonly string[]).includes(finding.Compliance?.Status ?? '')
+  );
+}
+
+function isActiveFindingOf(account: AccountContext, finding: Finding): boolean {
+  return (
     finding.GeneratorId === GENERATOR_ID &&
     finding.ProductArn === productArnFor(account) &&
     finding.AwsAccountId === account.accountId &&
-    finding.RecordState === 'ACTIVE' &&
-    (OPEN_STATUSES as readonly string[]).includes(finding.Compliance?.Status ?? '')
+    finding.RecordState === 'ACTIVE'
   );
 }
 
@@ -175,6 +184,19 @@ export function isOpenThreatFinding(account: AccountContext, finding: Finding): 
     finding.AwsAccountId === account.accountId &&
     (finding.ProductFields?.[THREAT_USER_NAME_FIELD] ?? '') !== ''
   );
+}
+
+/** Server-side filters for this generator's resolved findings that are still active (their user may be gone). */
+export function resolvedFindingFilters(account: AccountContext): AwsSecurityFindingFilters {
+  return {
+    ...openFindingFilters(account),
+    ComplianceStatus: [{ Value: 'PASSED', Comparison: 'EQUALS' }],
+  };
+}
+
+/** The same test, client-side (see isOpenFinding). */
+export function isResolvedFinding(account: AccountContext, finding: Finding): boolean {
+  return isActiveFindingOf(account, finding) && finding.Compliance?.Status === 'PASSED';
 }
 
 /** The IAM user a finding is about, from its product fields, else its AwsIamUser resource. */
@@ -245,6 +267,47 @@ async function listFully(deps: SweepDeps, concurrency: number, maxFailures: numb
     }
   });
   return { listedNames, candidates, reportGeneratedAt: undefined, fallbackReason: undefined, failures };
+}
+
+/**
+ * Adds the users of this generator's PASSED, ACTIVE findings that no longer exist to the candidates, so their
+ * findings are archived as those of open findings are. Only users absent from the listing are read live (one
+ * ListAccessKeys each): a user created after the credential report is absent too, and is left alone. A user that
+ * cannot be read keeps its finding until the next sweep: a resolved finding claims nothing that needs fixing.
+ */
+async function addGoneUsersOfResolvedFindings(
+  deps: SweepDeps,
+  account: AccountContext,
+  listedNames: ReadonlySet<string>,
+  candidates: Map<string, Candidate>,
+  concurrency: number,
+): Promise<void> {
+  const resolved = await deps.findings.findFindings(resolvedFindingFilters(account), (f) =>
+    isResolvedFinding(account, f),
+  );
+  const unlisted = resolved.flatMap((finding) => {
+    const userName = userNameOf(finding);
+    if (userName === undefined || findingIdFor(account.accountId, userName) !== finding.Id) return [];
+    const key = userName.toLowerCase();
+    return listedNames.has(key) || candidates.has(key) ? [] : [{ userName, finding }];
+  });
+  const settled = await mapBounded(unlisted, concurrency, ({ userName }) => deps.iam.listKeys(userName));
+  settled.forEach((outcome, index) => {
+    const { userName, finding } = unlisted[index] as (typeof unlisted)[number];
+    if (outcome?.ok === false) {
+      deps.onWarning?.('could not check whether the user of a resolved finding still exists; left as it is', {
+        findingId: finding.Id,
+        error: outcome.error instanceof Error ? outcome.error.message : String(outcome.error),
+      });
+    } else if (outcome?.ok && outcome.value === undefined) {
+      candidates.set(userName.toLowerCase(), {
+        userName,
+        listed: false,
+        reportRow: undefined,
+        previous: finding,
+      });
+    }
+  });
 }
 
 function goneUnreported(account: AccountContext, userName: string): CheckResult {
@@ -380,6 +443,10 @@ export async function runSweep(
         previous: finding,
       });
     }
+  }
+
+  if (reconcile) {
+    await addGoneUsersOfResolvedFindings(deps, account, listing.listedNames, candidates, concurrency);
   }
 
   const toCheck = [...candidates.values()];

@@ -9,7 +9,9 @@ import {
 import type { AccessKey } from '../../functions/core/types.ts';
 import {
   isOpenFinding,
+  isResolvedFinding,
   openFindingFilters,
+  resolvedFindingFilters,
   runSweep,
   type SweepOptions,
   userNameOf,
@@ -83,6 +85,55 @@ describe('runSweep', () => {
       archived: 1,
       findingsImported: 3,
     });
+  });
+
+  it('archives a resolved finding whose user was deleted later, with one extra Security Hub read', async () => {
+    // Prepare: reported, fixed (PASSED by the next sweep), then deleted.
+    const account = new FakeAccount();
+    const user = account.addUser('gone-later', { activeKeys: 2 });
+    await runSweep(account.deps(), REPORT, ACCOUNT);
+    account.users.set('gone-later', { ...user, keys: user.keys.slice(1) });
+    await runSweep(account.deps(), REPORT, ACCOUNT);
+    expect(status(account, 'gone-later')).toBe('PASSED/ACTIVE');
+    account.users.delete('gone-later');
+    account.calls.findFindings = 0;
+    account.calls.listKeys = 0;
+
+    // Act
+    const result = await runSweep(account.deps(), REPORT, ACCOUNT);
+
+    // Assess
+    expect(status(account, 'gone-later')).toBe('PASSED/ARCHIVED');
+    expect(result.summary).toMatchObject({ usersScanned: 0, archived: 1, findingsImported: 1 });
+    // One read of the open findings, one of the resolved ones; the live check of the gone user.
+    expect(account.calls.findFindings).toBe(2);
+    expect(account.calls.listKeys).toBe(1);
+  });
+
+  it('leaves a resolved finding as it is while its user exists, listed or created since the report', async () => {
+    // Prepare: both reported, then fixed (PASSED); the report is from before "new-since" existed.
+    const account = new FakeAccount();
+    for (const userName of ['listed', 'new-since']) account.addUser(userName, { activeKeys: 2 });
+    await runSweep(account.deps(), REPORT, ACCOUNT);
+    for (const [userName, user] of account.users)
+      account.users.set(userName, { ...user, keys: user.keys.slice(1) });
+    await runSweep(account.deps(), REPORT, ACCOUNT);
+    const newSince = account.users.get('new-since');
+    account.users.delete('new-since');
+    account.reportCsv = account.reportFromState();
+    if (newSince) account.users.set('new-since', newSince);
+    const before = structuredClone([...account.findings.values()]);
+    account.calls.listKeys = 0;
+    account.calls.readUser = 0;
+
+    // Act
+    const result = await runSweep(account.deps(), REPORT, ACCOUNT);
+
+    // Assess: only the user missing from the report is looked up, and nothing is written.
+    expect(account.calls.listKeys).toBe(1);
+    expect(account.calls.readUser).toBe(0);
+    expect([...account.findings.values()]).toEqual(before);
+    expect(result.summary).toMatchObject({ archived: 0, findingsImported: 0 });
   });
 
   it('writes no finding for a report candidate that is compliant live and was never reported', async () => {
@@ -371,6 +422,39 @@ describe('open findings', () => {
     },
   ])('re-checks client-side: $case is open=$open', ({ change, open }) => {
     expect(isOpenFinding(ACCOUNT, { ...base, ...change } as never)).toBe(open);
+  });
+
+  it('asks Security Hub for the resolved findings still active with the same filters but PASSED', () => {
+    expect(resolvedFindingFilters(ACCOUNT)).toEqual({
+      ...openFindingFilters(ACCOUNT),
+      ComplianceStatus: [{ Value: 'PASSED', Comparison: 'EQUALS' }],
+    });
+  });
+
+  it.each([
+    {
+      case: 'a PASSED, ACTIVE finding of this generator',
+      change: { Compliance: { Status: 'PASSED' } },
+      resolved: true,
+    },
+    { case: 'a FAILED finding', change: {}, resolved: false },
+    {
+      case: 'a PASSED, ARCHIVED finding',
+      change: { Compliance: { Status: 'PASSED' }, RecordState: 'ARCHIVED' },
+      resolved: false,
+    },
+    {
+      case: 'a PASSED finding of another generator',
+      change: { Compliance: { Status: 'PASSED' }, GeneratorId: 'someone-else' },
+      resolved: false,
+    },
+    {
+      case: 'a PASSED finding of another account',
+      change: { Compliance: { Status: 'PASSED' }, AwsAccountId: '210987654321' },
+      resolved: false,
+    },
+  ])('re-checks client-side: $case is resolved=$resolved', ({ change, resolved }) => {
+    expect(isResolvedFinding(ACCOUNT, { ...base, ...change } as never)).toBe(resolved);
   });
 
   it.each([

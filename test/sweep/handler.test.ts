@@ -232,6 +232,29 @@ describe('sweep handler against moto', () => {
       expect(iamCalls(aws.proxy).GetAccessKeyLastUsed).toBeUndefined();
     });
 
+    it('archives the resolved finding of a user deleted after the violation was fixed', async () => {
+      // Prepare: FAILED by a first sweep, PASSED by the next once fixed, then the user is deleted.
+      await aws.seed([{ userName: 'fixed-then-deleted', activeKeys: 2 }]);
+      const sweep = handlerWith({});
+      await sweep({}, CONTEXT);
+      await aws.deactivateOneKey('fixed-then-deleted');
+      await sweep({}, CONTEXT);
+      const stateOf = async () => {
+        const finding = (await aws.findings()).get(idOf('fixed-then-deleted'));
+        return `${finding?.Compliance?.Status}/${finding?.RecordState}`;
+      };
+      expect(await stateOf()).toBe('PASSED/ACTIVE');
+      await aws.deleteUser('fixed-then-deleted');
+      aws.proxy.reset();
+
+      // Act
+      const summary = await sweep({}, CONTEXT);
+
+      // Assess
+      expect(await stateOf()).toBe('PASSED/ARCHIVED');
+      expect(summary).toMatchObject({ archived: 1, usersScanned: 0 });
+    });
+
     it('throws a SweepError after importing what it could when Security Hub keeps failing', async () => {
       // Prepare
       await aws.seed([{ userName: 'import-fails', activeKeys: 2 }]);
