@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -15,10 +15,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
 import {
   DEFAULTS,
   ENV,
+  IAM_EVENT_REGION,
   KEEP_KEY_STRATEGIES,
   type KeepKeyStrategy,
   MAX_ROTATION_GRACE_HOURS,
@@ -36,6 +38,7 @@ import {
   wholeNumberRange,
 } from '../functions/shared/constants.ts';
 import { DetectorQueue } from './detector-queue.ts';
+import { SettingError } from './errors.ts';
 import { keyEventPattern } from './event-pattern.ts';
 import {
   AlarmedDeadLetterQueue,
@@ -100,8 +103,8 @@ export const DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR;
 // re-reads (under 2 s) and the other calls.
 const DETECTOR_MEMORY_MB = 512;
 const DETECTOR_TIMEOUT = Duration.minutes(2);
-// The sweep of 10,000 users peaked at 166 MB (credential report, 6 s; full listing, 77 s against moto, which never
-// throttles). 512 MB is three times that and buys proportionally more CPU; the timeout is the most Lambda allows,
+// The sweep of 10,000 users peaked at 274 MiB (credential report, 2.2 s; full listing, 33 s against moto, which
+// never throttles). 512 MB leaves room and buys proportionally more CPU; the timeout is the most Lambda allows,
 // for a full listing throttled by IAM (one ListAccessKeys per user, no published rate limits).
 const SWEEP_MEMORY_MB = 512;
 const SWEEP_TIMEOUT = Duration.minutes(15);
@@ -197,6 +200,13 @@ export interface AccessKeyDetectorProps {
    * @default 2
    */
   readonly detectorConcurrency?: number;
+  /**
+   * Whether IAM's events reach this construct's region although it is not us-east-1 (a rule there forwards
+   * them, as the IamEventForwarderStack does). Without it, a stack in another region of the `aws` partition
+   * gets a synth error, since the rule would never fire.
+   * @default false
+   */
+  readonly eventsForwarded?: boolean;
 }
 
 /** Options of {@link AccessKeyDetector.metric}: CloudWatch's, plus which function's metric. */
@@ -243,6 +253,7 @@ export class AccessKeyDetector extends Construct {
   constructor(scope: Construct, id: string, props: AccessKeyDetectorProps = {}) {
     super(scope, id);
     const settings = resolveSettings(props);
+    guardEventRegion(this, props.eventsForwarded ?? false);
 
     this.alarmTopic = props.alarmTopic ?? createAlarmTopic(this, 'AlarmTopic');
     subscribeAlarmEmail(this.alarmTopic, props.alarmEmail);
@@ -589,7 +600,7 @@ function resolveSettings(props: AccessKeyDetectorProps): Settings {
     !Token.isUnresolved(exemptTag) &&
     (!TAG_KEY_PATTERN.test(exemptTag) || exemptTag.toLowerCase().startsWith('aws:'))
   ) {
-    throw new Error(
+    throw new SettingError(
       `exemptTag ${JSON.stringify(exemptTag)} is not an IAM tag key; use 1-128 letters, digits, spaces and _.:/=+-@, not starting with aws:`,
     );
   }
@@ -604,23 +615,24 @@ function resolveSettings(props: AccessKeyDetectorProps): Settings {
     )
   ) {
     // The same rule as ROTATION_GRACE_HOURS at cold start, so what synthesizes also starts.
-    throw new Error(
+    throw new SettingError(
       `rotationGraceHours ${rotationGraceHours} is not allowed; use ${wholeNumberRange(0, MAX_ROTATION_GRACE_HOURS)} (hours)`,
     );
   }
 
   const logRetention = props.logRetention ?? DEFAULT_LOG_RETENTION;
   if (!RETENTION_VALUES.has(logRetention)) {
-    throw new Error(
+    throw new SettingError(
       `logRetention ${logRetention} is not a CloudWatch Logs retention; use one of: ${[...RETENTION_VALUES].join(', ')} (days)`,
     );
   }
 
   const sweepSchedule = props.sweepSchedule ?? events.Schedule.expression(DEFAULT_SWEEP_SCHEDULE);
   const expression = sweepSchedule.expressionString;
-  if (!Token.isUnresolved(expression) && !/^(rate|cron)\(.+\)$/.test(expression)) {
-    throw new Error(
-      `sweepSchedule ${JSON.stringify(expression)} is not a schedule expression; use rate(...) or cron(...), e.g. ${DEFAULT_SWEEP_SCHEDULE}`,
+  const scheduleProblem = Token.isUnresolved(expression) ? undefined : invalidSchedule(expression);
+  if (scheduleProblem !== undefined) {
+    throw new SettingError(
+      `sweepSchedule ${JSON.stringify(expression)} is not allowed (${scheduleProblem}); use rate(N unit) with N a whole number from 1 and the unit minute, hour or day (plural when N > 1), or cron(...) with 6 fields, e.g. ${DEFAULT_SWEEP_SCHEDULE} or cron(0 3 * * ? *)`,
     );
   }
 
@@ -658,8 +670,55 @@ function resolveSettings(props: AccessKeyDetectorProps): Settings {
   };
 }
 
+/**
+ * A synth error when the construct's region is known, in the `aws` partition, and not where IAM's events arrive,
+ * unless they are forwarded. An unresolved region is left to the deployment (KeyWardenStack adds a CloudFormation
+ * rule); for other partitions the events' region is not confirmed.
+ */
+function guardEventRegion(scope: Construct, eventsForwarded: boolean): void {
+  const { region } = Stack.of(scope);
+  if (Token.isUnresolved(region) || region === IAM_EVENT_REGION || eventsForwarded) return;
+  if ((RegionInfo.get(region).partition ?? 'aws') !== 'aws') return;
+  Annotations.of(scope).addError(
+    `IAM events reach EventBridge only in ${IAM_EVENT_REGION}, so the rule in ${region} would never fire. Deploy in ${IAM_EVENT_REGION}, or forward the events to ${region} (KeyWardenStack does it with -c homeRegion=${region}) and set eventsForwarded: true.`,
+  );
+}
+
+const RATE = /^rate\((\d+) (minute|hour|day)(s?)\)$/;
+const CRON = /^cron\((.*)\)$/;
+
+/**
+ * What EventBridge would reject in a schedule expression, or undefined: a rate needs N >= 1 and the singular
+ * unit exactly when N is 1; a cron has 6 fields, and exactly one of day-of-month and day-of-week is `?`.
+ */
+export function invalidSchedule(expression: string): string | undefined {
+  const rate = RATE.exec(expression);
+  if (rate !== null) {
+    const [, count, unit, plural] = rate as unknown as [string, string, string, string];
+    if (Number(count) < 1) return 'a rate must be at least 1';
+    if ((Number(count) === 1) !== (plural === '')) {
+      return Number(count) === 1 ? `say 1 ${unit}` : `say ${Number(count)} ${unit}s`;
+    }
+    return undefined;
+  }
+  const cron = CRON.exec(expression);
+  if (cron !== null) {
+    const fields = (cron[1] ?? '').trim().split(/\s+/);
+    if (fields.length !== 6)
+      return `a cron expression has 6 fields, this one ${fields.filter(Boolean).length}`;
+    if ((fields[2] === '?') === (fields[4] === '?')) {
+      return 'exactly one of day-of-month and day-of-week must be ?';
+    }
+    return undefined;
+  }
+  if (expression.startsWith('rate(')) return 'a rate is a whole number and a unit';
+  return 'neither rate(...) nor cron(...)';
+}
+
 function oneOf<T extends string>(name: string, value: T | undefined, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (Token.isUnresolved(value) || allowed.includes(value)) return value;
-  throw new Error(`${name} ${JSON.stringify(value)} is not allowed; use one of: ${allowed.join(', ')}`);
+  throw new SettingError(
+    `${name} ${JSON.stringify(value)} is not allowed; use one of: ${allowed.join(', ')}`,
+  );
 }

@@ -1,6 +1,13 @@
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import type { KeepKeyStrategy, RemediationMode, SweepSource } from '../functions/shared/constants.ts';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
+import {
+  IAM_EVENT_REGION,
+  type KeepKeyStrategy,
+  type RemediationMode,
+  type SweepSource,
+} from '../functions/shared/constants.ts';
+import { SettingError } from './errors.ts';
 import type { KeyWardenStackProps } from './keywarden-stack.ts';
 
 /** The context keys the app reads (`-c key=value` or `cdk.json`). */
@@ -33,7 +40,7 @@ export function stackPropsFromContext(lookup: Lookup, env: ProcessEnv): KeyWarde
     const value = lookup(key);
     if (value === undefined || value === null) return undefined;
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-      throw new Error(`context ${key}=${JSON.stringify(value)} is not allowed; use a string`);
+      throw new SettingError(`context ${key}=${JSON.stringify(value)} is not allowed; use a string`);
     }
     const trimmed = String(value).trim();
     return trimmed === '' ? undefined : trimmed;
@@ -42,7 +49,7 @@ export function stackPropsFromContext(lookup: Lookup, env: ProcessEnv): KeyWarde
     const raw = text(key);
     if (raw === undefined) return undefined;
     if (!/^\d+$/.test(raw)) {
-      throw new Error(`context ${key}=${JSON.stringify(raw)} is not allowed; use a whole number`);
+      throw new SettingError(`context ${key}=${JSON.stringify(raw)} is not allowed; use a whole number`);
     }
     return Number(raw);
   };
@@ -50,7 +57,7 @@ export function stackPropsFromContext(lookup: Lookup, env: ProcessEnv): KeyWarde
     const raw = text(key);
     if (raw === undefined) return undefined;
     if (raw !== 'true' && raw !== 'false') {
-      throw new Error(`context ${key}=${JSON.stringify(raw)} is not allowed; use true or false`);
+      throw new SettingError(`context ${key}=${JSON.stringify(raw)} is not allowed; use true or false`);
     }
     return raw === 'true';
   };
@@ -71,7 +78,9 @@ export function stackPropsFromContext(lookup: Lookup, env: ProcessEnv): KeyWarde
   };
 
   const sweepSchedule = text('sweepSchedule');
-  const region = text('homeRegion') ?? (env.CDK_DEFAULT_REGION?.trim() || undefined);
+  const homeRegion = text('homeRegion');
+  if (homeRegion !== undefined) validateRegion(homeRegion);
+  const region = homeRegion ?? (env.CDK_DEFAULT_REGION?.trim() || undefined);
   const account = env.CDK_DEFAULT_ACCOUNT?.trim() || undefined;
   return {
     env: region === undefined ? undefined : { account, region },
@@ -90,4 +99,14 @@ export function stackPropsFromContext(lookup: Lookup, env: ProcessEnv): KeyWarde
       trustedKeyIssuers: list('trustedKeyIssuers'),
     },
   };
+}
+
+/** Throws unless `region` is a region code aws-cdk-lib knows, in lower case as AWS writes them. */
+export function validateRegion(region: string): void {
+  const known = RegionInfo.regions.map((info) => info.name);
+  if (known.includes(region)) return;
+  const hint = known.includes(region.toLowerCase())
+    ? `write it in lower case: ${region.toLowerCase()}`
+    : `use the code of a region aws-cdk-lib knows, in lower case, such as ${IAM_EVENT_REGION} or eu-west-1`;
+  throw new SettingError(`context homeRegion=${JSON.stringify(region)} is not allowed; ${hint}`);
 }

@@ -2,9 +2,10 @@ import { Annotations, Aws, CfnRule, Fn, Stack, type StackProps, Stage, Token } f
 import * as events from 'aws-cdk-lib/aws-events';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
-import { IAM_EVENT_REGION } from '../functions/shared/constants.ts';
+import { EVENT_BUS_PATTERN, IAM_EVENT_REGION } from '../functions/shared/constants.ts';
 import { AccessKeyDetector, type AccessKeyDetectorProps } from './access-key-detector.ts';
 import { KeyWardenDashboard } from './dashboard.ts';
+import { SettingError } from './errors.ts';
 import { IamEventForwarderStack } from './iam-event-forwarder-stack.ts';
 
 /** Properties of a {@link KeyWardenStack}. */
@@ -13,7 +14,7 @@ export interface KeyWardenStackProps extends StackProps {
    * The detector's settings.
    * @default - the {@link AccessKeyDetector} defaults
    */
-  readonly detector?: Omit<AccessKeyDetectorProps, 'notificationEventBus'>;
+  readonly detector?: Omit<AccessKeyDetectorProps, 'notificationEventBus' | 'eventsForwarded'>;
   /**
    * Name or ARN of the event bus that receives KeyWarden's notification events.
    * @default - no notification events
@@ -49,9 +50,14 @@ export class KeyWardenStack extends Stack {
       description: 'KeyWarden: one active access key per IAM user (CIS AWS Foundations Benchmark 1.13)',
       ...props,
     });
+    const partition = Token.isUnresolved(this.region)
+      ? undefined
+      : (RegionInfo.get(this.region).partition ?? 'aws');
+    const forwarded = partition === 'aws' && this.region !== IAM_EVENT_REGION;
     this.detector = new AccessKeyDetector(this, 'AccessKeyDetector', {
       ...props.detector,
       notificationEventBus: this.notificationBus(props.notificationBusName),
+      eventsForwarded: forwarded,
     });
     if (props.createDashboard ?? true) {
       this.dashboard = new KeyWardenDashboard(this, 'Dashboard', { detector: this.detector });
@@ -67,8 +73,7 @@ export class KeyWardenStack extends Stack {
         ],
       });
     } else if (this.region !== IAM_EVENT_REGION) {
-      const partition = RegionInfo.get(this.region).partition ?? 'aws';
-      if (partition === 'aws') {
+      if (forwarded) {
         const app = Stage.of(this) ?? scope;
         this.forwarder = new IamEventForwarderStack(app, `${id}-IamEventForwarder`, {
           env: { account: props.env?.account, region: IAM_EVENT_REGION },
@@ -88,6 +93,12 @@ export class KeyWardenStack extends Stack {
 
   private notificationBus(nameOrArn: string | undefined): events.IEventBus | undefined {
     if (nameOrArn === undefined) return undefined;
+    // The functions refuse at every cold start an EVENT_BUS_NAME that is not a bus name or ARN.
+    if (!Token.isUnresolved(nameOrArn) && !EVENT_BUS_PATTERN.test(nameOrArn)) {
+      throw new SettingError(
+        `notificationBusName ${JSON.stringify(nameOrArn)} is not allowed; use an event bus name (1-256 letters, digits and ._-/) or an event bus ARN`,
+      );
+    }
     return nameOrArn.startsWith('arn:')
       ? events.EventBus.fromEventBusArn(this, 'NotificationBus', nameOrArn)
       : events.EventBus.fromEventBusName(this, 'NotificationBus', nameOrArn);

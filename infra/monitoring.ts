@@ -5,13 +5,14 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { SettingError } from './errors.ts';
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 /** Throws when `email` is not a plausible e-mail address, naming the value. */
 export function validateAlarmEmail(email: string): void {
   if (!EMAIL.test(email)) {
-    throw new Error(`alarmEmail ${JSON.stringify(email)} is not an e-mail address`);
+    throw new SettingError(`alarmEmail ${JSON.stringify(email)} is not an e-mail address`);
   }
 }
 

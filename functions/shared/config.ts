@@ -2,6 +2,7 @@ import {
   ACCOUNT_ID_PATTERN,
   DEFAULTS,
   ENV,
+  EVENT_BUS_PATTERN,
   KEEP_KEY_STRATEGIES,
   type KeepKeyStrategy,
   MAX_ROTATION_GRACE_HOURS,
@@ -105,9 +106,6 @@ export function parseTrustedKeyIssuers(
   return [...new Set(patterns)];
 }
 
-// EventBridge bus name or ARN.
-const BUS = /^(arn:aws[\w-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[/.\-_A-Za-z0-9]{1,256}$/;
-
 const ROLE_ARN = /^arn:aws[\w-]*:iam::\d{12}:role\/([\w+=,.@/-]{1,512})$/;
 
 function organization(env: Env): Pick<Config, 'memberRoleName' | 'memberAccountIds' | 'organizationRoleArn'> {
@@ -151,7 +149,7 @@ export function loadConfig(env: Env): Config {
   }
   const busAllowed = 'an event bus name or ARN, or leave it unset';
   const bus = setValue(env, ENV.eventBusName, busAllowed);
-  if (bus !== undefined && !BUS.test(bus))
+  if (bus !== undefined && !EVENT_BUS_PATTERN.test(bus))
     throw notAllowed(ENV.eventBusName, env[ENV.eventBusName], busAllowed);
   return {
     remediationMode: oneOf(env, ENV.remediationMode, REMEDIATION_MODES, DEFAULTS.remediationMode),

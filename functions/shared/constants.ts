@@ -34,6 +34,10 @@ export const TAG_KEY_PATTERN = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 export const TRUSTED_KEY_ISSUER_PATTERN = /^arn:[\w*-]+:[\w*-]+:[\w*-]*:[\d*]*:[\w+=.@/*-]+$/;
 export const MAX_TRUSTED_KEY_ISSUERS = 50;
 
+/** EventBridge event bus name (1-256 of letters, digits and ._-/) or event bus ARN. */
+export const EVENT_BUS_PATTERN =
+  /^(arn:aws[\w-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[/.\-_A-Za-z0-9]{1,256}$/;
+
 /** Upper bound of ROTATION_GRACE_HOURS: 90 days, the benchmark's rotation period. */
 export const MAX_ROTATION_GRACE_HOURS = 24 * 90;
 

@@ -186,10 +186,11 @@ export function isOpenThreatFinding(account: AccountContext, finding: Finding): 
   );
 }
 
-/** Server-side filters for this generator's resolved findings that are still active (their user may be gone). */
+/** Server-side filters for the CIS 1.13 findings resolved but still active (their user may be gone since). */
 export function resolvedFindingFilters(account: AccountContext): AwsSecurityFindingFilters {
   return {
     ...openFindingFilters(account),
+    GeneratorId: [{ Value: GENERATOR_ID, Comparison: 'EQUALS' }],
     ComplianceStatus: [{ Value: 'PASSED', Comparison: 'EQUALS' }],
   };
 }

@@ -1,10 +1,16 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/shared/constants.ts';
-import { AccessKeyDetector, type AccessKeyDetectorProps } from '../../infra/access-key-detector.ts';
+import {
+  AccessKeyDetector,
+  type AccessKeyDetectorProps,
+  invalidSchedule,
+} from '../../infra/access-key-detector.ts';
 import { type ContextKey, stackPropsFromContext } from '../../infra/context.ts';
 import { IamEventForwarderStack } from '../../infra/iam-event-forwarder-stack.ts';
 import { KeyWardenStack } from '../../infra/keywarden-stack.ts';
@@ -78,7 +84,7 @@ describe('AccessKeyDetector props', () => {
     [
       'a schedule that is neither rate() nor cron()',
       { sweepSchedule: events.Schedule.expression('every 6 hours') },
-      /sweepSchedule "every 6 hours" is not a schedule expression; use rate\(\.\.\.\) or cron\(\.\.\.\)/,
+      /sweepSchedule "every 6 hours" is not allowed \(neither rate\(\.\.\.\) nor cron\(\.\.\.\)\); use rate\(N unit\)/,
     ],
     [
       'an alarm address without a domain',
@@ -169,6 +175,31 @@ describe('AccessKeyDetector props', () => {
     );
     expect(sweep).toHaveLength(1);
     expect(sweep[0]?.Properties.Environment.Variables).not.toHaveProperty(ENV.trustedKeyIssuers);
+  });
+
+  // What EventBridge rejects at deployment, each beside an expression it accepts.
+  it.each([
+    { expression: 'rate(6 hours)', problem: undefined },
+    { expression: 'rate(0 minutes)', problem: 'a rate must be at least 1' },
+    { expression: 'rate(1 hour)', problem: undefined },
+    { expression: 'rate(1 hours)', problem: 'say 1 hour' },
+    { expression: 'rate(5 minutes)', problem: undefined },
+    { expression: 'rate(5 minute)', problem: 'say 5 minutes' },
+    { expression: 'rate(1.5 hours)', problem: 'a rate is a whole number and a unit' },
+    { expression: 'rate(2 weeks)', problem: 'a rate is a whole number and a unit' },
+    { expression: 'cron(0 3 * * ? *)', problem: undefined },
+    { expression: 'cron(bad)', problem: 'a cron expression has 6 fields, this one 1' },
+    { expression: 'cron(0 3 * * ?)', problem: 'a cron expression has 6 fields, this one 5' },
+    { expression: 'cron(0 3 ? * MON *)', problem: undefined },
+    { expression: 'cron(0 3 * * * *)', problem: 'exactly one of day-of-month and day-of-week must be ?' },
+  ])('finds $problem in the schedule $expression', ({ expression, problem }) => {
+    expect(invalidSchedule(expression)).toBe(problem);
+  });
+
+  it('rejects a schedule EventBridge would refuse, naming the value and the problem', () => {
+    expect(() => build({ sweepSchedule: events.Schedule.expression('rate(0 minutes)') })).toThrow(
+      /^sweepSchedule "rate\(0 minutes\)" is not allowed \(a rate must be at least 1\); use rate\(N unit\) with N a whole number from 1/,
+    );
   });
 
   it('rejects a bad alarm address for the forwarder stack too', () => {
@@ -279,9 +310,106 @@ describe('stackPropsFromContext', () => {
     });
   });
 
+  it.each([
+    {
+      region: 'mars-1',
+      message: /^context homeRegion="mars-1" is not allowed; use the code of a region aws-cdk-lib knows/,
+    },
+    {
+      region: 'EU-WEST-1',
+      message: /^context homeRegion="EU-WEST-1" is not allowed; write it in lower case: eu-west-1$/,
+    },
+  ])('rejects homeRegion=$region, which CDK or CloudFormation would refuse later', ({ region, message }) => {
+    expect(() => fromContext({ homeRegion: region })).toThrow(message);
+  });
+
   it('hands allowed-value checks to the construct, whose error names the value', () => {
     const app = testApp();
     const props = fromContext({ remediationMode: 'on' });
     expect(() => new KeyWardenStack(app, 'KeyWarden', props)).toThrow(/remediationMode "on" is not allowed/);
+  });
+});
+
+describe('KeyWardenStack settings', () => {
+  it.each([
+    { name: 'bad/bus!', allowed: false },
+    { name: 'security-events', allowed: true },
+    { name: 'arn:aws:events:us-east-1:123456789012:event-bus/security-events', allowed: true },
+    { name: 'arn:aws:events:us-east-1:123456789012:rule/x', allowed: false },
+  ])('accepts notificationBusName $name: $allowed', ({ name, allowed }) => {
+    const create = () =>
+      new KeyWardenStack(testApp(), 'KeyWarden', { notificationBusName: name, env: { region: 'us-east-1' } });
+    if (allowed) expect(create).not.toThrow();
+    else
+      expect(create).toThrow(
+        `notificationBusName ${JSON.stringify(name)} is not allowed; use an event bus name (1-256 letters, digits and ._-/) or an event bus ARN`,
+      );
+  });
+});
+
+describe('AccessKeyDetector region guard', () => {
+  const errorsOf = (stack: Stack): string[] =>
+    Annotations.fromStack(stack)
+      .findError('*', Match.anyValue())
+      .map((entry) => String(entry.entry.data));
+
+  it.each([
+    { case: 'in eu-west-1', region: 'eu-west-1', props: {}, errors: 1 },
+    {
+      case: 'in eu-west-1, with the events forwarded',
+      region: 'eu-west-1',
+      props: { eventsForwarded: true },
+      errors: 0,
+    },
+    { case: 'in us-east-1', region: 'us-east-1', props: {}, errors: 0 },
+    { case: 'in a region unknown at synth', region: undefined, props: {}, errors: 0 },
+  ])('reports $errors synth error(s) $case', ({ region, props, errors }) => {
+    // Prepare
+    const stack = new Stack(testApp(), 'Alone', region === undefined ? {} : { env: { region } });
+
+    // Act
+    new AccessKeyDetector(stack, 'Detector', props);
+
+    // Assess
+    const found = errorsOf(stack);
+    expect(found).toHaveLength(errors);
+    if (errors > 0)
+      expect(found[0]).toMatch(
+        /IAM events reach EventBridge only in us-east-1, so the rule in eu-west-1 would never fire/,
+      );
+  });
+
+  it('raises no error in KeyWardenStack, which forwards the events to its home region', () => {
+    const stack = new KeyWardenStack(testApp(), 'KeyWarden', { env: { region: 'eu-west-1' } });
+    expect(errorsOf(stack)).toEqual([]);
+  });
+});
+
+describe('the CDK app', () => {
+  it.each([
+    {
+      context: { homeRegion: 'EU-WEST-1' },
+      message: 'context homeRegion="EU-WEST-1" is not allowed; write it in lower case: eu-west-1',
+    },
+    {
+      context: { notificationBusName: 'bad/bus!' },
+      message:
+        'notificationBusName "bad/bus!" is not allowed; use an event bus name (1-256 letters, digits and ._-/) or an event bus ARN',
+    },
+  ])('exits 1 with only the message for $context', ({ context, message }) => {
+    // Act: as `cdk synth -c …` runs it.
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'infra/app.ts'], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: {
+        ...process.env,
+        CDK_OUTDIR: testApp().outdir,
+        CDK_CONTEXT_JSON: JSON.stringify({ ...context, 'aws:cdk:bundling-stacks': [] }),
+      },
+      encoding: 'utf8',
+    });
+
+    // Assess
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(`keywarden: ${message}\n`);
   });
 });

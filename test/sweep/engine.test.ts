@@ -424,9 +424,10 @@ describe('open findings', () => {
     expect(isOpenFinding(ACCOUNT, { ...base, ...change } as never)).toBe(open);
   });
 
-  it('asks Security Hub for the resolved findings still active with the same filters but PASSED', () => {
+  it('asks Security Hub for the resolved CIS 1.13 findings still active: this generator only, PASSED', () => {
     expect(resolvedFindingFilters(ACCOUNT)).toEqual({
       ...openFindingFilters(ACCOUNT),
+      GeneratorId: [{ Value: GENERATOR_ID, Comparison: 'EQUALS' }],
       ComplianceStatus: [{ Value: 'PASSED', Comparison: 'EQUALS' }],
     });
   });
@@ -568,7 +569,8 @@ describe('runSweep and threat findings', () => {
 
     await runSweep(account.deps(), REPORT, ACCOUNT);
 
-    expect(account.calls.findFindings).toBe(1);
+    // One read for the open CIS 1.13 and threat findings; the other is the resolved CIS 1.13 findings'.
+    expect(account.calls.findFindings).toBe(2);
     expect(account.calls.listKeys).toBe(1);
   });
 
