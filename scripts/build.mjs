@@ -26,7 +26,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __keywardenCreateRequire } from 'node:module'; const require = __keywardenCreateRequire(import.meta.url);";
 
-/** The entry points that exist in this checkout: the detector, and the sweep once it is written. */
+/** The Lambda entry points, the detector's and the sweep's (an entry missing from the checkout is left out). */
 export function entryPoints(root = ROOT) {
   return [
     { name: 'detector', entry: join(root, 'functions', 'detector', 'handler.ts') },
