@@ -19,6 +19,8 @@ export interface IamPort {
   listKeys(userName: string): Promise<AccessKey[] | undefined>;
   lastUsed(accessKeyId: string): Promise<KeyLastUsed>;
   deactivate(userName: string, accessKeyId: string): Promise<void>;
+  /** Re-activates a key KeyWarden deactivated (undoing a deactivation that left no key active). */
+  reactivate(userName: string, accessKeyId: string): Promise<void>;
 }
 
 const NOT_USED = 'N/A';
@@ -77,6 +79,20 @@ export function createIamPort(client: IAMClient): IamPort {
     }
   }
 
+  async function setStatus(
+    userName: string,
+    accessKeyId: string,
+    status: 'Active' | 'Inactive',
+  ): Promise<void> {
+    try {
+      await client.send(
+        new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: status }),
+      );
+    } catch (error) {
+      throw wrap('UpdateAccessKey', error);
+    }
+  }
+
   return {
     listKeys,
     async readUser(userName) {
@@ -98,14 +114,7 @@ export function createIamPort(client: IAMClient): IamPort {
         throw wrap('GetAccessKeyLastUsed', error);
       }
     },
-    async deactivate(userName, accessKeyId) {
-      try {
-        await client.send(
-          new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: 'Inactive' }),
-        );
-      } catch (error) {
-        throw wrap('UpdateAccessKey', error);
-      }
-    },
+    deactivate: (userName, accessKeyId) => setStatus(userName, accessKeyId, 'Inactive'),
+    reactivate: (userName, accessKeyId) => setStatus(userName, accessKeyId, 'Active'),
   };
 }

@@ -9,7 +9,9 @@ export type Outcome =
   | 'Violation Detected'
   | 'Key Deactivated'
   | 'Violation Resolved'
-  | 'Key Minted By Another Principal';
+  | 'Key Minted By Another Principal'
+  | 'Deactivation Rolled Back'
+  | 'Deactivated Key Reactivated';
 
 export interface Notification {
   readonly outcome: Outcome;
@@ -20,10 +22,7 @@ export interface NotifierPort {
   notify(notification: Notification): Promise<void>;
 }
 
-/**
- * Detail types are `KeyWarden Violation Detected`, `KeyWarden Key Deactivated`, `KeyWarden Violation Resolved` and
- * `KeyWarden Key Minted By Another Principal`.
- */
+/** Detail types are `KeyWarden <outcome>`, e.g. `KeyWarden Violation Detected`, `KeyWarden Key Deactivated`. */
 export function createNotifier(client: EventBridgeClient, eventBusName: string): NotifierPort {
   return {
     async notify({ outcome, detail }) {

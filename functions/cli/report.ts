@@ -88,6 +88,14 @@ function actionDetail(action: ActionTaken, keep: string): string {
       return `would deactivate ${ids(action.keys)}, keep ${keep}`;
     case 'deactivated':
       return `deactivated ${ids(action.keys)}, kept ${keep}`;
+    case 'deactivating':
+      return `deactivating ${ids(action.keys)}, outcome not recorded`;
+    case 'rolled-back':
+      return action.restored
+        ? `deactivated ${ids(action.keys)}, then re-activated it: no key was left active`
+        : `deactivated ${ids(action.keys)}, no key was left active, re-activation not confirmed`;
+    case 'unconfirmed':
+      return `asked IAM to deactivate ${ids(action.keys)}; IAM still lists it active`;
     case 'postponed':
       return `in rotation grace until ${action.until.toISOString()}`;
     case 'aborted':

@@ -22,6 +22,8 @@ export type Evaluation =
       readonly snapshot: UserSnapshot;
       readonly activeKeys: readonly AccessKey[];
       readonly reason: string;
+      /** End of a time-bound exemption; undefined when permanent. */
+      readonly until?: Date | undefined;
     }
   | {
       readonly verdict: 'violation';
@@ -33,6 +35,8 @@ export type Evaluation =
       readonly keepReason: string;
       /** Set while the newest active key is younger than the rotation grace: remediation waits until then. */
       readonly graceUntil: Date | undefined;
+      /** Why an exemption tag on the user does not apply (expired, or a value KeyWarden cannot read). */
+      readonly exemptionIgnored?: string | undefined;
     };
 
 export type Verdict = Evaluation['verdict'];
@@ -98,15 +102,36 @@ export function chooseKeyToKeep(
   }
 }
 
+/** What the exemption tag on a user says at `now`. */
+export type Exemption =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'permanent' }
+  | { readonly kind: 'until'; readonly until: Date }
+  | { readonly kind: 'expired'; readonly until: Date }
+  | { readonly kind: 'malformed'; readonly value: string };
+
+// An ISO 8601 UTC or offset time with at least minutes, e.g. 2026-12-08T12:00:00Z; a date alone is ambiguous.
+const EXEMPT_UNTIL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
 /**
- * Whether the user carries the exemption tag with the value `true`. Key and value match regardless of case:
- * IAM refuses two tag keys that differ only in case, and people write `True` as often as `true`.
+ * Reads the exemption tag: `true` (any case) exempts for good, an ISO 8601 time exempts until then, anything else
+ * exempts nobody (fail closed). The key matches regardless of case: IAM refuses two tag keys that differ only in case.
  */
-export function isExempt(snapshot: UserSnapshot, exemptTag: string): boolean {
+export function exemptionOf(snapshot: UserSnapshot, exemptTag: string, now: Date): Exemption {
   const wanted = exemptTag.toLowerCase();
-  return Object.entries(snapshot.user.tags).some(
-    ([key, value]) => key.toLowerCase() === wanted && value.trim().toLowerCase() === 'true',
-  );
+  const entry = Object.entries(snapshot.user.tags).find(([key]) => key.toLowerCase() === wanted);
+  if (entry === undefined) return { kind: 'none' };
+  const value = entry[1].trim();
+  if (value.toLowerCase() === 'true') return { kind: 'permanent' };
+  const until = EXEMPT_UNTIL.test(value) ? new Date(value) : undefined;
+  if (until === undefined || Number.isNaN(until.getTime())) return { kind: 'malformed', value: entry[1] };
+  return until.getTime() > now.getTime() ? { kind: 'until', until } : { kind: 'expired', until };
+}
+
+/** Whether the exemption tag exempts the user at `now`. */
+export function isExempt(snapshot: UserSnapshot, exemptTag: string, now: Date): boolean {
+  const exemption = exemptionOf(snapshot, exemptTag, now);
+  return exemption.kind === 'permanent' || exemption.kind === 'until';
 }
 
 /** Evaluates one user's live state. `snapshot` undefined means IAM says the user does not exist. */
@@ -120,12 +145,17 @@ export function evaluateUser(
   if (snapshot === undefined) return { verdict: 'user-gone', userName };
   const activeKeys = [...snapshot.keys.filter(isActive)].sort(byCreateThenId);
   if (activeKeys.length <= 1) return { verdict: 'compliant', snapshot, activeKeys };
-  if (isExempt(snapshot, policy.exemptTag)) {
+  const exemption = exemptionOf(snapshot, policy.exemptTag, now);
+  if (exemption.kind === 'permanent' || exemption.kind === 'until') {
     return {
       verdict: 'exempt',
       snapshot,
       activeKeys,
-      reason: `user is tagged ${policy.exemptTag}=true, so KeyWarden reports but never changes its keys`,
+      reason:
+        exemption.kind === 'permanent'
+          ? `user is tagged ${policy.exemptTag}=true, so KeyWarden reports but never changes its keys`
+          : `user is tagged ${policy.exemptTag}=${exemption.until.toISOString()}, so KeyWarden reports but does not change its keys until then`,
+      until: exemption.kind === 'until' ? exemption.until : undefined,
     };
   }
   const { key: keyToKeep, reason: keepReason } = chooseKeyToKeep(activeKeys, policy.keepKey, origins);
@@ -145,5 +175,11 @@ export function evaluateUser(
       rotation && policy.rotationGraceHours > 0 && graceEnds.getTime() > now.getTime()
         ? graceEnds
         : undefined,
+    exemptionIgnored:
+      exemption.kind === 'expired'
+        ? `the exemption (${policy.exemptTag}) ended at ${exemption.until.toISOString()}`
+        : exemption.kind === 'malformed'
+          ? `the ${policy.exemptTag} tag's value ${JSON.stringify(exemption.value.slice(0, 64))} is neither true nor an ISO 8601 time, so it exempts nothing`
+          : undefined,
   };
 }

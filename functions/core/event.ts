@@ -2,12 +2,12 @@
 
 import {
   ACCOUNT_ID_PATTERN,
-  KEY_EVENT_NAMES,
-  type KeyEventName,
-  USER_AGENT_MARKER,
+  TAG_EVENT_NAMES,
+  WATCHED_EVENT_NAMES,
+  type WatchedEventName,
 } from '../shared/constants.ts';
 import { InvalidEventError } from '../shared/errors.ts';
-import type { Expectation, Trigger } from './types.ts';
+import type { EventTrigger, Expectation } from './types.ts';
 
 export type SkipReason =
   | 'not-iam-api-call'
@@ -17,14 +17,15 @@ export type SkipReason =
   | 'invalid-account'
   | 'root-credentials'
   | 'no-target-user'
-  | 'own-remediation';
+  | 'own-remediation'
+  | 'tag-out-of-scope';
 
 export interface KeyEventTarget {
   readonly kind: 'target';
   /** The account the call was made in (where the user lives); the handler decides whether it may act there. */
   readonly accountId: string;
   readonly userName: string;
-  readonly trigger: Extract<Trigger, { kind: 'event' }>;
+  readonly trigger: EventTrigger;
   /** What IAM should show once consistent; undefined when the event does not say. */
   readonly expectation: Expectation | undefined;
 }
@@ -44,7 +45,6 @@ export const USER_NAME = /^[\w+=,.@-]{1,64}$/;
 const ACCESS_KEY_ID = /^[A-Z0-9]{1,128}$/;
 const MAX_FIELD = 512;
 /** KeyWarden's marker in a user agent: at its start or after a space or parenthesis. */
-const OWN_USER_AGENT = new RegExp(`(^|[\\s(])${USER_AGENT_MARKER}/`);
 
 type Json = Record<string, unknown>;
 
@@ -136,10 +136,10 @@ export function parseKeyEvent(raw: unknown): ParsedKeyEvent {
 
   const eventName = optionalString(detail, 'eventName', 'detail');
   if (eventName === undefined) throw new InvalidEventError('detail.eventName is missing');
-  if (!(KEY_EVENT_NAMES as readonly string[]).includes(eventName)) {
+  if (!(WATCHED_EVENT_NAMES as readonly string[]).includes(eventName)) {
     return skip('event-out-of-scope', `eventName=${clip(eventName, 64)}`, eventId);
   }
-  const keyEventName = eventName as KeyEventName;
+  const keyEventName = eventName as WatchedEventName;
 
   const errorCode = optionalString(detail, 'errorCode', 'detail');
   if (errorCode !== undefined) return skip('failed-call', `errorCode=${clip(errorCode, 128)}`, eventId);
@@ -178,16 +178,7 @@ export function parseKeyEvent(raw: unknown): ParsedKeyEvent {
   const requestKeyId = optionalString(request, 'accessKeyId', 'detail.requestParameters');
   const createdKeyId = optionalString(createdKey, 'accessKeyId', 'detail.responseElements.accessKey');
   const accessKeyId = keyEventName === 'CreateAccessKey' ? createdKeyId : requestKeyId;
-
-  // Our own deactivation comes back as an event; it can only lower the count and the finding already says so.
-  if (
-    keyEventName === 'UpdateAccessKey' &&
-    requestedStatus === 'Inactive' &&
-    userAgent !== undefined &&
-    OWN_USER_AGENT.test(userAgent)
-  ) {
-    return skip('own-remediation', `KeyWarden deactivated ${clip(accessKeyId, 128)}`, eventId);
-  }
+  const tags = (TAG_EVENT_NAMES as readonly string[]).includes(keyEventName) ? tagChange(request) : undefined;
 
   const session = optionalObject(identity, 'sessionContext', 'detail.userIdentity') ?? {};
   const issuer = optionalObject(session, 'sessionIssuer', 'detail.userIdentity.sessionContext') ?? {};
@@ -214,12 +205,62 @@ export function parseKeyEvent(raw: unknown): ParsedKeyEvent {
       sourceIp: clip(optionalString(detail, 'sourceIPAddress', 'detail'), 128),
       userAgent: clip(userAgent),
       accessKeyId: accessKeyId !== undefined && ACCESS_KEY_ID.test(accessKeyId) ? accessKeyId : undefined,
+      ...tags,
     },
   };
 }
 
+/** The tag keys (and TagUser's values) of a TagUser or UntagUser request; malformed entries are left out. */
+function tagChange(request: Json): { tagKeys: string[]; tagValues: Record<string, string> } {
+  const tagKeys: string[] = [];
+  const tagValues: Record<string, string> = {};
+  const tags = request.tags;
+  if (Array.isArray(tags)) {
+    for (const tag of tags) {
+      if (!isObject(tag) || typeof tag.key !== 'string') continue;
+      const key = clip(tag.key, 128);
+      tagKeys.push(key);
+      if (typeof tag.value === 'string') tagValues[key] = clip(tag.value, 256);
+    }
+  }
+  const removed = request.tagKeys;
+  if (Array.isArray(removed)) {
+    for (const key of removed) if (typeof key === 'string') tagKeys.push(clip(key, 128));
+  }
+  return { tagKeys, tagValues };
+}
+
+/**
+ * A tag event that does not touch the exemption tag changes nothing KeyWarden evaluates: skipped before any AWS
+ * call. Tag keys compare regardless of case, as IAM does.
+ */
+export function outOfScopeTagChange(parsed: KeyEventTarget, exemptTag: string): KeyEventSkip | undefined {
+  const { trigger } = parsed;
+  if (trigger.tagKeys === undefined) return undefined;
+  const wanted = exemptTag.toLowerCase();
+  if (trigger.tagKeys.some((key) => key.toLowerCase() === wanted)) return undefined;
+  return skip(
+    'tag-out-of-scope',
+    `${trigger.eventName} does not change ${clip(exemptTag, 128)}`,
+    trigger.eventId,
+  );
+}
+
+/**
+ * Whether the event is one of KeyWarden's own calls: made by a session of one of its own roles (the function's
+ * execution roles, or a member role it assumes). Only the ARNs in userIdentity count; the user agent is whatever the
+ * client sent and proves nothing.
+ */
+export function isOwnCall(trigger: EventTrigger, ownRoleArns: readonly string[]): boolean {
+  return (
+    trigger.actorType === 'AssumedRole' &&
+    trigger.actorIssuerArn !== '' &&
+    ownRoleArns.includes(trigger.actorIssuerArn)
+  );
+}
+
 function expectationFor(
-  eventName: KeyEventName,
+  eventName: WatchedEventName,
   accessKeyId: string | undefined,
   requestedStatus: string | undefined,
 ): Expectation | undefined {
@@ -234,5 +275,7 @@ function expectationFor(
       return requestedStatus === 'Active' || requestedStatus === 'Inactive'
         ? { accessKeyId, state: requestedStatus }
         : undefined;
+    default:
+      return undefined;
   }
 }

@@ -2,8 +2,9 @@
 
 import type { AwsSecurityFinding } from '@aws-sdk/client-securityhub';
 import type { Evaluation } from './evaluate.ts';
+import { type CompliantOutcome, FIELD, RECORD_FIELDS } from './record.ts';
 import type { ActionTaken } from './remediation.ts';
-import type { AccessKey, AccountContext, Trigger, UserSnapshot } from './types.ts';
+import type { AccessKey, AccountContext, EventTrigger, Trigger, UserSnapshot } from './types.ts';
 
 export type Finding = AwsSecurityFinding;
 
@@ -17,7 +18,6 @@ export const RELATED_REQUIREMENTS = [
 ];
 export const REMEDIATION_URL =
   'https://docs.aws.amazon.com/IAM/latest/UserGuide/id-credentials-access-keys-update.html';
-const FIELD = 'keywarden/detector';
 /** ProductFields key holding the user name exactly as IAM spells it. */
 export const USER_NAME_FIELD = `${FIELD}/userName`;
 
@@ -44,10 +44,18 @@ function describeKey(key: AccessKey): string {
   return `${key.accessKeyId} (created ${day(key.createDate)}, ${used})`;
 }
 
-function describeTrigger(trigger: Trigger): string {
-  if (trigger.kind === 'sweep')
-    return `Found by the ${trigger.origin === 'cli' ? 'CLI' : 'scheduled'} sweep.`;
-  return `Trigger: ${trigger.eventName}${trigger.accessKeyId ? ` of ${trigger.accessKeyId}` : ''} by ${trigger.actorArn || 'unknown'} (${trigger.actorType}) from ${trigger.sourceIp || 'unknown IP'} at ${trigger.eventTime || 'unknown time'}, event ${trigger.eventId || 'unknown'}.`;
+function describeEvent(trigger: EventTrigger): string {
+  return `${trigger.eventName}${trigger.accessKeyId ? ` of ${trigger.accessKeyId}` : ''} by ${trigger.actorArn || 'unknown'} (${trigger.actorType}) from ${trigger.sourceIp || 'unknown IP'} at ${trigger.eventTime || 'unknown time'}, event ${trigger.eventId || 'unknown'}.`;
+}
+
+function describeTrigger(trigger: Trigger, at: Date): string {
+  if (trigger.kind === 'sweep') {
+    const found = `Found by the ${trigger.origin === 'cli' ? 'CLI' : 'scheduled'} sweep.`;
+    return trigger.lastEvent === undefined
+      ? found
+      : `Confirmed by the ${trigger.origin === 'cli' ? 'CLI' : 'scheduled'} sweep at ${iso(at)}. Last event: ${describeEvent(trigger.lastEvent)}`;
+  }
+  return `Trigger: ${describeEvent(trigger)}`;
 }
 
 export function updateCommand(userName: string, accessKeyId: string, status: 'Active' | 'Inactive'): string {
@@ -109,25 +117,39 @@ function keyFields(keys: readonly AccessKey[]): Record<string, string> {
   return fields;
 }
 
-function triggerFields(trigger: Trigger): Record<string, string> {
-  if (trigger.kind === 'sweep') return { [`${FIELD}/trigger`]: `sweep:${trigger.origin}` };
+function eventFields(trigger: EventTrigger): Record<string, string> {
   const fields: Record<string, string> = {
-    [`${FIELD}/trigger`]: 'event',
     [`${FIELD}/trigger/eventName`]: trigger.eventName,
     [`${FIELD}/trigger/eventId`]: trigger.eventId,
     [`${FIELD}/trigger/eventTime`]: trigger.eventTime,
     [`${FIELD}/trigger/actorArn`]: trigger.actorArn,
     [`${FIELD}/trigger/actorType`]: trigger.actorType,
+    [`${FIELD}/trigger/actorIssuerArn`]: trigger.actorIssuerArn,
+    [`${FIELD}/trigger/actorMfa`]: trigger.actorMfa === undefined ? '' : String(trigger.actorMfa),
     [`${FIELD}/trigger/sourceIp`]: trigger.sourceIp,
     [`${FIELD}/trigger/userAgent`]: trigger.userAgent,
   };
   if (trigger.accessKeyId) fields[`${FIELD}/trigger/accessKeyId`] = trigger.accessKeyId;
+  return fields;
+}
+
+function triggerFields(trigger: Trigger, at: Date): Record<string, string> {
+  const fields: Record<string, string> =
+    trigger.kind === 'sweep'
+      ? {
+          [`${FIELD}/trigger`]: `sweep:${trigger.origin}`,
+          // A sweep re-import keeps the last real trigger: who did what, from where, is the forensics.
+          ...(trigger.lastEvent
+            ? { ...eventFields(trigger.lastEvent), [`${FIELD}/confirmedBySweepAt`]: iso(at) }
+            : {}),
+        }
+      : { [`${FIELD}/trigger`]: 'event', ...eventFields(trigger) };
   // ProductFields values must not be empty strings.
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== ''));
 }
 
 type Status = 'PASSED' | 'FAILED' | 'WARNING';
-type Label = 'INFORMATIONAL' | 'LOW' | 'MEDIUM';
+type Label = 'INFORMATIONAL' | 'LOW' | 'MEDIUM' | 'HIGH';
 
 interface Shape {
   status: Status;
@@ -148,7 +170,47 @@ export interface FindingInput {
   readonly evaluation: Exclude<Evaluation, { verdict: 'user-gone' }>;
   readonly action: ActionTaken;
   readonly trigger: Trigger;
+  /** When IAM showed the state the finding reports (the read it is built from), not when it was built. */
   readonly updatedAt: Date;
+  /** For a compliant user: what KeyWarden's stored record means now (default: nothing recorded). */
+  readonly outcome?: CompliantOutcome | undefined;
+}
+
+const ADVICE =
+  'The benchmark keeps one key that your applications use and that is under 90 days old, and deactivates the other.';
+
+function deactivatedShape(
+  input: FindingInput,
+  ids: readonly string[],
+  at: Date,
+  keep: string | undefined,
+  keepReason: string | undefined,
+  keysAfter: readonly AccessKey[],
+  how: string,
+): Shape {
+  const { user } = input.evaluation.snapshot;
+  const name = user.userName;
+  const when = iso(at);
+  const reactivate = ids.map((id) => updateCommand(name, id, 'Active')).join(' && ');
+  const kept = keep ? ` and kept ${keep}${keepReason ? ` because ${keepReason}` : ''}` : '';
+  return {
+    status: 'PASSED',
+    label: 'INFORMATIONAL',
+    title: `KeyWarden deactivated access key ${ids.join(', ')} of IAM user ${name} (CIS 1.13)`,
+    description: `IAM user ${name} (${user.arn}) ${how} KeyWarden deactivated ${ids.join(', ')} at ${when}${kept}; a read of IAM after the write confirms it. To re-activate: ${reactivate}, or run keywarden restore ${name}. ${describeTrigger(input.trigger, input.updatedAt)}`,
+    reasonCode: 'SURPLUS_KEY_DEACTIVATED',
+    reason: `deactivated ${ids.join(', ')} at ${when}`,
+    recommendation: `If an application needed ${ids.join(', ')}, move it to ${keep ?? 'the active key'}, or re-activate with: ${reactivate}`,
+    fields: {
+      ...(keep ? { [`${FIELD}/keyToKeep`]: keep } : {}),
+      ...(keepReason ? { [RECORD_FIELDS.keyToKeepReason]: keepReason } : {}),
+      [RECORD_FIELDS.deactivatedKeys]: ids.join(','),
+      [RECORD_FIELDS.deactivatedAt]: when,
+      [`${FIELD}/reactivateCommand`]: reactivate,
+    },
+    keys: keysAfter,
+    createdAt: input.updatedAt,
+  };
 }
 
 function shape(input: FindingInput): Shape {
@@ -156,105 +218,158 @@ function shape(input: FindingInput): Shape {
   const { user } = evaluation.snapshot;
   const name = user.userName;
   const active = evaluation.activeKeys;
+  const trigger = describeTrigger(input.trigger, updatedAt);
   const violationStart = (): Date => {
     const newest = active[active.length - 1]?.createDate ?? updatedAt;
     return newest.getTime() > updatedAt.getTime() ? updatedAt : newest;
   };
-  const advice =
-    'The benchmark keeps one key that your applications use and that is under 90 days old, and deactivates the other.';
 
   switch (evaluation.verdict) {
-    case 'compliant':
+    case 'compliant': {
+      const outcome = input.outcome ?? { kind: 'plain' };
+      if (outcome.kind === 'deactivated') {
+        const ids = outcome.keys.map((key) => key.accessKeyId);
+        return deactivatedShape(
+          input,
+          ids,
+          outcome.at,
+          active[0]?.accessKeyId,
+          outcome.keepReason,
+          evaluation.snapshot.keys,
+          outcome.recovered
+            ? 'has one active access key, as KeyWarden set out to leave it (its outcome is recorded now):'
+            : `has ${active.length} active access key(s).`,
+        );
+      }
+      if (outcome.kind === 'reactivated') {
+        const ids = outcome.keys.map((key) => key.accessKeyId).join(', ');
+        const off = ids
+          .split(', ')
+          .map((id) => updateCommand(name, id, 'Inactive'))
+          .join(' && ');
+        return {
+          status: 'FAILED',
+          label: 'HIGH',
+          title: `Access key ${ids} of IAM user ${name}, deactivated by KeyWarden, is active again`,
+          description: `IAM user ${name} (${user.arn}) has ${active.length} active access key(s): ${active.map(describeKey).join('; ')}. KeyWarden deactivated ${ids}${outcome.deactivatedAt ? ` at ${outcome.deactivatedAt}` : ''}; ${outcome.by} re-activated it${outcome.at ? ` at ${outcome.at}` : ''}. Someone undid the remediation: confirm with the key's owner that this was intended, since an intruder keeps a key this way. ${trigger}`,
+          reasonCode: 'DEACTIVATED_KEY_REACTIVATED',
+          reason: `${ids} re-activated by ${outcome.by}`,
+          recommendation: `If the re-activation was not intended, run: ${off}, and review who may call iam:UpdateAccessKey. If it was, exempt the user with keywarden restore ${name}.`,
+          fields: {
+            [RECORD_FIELDS.reactivatedKeys]: ids.split(', ').join(','),
+            [RECORD_FIELDS.reactivatedBy]: outcome.by,
+            ...(outcome.at ? { [RECORD_FIELDS.reactivatedAt]: outcome.at } : {}),
+            ...(outcome.deactivatedAt ? { [RECORD_FIELDS.deactivatedAt]: outcome.deactivatedAt } : {}),
+          },
+          keys: evaluation.snapshot.keys,
+          createdAt: updatedAt,
+        };
+      }
       return {
         status: 'PASSED',
         label: 'INFORMATIONAL',
         title: `IAM user ${name} has ${active.length === 0 ? 'no active access key' : 'one active access key'}`,
-        description: `IAM user ${name} (${user.arn}) has ${active.length} active access key(s), within CIS 1.13's limit of one. ${describeTrigger(input.trigger)}`,
+        description: `IAM user ${name} (${user.arn}) has ${active.length} active access key(s), within CIS 1.13's limit of one. ${trigger}`,
         reasonCode: 'ONE_OR_NO_ACTIVE_KEY',
         reason: `${active.length} active access key(s)`,
-        recommendation: `No action needed. Keep at most one active access key per IAM user. ${advice}`,
+        recommendation: `No action needed. Keep at most one active access key per IAM user. ${ADVICE}`,
         fields: {},
         keys: evaluation.snapshot.keys,
         createdAt: updatedAt,
       };
-    case 'exempt':
+    }
+    case 'exempt': {
+      const setBy =
+        input.trigger.kind === 'event' && input.trigger.eventName === 'TagUser'
+          ? `${input.trigger.actorArn || 'unknown'} (${input.trigger.actorType}) at ${input.trigger.eventTime || 'unknown time'}`
+          : undefined;
       return {
         status: 'WARNING',
         label: 'LOW',
-        title: `IAM user ${name} has ${active.length} active access keys (exempt from CIS 1.13 enforcement)`,
-        description: `IAM user ${name} (${user.arn}) has ${active.length} active access keys: ${active.map(describeKey).join('; ')}. The ${evaluation.reason}. ${describeTrigger(input.trigger)}`,
+        title: `IAM user ${name} has ${active.length} active access keys (exempt from CIS 1.13 enforcement${evaluation.until ? ` until ${iso(evaluation.until)}` : ''})`,
+        description: `IAM user ${name} (${user.arn}) has ${active.length} active access keys: ${active.map(describeKey).join('; ')}. The ${evaluation.reason}.${setBy ? ` The exemption was set by ${setBy}.` : ''} ${trigger}`,
         reasonCode: 'EXEMPT_BY_TAG',
         reason: evaluation.reason,
-        recommendation: `Review the exemption regularly. ${advice} Remove the tag to let KeyWarden enforce the control.`,
-        fields: { [`${FIELD}/exemption`]: evaluation.reason },
+        recommendation: `Review the exemption regularly. ${ADVICE} Remove the tag to let KeyWarden enforce the control.`,
+        fields: {
+          [`${FIELD}/exemption`]: evaluation.reason,
+          ...(evaluation.until ? { [`${FIELD}/exemptUntil`]: iso(evaluation.until) } : {}),
+          ...(setBy ? { [`${FIELD}/exemptionSetBy`]: setBy } : {}),
+        },
         keys: evaluation.snapshot.keys,
         createdAt: violationStart(),
       };
+    }
     case 'violation': {
       const keep = evaluation.keyToKeep.accessKeyId;
       const others = evaluation.keysToDeactivate.map((key) => key.accessKeyId);
       const keysLine = `${active.length} active access keys: ${active.map(describeKey).join('; ')}.`;
       const keepLine = `Keep ${keep} because ${evaluation.keepReason}; check it is the one in use and under 90 days old before switching off ${others.join(', ')}.`;
       const deactivateCommands = others.map((id) => updateCommand(name, id, 'Inactive')).join(' && ');
-      const base = {
-        label: 'MEDIUM' as const,
-        reasonCode: 'MORE_THAN_ONE_ACTIVE_KEY',
-        fields: {
-          [`${FIELD}/keyToKeep`]: keep,
-          [`${FIELD}/keyToKeepReason`]: evaluation.keepReason,
-          [`${FIELD}/keysToDeactivate`]: others.join(','),
-        },
-        createdAt: violationStart(),
+      const baseFields = {
+        [`${FIELD}/keyToKeep`]: keep,
+        [RECORD_FIELDS.keyToKeepReason]: evaluation.keepReason,
+        [`${FIELD}/keysToDeactivate`]: others.join(','),
+        ...(evaluation.exemptionIgnored
+          ? { [`${FIELD}/exemptionIgnored`]: evaluation.exemptionIgnored }
+          : {}),
       };
       if (action.kind === 'deactivated') {
-        const at = iso(action.at);
-        const ids = action.keys.map((key) => key.accessKeyId);
-        const reactivate = ids.map((id) => updateCommand(name, id, 'Active')).join(' && ');
-        const deactivated = new Set(ids);
-        return {
-          ...base,
-          status: 'PASSED',
-          label: 'INFORMATIONAL',
-          title: `KeyWarden deactivated access key ${ids.join(', ')} of IAM user ${name} (CIS 1.13)`,
-          description: `IAM user ${name} (${user.arn}) had ${keysLine} KeyWarden deactivated ${ids.join(', ')} at ${at} and kept ${keep} because ${evaluation.keepReason}. To re-activate: ${reactivate}. ${describeTrigger(input.trigger)}`,
-          reasonCode: 'SURPLUS_KEY_DEACTIVATED',
-          reason: `deactivated ${ids.join(', ')} at ${at}`,
-          recommendation: `If an application needed ${ids.join(', ')}, move it to ${keep}, or re-activate with: ${reactivate}`,
-          fields: {
-            ...base.fields,
-            [`${FIELD}/deactivatedKeys`]: ids.join(','),
-            [`${FIELD}/deactivatedAt`]: at,
-            [`${FIELD}/reactivateCommand`]: reactivate,
-          },
-          keys: evaluation.snapshot.keys.map((key) =>
-            deactivated.has(key.accessKeyId) ? { ...key, status: 'Inactive' } : key,
-          ),
-        };
+        return deactivatedShape(
+          input,
+          action.keys.map((key) => key.accessKeyId),
+          action.at,
+          keep,
+          evaluation.keepReason,
+          action.keysAfter,
+          `had ${keysLine}`,
+        );
       }
+      const ids = (keys: readonly AccessKey[]): string => keys.map((key) => key.accessKeyId).join(', ');
       const actionLine = ((): string => {
         switch (action.kind) {
           case 'dry-run':
-            return `Dry run: KeyWarden would deactivate ${action.keys.map((key) => key.accessKeyId).join(', ')} (${updateCommand(name, action.keys[0]?.accessKeyId ?? '', 'Inactive')}).`;
+            return `Dry run: KeyWarden would deactivate ${ids(action.keys)} (${updateCommand(name, action.keys[0]?.accessKeyId ?? '', 'Inactive')}).`;
           case 'postponed':
             return `Within the rotation grace period: KeyWarden deactivates the surplus key after ${iso(action.until)} if both are still active.`;
+          case 'deactivating':
+            return `KeyWarden is deactivating ${ids(action.keys)} (started ${iso(action.since)}). If this finding still says so, the outcome was not recorded: the next event for this user or the next sweep records it from IAM.`;
+          case 'rolled-back':
+            return action.restored
+              ? `KeyWarden deactivated ${ids(action.keys)}, then found the user with no active key (someone switched off or deleted ${keep} at the same time), so it re-activated ${ids(action.keys)} at ${iso(action.at)}.`
+              : `KeyWarden deactivated ${ids(action.keys)}, then found the user with no active key and could not confirm re-activating it: run ${action.keys.map((key) => updateCommand(name, key.accessKeyId, 'Active')).join(' && ')}.`;
+          case 'unconfirmed':
+            return `KeyWarden asked IAM to deactivate ${ids(action.keys)}, but IAM still lists it active; this finding stays open until IAM shows it inactive.`;
           case 'aborted':
             return `KeyWarden did not deactivate: ${action.reason}.`;
           case 'none':
             return 'Detect-only mode: KeyWarden changed nothing.';
         }
       })();
-      const fields: Record<string, string> = { ...base.fields, [`${FIELD}/action`]: action.kind };
+      const fields: Record<string, string> = { ...baseFields, [`${FIELD}/action`]: action.kind };
       if (action.kind === 'dry-run') fields[`${FIELD}/wouldDeactivate`] = others.join(',');
       if (action.kind === 'postponed') fields[`${FIELD}/graceUntil`] = iso(action.until);
+      if (action.kind === 'deactivating') {
+        fields[RECORD_FIELDS.pendingDeactivation] = ids(action.keys).split(', ').join(',');
+        fields[RECORD_FIELDS.pendingSince] = iso(action.since);
+      }
+      if (action.kind === 'rolled-back')
+        fields[`${FIELD}/rolledBackKeys`] = ids(action.keys).split(', ').join(',');
+      const keys =
+        action.kind === 'rolled-back' || action.kind === 'unconfirmed'
+          ? action.keysAfter
+          : evaluation.snapshot.keys;
       return {
-        ...base,
+        label: 'MEDIUM',
+        reasonCode: action.kind === 'rolled-back' ? 'DEACTIVATION_ROLLED_BACK' : 'MORE_THAN_ONE_ACTIVE_KEY',
+        createdAt: violationStart(),
         status: 'FAILED',
         title: `IAM user ${name} has ${active.length} active access keys (CIS 1.13 allows one)`,
-        description: `IAM user ${name} (${user.arn}) has ${keysLine} ${keepLine} ${actionLine} ${describeTrigger(input.trigger)}`,
+        description: `IAM user ${name} (${user.arn}) has ${keysLine} ${keepLine} ${actionLine}${evaluation.exemptionIgnored ? ` Not exempt: ${evaluation.exemptionIgnored}.` : ''} ${trigger}`,
         reason: `${active.length} active access keys`,
-        recommendation: `${advice} Keep ${keep}, move applications off ${others.join(', ')}, then run: ${deactivateCommands}`,
+        recommendation: `${ADVICE} Keep ${keep}, move applications off ${others.join(', ')}, then run: ${deactivateCommands}`,
         fields,
-        keys: evaluation.snapshot.keys,
+        keys,
       };
     }
   }
@@ -293,7 +408,7 @@ export function buildFinding(input: FindingInput): Finding {
         [`${FIELD}/activeKeyCount`]: String(s.keys.filter((key) => key.status === 'Active').length),
         ...s.fields,
         ...keyFields(s.keys),
-        ...triggerFields(trigger),
+        ...triggerFields(trigger, updatedAt),
       }).map(([key, value]) => [key, truncate(value, 2048)]),
     ),
     Resources: [
@@ -340,11 +455,14 @@ export function buildArchivedFinding(
     Severity: severity,
     FindingProviderFields: { Severity: severity, Types: types },
     Title: truncate(`IAM user ${userName} was deleted (CIS 1.13 finding archived)`, 256),
-    Description: truncate(`${reason}, so it holds no access keys. ${describeTrigger(trigger)}`, 1024),
+    Description: truncate(
+      `${reason}, so it holds no access keys. ${describeTrigger(trigger, updatedAt)}`,
+      1024,
+    ),
     Remediation: {
       Recommendation: { Text: 'No action needed: the user and its keys are gone.', Url: REMEDIATION_URL },
     },
-    ProductFields: { ...fields, [`${FIELD}/verdict`]: 'user-gone', ...triggerFields(trigger) },
+    ProductFields: { ...fields, [`${FIELD}/verdict`]: 'user-gone', ...triggerFields(trigger, updatedAt) },
     Resources: previous.Resources,
     Compliance: {
       Status: 'PASSED',

@@ -15,7 +15,34 @@ export type ActionTaken =
   | { readonly kind: 'none' }
   | { readonly kind: 'postponed'; readonly until: Date }
   | { readonly kind: 'dry-run'; readonly keys: readonly AccessKey[] }
-  | { readonly kind: 'deactivated'; readonly keys: readonly AccessKey[]; readonly at: Date }
+  /** The intent, recorded in Security Hub before the write, so a lost outcome can be rebuilt. */
+  | { readonly kind: 'deactivating'; readonly keys: readonly AccessKey[]; readonly since: Date }
+  /**
+   * Deactivated, as a read after the write confirmed (`keysAfter` is that read). `recovered`: rebuilt from a recorded
+   * intent whose outcome was not recorded, once IAM showed the keys inactive.
+   */
+  | {
+      readonly kind: 'deactivated';
+      readonly keys: readonly AccessKey[];
+      readonly at: Date;
+      readonly keysAfter: readonly AccessKey[];
+      readonly recovered?: boolean;
+    }
+  /** The write left the user with no active key (someone changed the keys at the same time): undone. */
+  | {
+      readonly kind: 'rolled-back';
+      readonly keys: readonly AccessKey[];
+      readonly at: Date;
+      readonly keysAfter: readonly AccessKey[];
+      /** False when the re-read did not show the keys active again. */
+      readonly restored: boolean;
+    }
+  /** IAM did not confirm the deactivation (still listed active after the re-reads). */
+  | {
+      readonly kind: 'unconfirmed';
+      readonly keys: readonly AccessKey[];
+      readonly keysAfter: readonly AccessKey[];
+    }
   /** The keys changed between the evaluation and the write; nothing was written. */
   | { readonly kind: 'aborted'; readonly reason: string };
 
@@ -43,4 +70,27 @@ export function unsafeToDeactivate(
   if (toDeactivate.some((key) => key.accessKeyId === keyToKeepId))
     return 'the key to keep is among those to switch off';
   return undefined;
+}
+
+/** What a read after deactivating `deactivated` (keeping `keyToKeepId`) proves. */
+export type Verification =
+  /** Every deactivated key is listed and inactive, and some key is active. */
+  | { readonly kind: 'confirmed' }
+  /** No key of the user is active: someone switched the kept key off (or deleted it) at the same time. */
+  | { readonly kind: 'no-active-key' }
+  /** Some deactivated key is still listed active (IAM not yet consistent, or re-activated at once). */
+  | { readonly kind: 'pending'; readonly stillActive: readonly string[] }
+  | { readonly kind: 'user-gone' };
+
+/** Classifies the read that follows a deactivation. Pure. */
+export function verifyDeactivation(
+  deactivated: readonly AccessKey[],
+  keysAfter: readonly AccessKey[] | undefined,
+): Verification {
+  if (keysAfter === undefined) return { kind: 'user-gone' };
+  const active = new Set(keysAfter.filter((key) => key.status === 'Active').map((key) => key.accessKeyId));
+  const stillActive = deactivated.map((key) => key.accessKeyId).filter((id) => active.has(id));
+  if (stillActive.length > 0) return { kind: 'pending', stillActive };
+  if (active.size === 0) return { kind: 'no-active-key' };
+  return { kind: 'confirmed' };
 }

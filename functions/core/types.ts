@@ -1,6 +1,6 @@
 /** Domain types shared by the evaluation core, the adapters and the entry points. */
 
-import type { KeyEventName } from '../shared/constants.ts';
+import type { WatchedEventName } from '../shared/constants.ts';
 
 /** The account and partition the function runs in, and the region findings go to. */
 export interface AccountContext {
@@ -40,28 +40,40 @@ export interface UserSnapshot {
   readonly keys: readonly AccessKey[];
 }
 
-/** What caused an evaluation: a CloudTrail event, or a sweep. */
+/** A CloudTrail event that caused an evaluation. */
+export interface EventTrigger {
+  readonly kind: 'event';
+  readonly eventName: WatchedEventName;
+  readonly eventId: string;
+  readonly eventTime: string;
+  /** The caller's ARN (`userIdentity.arn`): for a role session `arn:…:sts::…:assumed-role/<role>/<session>`. */
+  readonly actorArn: string;
+  readonly actorType: string;
+  /** The role behind a role session (`sessionContext.sessionIssuer.arn`); '' when the caller is no session. */
+  readonly actorIssuerArn: string;
+  /** The calling IAM user's name (`userIdentity.userName` of an IAMUser); '' for any other caller. */
+  readonly actorUserName: string;
+  readonly actorAccountId: string;
+  /** `sessionContext.attributes.mfaAuthenticated`; undefined when the record does not say. */
+  readonly actorMfa: boolean | undefined;
+  readonly sourceIp: string;
+  readonly userAgent: string;
+  readonly accessKeyId: string | undefined;
+  /** TagUser / UntagUser: the tag keys the call set or removed. */
+  readonly tagKeys?: readonly string[];
+  /** TagUser: the values it set, by tag key. */
+  readonly tagValues?: Readonly<Record<string, string>>;
+}
+
+/** What caused an evaluation: a CloudTrail event, or a sweep (which keeps the last event a finding recorded). */
 export type Trigger =
+  | EventTrigger
   | {
-      readonly kind: 'event';
-      readonly eventName: KeyEventName;
-      readonly eventId: string;
-      readonly eventTime: string;
-      /** The caller's ARN (`userIdentity.arn`): for a role session `arn:…:sts::…:assumed-role/<role>/<session>`. */
-      readonly actorArn: string;
-      readonly actorType: string;
-      /** The role behind a role session (`sessionContext.sessionIssuer.arn`); '' when the caller is no session. */
-      readonly actorIssuerArn: string;
-      /** The calling IAM user's name (`userIdentity.userName` of an IAMUser); '' for any other caller. */
-      readonly actorUserName: string;
-      readonly actorAccountId: string;
-      /** `sessionContext.attributes.mfaAuthenticated`; undefined when the record does not say. */
-      readonly actorMfa: boolean | undefined;
-      readonly sourceIp: string;
-      readonly userAgent: string;
-      readonly accessKeyId: string | undefined;
-    }
-  | { readonly kind: 'sweep'; readonly origin: 'schedule' | 'cli' };
+      readonly kind: 'sweep';
+      readonly origin: 'schedule' | 'cli';
+      /** The last event the stored finding recorded, kept so a sweep's re-import does not erase it. */
+      readonly lastEvent?: EventTrigger | undefined;
+    };
 
 /** What the event says IAM should now show, used to wait out IAM's eventual consistency. */
 export interface Expectation {

@@ -9,9 +9,9 @@ import { type AccountPorts, createAccountPorts, type InvocationTime } from '../a
 import { type AwsClients, createClients } from '../adapters/clients.ts';
 import { createNotifier, type NotifierPort } from '../adapters/notify.ts';
 import { prepareClients } from '../adapters/warm-up.ts';
-import { parseKeyEvent } from '../core/event.ts';
-import { type AccountTarget, routeKeyEvent } from '../core/organization.ts';
-import { checkUser, type EngineSettings } from '../engine/check-user.ts';
+import { isOwnCall, type KeyEventSkip, outOfScopeTagChange, parseKeyEvent } from '../core/event.ts';
+import { type AccountTarget, memberRoleArn, routeKeyEvent } from '../core/organization.ts';
+import { checkUser, type EngineSettings, pendingIntentFor } from '../engine/check-user.ts';
 import { monotonicClock, sleep } from '../shared/clock.ts';
 import { type Config, loadConfig } from '../shared/config.ts';
 import { MEMBER_SESSION_NAMES, METRIC_SERVICES } from '../shared/constants.ts';
@@ -70,27 +70,61 @@ export function createDetector(deps: DetectorDeps) {
   const settings: EngineSettings = { ...config, importFindings: true };
   const resolveAccount = accountResolver(process.env.AWS_REGION);
   const { notifier, portsFor } = createAdapters(deps);
+  /** The roles whose sessions are KeyWarden itself in the target account: its own, or the member role there. */
+  const ownRolesIn = (target: AccountTarget): readonly string[] =>
+    target.via === 'member-role' && config.memberRoleName !== undefined
+      ? [
+          ...config.ownRoleArns,
+          memberRoleArn(target.account.partition, target.account.accountId, config.memberRoleName),
+        ]
+      : config.ownRoleArns;
 
   return async function handler(event: unknown, context?: LambdaContext): Promise<DetectorResult> {
     try {
       const own = await resolveAccount(context);
       // An event of another account is acted on only through a member role, and only for allowed accounts.
       const parsed = routeKeyEvent(parseKeyEvent(event), own, config);
-      if (parsed.kind === 'skip') {
-        logger.info('skipped', { reason: parsed.reason, detail: parsed.detail, eventId: parsed.eventId });
-        return { status: 'skipped', reason: parsed.reason, eventId: parsed.eventId };
+      const skipped = parsed.kind === 'skip' ? parsed : outOfScopeTagChange(parsed, config.exemptTag);
+      if (skipped !== undefined || parsed.kind === 'skip') {
+        const { reason, detail, eventId } = skipped ?? (parsed as KeyEventSkip);
+        logger.info('skipped', { reason, detail, eventId });
+        return { status: 'skipped', reason, eventId };
       }
       const { account } = parsed.target;
       // The invocation's remaining time bounds how long throttled Security Hub calls are retried.
       const { iam, findings } = await portsFor(parsed.target, {
         remainingTimeMs: context?.getRemainingTimeInMillis?.(),
       });
+      const { trigger } = parsed;
+      let previousFinding: Awaited<ReturnType<typeof pendingIntentFor>>;
+      // KeyWarden's own UpdateAccessKey comes back as an event. Recognised by the caller's role (never the user
+      // agent, which any client can set), it needs work only when its outcome was never recorded.
+      if (trigger.eventName === 'UpdateAccessKey' && isOwnCall(trigger, ownRolesIn(parsed.target))) {
+        previousFinding = await pendingIntentFor(findings, account, parsed.userName, trigger.accessKeyId);
+        if (previousFinding === undefined) {
+          logger.info('skipped', {
+            reason: 'own-remediation',
+            detail: `KeyWarden's own UpdateAccessKey of ${trigger.accessKeyId ?? 'a key'}, already recorded`,
+            eventId: trigger.eventId,
+          });
+          return { status: 'skipped', reason: 'own-remediation', eventId: trigger.eventId };
+        }
+      }
       const result = await checkUser(
         { iam, findings, notifier, clock, sleep: deps.sleep ?? sleep },
         settings,
         account,
-        { userName: parsed.userName, trigger: parsed.trigger, expectation: parsed.expectation },
+        { userName: parsed.userName, trigger, expectation: parsed.expectation, previousFinding },
       );
+      if (result.unconfirmed !== undefined) {
+        // Common for a key created and deleted at once (CI, attack simulations): reported as IAM shows it, logged,
+        // not retried (a retry would page for a state IAM will never show); later events and sweeps see what IAM settles on.
+        logger.warn('IAM never showed what the event reported; evaluated what IAM shows', {
+          userName: result.userName,
+          eventId: trigger.eventId,
+          expected: result.unconfirmed,
+        });
+      }
       const summary = {
         status: 'evaluated' as const,
         userName: result.userName,
@@ -103,8 +137,8 @@ export function createDetector(deps: DetectorDeps) {
         ...summary,
         accountId: account.accountId,
         complianceStatus: result.finding?.Compliance?.Status,
-        eventId: parsed.trigger.eventId,
-        eventName: parsed.trigger.eventName,
+        eventId: trigger.eventId,
+        eventName: trigger.eventName,
         ...(result.action.kind === 'deactivated'
           ? { deactivatedAccessKeyIds: result.action.keys.map((key) => key.accessKeyId) }
           : {}),

@@ -1,6 +1,7 @@
 /**
  * The one evaluation flow shared by the real-time handler, the sweep and the CLI:
- * live read → evaluate → (optionally) remediate → finding → notification.
+ * live read → evaluate → (optionally) remediate, with the intent recorded before the write and the outcome proven by
+ * a read after it → finding → notification.
  */
 
 import type { IamPort } from '../adapters/iam.ts';
@@ -16,8 +17,10 @@ import {
   USER_NAME_FIELD,
   updateCommand,
 } from '../core/finding.ts';
-import { type ActionTaken, planRemediation, unsafeToDeactivate } from '../core/remediation.ts';
+import { type CompliantOutcome, compliantOutcome, lastEventOf, readRecord } from '../core/record.ts';
+import { type ActionTaken, planRemediation, verifyDeactivation } from '../core/remediation.ts';
 import {
+  type AccessKey,
   type AccountContext,
   type Expectation,
   isActive,
@@ -42,6 +45,11 @@ export interface EngineSettings extends EvaluationPolicy {
   readonly consistencyRetries: number;
   /** False for a read-only scan: nothing is written to Security Hub. */
   readonly importFindings: boolean;
+  /**
+   * The caller imports the returned finding itself (the sweep, in batches). Around an IAM write the engine still
+   * imports the intent and the outcome at once, so a deactivation is never left unrecorded for a batch.
+   */
+  readonly deferImports?: boolean;
 }
 
 export interface CheckRequest {
@@ -50,8 +58,10 @@ export interface CheckRequest {
   readonly expectation?: Expectation | undefined;
   /** A snapshot already read (by the sweep); skips the first read. `null`: that read found no such user. */
   readonly snapshot?: UserSnapshot | null | undefined;
-  /** The stored finding, when the caller already read it (the sweep): a gone user's is then not re-read. */
-  readonly previousFinding?: Finding | undefined;
+  /** When `snapshot` was read (its read began); default now. */
+  readonly readAt?: Date | undefined;
+  /** The stored finding, when the caller already read it; `null`: known to hold no open finding (the sweep). */
+  readonly previousFinding?: Finding | null | undefined;
 }
 
 export interface CheckResult {
@@ -59,9 +69,13 @@ export interface CheckResult {
   readonly verdict: Evaluation['verdict'];
   readonly action: ActionTaken;
   readonly findingId: string;
-  /** The finding imported, or that would have been imported when imports are off. */
+  /** The finding imported, or that would have been imported when imports are off or deferred. */
   readonly finding: Finding | undefined;
+  /** `deferred`: the caller is to import `finding` (deferImports). */
+  readonly written: 'imported' | 'deferred' | 'none';
   readonly evaluation: Evaluation;
+  /** What the event said IAM should show and IAM's re-reads never did; the result is what IAM showed. */
+  readonly unconfirmed?: Expectation | undefined;
 }
 
 const CONSISTENCY_BACKOFF_MS = 250;
@@ -73,13 +87,22 @@ function satisfies(snapshot: UserSnapshot | undefined, expectation: Expectation)
   return key?.status === expectation.state;
 }
 
+export interface ConsistentRead {
+  readonly snapshot: UserSnapshot | undefined;
+  /** When the read that produced `snapshot` began: IAM showed this state at that time or later. */
+  readonly readAt: Date;
+  /** False when the re-reads ran out before IAM showed what the event reported. */
+  readonly satisfied: boolean;
+}
+
 /** Reads the user, re-reading a bounded number of times while IAM does not yet show what the event reported. */
 export async function readConsistent(
-  deps: Pick<EngineDeps, 'iam' | 'sleep'>,
+  deps: Pick<EngineDeps, 'iam' | 'sleep' | 'clock'>,
   userName: string,
   expectation: Expectation | undefined,
   retries: number,
-): Promise<UserSnapshot | undefined> {
+): Promise<ConsistentRead> {
+  let readAt = deps.clock();
   let snapshot = await deps.iam.readUser(userName);
   for (
     let attempt = 0;
@@ -87,17 +110,17 @@ export async function readConsistent(
     attempt++
   ) {
     await deps.sleep(CONSISTENCY_BACKOFF_MS * 2 ** attempt);
+    readAt = deps.clock();
     snapshot = await deps.iam.readUser(userName);
   }
-  return snapshot;
+  return { snapshot, readAt, satisfied: expectation === undefined || satisfies(snapshot, expectation) };
 }
 
 /** Serialises checks of the same user inside one process, so concurrent events act once. */
 class PerUserQueue {
   private readonly tails = new Map<string, Promise<unknown>>();
 
-  run<T>(userName: string, task: () => Promise<T>): Promise<T> {
-    const key = userName.toLowerCase();
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key) ?? Promise.resolve();
     const next = previous.then(task, task);
     const tail = next.catch(() => undefined);
@@ -118,7 +141,45 @@ export function checkUser(
   account: AccountContext,
   request: CheckRequest,
 ): Promise<CheckResult> {
-  return queue.run(request.userName, () => checkUserNow(deps, settings, account, request));
+  // IAM user names are unique regardless of case, within an account.
+  const key = `${account.accountId}/${request.userName.toLowerCase()}`;
+  return queue.run(key, () => checkUserNow(deps, settings, account, request));
+}
+
+/**
+ * For KeyWarden's own UpdateAccessKey coming back as an event: the stored finding when it still holds the intent to
+ * deactivate that key (the outcome's import failed), so the echo records it; undefined when there is nothing to do.
+ */
+export async function pendingIntentFor(
+  findings: FindingsPort,
+  account: AccountContext,
+  userName: string,
+  accessKeyId: string | undefined,
+): Promise<Finding | undefined> {
+  const stored = await findings.getFinding(productArnFor(account), findingIdFor(account.accountId, userName));
+  const pending = readRecord(stored).pending;
+  return accessKeyId !== undefined && pending?.keys.includes(accessKeyId) ? stored : undefined;
+}
+
+/** Whether the trigger can have lowered the number of active keys: a sweep, a deletion or a deactivation. */
+function mayResolve(request: CheckRequest): boolean {
+  const { trigger, expectation } = request;
+  if (trigger.kind === 'sweep') return true;
+  if (trigger.eventName === 'DeleteAccessKey') return true;
+  return trigger.eventName === 'UpdateAccessKey' && expectation?.state !== 'Active';
+}
+
+/**
+ * Whether a compliant user's stored finding must be read. A new key, a re-activation or a tag change cannot end a
+ * violation, so only a finding that exists matters; one can exist only if the user has (or had) a key that is not
+ * active, or the event re-activates a key KeyWarden may have switched off. Otherwise a create costs Security Hub
+ * nothing (its GetFindings budget is 3 requests/s per account): a lost resolving event is the sweep's to catch.
+ */
+function needsPrevious(request: CheckRequest, snapshot: UserSnapshot): boolean {
+  const { trigger, expectation } = request;
+  if (trigger.kind === 'sweep' || mayResolve(request)) return true;
+  if (trigger.eventName === 'UpdateAccessKey' && expectation?.state === 'Active') return true;
+  return snapshot.keys.some((key) => !isActive(key));
 }
 
 async function checkUserNow(
@@ -127,21 +188,79 @@ async function checkUserNow(
   account: AccountContext,
   request: CheckRequest,
 ): Promise<CheckResult> {
-  const { userName, trigger } = request;
+  const { userName } = request;
   const findingId = findingIdFor(account.accountId, userName);
-  const read =
+  const read: ConsistentRead =
     request.snapshot !== undefined
-      ? (request.snapshot ?? undefined)
+      ? { snapshot: request.snapshot ?? undefined, readAt: request.readAt ?? deps.clock(), satisfied: true }
       : await readConsistent(deps, userName, request.expectation, settings.consistencyRetries);
-  const snapshot = read === undefined ? undefined : await withLastUsed(deps.iam, read);
-  const evaluation = evaluateUser(userName, snapshot, settings, deps.clock());
+  const snapshot = read.snapshot === undefined ? undefined : await withLastUsed(deps.iam, read.snapshot);
+  const evaluation = evaluateUser(userName, snapshot, settings, read.readAt);
+  const unconfirmed = read.satisfied ? undefined : request.expectation;
 
   if (evaluation.verdict === 'user-gone') {
-    return resolveGoneUser(deps, settings, account, request, evaluation, findingId);
+    return {
+      ...(await resolveGoneUser(deps, settings, account, request, findingId, read.readAt)),
+      unconfirmed,
+    };
   }
 
-  const action = await remediate(deps, evaluation, settings.remediationMode);
-  const finding = buildFinding({ account, evaluation, action, trigger, updatedAt: deps.clock() });
+  let previous: Finding | undefined;
+  if (request.previousFinding !== undefined) previous = request.previousFinding ?? undefined;
+  else if (evaluation.verdict === 'compliant' && needsPrevious(request, evaluation.snapshot)) {
+    previous = await deps.findings.getFinding(productArnFor(account), findingId);
+  }
+  // A sweep's re-import keeps the last real trigger of the stored finding.
+  const trigger: Trigger =
+    request.trigger.kind === 'sweep' && previous !== undefined
+      ? { ...request.trigger, lastEvent: lastEventOf(previous) }
+      : request.trigger;
+
+  let action: ActionTaken = { kind: 'none' };
+  let updatedAt = read.readAt;
+  let outcome: CompliantOutcome | undefined;
+  let write: boolean;
+  if (evaluation.verdict === 'compliant') {
+    outcome = compliantOutcome(readRecord(previous), evaluation.snapshot, trigger, read.readAt);
+    if (outcome.kind === 'deactivated') {
+      action = {
+        kind: 'deactivated',
+        keys: outcome.keys,
+        at: outcome.at,
+        keysAfter: evaluation.snapshot.keys,
+        recovered: outcome.recovered,
+      };
+    }
+    const stored = previous !== undefined && previous.RecordState !== 'ARCHIVED';
+    const status = outcome.kind === 'reactivated' ? 'FAILED' : 'PASSED';
+    write =
+      trigger.kind === 'sweep'
+        ? stored
+        : mayResolve(request) ||
+          (stored && (previous?.Compliance?.Status !== 'PASSED' || status !== 'PASSED'));
+  } else {
+    write = true;
+    if (evaluation.verdict === 'violation') {
+      const plan = planRemediation(evaluation, settings.remediationMode);
+      if (plan.kind === 'deactivate') {
+        const done = await deactivateVerified(
+          deps,
+          settings,
+          account,
+          evaluation,
+          plan.keys,
+          trigger,
+          read.readAt,
+        );
+        action = done.action;
+        updatedAt = done.verifiedAt;
+      } else {
+        action = plan;
+      }
+    }
+  }
+
+  const finding = buildFinding({ account, evaluation, action, trigger, updatedAt, outcome });
   const result = {
     userName: evaluation.snapshot.user.userName,
     verdict: evaluation.verdict,
@@ -149,30 +268,19 @@ async function checkUserNow(
     findingId,
     finding,
     evaluation,
+    unconfirmed,
   };
-  let wasFailing = false;
-  if (evaluation.verdict === 'compliant' && !mayResolve(request)) {
-    // A new or re-activated key cannot end a violation. Only a stored finding still open (its resolving event was
-    // lost) needs an update; a PASSED one is left as is, so a repeated event does not erase its remediation record
-    // and a user's first key creates no finding.
-    const previous = await deps.findings.getFinding(productArnFor(account), findingId);
-    const status = previous?.Compliance?.Status;
-    if (previous === undefined || previous.RecordState === 'ARCHIVED' || status === 'PASSED') {
-      return { ...result, finding: undefined };
-    }
-    wasFailing = status === 'FAILED';
-  } else if (deps.notifier !== undefined && evaluation.verdict === 'compliant') {
-    // "Resolved" is said only when the stored finding was failing: read it before the update.
-    wasFailing =
-      (await deps.findings.getFinding(productArnFor(account), findingId))?.Compliance?.Status === 'FAILED';
-  }
-  if (settings.importFindings) {
+  if (!write) return { ...result, finding: undefined, written: 'none' };
+  let written: CheckResult['written'] = 'none';
+  if (settings.importFindings && settings.deferImports && !isWrite(action)) written = 'deferred';
+  else if (settings.importFindings) {
     try {
       await deps.findings.importFindings([finding]);
+      written = 'imported';
     } catch (error) {
-      // The key is off but Security Hub does not say so: the error carries the record to the logs and to the
-      // on-failure destination, since the retry will only see a compliant user.
-      if (action.kind === 'deactivated') {
+      // The key is off but Security Hub does not say so yet: the recorded intent lets the next event or sweep record
+      // it; the error carries the record to the logs and to the on-failure destination meanwhile.
+      if (action.kind === 'deactivated' && !action.recovered) {
         const ids = action.keys.map((key) => key.accessKeyId);
         const reactivate = ids.map((id) => updateCommand(result.userName, id, 'Active')).join(' && ');
         throw new RemediationNotRecordedError(findingId, ids, action.at, reactivate, error);
@@ -180,16 +288,78 @@ async function checkUserNow(
       throw error;
     }
   }
-  await notify(deps, account, evaluation, action, finding, wasFailing);
-  return result;
+  await notify(deps, account, evaluation, action, outcome, finding, previous);
+  return { ...result, written };
 }
 
-/** Whether the trigger can have lowered the number of active keys: a sweep, a deletion or a deactivation. */
-function mayResolve(request: CheckRequest): boolean {
-  const { trigger, expectation } = request;
-  if (trigger.kind === 'sweep') return true;
-  if (trigger.eventName === 'CreateAccessKey') return false;
-  return !(trigger.eventName === 'UpdateAccessKey' && expectation?.state === 'Active');
+/** Actions that wrote to IAM in this run: their findings are imported at once, never deferred. */
+const isWrite = (action: ActionTaken): boolean =>
+  (action.kind === 'deactivated' && !action.recovered) ||
+  action.kind === 'rolled-back' ||
+  action.kind === 'unconfirmed';
+
+/**
+ * Deactivates `keys`: records the intent in Security Hub first (so a lost outcome can be rebuilt from IAM), writes,
+ * then reads the keys back. A write that leaves no key active (someone switched the kept key off meanwhile) is undone
+ * at once; a key IAM still lists active after the re-reads is reported unconfirmed, never as deactivated.
+ */
+async function deactivateVerified(
+  deps: EngineDeps,
+  settings: EngineSettings,
+  account: AccountContext,
+  evaluation: Extract<Evaluation, { verdict: 'violation' }>,
+  keys: readonly AccessKey[],
+  trigger: Trigger,
+  readAt: Date,
+): Promise<{ action: ActionTaken; verifiedAt: Date }> {
+  const { userName } = evaluation.snapshot.user;
+  if (settings.importFindings) {
+    const since = deps.clock();
+    const intent = buildFinding({
+      account,
+      evaluation,
+      action: { kind: 'deactivating', keys, since },
+      trigger,
+      updatedAt: readAt,
+    });
+    await deps.findings.importFindings([intent]);
+  }
+  for (const key of keys) await deps.iam.deactivate(userName, key.accessKeyId);
+
+  let verifiedAt = deps.clock();
+  let after = await deps.iam.listKeys(userName);
+  let verification = verifyDeactivation(keys, after);
+  // IAM is eventually consistent: a read right after the write may still show the key active.
+  for (let attempt = 0; verification.kind === 'pending' && attempt < settings.consistencyRetries; attempt++) {
+    await deps.sleep(CONSISTENCY_BACKOFF_MS * 2 ** attempt);
+    verifiedAt = deps.clock();
+    after = await deps.iam.listKeys(userName);
+    verification = verifyDeactivation(keys, after);
+  }
+  switch (verification.kind) {
+    case 'confirmed':
+      return { action: { kind: 'deactivated', keys, at: verifiedAt, keysAfter: after ?? [] }, verifiedAt };
+    case 'pending':
+      return { action: { kind: 'unconfirmed', keys, keysAfter: after ?? [] }, verifiedAt };
+    case 'user-gone':
+      return { action: { kind: 'aborted', reason: 'the user was deleted meanwhile' }, verifiedAt };
+    case 'no-active-key': {
+      for (const key of keys) await deps.iam.reactivate(userName, key.accessKeyId);
+      const checkedAt = deps.clock();
+      const restoredKeys = (await deps.iam.listKeys(userName)) ?? [];
+      const active = new Set(restoredKeys.filter(isActive).map((key) => key.accessKeyId));
+      return {
+        action: {
+          kind: 'rolled-back',
+          keys,
+          at: checkedAt,
+          keysAfter: restoredKeys,
+          restored: keys.every((key) => active.has(key.accessKeyId)),
+        },
+        verifiedAt: checkedAt,
+      };
+    }
+  }
 }
 
 /** Adds last-used data to the active keys of a user with more than one: the finding and `last-used` need it. */
@@ -205,58 +375,49 @@ async function withLastUsed(iam: IamPort, snapshot: UserSnapshot): Promise<UserS
   return { ...snapshot, keys };
 }
 
-async function remediate(
-  deps: EngineDeps,
-  evaluation: Evaluation,
-  mode: RemediationMode,
-): Promise<ActionTaken> {
-  const plan = planRemediation(evaluation, mode);
-  if (plan.kind !== 'deactivate') return plan;
-  if (evaluation.verdict !== 'violation') return { kind: 'none' };
-  const { userName } = evaluation.snapshot.user;
-  // Re-read just before writing: never leave the user without an active key, never act on stale state.
-  const fresh = await deps.iam.listKeys(userName);
-  const unsafe =
-    fresh === undefined
-      ? 'the user no longer exists'
-      : unsafeToDeactivate(evaluation.keyToKeep.accessKeyId, plan.keys, fresh);
-  if (unsafe !== undefined) return { kind: 'aborted', reason: unsafe };
-  for (const key of plan.keys) await deps.iam.deactivate(userName, key.accessKeyId);
-  return { kind: 'deactivated', keys: plan.keys, at: deps.clock() };
-}
-
 async function resolveGoneUser(
   deps: EngineDeps,
   settings: EngineSettings,
   account: AccountContext,
   request: CheckRequest,
-  evaluation: Evaluation,
   findingId: string,
+  readAt: Date,
 ): Promise<CheckResult> {
   const base = {
     userName: request.userName,
-    verdict: evaluation.verdict,
+    verdict: 'user-gone' as const,
     action: { kind: 'none' } as const,
     findingId,
-    evaluation,
+    evaluation: { verdict: 'user-gone' as const, userName: request.userName },
   };
   // Only a finding that exists can be archived; a user never reported needs nothing.
   const previous =
-    request.previousFinding ?? (await deps.findings.getFinding(productArnFor(account), findingId));
-  if (previous === undefined || previous.RecordState === 'ARCHIVED') return { ...base, finding: undefined };
+    request.previousFinding !== undefined
+      ? (request.previousFinding ?? undefined)
+      : await deps.findings.getFinding(productArnFor(account), findingId);
+  if (previous === undefined || previous.RecordState === 'ARCHIVED') {
+    return { ...base, finding: undefined, written: 'none' };
+  }
   // IAM resolves names regardless of case, an emulator may not: archive only the finding stored under this exact
   // spelling, so a differently spelt event can never archive a live user's finding (the sweep archives the rest).
   const storedName = previous.ProductFields?.[USER_NAME_FIELD];
-  if (storedName !== undefined && storedName !== request.userName) return { ...base, finding: undefined };
-  const finding = buildArchivedFinding(previous, request.userName, request.trigger, deps.clock());
-  if (settings.importFindings) await deps.findings.importFindings([finding]);
+  if (storedName !== undefined && storedName !== request.userName) {
+    return { ...base, finding: undefined, written: 'none' };
+  }
+  const finding = buildArchivedFinding(previous, request.userName, request.trigger, readAt);
+  let written: CheckResult['written'] = 'none';
+  if (settings.importFindings && settings.deferImports) written = 'deferred';
+  else if (settings.importFindings) {
+    await deps.findings.importFindings([finding]);
+    written = 'imported';
+  }
   if (previous.Compliance?.Status === 'FAILED') {
     await deps.notifier?.notify({
       outcome: 'Violation Resolved',
       detail: { accountId: account.accountId, userName: request.userName, findingId, reason: 'user deleted' },
     });
   }
-  return { ...base, finding };
+  return { ...base, finding, written };
 }
 
 async function notify(
@@ -264,8 +425,9 @@ async function notify(
   account: AccountContext,
   evaluation: Exclude<Evaluation, { verdict: 'user-gone' }>,
   action: ActionTaken,
+  outcome: CompliantOutcome | undefined,
   finding: Finding,
-  wasFailing: boolean,
+  previous: Finding | undefined,
 ): Promise<void> {
   if (deps.notifier === undefined) return;
   const { user } = evaluation.snapshot;
@@ -276,16 +438,27 @@ async function notify(
     findingId: finding.Id,
     activeAccessKeyIds: evaluation.activeKeys.map((key) => key.accessKeyId),
   };
+  const ids = (keys: readonly AccessKey[]): string[] => keys.map((key) => key.accessKeyId);
+  const wasFailing = previous?.Compliance?.Status === 'FAILED';
   let notification: Notification | undefined;
-  if (action.kind === 'deactivated') {
+  if (action.kind === 'deactivated' && !action.recovered) {
     notification = {
       outcome: 'Key Deactivated',
-      detail: {
-        ...base,
-        deactivatedAccessKeyIds: action.keys.map((key) => key.accessKeyId),
-        deactivatedAt: action.at.toISOString(),
-      },
+      detail: { ...base, deactivatedAccessKeyIds: ids(action.keys), deactivatedAt: action.at.toISOString() },
     };
+  } else if (action.kind === 'rolled-back') {
+    notification = {
+      outcome: 'Deactivation Rolled Back',
+      detail: { ...base, reactivatedAccessKeyIds: ids(action.keys), restored: action.restored },
+    };
+  } else if (outcome?.kind === 'reactivated') {
+    // Said once: a finding that already records the re-activation is not news.
+    if (readRecord(previous).reactivated === undefined) {
+      notification = {
+        outcome: 'Deactivated Key Reactivated',
+        detail: { ...base, reactivatedAccessKeyIds: ids(outcome.keys), reactivatedBy: outcome.by },
+      };
+    }
   } else if (evaluation.verdict === 'violation') {
     notification = { outcome: 'Violation Detected', detail: { ...base, action: action.kind } };
   } else if (evaluation.verdict === 'compliant' && wasFailing) {

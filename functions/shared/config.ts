@@ -37,6 +37,11 @@ export interface Config {
   readonly organizationRoleArn: string | undefined;
   /** ARN patterns (`*` wildcards) of principals that hand out access keys legitimately; empty: none. */
   readonly trustedKeyIssuers: readonly string[];
+  /**
+   * KeyWarden's own execution roles: a call by a session of one of them is KeyWarden's own (CloudTrail's
+   * sessionIssuer ARN); empty when unset, so nothing counts as KeyWarden's own.
+   */
+  readonly ownRoleArns: readonly string[];
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -106,6 +111,19 @@ export function parseTrustedKeyIssuers(
   return [...new Set(patterns)];
 }
 
+function roleArns(env: Env, name: string): string[] {
+  const raw = setValue(env, name, 'a comma-separated list of arn:<partition>:iam::<account>:role/<name>');
+  if (raw === undefined) return [];
+  const arns = raw.split(',').map((arn) => arn.trim());
+  const bad = arns.find((arn) => !ROLE_ARN.test(arn));
+  if (bad !== undefined) {
+    throw new ConfigError(
+      `${name}=${JSON.stringify(raw)} is not allowed: ${JSON.stringify(bad)} is not an IAM role ARN; use a comma-separated list of arn:<partition>:iam::<account>:role/<name>`,
+    );
+  }
+  return arns;
+}
+
 const ROLE_ARN = /^arn:aws[\w-]*:iam::\d{12}:role\/([\w+=,.@/-]{1,512})$/;
 
 function organization(env: Env): Pick<Config, 'memberRoleName' | 'memberAccountIds' | 'organizationRoleArn'> {
@@ -167,5 +185,6 @@ export function loadConfig(env: Env): Config {
     sweepSource: oneOf(env, ENV.sweepSource, SWEEP_SOURCES, DEFAULTS.sweepSource),
     ...organization(env),
     trustedKeyIssuers: parseTrustedKeyIssuers(env[ENV.trustedKeyIssuers]),
+    ownRoleArns: roleArns(env, ENV.ownRoleArns),
   };
 }

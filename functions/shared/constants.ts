@@ -13,6 +13,7 @@ export const ENV = {
   memberAccountIds: 'MEMBER_ACCOUNT_IDS',
   organizationRoleArn: 'ORGANIZATION_ROLE_ARN',
   trustedKeyIssuers: 'TRUSTED_KEY_ISSUERS',
+  ownRoleArns: 'OWN_ROLE_ARNS',
 } as const;
 
 export const REMEDIATION_MODES = ['off', 'dry-run', 'deactivate'] as const;
@@ -54,17 +55,22 @@ export const DEFAULTS = {
   trustedKeyIssuers: [] as readonly string[],
 } as const;
 
-/** CloudTrail event names the detector handles; the rule matches exactly these. */
+/** CloudTrail access-key event names the detector handles. */
 export const KEY_EVENT_NAMES = ['CreateAccessKey', 'UpdateAccessKey', 'DeleteAccessKey'] as const;
+/** Tag changes, so an exemption added or removed is evaluated at once (the parser keeps only the exempt tag's). */
+export const TAG_EVENT_NAMES = ['TagUser', 'UntagUser'] as const;
+/** Every event name the rule matches. */
+export const WATCHED_EVENT_NAMES = [...KEY_EVENT_NAMES, ...TAG_EVENT_NAMES] as const;
 export type KeyEventName = (typeof KEY_EVENT_NAMES)[number];
+export type WatchedEventName = (typeof WATCHED_EVENT_NAMES)[number];
 
-/** The EventBridge pattern for successful IAM access-key calls (IAM events arrive in us-east-1 only). */
+/** The EventBridge pattern for successful IAM access-key and user-tag calls (IAM events arrive in us-east-1 only). */
 export const KEY_EVENT_PATTERN = {
   source: ['aws.iam'],
   'detail-type': ['AWS API Call via CloudTrail'],
   detail: {
     eventSource: ['iam.amazonaws.com'],
-    eventName: [...KEY_EVENT_NAMES],
+    eventName: [...WATCHED_EVENT_NAMES],
     errorCode: [{ exists: false }],
   },
 } as const;
@@ -88,7 +94,7 @@ export function iamEventRegionFor(partition: string): string | undefined {
 /** Source of the custom events KeyWarden puts on the notification bus. */
 export const NOTIFICATION_SOURCE = 'keywarden';
 
-/** Marker in the SDK user agent, so KeyWarden recognises its own UpdateAccessKey in CloudTrail. */
+/** Marker in the SDK user agent, for humans reading CloudTrail; it proves nothing (a client sends what it likes). */
 export const USER_AGENT_MARKER = 'keywarden';
 
 /** Name of the role KeyWarden assumes in each member account (organization mode). */

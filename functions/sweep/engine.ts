@@ -318,6 +318,7 @@ function goneUnreported(account: AccountContext, userName: string): CheckResult 
     action: { kind: 'none' },
     findingId: findingIdFor(account.accountId, userName),
     finding: undefined,
+    written: 'none',
     evaluation: { verdict: 'user-gone', userName },
   };
 }
@@ -456,111 +457,100 @@ export async function runSweep(
   const failures = [...listing.failures];
   let done = 0;
   let failedChecks = 0;
-  deps.onProgress?.({ phase: 'checking', done, total: toCheck.length });
-  const settled = await mapBounded(
-    toCheck,
-    concurrency,
-    async (candidate) => {
-      try {
-        const live = await deps.iam.readUser(candidate.userName);
-        // Deleted since the listing and never reported: nothing to write, and no finding to look up (the open
-        // findings were all read above; a read-only scan may not even reach Security Hub).
-        if (live === undefined && candidate.previous === undefined)
-          return goneUnreported(account, candidate.userName);
-        const snapshot: UserSnapshot | undefined =
-          live !== undefined && candidate.reportRow !== undefined && useHints
-            ? withReportHints(live, candidate.reportRow)
-            : live;
-        return await checkUser(
-          {
-            iam: deps.iam,
-            findings: deps.findings,
-            notifier: notifierFor(deps.notifier, candidate.previous),
-            clock: deps.clock,
-            sleep: deps.sleep,
-          },
-          // Findings are imported below in batches, not one call per user.
-          { ...settings, importFindings: false },
-          account,
-          {
-            userName: candidate.userName,
-            trigger,
-            snapshot: snapshot ?? null,
-            previousFinding: candidate.previous,
-          },
-        );
-      } catch (error) {
-        failedChecks++;
-        throw error;
-      } finally {
-        deps.onProgress?.({ phase: 'checking', done: ++done, total: toCheck.length });
-      }
-    },
-    () => listing.failures.length + failedChecks >= maxFailures,
-  );
-
-  const checked: { result: CheckResult; candidate: Candidate; importIt: boolean }[] = [];
-  settled.forEach((outcome, index) => {
-    const candidate = toCheck[index] as Candidate;
-    if (outcome === undefined) return;
-    if (!outcome.ok) {
-      failures.push({ stage: 'check', userName: candidate.userName, error: outcome.error });
-      return;
-    }
-    const result = outcome.value;
-    // Violations and exemptions are re-imported every sweep so Security Hub never expires them (90 days);
-    // a compliant user is written only when it closes an open finding.
-    const importIt =
-      settings.importFindings &&
-      result.finding !== undefined &&
-      (result.verdict === 'violation' || result.verdict === 'exempt' || candidate.previous !== undefined);
-    checked.push({ result, candidate, importIt });
-  });
-
-  // Threat findings: the sweep cannot know who created a key, so it raises none; it resolves those whose key IAM
-  // now shows inactive or gone, reading the keys of their users live.
-  const threatResolutions: Finding[] = [];
-  if (openThreats.length > 0) {
-    const resolved = await resolveThreats(deps.iam, account, openThreats, trigger, deps.clock);
-    threatResolutions.push(...resolved.findings);
-    for (const { userName, error } of resolved.failures) failures.push({ stage: 'check', userName, error });
-  }
-
-  const imported = new Set<CheckResult>();
-  const toImport = checked.filter((c) => c.importIt);
-  if (toImport.length > 0) deps.onProgress?.({ phase: 'importing', done: 0, total: toImport.length });
-  for (let start = 0; start < toImport.length; start += MAX_FINDINGS_PER_BATCH) {
-    const chunk = toImport.slice(start, start + MAX_FINDINGS_PER_BATCH);
+  const stop = () => listing.failures.length + failedChecks >= maxFailures;
+  const check = async (candidate: Candidate): Promise<CheckResult> => {
     try {
-      await deps.findings.importFindings(chunk.map((c) => c.result.finding as Finding));
-      for (const c of chunk) imported.add(c.result);
+      const readAt = deps.clock();
+      const live = await deps.iam.readUser(candidate.userName);
+      // Deleted since the listing and never reported: nothing to write, and no finding to look up (the open
+      // findings were all read above; a read-only scan may not even reach Security Hub).
+      if (live === undefined && candidate.previous === undefined)
+        return goneUnreported(account, candidate.userName);
+      const snapshot: UserSnapshot | undefined =
+        live !== undefined && candidate.reportRow !== undefined && useHints
+          ? withReportHints(live, candidate.reportRow)
+          : live;
+      return await checkUser(
+        {
+          iam: deps.iam,
+          findings: deps.findings,
+          notifier: notifierFor(deps.notifier, candidate.previous),
+          clock: deps.clock,
+          sleep: deps.sleep,
+        },
+        // Findings are imported per batch of users, not one call per user; a deactivation is recorded at once.
+        { ...settings, deferImports: true },
+        account,
+        {
+          userName: candidate.userName,
+          trigger,
+          snapshot: snapshot ?? null,
+          readAt,
+          previousFinding: candidate.previous ?? null,
+        },
+      );
     } catch (error) {
-      failures.push({ stage: 'import', userName: undefined, error });
+      failedChecks++;
+      throw error;
+    } finally {
+      deps.onProgress?.({ phase: 'checking', done: ++done, total: toCheck.length });
     }
-    deps.onProgress?.({
-      phase: 'importing',
-      done: Math.min(start + MAX_FINDINGS_PER_BATCH, toImport.length),
-      total: toImport.length,
+  };
+
+  // Users are checked and their findings imported a batch at a time, so a sweep cut short (a Lambda timeout)
+  // loses at most the batch in hand, never what it already checked.
+  const outcomes: UserOutcome[] = [];
+  let importedCount = 0;
+  deps.onProgress?.({ phase: 'checking', done, total: toCheck.length });
+  for (let start = 0; start < toCheck.length && !stop(); start += MAX_FINDINGS_PER_BATCH) {
+    const batch = toCheck.slice(start, start + MAX_FINDINGS_PER_BATCH);
+    const settled = await mapBounded(batch, concurrency, check, stop);
+    const checked: { result: CheckResult; candidate: Candidate }[] = [];
+    settled.forEach((outcome, index) => {
+      const candidate = batch[index] as Candidate;
+      if (outcome === undefined) return;
+      if (!outcome.ok) failures.push({ stage: 'check', userName: candidate.userName, error: outcome.error });
+      else checked.push({ result: outcome.value, candidate });
     });
-  }
-  let threatFindingsResolved = 0;
-  if (settings.importFindings) {
-    for (let start = 0; start < threatResolutions.length; start += MAX_FINDINGS_PER_BATCH) {
-      const chunk = threatResolutions.slice(start, start + MAX_FINDINGS_PER_BATCH);
+    const deferred = checked.filter((c) => c.result.written === 'deferred' && c.result.finding !== undefined);
+    let batchImported = false;
+    if (deferred.length > 0) {
+      deps.onProgress?.({ phase: 'importing', done: importedCount, total: importedCount + deferred.length });
       try {
-        await deps.findings.importFindings(chunk);
-        threatFindingsResolved += chunk.length;
+        await deps.findings.importFindings(deferred.map((c) => c.result.finding as Finding));
+        batchImported = true;
+        importedCount += deferred.length;
       } catch (error) {
         failures.push({ stage: 'import', userName: undefined, error });
       }
     }
+    for (const { result, candidate } of checked) {
+      outcomes.push({
+        result,
+        previousStatus: candidate.previous?.Compliance?.Status as UserOutcome['previousStatus'],
+        imported: result.written === 'imported' || (result.written === 'deferred' && batchImported),
+      });
+    }
+  }
+  // Threat findings: the sweep cannot know who created a key, so it raises none; it resolves those whose key IAM
+  // now shows inactive or gone, reading the keys of their users live.
+  let threatFindingsResolved = 0;
+  if (openThreats.length > 0) {
+    const resolved = await resolveThreats(deps.iam, account, openThreats, trigger, deps.clock);
+    for (const { userName, error } of resolved.failures) failures.push({ stage: 'check', userName, error });
+    if (settings.importFindings) {
+      for (let start = 0; start < resolved.findings.length; start += MAX_FINDINGS_PER_BATCH) {
+        const chunk = resolved.findings.slice(start, start + MAX_FINDINGS_PER_BATCH);
+        try {
+          await deps.findings.importFindings(chunk);
+          threatFindingsResolved += chunk.length;
+        } catch (error) {
+          failures.push({ stage: 'import', userName: undefined, error });
+        }
+      }
+    }
   }
 
-  const outcomes: UserOutcome[] = checked.map(({ result, candidate }) => ({
-    result,
-    previousStatus: candidate.previous?.Compliance?.Status as UserOutcome['previousStatus'],
-    imported: imported.has(result),
-  }));
   return {
     source,
     reportGeneratedAt: listing.reportGeneratedAt,

@@ -13,7 +13,30 @@ describe('loadConfig', () => {
       consistencyRetries: 3,
       sweepSource: 'credential-report',
       trustedKeyIssuers: [],
+      ownRoleArns: [],
     });
+  });
+
+  it.each([
+    {
+      value: 'arn:aws:iam::123456789012:role/KeyWarden-DetectorRole',
+      parsed: ['arn:aws:iam::123456789012:role/KeyWarden-DetectorRole'],
+    },
+    {
+      value: 'arn:aws:iam::123456789012:role/a, arn:aws-us-gov:iam::123456789012:role/path/b',
+      parsed: ['arn:aws:iam::123456789012:role/a', 'arn:aws-us-gov:iam::123456789012:role/path/b'],
+    },
+  ])('reads OWN_ROLE_ARNS=$value', ({ value, parsed }) => {
+    expect(loadConfig({ OWN_ROLE_ARNS: value }).ownRoleArns).toEqual(parsed);
+  });
+
+  it.each([
+    'arn:aws:sts::123456789012:assumed-role/a/b',
+    'arn:aws:iam::123456789012:user/alice',
+    'arn:aws:iam::12345:role/a',
+    'arn:aws:iam::123456789012:role/a,',
+  ])('rejects OWN_ROLE_ARNS=%s, naming the variable', (value) => {
+    expect(() => loadConfig({ OWN_ROLE_ARNS: value })).toThrow(/OWN_ROLE_ARNS=.*is not an IAM role ARN/);
   });
 
   it('ignores variables it does not know', () => {

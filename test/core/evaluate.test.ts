@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { chooseKeyToKeep, evaluateUser, isExempt } from '../../functions/core/evaluate.ts';
+import { chooseKeyToKeep, evaluateUser, exemptionOf, isExempt } from '../../functions/core/evaluate.ts';
 import type { AccessKey } from '../../functions/core/types.ts';
 import type { KeepKeyStrategy } from '../../functions/shared/constants.ts';
 import { key, NEW_KEY, NOW, OLD_KEY, POLICY, snapshot } from './builders.ts';
@@ -100,7 +100,37 @@ describe('evaluateUser', () => {
       { tags: { 'keywarden:exempted': 'true' }, exempt: false },
       { tags: {}, exempt: false },
     ])('isExempt is $exempt for tags $tags', ({ tags, exempt }) => {
-      expect(isExempt(snapshot([], { tags }), 'keywarden:exempt')).toBe(exempt);
+      expect(isExempt(snapshot([], { tags }), 'keywarden:exempt', NOW)).toBe(exempt);
+    });
+
+    // NOW is 2026-06-01T12:00:00Z.
+    it.each([
+      { value: 'true', kind: 'permanent', verdict: 'exempt' },
+      { value: '2026-06-08T12:00:00Z', kind: 'until', verdict: 'exempt' },
+      { value: '2026-06-01T12:00:01.5+00:00', kind: 'until', verdict: 'exempt' },
+      { value: '2026-06-01T12:00:00Z', kind: 'expired', verdict: 'violation' },
+      { value: '2026-05-31T12:00:00Z', kind: 'expired', verdict: 'violation' },
+      { value: '2026-06-08', kind: 'malformed', verdict: 'violation' },
+      { value: 'tomorrow', kind: 'malformed', verdict: 'violation' },
+      { value: '2026-13-40T99:00:00Z', kind: 'malformed', verdict: 'violation' },
+      { value: '', kind: 'malformed', verdict: 'violation' },
+    ])('a tag value $value is a $kind exemption: $verdict', ({ value, kind, verdict }) => {
+      const tagged = snapshot([OLD_KEY, NEW_KEY], { tags: { 'keywarden:exempt': value } });
+      expect(exemptionOf(tagged, 'keywarden:exempt', NOW).kind).toBe(kind);
+      const evaluation = evaluateUser('alice', tagged, POLICY, NOW);
+      expect(evaluation.verdict).toBe(verdict);
+      if (evaluation.verdict === 'exempt' && kind === 'until') {
+        expect(evaluation.until?.toISOString()).toBe(new Date(value).toISOString());
+        expect(evaluation.reason).toContain('until then');
+      }
+      if (evaluation.verdict === 'violation') {
+        expect(evaluation.exemptionIgnored).toContain(kind === 'expired' ? 'ended at' : 'exempts nothing');
+      }
+    });
+
+    it('says nothing of an exemption for an untagged violating user', () => {
+      const evaluation = evaluateUser('alice', snapshot([OLD_KEY, NEW_KEY]), POLICY, NOW);
+      expect(evaluation).toMatchObject({ verdict: 'violation', exemptionIgnored: undefined });
     });
   });
 

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { clip, type KeyEventTarget, parseKeyEvent } from '../../functions/core/event.ts';
+import {
+  clip,
+  isOwnCall,
+  type KeyEventTarget,
+  outOfScopeTagChange,
+  parseKeyEvent,
+} from '../../functions/core/event.ts';
 import { InvalidEventError } from '../../functions/shared/errors.ts';
 
 type Json = Record<string, unknown>;
@@ -285,7 +291,12 @@ describe('parseKeyEvent', () => {
         event: { ...keyEvent({}), 'detail-type': 'AWS Console Sign In via CloudTrail' },
         expected: 'not-iam-api-call',
       },
-      { case: 'our own deactivation', event: keyEvent(ownDeactivation), expected: 'own-remediation' },
+      // A user agent is whatever the client sends: the parser never takes it for KeyWarden's own call.
+      {
+        case: 'a deactivation with our user agent',
+        event: keyEvent(ownDeactivation),
+        expected: 'target:bob',
+      },
       {
         case: 'our user agent re-activating a key (never ours)',
         event: keyEvent({
@@ -544,6 +555,103 @@ describe('parseKeyEvent', () => {
       { text: 'eleven chars', max: 10, expected: 'eleven ch…' },
     ])('clips $text to $max characters', ({ text, max, expected }) => {
       expect(clip(text, max)).toBe(expected);
+    });
+  });
+
+  describe('own calls', () => {
+    const OWN_ROLE = 'arn:aws:iam::123456789012:role/KeyWarden-DetectorRole';
+    const session = (issuer: string, type = 'AssumedRole') =>
+      target(
+        keyEvent({
+          eventName: 'UpdateAccessKey',
+          userAgent: SDK_USER_AGENT,
+          userIdentity: {
+            ...ASSUMED_ROLE,
+            type,
+            arn: 'arn:aws:sts::123456789012:assumed-role/KeyWarden-DetectorRole/keywarden-detector',
+            sessionContext: { sessionIssuer: { type: 'Role', arn: issuer } },
+          },
+          requestParameters: { userName: 'bob', accessKeyId: 'AKIAOLD0000000000001', status: 'Inactive' },
+        }),
+      ).trigger;
+
+    // Each own call beside a twin that only looks like one.
+    it.each([
+      { case: "a session of KeyWarden's role", trigger: session(OWN_ROLE), own: true },
+      {
+        case: 'a role of the same name in another account',
+        trigger: session('arn:aws:iam::210987654321:role/KeyWarden-DetectorRole'),
+        own: false,
+      },
+      {
+        case: 'another role with our user agent',
+        trigger: session('arn:aws:iam::123456789012:role/Other'),
+        own: false,
+      },
+      {
+        case: 'an IAM user with our user agent',
+        trigger: target(keyEvent({ userAgent: SDK_USER_AGENT })).trigger,
+        own: false,
+      },
+      { case: 'a federated user naming our role', trigger: session(OWN_ROLE, 'FederatedUser'), own: false },
+    ])('is $own for $case', ({ trigger, own }) => {
+      expect(isOwnCall(trigger, [OWN_ROLE])).toBe(own);
+    });
+
+    it('recognises nothing as its own when it knows no role of its own', () => {
+      expect(isOwnCall(session(OWN_ROLE), [])).toBe(false);
+    });
+  });
+
+  describe('tag changes', () => {
+    const tagEvent = (eventName: string, requestParameters: Json) =>
+      keyEvent({ eventName, requestParameters, responseElements: null });
+
+    // Each tag change of the exemption beside its twin that changes another tag.
+    it.each([
+      {
+        case: 'TagUser setting the exemption',
+        event: tagEvent('TagUser', { userName: 'bob', tags: [{ key: 'keywarden:exempt', value: 'true' }] }),
+        skipped: false,
+      },
+      {
+        case: 'TagUser setting it in another case',
+        event: tagEvent('TagUser', { userName: 'bob', tags: [{ key: 'KeyWarden:Exempt', value: 'true' }] }),
+        skipped: false,
+      },
+      {
+        case: 'TagUser setting another tag',
+        event: tagEvent('TagUser', { userName: 'bob', tags: [{ key: 'team', value: 'data' }] }),
+        skipped: true,
+      },
+      {
+        case: 'UntagUser removing the exemption',
+        event: tagEvent('UntagUser', { userName: 'bob', tagKeys: ['team', 'keywarden:exempt'] }),
+        skipped: false,
+      },
+      {
+        case: 'UntagUser removing another tag',
+        event: tagEvent('UntagUser', { userName: 'bob', tagKeys: ['team'] }),
+        skipped: true,
+      },
+    ])('$case: skipped $skipped', ({ event, skipped }) => {
+      const parsed = target(event);
+      expect(parsed.userName).toBe('bob');
+      expect(parsed.expectation).toBeUndefined();
+      const skip = outOfScopeTagChange(parsed, 'keywarden:exempt');
+      expect(skip === undefined).toBe(!skipped);
+      if (skip) expect(skip.reason).toBe('tag-out-of-scope');
+    });
+
+    it('keeps the value a TagUser set, and never touches a key event', () => {
+      const parsed = target(
+        tagEvent('TagUser', {
+          userName: 'bob',
+          tags: [{ key: 'keywarden:exempt', value: '2026-07-01T00:00:00Z' }],
+        }),
+      );
+      expect(parsed.trigger.tagValues).toEqual({ 'keywarden:exempt': '2026-07-01T00:00:00Z' });
+      expect(outOfScopeTagChange(target(keyEvent({})), 'keywarden:exempt')).toBeUndefined();
     });
   });
 });

@@ -52,6 +52,7 @@ const deactivated: ActionTaken = {
   kind: 'deactivated',
   keys: [OLD_KEY],
   at: new Date('2026-06-01T12:00:00.500Z'),
+  keysAfter: [{ ...OLD_KEY, status: 'Inactive' }, NEW_KEY],
 };
 
 describe('buildFinding', () => {

@@ -282,7 +282,13 @@ export interface KeyEventOptions {
   readonly accessKeyId?: string;
   readonly status?: 'Active' | 'Inactive';
   readonly omitUserName?: boolean;
-  readonly caller?: { readonly type: string; readonly userName?: string; readonly arn: string };
+  readonly caller?: {
+    readonly type: string;
+    readonly userName?: string;
+    readonly arn: string;
+    /** For a role session: the role (`sessionContext.sessionIssuer.arn`). */
+    readonly issuerArn?: string;
+  };
   readonly userAgent?: string;
   readonly eventId?: string;
   readonly errorCode?: string;
@@ -333,6 +339,13 @@ export function keyEvent(options: KeyEventOptions): Record<string, unknown> {
         accountId: ACCOUNT_ID,
         accessKeyId: 'AKIAADMIN00000000001',
         ...(caller.userName ? { userName: caller.userName } : {}),
+        ...(caller.issuerArn
+          ? {
+              sessionContext: {
+                sessionIssuer: { type: 'Role', arn: caller.issuerArn, accountId: ACCOUNT_ID },
+              },
+            }
+          : {}),
       },
       eventTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
       eventSource: 'iam.amazonaws.com',

@@ -29,26 +29,50 @@ function memoryIam(initial: UserSnapshot | undefined) {
       writes.push(accessKeyId);
       keys = keys.map((k) => (k.accessKeyId === accessKeyId ? { ...k, status: 'Inactive' } : k));
     },
+    reactivate: async (_userName, accessKeyId) => {
+      writes.push(`+${accessKeyId}`);
+      keys = keys.map((k) => (k.accessKeyId === accessKeyId ? { ...k, status: 'Active' } : k));
+    },
   };
   return { port, writes, keys: () => keys };
 }
 
-/** A Security Hub holding findings by Id; `failImports` makes every import fail like a partial failure. */
+/**
+ * A Security Hub holding findings by Id with AWS's rule: an update whose UpdatedAt is not later than the stored one
+ * is ignored. `failImports` fails every import like a partial failure; `failImport(n)` fails only the n-th (from 1).
+ */
 function memoryHub(stored: Finding[] = [], failImports = false) {
+  const byId = new Map(stored.map((f) => [String(f.Id), f]));
   const imported: Finding[] = [];
+  let calls = 0;
+  const failing = new Set<number>();
   const port: FindingsPort = {
     importFindings: async (findings) => {
-      if (failImports) {
+      calls += 1;
+      if (failImports || failing.has(calls)) {
         throw new FindingImportError(
           findings.map((f) => ({ id: String(f.Id), code: 'InternalFailure', message: '' })),
         );
       }
       imported.push(...findings);
+      for (const finding of findings) {
+        const current = byId.get(String(finding.Id));
+        if (
+          current === undefined ||
+          Date.parse(String(finding.UpdatedAt)) > Date.parse(String(current.UpdatedAt))
+        )
+          byId.set(String(finding.Id), finding);
+      }
     },
-    getFinding: async (_productArn, id) => stored.find((f) => f.Id === id),
-    findFindings: async (_filters, keep) => stored.filter(keep),
+    getFinding: async (_productArn, id) => byId.get(id),
+    findFindings: async (_filters, keep) => [...byId.values()].filter(keep),
   };
-  return { port, imported };
+  return {
+    port,
+    imported,
+    stored: (id: string) => byId.get(id),
+    failImport: (n: number) => failing.add(n),
+  };
 }
 
 const deps = (iam: IamPort, findings: FindingsPort) => ({
@@ -84,7 +108,8 @@ function storedFinding(userName: string, status: 'FAILED' | 'PASSED'): Finding {
 describe('checkUser', () => {
   it('throws RemediationNotRecordedError naming the key and the re-activate command when the import fails after a deactivation', async () => {
     const iam = memoryIam(snapshot([OLD_KEY, NEW_KEY], { userName: 'carol' }));
-    const hub = memoryHub([], true);
+    const hub = memoryHub([]);
+    hub.failImport(2);
 
     const run = checkUser(deps(iam.port, hub.port), { ...SETTINGS, remediationMode: 'deactivate' }, ACCOUNT, {
       userName: 'carol',
@@ -93,12 +118,25 @@ describe('checkUser', () => {
 
     await expect(run).rejects.toBeInstanceOf(RemediationNotRecordedError);
     await expect(run).rejects.toThrow(
-      `deactivated ${OLD_KEY.accessKeyId} at ${NOW.toISOString().slice(0, 19)}`,
+      `deactivated ${OLD_KEY.accessKeyId} at ${NOW.toISOString().slice(0, 16)}`,
     );
     await expect(run).rejects.toThrow(
       `aws iam update-access-key --user-name carol --access-key-id ${OLD_KEY.accessKeyId} --status Active`,
     );
     expect(iam.writes).toEqual([OLD_KEY.accessKeyId]);
+  });
+
+  it('never deactivates when the intent cannot be recorded first', async () => {
+    const iam = memoryIam(snapshot([OLD_KEY, NEW_KEY], { userName: 'carla' }));
+    const hub = memoryHub([], true);
+
+    const run = checkUser(deps(iam.port, hub.port), { ...SETTINGS, remediationMode: 'deactivate' }, ACCOUNT, {
+      userName: 'carla',
+      trigger: EVENT_TRIGGER,
+    });
+
+    await expect(run).rejects.toBeInstanceOf(FindingImportError);
+    expect(iam.writes).toEqual([]);
   });
 
   it('rethrows the import error unchanged when nothing was deactivated', async () => {
@@ -115,22 +153,48 @@ describe('checkUser', () => {
   });
 
   it.each([
-    { stored: undefined, imports: 0, case: 'no stored finding (a first key)' },
-    { stored: 'PASSED' as const, imports: 0, case: 'a PASSED finding (kept as the record)' },
-    { stored: 'FAILED' as const, imports: 1, case: 'a FAILED finding whose resolving event was lost' },
+    { stored: undefined, inactive: false, imports: 0, reads: 0, case: 'no stored finding (a first key)' },
+    {
+      stored: 'FAILED' as const,
+      inactive: false,
+      imports: 0,
+      reads: 0,
+      case: 'only active keys (no record can exist)',
+    },
+    {
+      stored: 'PASSED' as const,
+      inactive: true,
+      imports: 0,
+      reads: 1,
+      case: 'a PASSED finding (kept as the record)',
+    },
+    {
+      stored: 'FAILED' as const,
+      inactive: true,
+      imports: 1,
+      reads: 1,
+      case: 'a FAILED finding whose resolving event was lost',
+    },
   ])(
-    'after a CreateAccessKey of a compliant user, imports $imports finding(s) given $case',
-    async ({ stored, imports }) => {
+    'after a CreateAccessKey of a compliant user, reads $reads and imports $imports finding(s) given $case',
+    async ({ stored, inactive, imports, reads }) => {
       const userName = 'erin';
-      const iam = memoryIam(snapshot([OLD_KEY], { userName }));
+      const keys = inactive ? [{ ...OLD_KEY, status: 'Inactive' }, NEW_KEY] : [NEW_KEY];
+      const iam = memoryIam(snapshot(keys, { userName }));
       const hub = memoryHub(stored ? [storedFinding(userName, stored)] : []);
+      let lookups = 0;
+      const counted = {
+        ...hub.port,
+        getFinding: (arn: string, id: string) => (lookups++, hub.port.getFinding(arn, id)),
+      };
 
-      const result = await checkUser(deps(iam.port, hub.port), SETTINGS, ACCOUNT, {
+      const result = await checkUser(deps(iam.port, counted), SETTINGS, ACCOUNT, {
         userName,
         trigger: EVENT_TRIGGER,
       });
 
       expect(result.verdict).toBe('compliant');
+      expect(lookups).toBe(reads);
       expect(hub.imported).toHaveLength(imports);
       if (imports === 1) expect(hub.imported[0]?.Compliance?.Status).toBe('PASSED');
     },

@@ -55,6 +55,13 @@ export interface Fault {
   readonly code?: string;
   /** Delay before answering (or before forwarding, when status is absent). */
   readonly delayMs?: number;
+  /** Matches only while this holds (checked when a request arrives). */
+  readonly when?: () => boolean;
+  /**
+   * Runs before the request is forwarded (after any delay): changes state under the request, as a concurrent actor
+   * would. A hook alone (no status) forwards the request once it is done.
+   */
+  readonly hook?: () => Promise<void> | void;
 }
 
 export interface AwsProxy {
@@ -67,6 +74,11 @@ export interface AwsProxy {
   reset(): void;
   inject(fault: Fault): void;
   clearFaults(): void;
+  /**
+   * From now on, a finding imported with an UpdatedAt not later than the last one forwarded for its Id is dropped
+   * from the request, as Security Hub ignores it (moto overwrites regardless).
+   */
+  enforceUpdatedAt(): void;
   close(): Promise<void>;
 }
 
@@ -117,8 +129,22 @@ export function identify(req: IncomingMessage, body: Buffer): RecordedCall {
   return { service: scope, operation: `${req.method} ${path}` };
 }
 
-const matches = (fault: Pick<Fault, 'operation'>, call: RecordedCall): boolean =>
-  fault.operation === call.operation || fault.operation === `${call.service}.${call.operation}`;
+const matches = (fault: Pick<Fault, 'operation' | 'when'>, call: RecordedCall): boolean =>
+  (fault.operation === call.operation || fault.operation === `${call.service}.${call.operation}`) &&
+  (fault.when === undefined || fault.when());
+
+/** Security Hub's rule for BatchImportFindings: keeps only findings newer than what it holds for their Id. */
+function dropStaleFindings(body: Buffer, newest: Map<string, number>): Buffer {
+  const request = JSON.parse(body.toString('utf8')) as { Findings?: { Id?: string; UpdatedAt?: string }[] };
+  const kept = (request.Findings ?? []).filter((finding) => {
+    const key = String(finding.Id);
+    const updatedAt = Date.parse(String(finding.UpdatedAt));
+    if (updatedAt <= (newest.get(key) ?? Number.NEGATIVE_INFINITY)) return false;
+    newest.set(key, updatedAt);
+    return true;
+  });
+  return Buffer.from(JSON.stringify({ ...request, Findings: kept }));
+}
 
 /** A token bucket: full at the start, refilled continuously, never above `burst`. */
 function tokenBucket(limit: RateLimit, now: () => number): () => boolean {
@@ -197,9 +223,10 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
   let faults: { fault: Fault; left: number }[] = [];
   const now = options.now ?? Date.now;
   const limits = (options.rateLimits ?? []).map((limit) => ({ limit, take: tokenBucket(limit, now) }));
+  let newestUpdatedAt: Map<string, number> | undefined;
 
   const server: Server = createServer(async (req, res) => {
-    const body = await readBody(req);
+    let body = await readBody(req);
     const call = identify(req, body);
     // Moto's own control API is not AWS traffic.
     const aws = !(req.url ?? '').startsWith('/moto-api');
@@ -228,6 +255,10 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
         res.end(JSON.stringify({ Findings: findings }));
         return;
       }
+      await active.fault.hook?.();
+    }
+    if (newestUpdatedAt !== undefined && call.operation === 'BatchImportFindings') {
+      body = dropStaleFindings(body, newestUpdatedAt);
     }
     const forward = httpRequest(
       {
@@ -235,7 +266,7 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
         port: target.port,
         method: req.method,
         path: req.url,
-        headers: { ...req.headers, host: target.host },
+        headers: { ...req.headers, host: target.host, 'content-length': String(body.length) },
       },
       (upstreamRes) => {
         res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
@@ -268,6 +299,10 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
     },
     clearFaults: () => {
       faults = [];
+      newestUpdatedAt = undefined;
+    },
+    enforceUpdatedAt: () => {
+      newestUpdatedAt ??= new Map();
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -39,6 +39,7 @@ export class FakeAccount {
     listKeys: 0,
     lastUsed: 0,
     deactivate: 0,
+    reactivate: 0,
     listUsers: 0,
     report: 0,
     findFindings: 0,
@@ -118,6 +119,13 @@ export class FakeAccount {
         const keys = found.keys.map((k) =>
           k.accessKeyId === accessKeyId ? { ...k, status: 'Inactive' } : k,
         );
+        this.users.set(userName, { ...found, keys });
+      },
+      reactivate: async (userName, accessKeyId) => {
+        this.calls.reactivate++;
+        const found = this.users.get(userName);
+        if (found === undefined) return;
+        const keys = found.keys.map((k) => (k.accessKeyId === accessKeyId ? { ...k, status: 'Active' } : k));
         this.users.set(userName, { ...found, keys });
       },
     };

@@ -1,0 +1,178 @@
+/**
+ * What a stored finding records of KeyWarden's own actions (a deactivation, an intent to deactivate, a
+ * re-activation it noticed) and of the last event it saw, and what that means for a user IAM now shows compliant.
+ * Pure: a finding is read back, nothing is fetched.
+ */
+
+import type { Finding } from './finding.ts';
+import { type AccessKey, type EventTrigger, isActive, type Trigger, type UserSnapshot } from './types.ts';
+
+/** ProductFields prefix of every field KeyWarden writes on a compliance finding. */
+export const FIELD = 'keywarden/detector';
+
+export const RECORD_FIELDS = {
+  deactivatedKeys: `${FIELD}/deactivatedKeys`,
+  deactivatedAt: `${FIELD}/deactivatedAt`,
+  pendingDeactivation: `${FIELD}/pendingDeactivation`,
+  pendingSince: `${FIELD}/pendingDeactivationSince`,
+  reactivatedKeys: `${FIELD}/reactivatedKeys`,
+  reactivatedBy: `${FIELD}/reactivatedBy`,
+  reactivatedAt: `${FIELD}/reactivatedAt`,
+  keyToKeepReason: `${FIELD}/keyToKeepReason`,
+} as const;
+
+export interface KeyWardenRecord {
+  /** Keys KeyWarden deactivated (confirmed by a read after the write), and when. */
+  readonly deactivated?: { readonly keys: readonly string[]; readonly at: string };
+  /** Keys KeyWarden set out to deactivate, recorded before the write; the outcome was never recorded. */
+  readonly pending?: { readonly keys: readonly string[]; readonly since: string };
+  /** Keys KeyWarden had deactivated that someone re-activated, who and when. */
+  readonly reactivated?: { readonly keys: readonly string[]; readonly by: string; readonly at: string };
+  readonly keepReason?: string;
+}
+
+const ids = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id !== '');
+
+/** Reads KeyWarden's record from a stored finding; empty when there is none (or no finding). */
+export function readRecord(previous: Finding | undefined): KeyWardenRecord {
+  const fields = previous?.ProductFields ?? {};
+  const deactivated = ids(fields[RECORD_FIELDS.deactivatedKeys]);
+  const pending = ids(fields[RECORD_FIELDS.pendingDeactivation]);
+  const reactivated = ids(fields[RECORD_FIELDS.reactivatedKeys]);
+  return {
+    ...(deactivated.length > 0
+      ? { deactivated: { keys: deactivated, at: fields[RECORD_FIELDS.deactivatedAt] ?? '' } }
+      : {}),
+    ...(pending.length > 0
+      ? { pending: { keys: pending, since: fields[RECORD_FIELDS.pendingSince] ?? '' } }
+      : {}),
+    ...(reactivated.length > 0
+      ? {
+          reactivated: {
+            keys: reactivated,
+            by: fields[RECORD_FIELDS.reactivatedBy] ?? 'unknown',
+            at: fields[RECORD_FIELDS.reactivatedAt] ?? '',
+          },
+        }
+      : {}),
+    ...(fields[RECORD_FIELDS.keyToKeepReason] ? { keepReason: fields[RECORD_FIELDS.keyToKeepReason] } : {}),
+  };
+}
+
+/** The event trigger a stored finding recorded, rebuilt from its fields; undefined when it recorded none. */
+export function lastEventOf(previous: Finding | undefined): EventTrigger | undefined {
+  const fields = previous?.ProductFields ?? {};
+  const get = (name: string): string => fields[`${FIELD}/trigger/${name}`] ?? '';
+  const eventName = get('eventName');
+  if (fields[`${FIELD}/trigger`] === undefined || eventName === '') return undefined;
+  const mfa = get('actorMfa');
+  return {
+    kind: 'event',
+    eventName: eventName as EventTrigger['eventName'],
+    eventId: get('eventId'),
+    eventTime: get('eventTime'),
+    actorArn: get('actorArn'),
+    actorType: get('actorType'),
+    actorIssuerArn: get('actorIssuerArn'),
+    actorUserName: get('actorUserName'),
+    actorAccountId: get('actorAccountId'),
+    actorMfa: mfa === 'true' ? true : mfa === 'false' ? false : undefined,
+    sourceIp: get('sourceIp'),
+    userAgent: get('userAgent'),
+    accessKeyId: get('accessKeyId') || undefined,
+  };
+}
+
+/** What a compliant user's finding says, given KeyWarden's record and what IAM shows now. */
+export type CompliantOutcome =
+  | { readonly kind: 'plain' }
+  /** Keys KeyWarden deactivated are still listed and inactive: the record is kept (or rebuilt from the intent). */
+  | {
+      readonly kind: 'deactivated';
+      readonly keys: readonly AccessKey[];
+      readonly at: Date;
+      readonly recovered: boolean;
+      readonly keepReason: string | undefined;
+    }
+  /** A key KeyWarden had deactivated is active again. */
+  | {
+      readonly kind: 'reactivated';
+      readonly keys: readonly AccessKey[];
+      readonly by: string;
+      readonly at: string;
+      readonly deactivatedAt: string;
+    };
+
+function describeActor(trigger: EventTrigger): string {
+  return `${trigger.actorArn || 'an unknown principal'} (${trigger.actorType || 'Unknown'})`;
+}
+
+const validDate = (text: string, fallback: Date): Date => {
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? fallback : date;
+};
+
+/**
+ * Decides what the finding of a user IAM shows compliant must say. A key KeyWarden switched off that is active
+ * again is reported (someone undid the remediation, possibly to keep an intruder's key); a deactivation whose
+ * outcome was never recorded is rebuilt once IAM shows the key inactive. `now` stands in for unknown times.
+ */
+export function compliantOutcome(
+  record: KeyWardenRecord,
+  snapshot: UserSnapshot,
+  trigger: Trigger,
+  now: Date,
+): CompliantOutcome {
+  const listed = new Map(snapshot.keys.map((key) => [key.accessKeyId, key]));
+  const activeOf = (keyIds: readonly string[]): AccessKey[] =>
+    keyIds.map((id) => listed.get(id)).filter((key): key is AccessKey => key !== undefined && isActive(key));
+
+  if (record.reactivated !== undefined) {
+    const still = activeOf(record.reactivated.keys);
+    if (still.length > 0) {
+      return {
+        kind: 'reactivated',
+        keys: still,
+        by: record.reactivated.by,
+        at: record.reactivated.at,
+        deactivatedAt: record.deactivated?.at ?? '',
+      };
+    }
+  }
+  const own =
+    record.deactivated ??
+    (record.pending ? { keys: record.pending.keys, at: record.pending.since } : undefined);
+  if (own === undefined) return { kind: 'plain' };
+  const reactivated = activeOf(own.keys);
+  if (reactivated.length > 0) {
+    const seen =
+      trigger.kind === 'event' &&
+      trigger.eventName === 'UpdateAccessKey' &&
+      reactivated.some((key) => key.accessKeyId === trigger.accessKeyId);
+    return {
+      kind: 'reactivated',
+      keys: reactivated,
+      by:
+        trigger.kind === 'event' && seen
+          ? describeActor(trigger)
+          : 'an unknown principal (the re-activation event was not seen by KeyWarden)',
+      at: trigger.kind === 'event' && seen && trigger.eventTime ? trigger.eventTime : now.toISOString(),
+      deactivatedAt: own.at,
+    };
+  }
+  const stillOff = own.keys
+    .map((id) => listed.get(id))
+    .filter((key): key is AccessKey => key !== undefined && !isActive(key));
+  if (stillOff.length === 0) return { kind: 'plain' };
+  return {
+    kind: 'deactivated',
+    keys: stillOff,
+    at: validDate(own.at, now),
+    recovered: record.deactivated === undefined,
+    keepReason: record.keepReason,
+  };
+}
