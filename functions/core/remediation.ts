@@ -17,16 +17,12 @@ export type ActionTaken =
   | { readonly kind: 'dry-run'; readonly keys: readonly AccessKey[] }
   /** The intent, recorded in Security Hub before the write, so a lost outcome can be rebuilt. */
   | { readonly kind: 'deactivating'; readonly keys: readonly AccessKey[]; readonly since: Date }
-  /**
-   * Deactivated, as a read after the write confirmed (`keysAfter` is that read). `recovered`: rebuilt from a recorded
-   * intent whose outcome was not recorded, once IAM showed the keys inactive.
-   */
+  /** Deactivated, as a read after the write confirmed (`keysAfter` is that read). */
   | {
       readonly kind: 'deactivated';
       readonly keys: readonly AccessKey[];
       readonly at: Date;
       readonly keysAfter: readonly AccessKey[];
-      readonly recovered?: boolean;
     }
   /** The write left the user with no active key (someone changed the keys at the same time): undone. */
   | {

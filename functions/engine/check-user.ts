@@ -221,16 +221,8 @@ async function checkUserNow(
   let outcome: CompliantOutcome | undefined;
   let write: boolean;
   if (evaluation.verdict === 'compliant') {
+    // Nothing is done now; the finding keeps (or rebuilds) what KeyWarden recorded earlier.
     outcome = compliantOutcome(readRecord(previous), evaluation.snapshot, trigger, read.readAt);
-    if (outcome.kind === 'deactivated') {
-      action = {
-        kind: 'deactivated',
-        keys: outcome.keys,
-        at: outcome.at,
-        keysAfter: evaluation.snapshot.keys,
-        recovered: outcome.recovered,
-      };
-    }
     const stored = previous !== undefined && previous.RecordState !== 'ARCHIVED';
     const status = outcome.kind === 'reactivated' ? 'FAILED' : 'PASSED';
     write =
@@ -280,7 +272,7 @@ async function checkUserNow(
     } catch (error) {
       // The key is off but Security Hub does not say so yet: the recorded intent lets the next event or sweep record
       // it; the error carries the record to the logs and to the on-failure destination meanwhile.
-      if (action.kind === 'deactivated' && !action.recovered) {
+      if (action.kind === 'deactivated') {
         const ids = action.keys.map((key) => key.accessKeyId);
         const reactivate = ids.map((id) => updateCommand(result.userName, id, 'Active')).join(' && ');
         throw new RemediationNotRecordedError(findingId, ids, action.at, reactivate, error);
@@ -294,9 +286,7 @@ async function checkUserNow(
 
 /** Actions that wrote to IAM in this run: their findings are imported at once, never deferred. */
 const isWrite = (action: ActionTaken): boolean =>
-  (action.kind === 'deactivated' && !action.recovered) ||
-  action.kind === 'rolled-back' ||
-  action.kind === 'unconfirmed';
+  action.kind === 'deactivated' || action.kind === 'rolled-back' || action.kind === 'unconfirmed';
 
 /**
  * Deactivates `keys`: records the intent in Security Hub first (so a lost outcome can be rebuilt from IAM), writes,
@@ -441,7 +431,7 @@ async function notify(
   const ids = (keys: readonly AccessKey[]): string[] => keys.map((key) => key.accessKeyId);
   const wasFailing = previous?.Compliance?.Status === 'FAILED';
   let notification: Notification | undefined;
-  if (action.kind === 'deactivated' && !action.recovered) {
+  if (action.kind === 'deactivated') {
     notification = {
       outcome: 'Key Deactivated',
       detail: { ...base, deactivatedAccessKeyIds: ids(action.keys), deactivatedAt: action.at.toISOString() },

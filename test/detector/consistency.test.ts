@@ -185,22 +185,40 @@ describe('detector and IAM eventual consistency', () => {
 });
 
 describe('detector deactivation', () => {
-  it('re-reads the keys just before acting and aborts when the key to keep is no longer active', async () => {
-    listings([OLD, NEW], [OLD, inactive(NEW)]);
+  it('reads the keys after the write and undoes it when no key is left active', async () => {
+    // The kept key was switched off by someone else between KeyWarden's read and its write.
+    listings([OLD, NEW], [inactive(OLD), inactive(NEW)], [OLD, inactive(NEW)]);
 
     const result = await detector({ REMEDIATION_MODE: 'deactivate' })(
       keyEvent({ userName: 'carol', accessKeyId: NEW.AccessKeyId }),
       LAMBDA_CONTEXT,
     );
 
-    expect(result).toMatchObject({ verdict: 'violation', action: 'aborted' });
-    expect(iamMock.commandCalls(UpdateAccessKeyCommand)).toHaveLength(0);
-    const [finding] = imported();
+    expect(result).toMatchObject({ verdict: 'violation', action: 'rolled-back' });
+    expect(iamMock.commandCalls(UpdateAccessKeyCommand).map((c) => c.args[0].input)).toEqual([
+      { UserName: 'carol', AccessKeyId: OLD.AccessKeyId, Status: 'Inactive' },
+      { UserName: 'carol', AccessKeyId: OLD.AccessKeyId, Status: 'Active' },
+    ]);
+    const [intent, finding] = imported();
+    expect(intent?.ProductFields?.['keywarden/detector/pendingDeactivation']).toBe(OLD.AccessKeyId);
     expect(finding?.Compliance?.Status).toBe('FAILED');
-    expect(finding?.Description).toContain(
-      `KeyWarden did not deactivate: the key to keep, ${NEW.AccessKeyId}, is no longer active.`,
+    expect(finding?.Compliance?.StatusReasons?.[0]?.ReasonCode).toBe('DEACTIVATION_ROLLED_BACK');
+    expect(finding?.Description).toContain(`so it re-activated ${OLD.AccessKeyId}`);
+    expectValidAsff(imported());
+  });
+
+  it('never reports PASSED while IAM still lists the key active after the re-reads', async () => {
+    listings([OLD, NEW]);
+
+    const result = await detector({ REMEDIATION_MODE: 'deactivate' })(
+      keyEvent({ userName: 'carol', accessKeyId: NEW.AccessKeyId }),
+      LAMBDA_CONTEXT,
     );
-    expectValidAsff(finding);
+
+    expect(result).toMatchObject({ verdict: 'violation', action: 'unconfirmed' });
+    const final = imported().at(-1);
+    expect(final?.Compliance?.Status).toBe('FAILED');
+    expect(final?.Description).toContain('IAM still lists it active');
   });
 
   it('deactivates exactly the surplus key of the user named in the event', async () => {

@@ -3,7 +3,6 @@
  * through the counting proxy.
  */
 
-import { UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { createClients } from '../../functions/adapters/clients.ts';
 import { parseKeyEvent } from '../../functions/core/event.ts';
@@ -357,43 +356,38 @@ describe('detector handler against moto', () => {
       expect(writes()).toBe(0);
     });
 
-    it('makes no IAM call at all for the UpdateAccessKey event its own deactivation causes', async () => {
+    it("makes no IAM call for the UpdateAccessKey event its own role's session causes, whatever the user agent", async () => {
+      const role = 'arn:aws:iam::123456789012:role/keywarden-detector';
       const userName = moto.uniqueName('kw-det-own');
       const [oldKey, newKey] = await moto.pair(userName);
-      const clients = createClients();
-      // The user agent our SDK client really sends, as CloudTrail would record it.
-      const userAgents: string[] = [];
-      clients.iam.middlewareStack.add(
-        (next, context) => async (args) => {
-          const headers = (args.request as { headers: Record<string, string> }).headers;
-          if (context.commandName === UpdateAccessKeyCommand.name)
-            userAgents.push(headers['user-agent'] ?? '');
-          return next(args);
-        },
-        { step: 'finalizeRequest', name: 'captureUserAgent' },
-      );
       const run = createDetector({
-        config: loadConfig({ REMEDIATION_MODE: 'deactivate' }),
-        clients,
+        config: loadConfig({ REMEDIATION_MODE: 'deactivate', OWN_ROLE_ARNS: role }),
+        clients: createClients(),
         logger: createLogger('keywarden-detector-test'),
       });
       await run(keyEvent({ userName, accessKeyId: newKey.id }), LAMBDA_CONTEXT);
-      expect(userAgents).toHaveLength(1);
-      const echo = keyEvent({
-        eventName: 'UpdateAccessKey',
-        userName,
-        accessKeyId: oldKey.id,
-        status: 'Inactive',
-        userAgent: userAgents[0],
-        caller: { type: 'AssumedRole', arn: 'arn:aws:sts::123456789012:assumed-role/keywarden-detector/fn' },
-      });
-      expect(parseKeyEvent(echo)).toMatchObject({ kind: 'skip', reason: 'own-remediation' });
-      proxy.reset();
+      const echo = (userAgent: string) =>
+        keyEvent({
+          eventName: 'UpdateAccessKey',
+          userName,
+          accessKeyId: oldKey.id,
+          status: 'Inactive',
+          userAgent,
+          caller: {
+            type: 'AssumedRole',
+            arn: 'arn:aws:sts::123456789012:assumed-role/keywarden-detector/fn',
+            issuerArn: role,
+          },
+        });
+      // The parser no longer knows who is "us": only the handler does, from the role.
+      expect(parseKeyEvent(echo('aws-cli/2.15.0'))).toMatchObject({ kind: 'target' });
 
-      const result = await run(echo, LAMBDA_CONTEXT);
-
-      expect(result).toMatchObject({ status: 'skipped', reason: 'own-remediation' });
-      expect(proxy.count()).toBe(0);
+      for (const userAgent of ['aws-cli/2.15.0', 'keywarden/0.1.0']) {
+        proxy.reset();
+        const result = await run(echo(userAgent), LAMBDA_CONTEXT);
+        expect(result).toMatchObject({ status: 'skipped', reason: 'own-remediation' });
+        expect(proxy.countsByOperation()).toEqual({ 'securityhub.GetFindings': 1 });
+      }
     });
 
     it('leaves one finding and one deactivation when the same event arrives 5 times', async () => {
