@@ -343,12 +343,16 @@ interface EventScenario {
   readonly inactive?: number;
   readonly env: Readonly<Record<string, string>>;
   /** The event the detector gets for this user. */
-  readonly call: (user: SeededUser) => Pick<KeyCall, 'eventName' | 'accessKeyId' | 'status' | 'userAgent'>;
+  readonly call: (
+    user: SeededUser,
+  ) => Pick<KeyCall, 'eventName' | 'accessKeyId' | 'status' | 'userAgent' | 'actorRoleArn'>;
   /** What the handler must return, or the benchmark is measuring something else. */
   readonly expect: string;
 }
 
 const OWN_USER_AGENT = `aws-sdk-js/3.1169.0 ua/2.1 os/linux lang/js md/nodejs#22 api/iam#3.1169.0 ${USER_AGENT_MARKER}/0.1.0`;
+/** The detector's role as the stack passes it in OWN_ROLE_ARNS; its sessions' calls are KeyWarden's own. */
+const OWN_ROLE_ARN = 'arn:aws:iam::123456789012:role/keywarden-detector';
 
 /** The user's newest key was just created. */
 const created = (user: SeededUser) => ({
@@ -396,10 +400,10 @@ const EVENT_SCENARIOS: readonly EventScenario[] = [
     expect: 'evaluated/violation/deactivated',
   },
   {
-    label: "skipped: KeyWarden's own UpdateAccessKey",
+    label: "skipped: KeyWarden's own UpdateAccessKey (recognised by its role)",
     keys: 1,
-    env: {},
-    call: (user) => ({ ...rotated(user), userAgent: OWN_USER_AGENT }),
+    env: { OWN_ROLE_ARNS: OWN_ROLE_ARN },
+    call: (user) => ({ ...rotated(user), userAgent: OWN_USER_AGENT, actorRoleArn: OWN_ROLE_ARN }),
     expect: 'skipped/own-remediation',
   },
 ];

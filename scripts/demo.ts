@@ -52,6 +52,8 @@ const out = (line = ''): void => {
   process.stdout.write(`${line}\n`);
 };
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** The detector's execution role in the demo account (the stack passes the real one in OWN_ROLE_ARNS). */
+const DEMO_ROLE_ARN = (accountId: string): string => `arn:aws:iam::${accountId}:role/keywarden-detector`;
 
 interface LambdaContext {
   readonly invokedFunctionArn: string;
@@ -233,7 +235,7 @@ async function run(
   const { loadConfig } = await import('../functions/shared/config.ts');
   const detector = (mode: 'off' | 'deactivate'): Handler =>
     createDetector({
-      config: loadConfig({ ...process.env, REMEDIATION_MODE: mode }),
+      config: loadConfig({ ...process.env, REMEDIATION_MODE: mode, OWN_ROLE_ARNS: DEMO_ROLE_ARN(accountId) }),
       clients: createClients(),
       logger: new Logger({ serviceName: `keywarden-demo-${mode}`, logLevel: verbose ? 'INFO' : 'SILENT' }),
     });
@@ -366,8 +368,10 @@ async function run(
       act: async () => ({ eventName: 'UpdateAccessKey', userName, accessKeyId, status: 'Inactive' }),
       expect: { deactivate: 'skipped/own-remediation' },
     };
+    // KeyWarden is recognised by its role's session in the record, never by the user agent.
     const call = toCall({
       ...(await step.act()),
+      actorRoleArn: DEMO_ROLE_ARN(accountId),
       userAgent: `aws-sdk-js/3.1169.0 ua/2.1 os/linux lang/js md/nodejs#22 api/iam#3.1169.0 ${USER_AGENT_MARKER}/0.1.0`,
     });
     await deliver(deactivateHandler, step, call, 'deactivate');

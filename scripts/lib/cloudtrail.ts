@@ -16,6 +16,8 @@ export interface KeyCall {
   readonly region: string;
   /** The IAM user who made the call. */
   readonly actorUserName: string;
+  /** Set when a role session made the call instead (its role, CloudTrail's sessionIssuer), e.g. KeyWarden's own. */
+  readonly actorRoleArn?: string;
   readonly eventTime: Date;
   /** Unique per API call (CloudTrail's eventID). */
   readonly eventId: string;
@@ -27,7 +29,7 @@ export interface KeyCall {
 /** The `detail` of an EventBridge "AWS API Call via CloudTrail" event: the CloudTrail record. */
 export interface CloudTrailRecord {
   readonly eventVersion: string;
-  readonly userIdentity: Readonly<Record<string, string>>;
+  readonly userIdentity: Readonly<Record<string, unknown>>;
   readonly eventTime: string;
   readonly eventSource: 'iam.amazonaws.com';
   readonly eventName: KeyEventName;
@@ -98,18 +100,42 @@ function responseElements(call: KeyCall): Record<string, unknown> | null {
   };
 }
 
-/** The CloudTrail record of one access-key call. */
-export function cloudTrailRecord(call: KeyCall): CloudTrailRecord {
-  return {
-    eventVersion: '1.09',
-    userIdentity: {
+function userIdentity(call: KeyCall): Record<string, unknown> {
+  if (call.actorRoleArn === undefined) {
+    return {
       type: 'IAMUser',
       principalId: 'AIDADEMOKEYWARDEN0001',
       arn: `arn:aws:iam::${call.accountId}:user/${call.actorUserName}`,
       accountId: call.accountId,
       accessKeyId: 'ASIADEMOKEYWARDEN001',
       userName: call.actorUserName,
+    };
+  }
+  const roleName = call.actorRoleArn.split('/').pop() ?? 'role';
+  return {
+    type: 'AssumedRole',
+    principalId: `AROADEMOKEYWARDEN0001:${call.actorUserName}`,
+    arn: `arn:aws:sts::${call.accountId}:assumed-role/${roleName}/${call.actorUserName}`,
+    accountId: call.accountId,
+    accessKeyId: 'ASIADEMOKEYWARDEN002',
+    sessionContext: {
+      sessionIssuer: {
+        type: 'Role',
+        principalId: 'AROADEMOKEYWARDEN0001',
+        arn: call.actorRoleArn,
+        accountId: call.accountId,
+        userName: roleName,
+      },
+      attributes: { creationDate: trailTime(call.eventTime), mfaAuthenticated: 'false' },
     },
+  };
+}
+
+/** The CloudTrail record of one access-key call. */
+export function cloudTrailRecord(call: KeyCall): CloudTrailRecord {
+  return {
+    eventVersion: '1.09',
+    userIdentity: userIdentity(call),
     eventTime: trailTime(call.eventTime),
     eventSource: 'iam.amazonaws.com',
     eventName: call.eventName,

@@ -109,10 +109,13 @@ const violation: Scenario = {
   nameCase: 'as-asked',
   keys: [older, newer],
 };
-const compliant: Scenario = { ...violation, keys: [newer] };
+// A compliant user whose stored finding is read: one key is inactive, so a record of KeyWarden's may exist.
+const compliant: Scenario = { ...violation, keys: [{ ...older, status: 'Inactive' }, newer] };
 
 interface FaultRow {
   readonly operation: string;
+  /** Which call of that operation fails, when it matters. */
+  readonly which?: string;
   readonly service: Service;
   readonly arm: (fault: Error) => void;
   readonly scenario: Scenario;
@@ -162,8 +165,24 @@ const ROWS: FaultRow[] = [
   },
   {
     operation: 'BatchImportFindings',
+    which: 'the intent, before the write',
     service: 'securityhub',
     arm: (fault) => world.override().securityHub.on(BatchImportFindingsCommand).rejects(fault),
+    scenario: violation,
+    // Nothing is written to IAM when the intent cannot be recorded first.
+    expected: AwsCallError,
+    deactivatedBefore: false,
+  },
+  {
+    operation: 'BatchImportFindings',
+    which: 'the outcome, after the write',
+    service: 'securityhub',
+    arm: (fault) =>
+      world
+        .override()
+        .securityHub.on(BatchImportFindingsCommand)
+        .resolvesOnce({ FailedCount: 0, SuccessCount: 1, FailedFindings: [] })
+        .rejects(fault),
     scenario: violation,
     // The key is already off: the import error is wrapped with the record of the deactivation.
     expected: RemediationNotRecordedError,
@@ -220,7 +239,7 @@ describe('detector handler with AWS faults (aws-sdk-client-mock)', () => {
 
   for (const row of ROWS) {
     for (const [kind, make] of Object.entries(FAULTS)) {
-      it(`rethrows ${row.expected.name} when ${row.operation} fails with ${kind}`, async () => {
+      it(`rethrows ${row.expected.name} when ${row.operation}${row.which ? ` (${row.which})` : ''} fails with ${kind}`, async () => {
         const fault = make[row.service]();
         // Only the one operation fails; the world answers everything else.
         const { settled, lines } = await deliver(row.scenario, () => row.arm(fault));
@@ -238,10 +257,11 @@ describe('detector handler with AWS faults (aws-sdk-client-mock)', () => {
           expect(callError.cause).toBe(fault);
         }
 
-        // A failure before the import means nothing was reported as done.
-        if (row.operation !== 'BatchImportFindings' && row.operation !== 'PutEvents') {
-          expect(world.imports()).toHaveLength(0);
-        }
+        // Nothing is ever reported as done that was not: no PASSED finding unless the key is off.
+        const statuses = world
+          .imports()
+          .flatMap((call) => (call.Findings ?? []).map((f) => f.Compliance?.Status));
+        if (!row.deactivatedBefore) expect(statuses).not.toContain('PASSED');
         expect(lines.some((line) => line.includes('"level":"ERROR"') && line.includes(fault.name))).toBe(
           true,
         );
@@ -250,17 +270,23 @@ describe('detector handler with AWS faults (aws-sdk-client-mock)', () => {
   }
 
   it('retries the findings Security Hub reports as failed, then throws FindingImportError (wrapped: the key is off)', async () => {
+    let calls = 0;
     const { settled } = await deliver(violation, () => {
       world
         .override()
         .securityHub.on(BatchImportFindingsCommand)
-        .callsFake((input: { Findings?: { Id?: string }[] }) => ({
-          FailedCount: 1,
-          SuccessCount: 0,
-          FailedFindings: [
-            { Id: input.Findings?.[0]?.Id, ErrorCode: 'InvalidInput', ErrorMessage: 'rejected' },
-          ],
-        }));
+        .callsFake((input: { Findings?: { Id?: string }[] }) =>
+          // The intent is accepted; the outcome is rejected on every attempt.
+          ++calls === 1
+            ? { FailedCount: 0, SuccessCount: 1, FailedFindings: [] }
+            : {
+                FailedCount: 1,
+                SuccessCount: 0,
+                FailedFindings: [
+                  { Id: input.Findings?.[0]?.Id, ErrorCode: 'InvalidInput', ErrorMessage: 'rejected' },
+                ],
+              },
+        );
     });
     injected += 1;
 
@@ -268,7 +294,7 @@ describe('detector handler with AWS faults (aws-sdk-client-mock)', () => {
     if (settled.ok) return;
     expect(settled.error).toBeInstanceOf(RemediationNotRecordedError);
     expect((settled.error as RemediationNotRecordedError).cause).toBeInstanceOf(FindingImportError);
-    expect(world.imports()).toHaveLength(3);
+    expect(world.imports()).toHaveLength(1 + 3);
   });
 
   it('succeeds when a finding Security Hub reported as failed is accepted on the next attempt', async () => {
@@ -292,7 +318,8 @@ describe('detector handler with AWS faults (aws-sdk-client-mock)', () => {
     injected += 1;
 
     expect(settled).toEqual({ ok: true, value: expect.objectContaining({ action: 'deactivated' }) });
-    expect(world.imports()).toHaveLength(2);
+    // The intent twice (rejected, then accepted), then the outcome.
+    expect(world.imports()).toHaveLength(3);
   });
 
   it('throws FindingImportError (wrapped: the key is off) at once when a failure names no finding it could retry', async () => {
@@ -300,6 +327,7 @@ describe('detector handler with AWS faults (aws-sdk-client-mock)', () => {
       world
         .override()
         .securityHub.on(BatchImportFindingsCommand)
+        .resolvesOnce({ FailedCount: 0, SuccessCount: 1, FailedFindings: [] })
         .resolves({ FailedCount: 1, SuccessCount: 0, FailedFindings: [] });
     });
     injected += 1;
@@ -308,6 +336,6 @@ describe('detector handler with AWS faults (aws-sdk-client-mock)', () => {
     if (settled.ok) return;
     expect(settled.error).toBeInstanceOf(RemediationNotRecordedError);
     expect((settled.error as RemediationNotRecordedError).cause).toBeInstanceOf(FindingImportError);
-    expect(world.imports()).toHaveLength(1);
+    expect(world.imports()).toHaveLength(2);
   });
 });

@@ -158,7 +158,9 @@ describe('detector handler with faults injected between the SDK and moto', () =>
       code: 'Throttling',
     });
     expect(world.proxy.count('iam.UpdateAccessKey')).toBe(4);
-    expect(world.proxy.count('BatchImportFindings')).toBe(0);
+    // Only the intent was recorded (FAILED, "deactivating"): nothing claims the key is off.
+    expect(world.proxy.count('BatchImportFindings')).toBe(1);
+    expect((await world.findingsOf(userName)).map((f) => f.Compliance?.Status)).toEqual(['FAILED']);
     expect((await world.keysOf(userName)).map((key) => key.status)).toEqual(['Active', 'Active']);
   });
 
@@ -200,10 +202,15 @@ describe('detector handler after a run that failed halfway (key deactivated, imp
         resource.Details?.AwsIamAccessKey?.Status,
       ]);
 
-  /** Delivers `event` with Security Hub failing, then again with it healthy, as Lambda's retry would. */
+  /** Delivers `event` with Security Hub failing after the write, then again with it healthy, as Lambda's retry would. */
   async function failHalfwayThenRetry(userName: string, event: unknown) {
     const detector = startDetector();
-    arm({ operation: 'BatchImportFindings', status: 500, code: 'InternalException' });
+    arm({
+      operation: 'BatchImportFindings',
+      status: 500,
+      code: 'InternalException',
+      when: () => world.proxy.count('iam.UpdateAccessKey') > 0,
+    });
     const first = await detector.deliver(event);
     faultsInjected += count('securityhub.BatchImportFindings');
     const keysAfterFailure = await world.keysOf(userName);
@@ -218,7 +225,7 @@ describe('detector handler after a run that failed halfway (key deactivated, imp
     };
   }
 
-  it('replaces the open FAILED finding with a PASSED one on retry, with no second write', async () => {
+  it('replaces the open FAILED finding with the PASSED record of the deactivation on retry, with no second write', async () => {
     const userName = world.userName('halfway-reported');
     const keys = await world.createUser(userName, 2);
     const kept = newestKey(keys);
@@ -250,12 +257,13 @@ describe('detector handler after a run that failed halfway (key deactivated, imp
         [surplus?.id, 'Inactive'],
       ]),
     );
+    expect(findings[0]?.ProductFields?.['keywarden/detector/deactivatedKeys']).toBe(surplus?.id);
     console.info(
       `[reliability] halfway run, finding open before: after retry "${findings[0]?.Title}" (${findings[0]?.Compliance?.StatusReasons?.[0]?.ReasonCode}); deactivatedKeys field: ${findings[0]?.ProductFields?.['keywarden/detector/deactivatedKeys'] ?? 'absent'}`,
     );
   });
 
-  it('leaves no FAILED finding and makes no second write when nothing was reported before', async () => {
+  it('leaves no FAILED finding, records the deactivation and makes no second write when nothing was reported before', async () => {
     const userName = world.userName('halfway-new');
     const keys = await world.createUser(userName, 2);
     const kept = newestKey(keys);
@@ -272,6 +280,9 @@ describe('detector handler after a run that failed halfway (key deactivated, imp
     });
     expect(updates).toHaveLength(1);
     expect(findings.filter((finding) => finding.Compliance?.Status === 'FAILED')).toEqual([]);
+    expect(findings.map((finding) => finding.Title)).toEqual([
+      expect.stringContaining('KeyWarden deactivated'),
+    ]);
     expect(activeOf(await world.keysOf(userName))).toEqual([kept.id]);
     console.info(
       `[reliability] halfway run, nothing reported before: ${findings.length} finding(s) after retry${findings.length ? ` ("${findings[0]?.Title}")` : ''}`,

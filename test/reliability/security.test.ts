@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDetector } from '../../functions/detector/handler.ts';
 import type { Json } from './arbitraries.ts';
+import { ACCOUNT_ID } from './arbitraries.ts';
 import { keyEvent, withField } from './events.ts';
 import {
   captureOutput,
@@ -118,10 +119,39 @@ describe('detector handler with events it must not act on (moto)', () => {
     });
   }
 
-  it("skips KeyWarden's own deactivation coming back, without any AWS call", async () => {
+  it("skips KeyWarden's own deactivation coming back, recognised by its role's session, without any IAM call", async () => {
+    const role = `arn:aws:iam::${ACCOUNT_ID}:role/keywarden-detector`;
     const { userName, surplus } = await violatingUser(world, 'own');
-    const detector = startDetector();
+    const detector = startDetector({ ownRoleArns: [role] });
     world.proxy.reset();
+    const echo = keyEvent({
+      eventName: 'UpdateAccessKey',
+      userName,
+      accessKeyId: surplus.id,
+      status: 'Inactive',
+    });
+
+    const { settled } = await detector.deliver(
+      withField(
+        withField(echo, 'detail.userIdentity', {
+          type: 'AssumedRole',
+          arn: `arn:aws:sts::${ACCOUNT_ID}:assumed-role/keywarden-detector/keywarden-detector`,
+          accountId: ACCOUNT_ID,
+          sessionContext: { sessionIssuer: { type: 'Role', arn: role, accountId: ACCOUNT_ID } },
+        }),
+        'account',
+        ACCOUNT_ID,
+      ),
+    );
+    hostileEvents += 1;
+
+    expect(settled).toEqual({ ok: true, value: expect.objectContaining({ reason: 'own-remediation' }) });
+    expect(world.proxy.countsByOperation()).toEqual({ 'securityhub.GetFindings': 1 });
+  });
+
+  it("evaluates a deactivation whose user agent claims to be KeyWarden's (a user agent proves nothing)", async () => {
+    const { userName, surplus } = await violatingUser(world, 'own-forged');
+    const detector = startDetector({ ownRoleArns: [`arn:aws:iam::${ACCOUNT_ID}:role/keywarden-detector`] });
 
     const { settled } = await detector.deliver(
       keyEvent({
@@ -135,8 +165,7 @@ describe('detector handler with events it must not act on (moto)', () => {
     );
     hostileEvents += 1;
 
-    expect(settled).toEqual({ ok: true, value: expect.objectContaining({ reason: 'own-remediation' }) });
-    expect(world.proxy.count()).toBe(0);
+    expect(settled).toEqual({ ok: true, value: expect.objectContaining({ status: 'evaluated' }) });
   });
 
   it("evaluates a re-activation even when its user agent claims to be KeyWarden's (the twin)", async () => {

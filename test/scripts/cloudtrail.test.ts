@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseKeyEvent } from '../../functions/core/event.ts';
+import { isOwnCall, parseKeyEvent } from '../../functions/core/event.ts';
 import {
   cloudTrailRecord,
   displayDate,
@@ -78,20 +78,32 @@ describe('keyEventEnvelope', () => {
       call: call({ error: { code: 'LimitExceeded', message: 'quota' } }),
       reason: 'failed-call',
     },
-    {
-      name: "KeyWarden's own deactivation",
-      call: call({
-        eventName: 'UpdateAccessKey',
-        status: 'Inactive',
-        userAgent: 'aws-sdk-js/3 keywarden/0.1.0',
-      }),
-      reason: 'own-remediation',
-    },
   ])('is skipped by the detector for $name', ({ call: keyCall, reason }) => {
     expect(parseKeyEvent(keyEventEnvelope(keyCall, 'event-1'))).toMatchObject({
       kind: 'skip',
       reason,
     });
+  });
+
+  it("names the role behind a role session, which is how KeyWarden's own calls are recognised", () => {
+    const role = `arn:aws:iam::${ACCOUNT}:role/keywarden-detector`;
+    const parsed = parseKeyEvent(
+      keyEventEnvelope(
+        call({
+          eventName: 'UpdateAccessKey',
+          status: 'Inactive',
+          actorUserName: 'keywarden',
+          actorRoleArn: role,
+        }),
+        'event-1',
+      ),
+      ACCOUNT,
+    );
+    expect(parsed).toMatchObject({
+      kind: 'target',
+      trigger: { actorType: 'AssumedRole', actorIssuerArn: role },
+    });
+    if (parsed.kind === 'target') expect(isOwnCall(parsed.trigger, [role])).toBe(true);
   });
 });
 
