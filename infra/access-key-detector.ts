@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Annotations, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -309,6 +309,14 @@ export class AccessKeyDetector extends Construct {
       organization: props.organization,
       onFailure: failureDestination,
     });
+    // Both functions' roles: KeyWarden recognises its own calls in CloudTrail by the role behind the session, never
+    // by the user agent (which any client can set).
+    const ownRoleArns = Fn.join(
+      ',',
+      [this.detectorFunction, this.sweepFunction].map((fn) => roleArnOf(fn)),
+    );
+    this.detectorFunction.addEnvironment(ENV.ownRoleArns, ownRoleArns);
+    this.sweepFunction.addEnvironment(ENV.ownRoleArns, ownRoleArns);
 
     const delivery: targets.LambdaFunctionProps = {
       deadLetterQueue: eventDlq.queue,
@@ -566,6 +574,11 @@ function prebuiltCode(kind: FunctionKind): string {
     );
   }
   return directory;
+}
+
+function roleArnOf(fn: lambda.IFunction): string {
+  if (fn.role === undefined) throw new Error(`${fn.node.path} has no execution role`);
+  return fn.role.roleArn;
 }
 
 interface Settings {

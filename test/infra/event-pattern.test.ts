@@ -74,6 +74,27 @@ const CASES: readonly { readonly name: string; readonly event: Json; readonly ma
   },
   { name: 'CreateUser', event: envelope({ ...createAccessKey, eventName: 'CreateUser' }), matches: false },
   {
+    name: 'TagUser (an exemption may change)',
+    event: envelope({
+      ...createAccessKey,
+      eventName: 'TagUser',
+      requestParameters: { userName: 'alice', tags: [{ key: 'keywarden:exempt', value: 'true' }] },
+      responseElements: null,
+    }),
+    matches: true,
+  },
+  {
+    name: 'UntagUser',
+    event: envelope({
+      ...createAccessKey,
+      eventName: 'UntagUser',
+      requestParameters: { userName: 'alice', tagKeys: ['keywarden:exempt'] },
+      responseElements: null,
+    }),
+    matches: true,
+  },
+  { name: 'TagRole', event: envelope({ ...createAccessKey, eventName: 'TagRole' }), matches: false },
+  {
     name: 'ListAccessKeys',
     event: envelope({ ...createAccessKey, eventName: 'ListAccessKeys' }),
     matches: false,

@@ -84,7 +84,7 @@ const ANY_USER_ARN = {
 };
 
 describe('AccessKeyDetector rule', () => {
-  it('matches successful IAM access-key calls on the default bus, with the shared pattern', () => {
+  it('matches successful IAM access-key and user-tag calls on the default bus, with the shared pattern', () => {
     defaults.template.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: Match.absent(),
       State: 'ENABLED',
@@ -93,7 +93,7 @@ describe('AccessKeyDetector rule', () => {
         'detail-type': ['AWS API Call via CloudTrail'],
         detail: {
           eventSource: ['iam.amazonaws.com'],
-          eventName: ['CreateAccessKey', 'UpdateAccessKey', 'DeleteAccessKey'],
+          eventName: ['CreateAccessKey', 'UpdateAccessKey', 'DeleteAccessKey', 'TagUser', 'UntagUser'],
           errorCode: [{ exists: false }],
         },
       }),
@@ -101,6 +101,25 @@ describe('AccessKeyDetector rule', () => {
     defaults.template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: JSON.parse(JSON.stringify(KEY_EVENT_PATTERN)),
     });
+  });
+
+  it("tells both functions both roles' ARNs, so they know their own calls by the role (never the user agent)", () => {
+    const t = defaults.template;
+    const ownRoles = {
+      'Fn::Join': [
+        ',',
+        [
+          { 'Fn::GetAtt': [logicalId(t, 'AWS::IAM::Role', 'DetectorRole'), 'Arn'] },
+          { 'Fn::GetAtt': [logicalId(t, 'AWS::IAM::Role', 'SweepRole'), 'Arn'] },
+        ],
+      ],
+    };
+    for (const fn of ['DetectorFunction', 'SweepFunction']) {
+      const [resource] = Object.values(t.findResources('AWS::Lambda::Function')).filter((_, i) =>
+        Object.keys(t.findResources('AWS::Lambda::Function'))[i]?.includes(fn),
+      );
+      expect(resource?.Properties?.Environment?.Variables?.OWN_ROLE_ARNS, fn).toEqual(ownRoles);
+    }
   });
 
   it('delivers to the detector queue with a retry policy, a maximum event age and the dead-letter queue', () => {
@@ -230,6 +249,7 @@ describe('AccessKeyDetector functions', () => {
       [ENV.exemptTag]: 'keywarden:exempt',
       [ENV.rotationGraceHours]: '0',
       NODE_OPTIONS: '--enable-source-maps',
+      [ENV.ownRoleArns]: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
     };
     defaults.template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('each IAM access-key event'),
@@ -264,6 +284,7 @@ describe('AccessKeyDetector functions', () => {
       [ENV.eventBusName]: busArn,
       [ENV.memberRoleName]: 'KeyWardenMember',
       NODE_OPTIONS: '--enable-source-maps',
+      [ENV.ownRoleArns]: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
     };
     everything.template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('each IAM access-key event'),

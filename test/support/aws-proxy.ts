@@ -246,6 +246,7 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
         sendError(res, call, active.fault.status, code, 'injected fault');
         return;
       }
+      await active.fault.hook?.();
     }
     if (aws && options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
     if (options.filterFindingsById && call.operation === 'GetFindings' && call.service === 'securityhub') {
@@ -255,7 +256,6 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
         res.end(JSON.stringify({ Findings: findings }));
         return;
       }
-      await active.fault.hook?.();
     }
     if (newestUpdatedAt !== undefined && call.operation === 'BatchImportFindings') {
       body = dropStaleFindings(body, newestUpdatedAt);

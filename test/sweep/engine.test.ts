@@ -603,3 +603,77 @@ describe('runSweep and threat findings', () => {
     expect(threatFindingIdFor(ACCOUNT.accountId, snapshot.keys[1]?.accessKeyId ?? '')).toBe(threatId);
   });
 });
+
+describe('runSweep keeps what it learns', () => {
+  it('imports each batch of users before it checks the next, so a cut-short sweep keeps what it checked', async () => {
+    // Prepare
+    const account = new FakeAccount();
+    for (let i = 0; i < 150; i++) account.addUser(`b${i}`, { activeKeys: 2 });
+    const readsAtImport: number[] = [];
+    const deps = account.deps();
+    const findings = {
+      ...deps.findings,
+      importFindings: async (batch: Parameters<typeof deps.findings.importFindings>[0]) => {
+        readsAtImport.push(account.calls.readUser);
+        return deps.findings.importFindings(batch);
+      },
+    };
+
+    // Act
+    await runSweep({ ...deps, findings }, REPORT, ACCOUNT);
+
+    // Assess: the first 100 were imported before user 101 was read.
+    expect(account.importBatches).toEqual([100, 50]);
+    expect(readsAtImport).toEqual([100, 150]);
+  });
+
+  it('records a deactivation at once (intent, then the outcome proven by a read), not with its batch', async () => {
+    // Prepare
+    const account = new FakeAccount();
+    account.addUser('deact', { activeKeys: 2 });
+    account.addUser('other', { activeKeys: 2, tags: { 'keywarden:exempt': 'true' } });
+
+    // Act
+    await runSweep(
+      account.deps(),
+      { ...REPORT, settings: { ...SETTINGS, remediationMode: 'deactivate' } },
+      ACCOUNT,
+    );
+
+    // Assess: intent and outcome one finding each, then the batch with the exempt user's finding.
+    expect(account.importBatches).toEqual([1, 1, 1]);
+    expect(status(account, 'deact')).toBe('PASSED/ACTIVE');
+    expect(
+      account.findings.get(id('deact'))?.ProductFields?.['keywarden/detector/deactivatedKeys'],
+    ).toBeTruthy();
+  });
+
+  it("keeps the stored finding's last real trigger (who, from where, with what) when it re-imports it", async () => {
+    // Prepare: a violation reported by an event, then swept.
+    const account = new FakeAccount();
+    const user = account.addUser('forensic', { activeKeys: 2 });
+    const { checkUser } = await import('../../functions/engine/check-user.ts');
+    const { EVENT_TRIGGER } = await import('../core/builders.ts');
+    await checkUser(account.deps(), SETTINGS, ACCOUNT, {
+      userName: user.user.userName,
+      trigger: EVENT_TRIGGER,
+    });
+
+    // Act
+    await runSweep(account.deps(), REPORT, ACCOUNT);
+
+    // Assess
+    const fields = account.findings.get(id('forensic'))?.ProductFields ?? {};
+    expect(fields).toMatchObject({
+      'keywarden/detector/trigger': 'sweep:schedule',
+      'keywarden/detector/trigger/eventName': 'CreateAccessKey',
+      'keywarden/detector/trigger/actorArn': EVENT_TRIGGER.actorArn,
+      'keywarden/detector/trigger/sourceIp': EVENT_TRIGGER.sourceIp,
+      'keywarden/detector/trigger/userAgent': EVENT_TRIGGER.userAgent,
+    });
+    expect(fields['keywarden/detector/confirmedBySweepAt']).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    expect(account.findings.get(id('forensic'))?.Description).toContain(
+      `Last event: CreateAccessKey of ${EVENT_TRIGGER.accessKeyId} by ${EVENT_TRIGGER.actorArn}`,
+    );
+  });
+});
