@@ -97,7 +97,6 @@ describe('keyEventEnvelope', () => {
         }),
         'event-1',
       ),
-      ACCOUNT,
     );
     expect(parsed).toMatchObject({
       kind: 'target',
