@@ -131,7 +131,7 @@ export function createDetector(deps: DetectorDeps) {
         verdict: result.verdict,
         action: result.action.kind,
         findingId: result.findingId,
-        findingImported: result.finding !== undefined,
+        findingImported: result.written === 'imported',
       };
       logger.info('evaluated', {
         ...summary,
