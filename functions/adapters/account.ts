@@ -51,3 +51,28 @@ export function accountResolver(
     return fromCaller;
   };
 }
+
+/** The caller's ARN and account, from STS GetCallerIdentity: the restore names who restored a key. */
+export async function callerIdentity(
+  region: string | undefined,
+  profile?: string,
+): Promise<{ readonly account: AccountContext; readonly arn: string }> {
+  const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
+  const sts = new STSClient({
+    ...(region ? { region } : {}),
+    ...(profile ? { profile } : {}),
+    maxAttempts: 4,
+  });
+  const identity = await sts.send(new GetCallerIdentityCommand({}));
+  const resolvedRegion = region ?? (await sts.config.region());
+  const partition = /^arn:([\w-]+):/.exec(identity.Arn ?? '')?.[1];
+  if (
+    identity.Account === undefined ||
+    identity.Arn === undefined ||
+    partition === undefined ||
+    !resolvedRegion
+  ) {
+    throw new ConfigError('could not determine the caller, partition or region from STS GetCallerIdentity');
+  }
+  return { account: { accountId: identity.Account, partition, region: resolvedRegion }, arn: identity.Arn };
+}

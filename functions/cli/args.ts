@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { type Config, loadConfig } from '../shared/config.ts';
 import { DEFAULTS, ENV, type RemediationMode, type SweepSource } from '../shared/constants.ts';
 import { ConfigError } from '../shared/errors.ts';
+import { parseRestoreCommandLine, type RestoreCommand } from './restore.ts';
 
 export type OutputFormat = 'table' | 'json';
 
@@ -24,12 +25,15 @@ export type Command =
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
   | { readonly kind: 'scan'; readonly options: ScanOptions }
+  | RestoreCommand
   | { readonly kind: 'usage-error'; readonly message: string };
 
 /** Exit codes, documented in `--help` and the README. 64 is EX_USAGE from sysexits.h. */
 export const EXIT = { compliant: 0, error: 1, violations: 2, usage: 64 } as const;
 
 export const HELP = `Usage: keywarden scan [options]
+       keywarden restore USER [--key ID] [--exempt-days N] [--yes]
+                             undo a deactivation (see keywarden restore --help)
 
 Scans an AWS account for IAM users with more than one active access key
 (CIS AWS Foundations Benchmark v3.0.0 1.13). Candidates come from the IAM
@@ -70,6 +74,7 @@ const FLAG_FOR_ENV: Readonly<Record<string, string>> = {
 
 /** Parses `argv` (without node and the script). Flags override KEEP_KEY, EXEMPT_TAG and ROTATION_GRACE_HOURS. */
 export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty: boolean): Command {
+  if (argv[0] === 'restore') return parseRestoreCommandLine(argv, env);
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
@@ -80,7 +85,11 @@ export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty:
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
   const [command, ...extra] = positionals;
-  if (command === undefined) return { kind: 'usage-error', message: 'missing command: use `keywarden scan`' };
+  if (command === undefined)
+    return {
+      kind: 'usage-error',
+      message: 'missing command: use `keywarden scan` or `keywarden restore USER`',
+    };
   if (command !== 'scan')
     return { kind: 'usage-error', message: `unknown command ${JSON.stringify(command)}` };
   if (extra.length > 0)

@@ -13,6 +13,8 @@ import { EXIT, HELP, parseCommandLine, type ScanOptions } from './args.ts';
 import { describeError } from './errors.ts';
 import { checkProfile } from './profiles.ts';
 import { buildScanReport, exitCodeFor, renderJson, renderTable } from './report.ts';
+import { RESTORE_HELP } from './restore.ts';
+import { restore } from './restore-run.ts';
 
 export interface Output {
   write(text: string): unknown;
@@ -159,5 +161,10 @@ export async function main(argv: readonly string[], io?: CliIo): Promise<number>
       return EXIT.usage;
     case 'scan':
       return scan(command.options, { stdout, stderr, env });
+    case 'restore-help':
+      stdout.write(RESTORE_HELP);
+      return EXIT.compliant;
+    case 'restore':
+      return restore(command.options, { stdout, stderr, env });
   }
 }

@@ -1,0 +1,147 @@
+/** Runs `keywarden restore`: reads, plans, and with `--yes` writes, confirms with IAM, and updates the finding. */
+
+import { callerIdentity } from '../adapters/account.ts';
+import { createClients, VERSION } from '../adapters/clients.ts';
+import { createIamPort } from '../adapters/iam.ts';
+import { createRestoreIamPort } from '../adapters/iam-restore.ts';
+import { createFindingsPort } from '../adapters/securityhub.ts';
+import { findingIdFor, productArnFor } from '../core/finding.ts';
+import type { AccountContext, Trigger, UserSnapshot } from '../core/types.ts';
+import { checkUser } from '../engine/check-user.ts';
+import { monotonicClock, sleep as realSleep } from '../shared/clock.ts';
+import { DEFAULTS, USER_AGENT_MARKER } from '../shared/constants.ts';
+import { EXIT } from './args.ts';
+import { describeError } from './errors.ts';
+import type { CliIo } from './main.ts';
+import { checkProfile } from './profiles.ts';
+import {
+  describePlan,
+  planRestore,
+  RestoreNotConfirmedError,
+  type RestoreOptions,
+  RestoreRefusedError,
+  restoreConfirmed,
+} from './restore.ts';
+
+/** Reads after the writes until IAM shows them (it is eventually consistent): 250 ms, 500 ms, 1 s, 2 s. */
+const CONFIRM_BACKOFF_MS = [250, 500, 1_000, 2_000];
+
+export async function restore(
+  options: RestoreOptions,
+  io: CliIo,
+  sleep: (ms: number) => Promise<void> = realSleep,
+): Promise<number> {
+  let account: AccountContext | undefined;
+  const describe = (error: unknown): string =>
+    describeError(error, {
+      accountId: account?.accountId,
+      region: account?.region ?? options.region,
+      profile: options.profile ?? (io.env.AWS_PROFILE || undefined),
+    });
+  const out = (line = ''): void => {
+    io.stdout.write(`${line}\n`);
+  };
+  const missingProfile = await checkProfile(options.profile, io.env);
+  if (missingProfile !== undefined) {
+    io.stderr.write(`keywarden: ${missingProfile}\n`);
+    return EXIT.error;
+  }
+  let tagged: { readonly userName: string; readonly tag: string; readonly value: string } | undefined;
+  try {
+    const caller = await callerIdentity(options.region, options.profile);
+    account = caller.account;
+    const clients = createClients({
+      region: account.region,
+      ...(options.profile !== undefined ? { profile: options.profile } : {}),
+      userAgent: `${USER_AGENT_MARKER}-cli/${VERSION}`,
+    });
+    const iam = createIamPort(clients.iam);
+    const findings = createFindingsPort(clients.securityHub, {
+      accountId: account.accountId,
+      partition: account.partition,
+    });
+    const clock = monotonicClock();
+    const [snapshot, finding] = await Promise.all([
+      iam.readUser(options.userName),
+      findings.getFinding(productArnFor(account), findingIdFor(account.accountId, options.userName)),
+    ]);
+    const plan = planRestore({ options, snapshot, finding, accountId: account.accountId, now: clock() });
+
+    out(
+      `KeyWarden ${VERSION} restore · account ${account.accountId} (${account.partition}, ${account.region})`,
+    );
+    out(`Caller: ${caller.arn}`);
+    out(`IAM user ${plan.userName} (${plan.userArn})`);
+    out();
+    if (!options.yes) {
+      out('Would:');
+      for (const step of describePlan(plan, caller.arn)) out(`  - ${step}`);
+      out();
+      out('Nothing changed. Run again with --yes to do it.');
+      return EXIT.compliant;
+    }
+
+    // The tag first: the re-activation's own CloudTrail event then meets an exempt user, which the detector
+    // reports as WARNING and leaves alone.
+    const writer = createRestoreIamPort(clients.iam);
+    await writer.tagUser(plan.userName, plan.exemptTag, plan.exemptUntil);
+    tagged = { userName: plan.userName, tag: plan.exemptTag, value: plan.exemptUntil };
+    out(`Tagged ${plan.userName} ${plan.exemptTag}=${plan.exemptUntil}`);
+    if (plan.key.status !== 'Active') {
+      await writer.activate(plan.userName, plan.key.accessKeyId);
+      out(`Re-activated ${plan.key.accessKeyId}`);
+    } else {
+      out(`${plan.key.accessKeyId} was already active`);
+    }
+
+    let confirmed: UserSnapshot | undefined;
+    let problem: string | undefined;
+    for (let attempt = 0; ; attempt++) {
+      confirmed = await iam.readUser(plan.userName);
+      problem = restoreConfirmed(plan, confirmed);
+      const wait = CONFIRM_BACKOFF_MS[attempt];
+      if (problem === undefined || wait === undefined) break;
+      await sleep(wait);
+    }
+    if (problem !== undefined)
+      throw new RestoreNotConfirmedError(
+        `IAM does not confirm the restore of ${plan.key.accessKeyId}: ${problem}. Check with: aws iam list-access-keys --user-name ${plan.userName} && aws iam list-user-tags --user-name ${plan.userName}`,
+      );
+    out(`Confirmed by IAM: ${plan.key.accessKeyId} Active, ${plan.exemptTag}=${plan.exemptUntil}`);
+
+    // The finding is the engine's, from the state just confirmed; remediation stays off, whatever the detector's.
+    const trigger: Trigger = { kind: 'sweep', origin: 'cli' };
+    const result = await checkUser(
+      { iam, findings, clock, sleep },
+      {
+        remediationMode: 'off',
+        keepKey: DEFAULTS.keepKey,
+        exemptTag: plan.exemptTag,
+        rotationGraceHours: DEFAULTS.rotationGraceHours,
+        consistencyRetries: DEFAULTS.consistencyRetries,
+        importFindings: true,
+      },
+      account,
+      { userName: plan.userName, trigger, snapshot: confirmed ?? null, previousFinding: finding },
+    );
+    out(
+      `Finding ${result.findingId}: ${result.finding?.Compliance?.Status ?? 'not written'}${result.finding?.Title ? ` · ${result.finding.Title}` : ''}`,
+    );
+    out();
+    out(
+      `Done. ${plan.userName} is exempt until ${plan.exemptUntil}; afterwards KeyWarden enforces CIS 1.13 again. To end it sooner: aws iam untag-user --user-name ${plan.userName} --tag-keys ${plan.exemptTag}`,
+    );
+    return EXIT.compliant;
+  } catch (error) {
+    if (error instanceof RestoreRefusedError) {
+      io.stderr.write(`keywarden: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    io.stderr.write(`keywarden: ${describe(error)}\n`);
+    if (tagged !== undefined)
+      io.stderr.write(
+        `keywarden: ${tagged.userName} is tagged ${tagged.tag}=${tagged.value} already; run the command again, or remove the tag: aws iam untag-user --user-name ${tagged.userName} --tag-keys ${tagged.tag}\n`,
+      );
+    return EXIT.error;
+  }
+}
