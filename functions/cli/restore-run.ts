@@ -1,11 +1,13 @@
 /** Runs `keywarden restore`: reads, plans, and with `--yes` writes, confirms with IAM, and updates the finding. */
 
 import { callerIdentity } from '../adapters/account.ts';
-import { createClients, VERSION } from '../adapters/clients.ts';
+import { CLIENT_SETTINGS, createClients, VERSION } from '../adapters/clients.ts';
 import { createIamPort } from '../adapters/iam.ts';
 import { createRestoreIamPort } from '../adapters/iam-restore.ts';
+import { createAccountClients } from '../adapters/member-accounts.ts';
 import { createFindingsPort } from '../adapters/securityhub.ts';
 import { findingIdFor, productArnFor } from '../core/finding.ts';
+import type { AccountTarget } from '../core/organization.ts';
 import type { AccountContext, Trigger, UserSnapshot } from '../core/types.ts';
 import { checkUser } from '../engine/check-user.ts';
 import { monotonicClock, sleep as realSleep } from '../shared/clock.ts';
@@ -49,12 +51,31 @@ export async function restore(
   let tagged: { readonly userName: string; readonly tag: string; readonly value: string } | undefined;
   try {
     const caller = await callerIdentity(options.region, options.profile);
-    account = caller.account;
-    const clients = createClients({
-      region: account.region,
+    const userAgent = `${USER_AGENT_MARKER}-cli/${VERSION}`;
+    const own = createClients({
+      region: caller.account.region,
       ...(options.profile !== undefined ? { profile: options.profile } : {}),
-      userAgent: `${USER_AGENT_MARKER}-cli/${VERSION}`,
+      userAgent,
     });
+    const target: AccountTarget = options.member
+      ? { account: { ...caller.account, accountId: options.member.accountId }, via: 'member-role' }
+      : { account: caller.account, via: 'own' };
+    account = target.account;
+    const clients = await createAccountClients({
+      own,
+      memberRoleName: options.member?.roleName,
+      sessionName: 'keywarden-restore',
+      sts: async () => {
+        const { STSClient } = await import('@aws-sdk/client-sts');
+        return new STSClient({
+          ...CLIENT_SETTINGS,
+          region: caller.account.region,
+          ...(options.profile !== undefined ? { profile: options.profile } : {}),
+          customUserAgent: userAgent,
+        });
+      },
+      clientOptions: { userAgent },
+    }).clientsFor(target);
     const iam = createIamPort(clients.iam);
     const findings = createFindingsPort(clients.securityHub, {
       accountId: account.accountId,
@@ -68,7 +89,7 @@ export async function restore(
     const plan = planRestore({ options, snapshot, finding, accountId: account.accountId, now: clock() });
 
     out(
-      `KeyWarden ${VERSION} restore · account ${account.accountId} (${account.partition}, ${account.region})`,
+      `KeyWarden ${VERSION} restore · account ${account.accountId} (${account.partition}, ${account.region})${options.member ? ` through role ${options.member.roleName}` : ''}`,
     );
     out(`Caller: ${caller.arn}`);
     out(`IAM user ${plan.userName} (${plan.userArn})`);

@@ -30,6 +30,8 @@ export interface RestoreOptions {
   readonly yes: boolean;
   readonly profile: string | undefined;
   readonly region: string | undefined;
+  /** Organization mode: the member account, reached through the member role. Absent: the caller's account. */
+  readonly member: { readonly accountId: string; readonly roleName: string } | undefined;
 }
 
 export type RestoreCommand =
@@ -52,13 +54,17 @@ Options:
   --exempt-days N    days the exemption lasts, 1 to 90 (default: 7)
   --yes              do it
   --exempt-tag KEY   the exemption tag (default: EXEMPT_TAG or keywarden:exempt)
+  --account ID --role-name NAME
+                     organization mode: act in member account ID through its role
+                     NAME (the member role KeyWarden is deployed with)
   --profile NAME     AWS profile (default: the standard credential chain)
   --region REGION    region for STS and Security Hub (default: the profile's or AWS_REGION)
   -h, --help         show this help
 
 Permissions: sts:GetCallerIdentity, iam:GetUser, iam:ListAccessKeys,
 securityhub:GetFindings; with --yes also iam:TagUser, iam:UpdateAccessKey,
-iam:GetAccessKeyLastUsed and securityhub:BatchImportFindings.
+iam:GetAccessKeyLastUsed and securityhub:BatchImportFindings. With --account,
+the caller needs sts:AssumeRole on the member role, and the role those.
 
 Exit codes:
   0   done (or, without --yes, the plan was shown)
@@ -70,6 +76,9 @@ Exit codes:
 // IAM user names: 1-64 of [\w+=,.@-]; access key ids: 16-128 upper-case letters and digits.
 const USER_NAME = /^[\w+=,.@-]{1,64}$/;
 const ACCESS_KEY_ID = /^[A-Z0-9]{16,128}$/;
+const ACCOUNT_ID = /^\d{12}$/;
+// IAM role names: 1-64 of [\w+=,.@-].
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -109,6 +118,20 @@ export function parseRestoreCommandLine(argv: readonly string[], env: Env): Rest
     if (value !== undefined && value.trim() === '')
       return { kind: 'usage-error', message: `${name} needs a value` };
   }
+  const accountId = values.account;
+  const roleName = values['role-name'];
+  if ((accountId === undefined) !== (roleName === undefined))
+    return { kind: 'usage-error', message: '--account and --role-name go together' };
+  if (accountId !== undefined && !ACCOUNT_ID.test(accountId))
+    return {
+      kind: 'usage-error',
+      message: `--account ${JSON.stringify(accountId)} is not a 12-digit account id`,
+    };
+  if (roleName !== undefined && !ROLE_NAME.test(roleName))
+    return {
+      kind: 'usage-error',
+      message: `--role-name ${JSON.stringify(roleName)} is not an IAM role name`,
+    };
   let exemptTag: string;
   try {
     exemptTag = loadConfig({ [ENV.exemptTag]: values['exempt-tag'] ?? env[ENV.exemptTag] }).exemptTag;
@@ -129,6 +152,7 @@ export function parseRestoreCommandLine(argv: readonly string[], env: Env): Rest
       yes: values.yes ?? false,
       profile: values.profile,
       region: values.region,
+      member: accountId !== undefined && roleName !== undefined ? { accountId, roleName } : undefined,
     },
   };
 }
@@ -145,6 +169,8 @@ function parse(argv: readonly string[]) {
       yes: { type: 'boolean' },
       profile: { type: 'string' },
       region: { type: 'string' },
+      account: { type: 'string' },
+      'role-name': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

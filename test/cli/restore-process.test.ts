@@ -1,6 +1,14 @@
 /** `keywarden restore` run as a process against a moto server of its own, through the counting proxy. */
 
-import { GetUserCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import {
+  CreateAccessKeyCommand,
+  CreateUserCommand,
+  GetUserCommand,
+  IAMClient,
+  ListAccessKeysCommand,
+  UpdateAccessKeyCommand,
+} from '@aws-sdk/client-iam';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findingIdFor } from '../../functions/core/finding.ts';
 import { expectValidAsff } from '../support/asff-matchers.ts';
@@ -210,6 +218,60 @@ describe('keywarden restore (process)', () => {
     expect(result.stderr).toContain(`half-erin is tagged keywarden:exempt=${until} already`);
     expect((await keys('half-erin'))[deactivated]).toBe('Inactive');
     expect(writes()).toEqual({ 'iam.TagUser': 1, 'iam.UpdateAccessKey': 1 });
+  });
+
+  it('acts in a member account through its role with --account and --role-name', async () => {
+    // Prepare: a user of the member account, seen through the member role (moto acts in the role's account).
+    const member = '111122223333';
+    const { Credentials } = await new STSClient({
+      endpoint: aws.moto.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    }).send(
+      new AssumeRoleCommand({
+        RoleArn: `arn:aws:iam::${member}:role/KeyWardenMember`,
+        RoleSessionName: 'seed',
+      }),
+    );
+    const memberIam = new IAMClient({
+      endpoint: aws.moto.endpoint,
+      region: 'us-east-1',
+      credentials: {
+        accessKeyId: Credentials?.AccessKeyId as string,
+        secretAccessKey: Credentials?.SecretAccessKey as string,
+        sessionToken: Credentials?.SessionToken as string,
+      },
+    });
+    await memberIam.send(new CreateUserCommand({ UserName: 'member-frank' }));
+    const { AccessKey } = await memberIam.send(new CreateAccessKeyCommand({ UserName: 'member-frank' }));
+    const keyId = AccessKey?.AccessKeyId as string;
+    await memberIam.send(
+      new UpdateAccessKeyCommand({ UserName: 'member-frank', AccessKeyId: keyId, Status: 'Inactive' }),
+    );
+
+    // Act
+    const result = await keywarden([
+      'restore',
+      'member-frank',
+      '--key',
+      keyId,
+      '--account',
+      member,
+      '--role-name',
+      'KeyWardenMember',
+      '--yes',
+    ]);
+
+    // Assess
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`account ${member} (aws, us-east-1) through role KeyWardenMember`);
+    const { AccessKeyMetadata = [] } = await memberIam.send(
+      new ListAccessKeysCommand({ UserName: 'member-frank' }),
+    );
+    expect(AccessKeyMetadata.map((key) => key.Status)).toEqual(['Active']);
+    const { User } = await memberIam.send(new GetUserCommand({ UserName: 'member-frank' }));
+    expect(User?.Tags?.find((tag) => tag.Key === 'keywarden:exempt')?.Value).toMatch(ISO_SECOND);
+    expect(aws.proxy.count('AssumeRole')).toBe(1);
   });
 
   it('shows its help, with the permissions it needs', async () => {

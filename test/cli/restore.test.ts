@@ -29,7 +29,15 @@ describe('parseCommandLine: restore', () => {
       yes: false,
       profile: undefined,
       region: undefined,
+      member: undefined,
     });
+  });
+
+  it('reads --account and --role-name into the member account to act in', () => {
+    expect(
+      restoreOptions(['restore', 'alice', '--account', '111122223333', '--role-name', 'KeyWardenMember'])
+        .member,
+    ).toEqual({ accountId: '111122223333', roleName: 'KeyWardenMember' });
   });
 
   it.each([
@@ -100,6 +108,22 @@ describe('parseCommandLine: restore', () => {
       case: 'an empty profile',
       argv: ['restore', 'alice', '--profile', ' '],
       message: /--profile needs a value/,
+    },
+    {
+      case: '--account alone',
+      argv: ['restore', 'alice', '--account', '111122223333'],
+      message: /go together/,
+    },
+    { case: '--role-name alone', argv: ['restore', 'alice', '--role-name', 'R'], message: /go together/ },
+    {
+      case: 'a bad account id',
+      argv: ['restore', 'alice', '--account', '1234', '--role-name', 'R'],
+      message: /--account "1234" is not a 12-digit account id/,
+    },
+    {
+      case: 'a bad role name',
+      argv: ['restore', 'alice', '--account', '111122223333', '--role-name', 'a/b'],
+      message: /--role-name "a\/b" is not an IAM role name/,
     },
   ])('refuses $case as a usage error', ({ argv, message }) => {
     const command = parseCommandLine(argv, {}, false);
