@@ -131,7 +131,29 @@ export async function restore(
     out(`Confirmed by IAM: ${plan.key.accessKeyId} Active, ${plan.exemptTag}=${plan.exemptUntil}`);
 
     // The finding is the engine's, from the state just confirmed; remediation stays off, whatever the detector's.
-    const trigger: Trigger = { kind: 'sweep', origin: 'cli' };
+    // The restore is a tag change and a re-activation by the caller: the finding names who restored which key.
+    const at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const trigger: Trigger = {
+      kind: 'event',
+      eventName: 'TagUser',
+      eventId: `keywarden-restore-${at}`,
+      eventTime: at,
+      actorArn: caller.arn,
+      actorType: /:assumed-role\//.test(caller.arn)
+        ? 'AssumedRole'
+        : /:root$/.test(caller.arn)
+          ? 'Root'
+          : 'IAMUser',
+      actorIssuerArn: '',
+      actorUserName: '',
+      actorAccountId: caller.account.accountId,
+      actorMfa: undefined,
+      sourceIp: '',
+      userAgent: `${USER_AGENT_MARKER}-cli/${VERSION} restore`,
+      accessKeyId: plan.key.accessKeyId,
+      tagKeys: [plan.exemptTag],
+      tagValues: { [plan.exemptTag]: plan.exemptUntil },
+    };
     const result = await checkUser(
       { iam, findings, clock, sleep },
       {
