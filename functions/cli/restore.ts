@@ -6,11 +6,12 @@
  */
 
 import { parseArgs } from 'node:util';
+import { USER_NAME } from '../core/event.ts';
 import type { Finding } from '../core/finding.ts';
 import { findingIdFor } from '../core/finding.ts';
 import type { AccessKey, UserSnapshot } from '../core/types.ts';
 import { loadConfig } from '../shared/config.ts';
-import { ENV } from '../shared/constants.ts';
+import { ACCOUNT_ID_PATTERN, ENV, ROLE_NAME_PATTERN } from '../shared/constants.ts';
 import { ConfigError, KeyWardenError } from '../shared/errors.ts';
 
 /** `--exempt-days`: default and bounds. */
@@ -73,12 +74,8 @@ Exit codes:
       recorded deactivation and no --key)
 `;
 
-// IAM user names: 1-64 of [\w+=,.@-]; access key ids: 16-128 upper-case letters and digits.
-const USER_NAME = /^[\w+=,.@-]{1,64}$/;
+// Access key ids: 16-128 upper-case letters and digits.
 const ACCESS_KEY_ID = /^[A-Z0-9]{16,128}$/;
-const ACCOUNT_ID = /^\d{12}$/;
-// IAM role names: 1-64 of [\w+=,.@-].
-const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -122,12 +119,12 @@ export function parseRestoreCommandLine(argv: readonly string[], env: Env): Rest
   const roleName = values['role-name'];
   if ((accountId === undefined) !== (roleName === undefined))
     return { kind: 'usage-error', message: '--account and --role-name go together' };
-  if (accountId !== undefined && !ACCOUNT_ID.test(accountId))
+  if (accountId !== undefined && !ACCOUNT_ID_PATTERN.test(accountId))
     return {
       kind: 'usage-error',
       message: `--account ${JSON.stringify(accountId)} is not a 12-digit account id`,
     };
-  if (roleName !== undefined && !ROLE_NAME.test(roleName))
+  if (roleName !== undefined && !ROLE_NAME_PATTERN.test(roleName))
     return {
       kind: 'usage-error',
       message: `--role-name ${JSON.stringify(roleName)} is not an IAM role name`,
