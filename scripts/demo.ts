@@ -7,7 +7,9 @@
  * the findings read back from Security Hub and the keys as IAM has them: first in detect-only mode, then with
  * REMEDIATION_MODE=deactivate. Exits non-zero when an outcome is not the expected one.
  *
- * Usage: npm run demo [-- --verbose]   (--verbose shows the handler's JSON logs)
+ * With --organization: a central account and two members instead (scripts/lib/demo-organization.ts).
+ *
+ * Usage: npm run demo [-- --organization] [-- --verbose]   (--verbose shows the handler's JSON logs)
  */
 
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -29,6 +31,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { findingIdFor } from '../functions/core/finding.ts';
 import { USER_AGENT_MARKER } from '../functions/shared/constants.ts';
 import { type KeyCall, putEventsEntry } from './lib/cloudtrail.ts';
+import { OrganizationDemoError, runOrganizationDemo } from './lib/demo-organization.ts';
 import {
   clientConfig,
   createQueue,
@@ -48,6 +51,7 @@ import { synthesizedKeyEventPattern } from './lib/synth.ts';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const verbose = process.argv.includes('--verbose');
+const organization = process.argv.includes('--organization');
 const out = (line = ''): void => {
   process.stdout.write(`${line}\n`);
 };
@@ -421,7 +425,8 @@ async function main(): Promise<number> {
         ? `KeyWarden demo on moto server at ${emulator.endpoint} (started for this run, stopped at the end)`
         : `KeyWarden demo on the emulator at ${emulator.endpoint} (AWS_ENDPOINT_URL)`,
     );
-    await run(emulator, patternPromise);
+    if (organization) await runOrganizationDemo(emulator, patternPromise, { out, verbose });
+    else await run(emulator, patternPromise);
     return 0;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -430,7 +435,11 @@ async function main(): Promise<number> {
       process.stderr.write(
         'Or point the demo at a running emulator: AWS_ENDPOINT_URL=http://127.0.0.1:5000 npm run demo\n',
       );
-    } else if (!(error instanceof DemoExpectationError) && error instanceof Error && error.stack) {
+    } else if (
+      !(error instanceof DemoExpectationError || error instanceof OrganizationDemoError) &&
+      error instanceof Error &&
+      error.stack
+    ) {
       process.stderr.write(`${error.stack}\n`);
     }
     return 1;

@@ -11,9 +11,12 @@ interface Run {
 }
 
 /** `npm run demo` without npm: node with the tsx loader, as a separate process. */
-function runDemo(env: NodeJS.ProcessEnv): Promise<Run> {
+function runDemo(env: NodeJS.ProcessEnv, args: readonly string[] = []): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], { cwd: ROOT, env });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', ...args], {
+      cwd: ROOT,
+      env,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -62,6 +65,28 @@ describe('npm run demo', () => {
     expect(stdout).toContain('every outcome as expected');
     // The handler's JSON logs are silenced.
     expect(stdout).not.toContain('"level"');
+  }, 180_000);
+
+  it('with --organization, lands each member event in that member’s own hub and deactivates inside a member', async () => {
+    const { code, stdout, stderr } = await runDemo(
+      { ...withoutEmulator(), AWS_ENDPOINT_URL: inject('motoEndpoint') },
+      ['--organization'],
+    );
+
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/111111111111 +CreateAccessKey +alice-\w+ +→ violation, action none/);
+    expect(stdout).toMatch(/222222222222 +CreateAccessKey +bob-\w+ +→ violation, action none/);
+    expect(stdout).toMatch(/222222222222 +CreateAccessKey +bob-\w+ +→ violation, action deactivated/);
+    expect(stdout).toMatch(/222222222222 +UpdateAccessKey +bob-\w+ +→ skipped \(own-remediation\)/);
+    // Each member's finding in its own hub, named for that account; none in the central hub.
+    expect(stdout).toMatch(
+      /111111111111 \(member \) +FAILED +AwsAccountId 111111111111 +IAM user alice-\w+ has 2/,
+    );
+    expect(stdout).toMatch(
+      /222222222222 \(member \) +PASSED +AwsAccountId 222222222222 +KeyWarden deactivated/,
+    );
+    expect(stdout.match(/123456789012 \(central\) +none/g)).toHaveLength(2);
+    expect(stdout).toContain('every outcome as expected');
   }, 180_000);
 
   it.each([
