@@ -12,6 +12,7 @@ import { type Output, progressReporter } from './progress.ts';
 import { buildScanReport, exitCodeFor, renderJson, renderTable } from './report.ts';
 import { RESTORE_HELP } from './restore.ts';
 import { restore } from './restore-run.ts';
+import { scanAccounts } from './scan-accounts.ts';
 import { reportSettings, sweepAccount } from './sweep-account.ts';
 
 export type { Output } from './progress.ts';
@@ -87,7 +88,9 @@ export async function main(argv: readonly string[], io?: CliIo): Promise<number>
       stderr.write(`keywarden: ${command.message}\nRun keywarden --help for the options.\n`);
       return EXIT.usage;
     case 'scan':
-      return scan(command.options, { stdout, stderr, env });
+      return command.options.members === undefined
+        ? scan(command.options, { stdout, stderr, env })
+        : scanAccounts(command.options, command.options.members, { stdout, stderr, env });
     case 'restore-help':
       stdout.write(RESTORE_HELP);
       return EXIT.compliant;
