@@ -204,7 +204,7 @@ export function accountsLine(report: AccountsReport): string {
       ? `${violating.length} with violations (${violating.join(', ')})`
       : 'none with violations',
   );
-  return `Total: ${plural(summary.accounts, 'account')}, ${parts.join(', ')}.`;
+  return `${plural(summary.accounts, 'account')}: ${parts.join(', ')}.`;
 }
 
 export function renderAccountsTable(report: AccountsReport): string {
@@ -218,7 +218,7 @@ export function renderAccountsTable(report: AccountsReport): string {
   for (const entry of report.accounts) {
     out.push('', sectionTitle(entry, report), '');
     if (entry.summary === null) {
-      out.push(`Could not be scanned: ${entry.errors.map((error) => error.message).join('; ')}`);
+      out.push(...entry.errors.map((error) => error.message));
       continue;
     }
     out.push(...renderFindings({ ...entry, summary: entry.summary, settings: report.settings }));

@@ -169,7 +169,7 @@ describe('keywarden scan --accounts / --organization (process, three accounts)',
       '=== Total',
     ]);
     expect(result.stdout).toMatch(new RegExp(`^a-two +arn:aws:iam::${MEMBER_A}:user/a-two +`, 'm'));
-    expect(result.stdout).toContain(`Total: 2 accounts, 2 scanned, 1 with violations (${MEMBER_A}).`);
+    expect(result.stdout).toContain(`2 accounts: 2 scanned, 1 with violations (${MEMBER_A}).`);
   });
 
   it('with --import-findings and --remediate --yes, acts inside each member: its own hub, its own keys, none in the caller’s hub', async () => {
