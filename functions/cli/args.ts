@@ -2,11 +2,23 @@
 
 import { parseArgs } from 'node:util';
 import { type Config, loadConfig } from '../shared/config.ts';
-import { DEFAULTS, ENV, type RemediationMode, type SweepSource } from '../shared/constants.ts';
+import {
+  ACCOUNT_ID_PATTERN,
+  DEFAULTS,
+  ENV,
+  type RemediationMode,
+  ROLE_NAME_PATTERN,
+  type SweepSource,
+} from '../shared/constants.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { parseRestoreCommandLine, type RestoreCommand } from './restore.ts';
 
 export type OutputFormat = 'table' | 'json';
+
+/** Organization mode: which accounts to scan, each through the member role (the caller's own with its own). */
+export type MemberScan =
+  | { readonly from: 'accounts'; readonly accountIds: readonly string[]; readonly roleName: string }
+  | { readonly from: 'organization'; readonly roleName: string };
 
 export interface ScanOptions {
   readonly profile: string | undefined;
@@ -19,6 +31,8 @@ export interface ScanOptions {
   readonly keepKey: Config['keepKey'];
   readonly exemptTag: string;
   readonly rotationGraceHours: number;
+  /** Undefined: the caller's account only (a single-account scan). */
+  readonly members: MemberScan | undefined;
 }
 
 export type Command =
@@ -31,13 +45,24 @@ export type Command =
 /** Exit codes, documented in `--help` and the README. 64 is EX_USAGE from sysexits.h. */
 export const EXIT = { compliant: 0, error: 1, violations: 2, usage: 64 } as const;
 
+/**
+ * Accounts scanned at the same time in organization mode. IAM and Security Hub throttle per account, so accounts
+ * do not slow each other down; each runs its own 8 user checks, so 8 accounts keep 64 requests in flight.
+ */
+export const ACCOUNT_SCAN_CONCURRENCY = 8;
+
 export const HELP = `Usage: keywarden scan [options]
+       keywarden scan --accounts ID[,ID...] --role-name NAME [options]
+       keywarden scan --organization --role-name NAME [options]
        keywarden restore USER [--key ID] [--exempt-days N] [--yes]
                              undo a deactivation (see keywarden restore --help)
 
 Scans an AWS account for IAM users with more than one active access key
 (CIS AWS Foundations Benchmark v3.0.0 1.13). Candidates come from the IAM
 credential report (or a full listing with --full); each is confirmed live.
+With --accounts or --organization it scans several accounts, ${ACCOUNT_SCAN_CONCURRENCY} at a
+time, each through the member role NAME (the caller's own account, when
+listed, with the caller's credentials), and reports each account apart.
 
 Options:
   --profile NAME             AWS profile (default: the standard credential chain)
@@ -57,10 +82,19 @@ Options:
   -h, --help                 show this help
   -V, --version              show the version
 
+Organization mode (--import-findings and --remediate act in each account):
+  --accounts ID[,ID...]      scan these 12-digit account ids (repeatable)
+  --organization             scan every ACTIVE account of the caller's organization
+                             (organizations:ListAccounts: run it in the management
+                             account or a delegated administrator)
+  --role-name NAME           the member role to assume in each account (the one
+                             KeyWarden is deployed with, e.g. KeyWardenMember)
+
 Exit codes:
   0   no user has more than one active access key (exempt users allowed)
   2   violations found (listed in the output, including any deactivated in this run)
-  1   error: the scan is incomplete (missing permission, credentials, Security Hub, ...)
+  1   error: the scan is incomplete (missing permission, credentials, Security Hub,
+      an account that could not be scanned, ...); the other accounts are reported
   64  usage error
 `;
 
@@ -79,7 +113,14 @@ export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty:
   try {
     parsed = parse(argv);
   } catch (error) {
-    return { kind: 'usage-error', message: (error as Error).message };
+    const message = (error as Error).message;
+    // `restore` takes one account (--account); `scan` takes a list.
+    if (message.startsWith("Unknown option '--account'"))
+      return {
+        kind: 'usage-error',
+        message: "unknown option '--account': scan takes --accounts ID[,ID...] (restore takes --account ID)",
+      };
+    return { kind: 'usage-error', message };
   }
   const { values, positionals } = parsed;
   if (values.help) return { kind: 'help' };
@@ -111,6 +152,9 @@ export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty:
       return { kind: 'usage-error', message: `${name} needs a value` };
   }
 
+  const members = parseMembers(values.accounts, values.organization ?? false, values['role-name']);
+  if (typeof members === 'string') return { kind: 'usage-error', message: members };
+
   const overrides: Record<string, string | undefined> = {
     [ENV.keepKey]: values['keep-key'] ?? env[ENV.keepKey],
     [ENV.exemptTag]: values['exempt-tag'] ?? env[ENV.exemptTag],
@@ -141,8 +185,36 @@ export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty:
       keepKey: config.keepKey,
       exemptTag: config.exemptTag,
       rotationGraceHours: config.rotationGraceHours,
+      members,
     },
   };
+}
+
+/** `--accounts` (each value a comma list), `--organization` and `--role-name`; a string is the usage error. */
+export function parseMembers(
+  accounts: readonly string[] | undefined,
+  organization: boolean,
+  roleName: string | undefined,
+): MemberScan | undefined | string {
+  if (accounts !== undefined && organization)
+    return '--accounts and --organization do not go together: name the accounts, or scan the organization';
+  if (accounts === undefined && !organization)
+    return roleName === undefined ? undefined : '--role-name goes with --accounts or --organization';
+  const flag = organization ? '--organization' : '--accounts';
+  if (roleName === undefined)
+    return `${flag} needs --role-name NAME, the member role KeyWarden is deployed with (e.g. KeyWardenMember)`;
+  if (!ROLE_NAME_PATTERN.test(roleName))
+    return `--role-name ${JSON.stringify(roleName)} is not an IAM role name (1 to 64 letters, digits and +=,.@_-)`;
+  if (accounts === undefined) return { from: 'organization', roleName };
+  const accountIds: string[] = [];
+  for (const value of accounts) {
+    for (const id of value.split(',').map((part) => part.trim())) {
+      if (!ACCOUNT_ID_PATTERN.test(id))
+        return `--accounts ${JSON.stringify(value)}: ${JSON.stringify(id)} is not a 12-digit account id`;
+      if (!accountIds.includes(id)) accountIds.push(id);
+    }
+  }
+  return { from: 'accounts', accountIds, roleName };
 }
 
 function parse(argv: readonly string[]) {
@@ -161,6 +233,9 @@ function parse(argv: readonly string[]) {
       'keep-key': { type: 'string' },
       'exempt-tag': { type: 'string' },
       'rotation-grace-hours': { type: 'string' },
+      accounts: { type: 'string', multiple: true },
+      organization: { type: 'boolean' },
+      'role-name': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'V' },
     },

@@ -1,7 +1,7 @@
 /** Turns the errors a scan can meet into one actionable sentence each. Pure. */
 
 import { errorCode, errorMessage } from '../adapters/clients.ts';
-import { AwsCallError } from '../shared/errors.ts';
+import { AwsCallError, MemberRoleError } from '../shared/errors.ts';
 
 export interface ErrorContext {
   readonly accountId: string | undefined;
@@ -43,6 +43,9 @@ const SERVICE_OF_OPERATION: Readonly<Record<string, string>> = {
 
 /** The operation and code of an error, looking through AwsCallError to the SDK error. */
 function describeCall(error: unknown): { operation: string | undefined; code: string; message: string } {
+  if (error instanceof MemberRoleError) {
+    return { operation: 'sts:AssumeRole', code: error.code, message: errorMessage(error.cause ?? error) };
+  }
   if (error instanceof AwsCallError) {
     return { operation: error.operation, code: error.code, message: errorMessage(error.cause ?? error) };
   }
@@ -54,6 +57,8 @@ export function deniedPermission(operation: string | undefined, message: string)
   const named = /not authorized to perform:?\s+([a-z0-9-]+:[A-Za-z0-9*]+)/.exec(message)?.[1];
   if (named !== undefined) return named;
   if (operation === undefined) return undefined;
+  // Some adapters name the action itself (`organizations:ListAccounts`).
+  if (operation.includes(':')) return operation;
   return `${SERVICE_OF_OPERATION[operation] ?? 'iam'}:${operation}`;
 }
 
@@ -77,14 +82,25 @@ export function describeError(error: unknown, context: ErrorContext): string {
     const where = `account ${context.accountId ?? '?'} in ${context.region ?? 'this region'}`;
     return `Security Hub CSPM is not enabled for ${where}: enable it (aws securityhub enable-security-hub --region ${context.region ?? 'REGION'}), pick its region with --region, or scan without --import-findings.`;
   }
+  const origin = error instanceof AwsCallError || error instanceof MemberRoleError ? error.cause : error;
+  const unreachable =
+    NETWORK.has(code) || NETWORK.has((origin as { code?: unknown } | undefined)?.code as string);
+  if (error instanceof MemberRoleError && !unreachable) {
+    return `Could not assume the member role ${error.roleArn} (${code}: ${message}): check that the role exists in account ${error.accountId}, that it trusts the caller, and that the caller may call sts:AssumeRole on it.`;
+  }
+  if (code === 'AWSOrganizationsNotInUseException') {
+    return "The caller's account is not in an organization (AWSOrganizationsNotInUseException): name the accounts with --accounts instead of --organization.";
+  }
   if (ACCESS_DENIED.has(code) || /not authorized to perform/i.test(message)) {
+    if (operation === 'organizations:ListAccounts') {
+      return `Access denied: the credentials in use may not call organizations:ListAccounts, which works only in the management account or a delegated administrator for AWS Organizations; run there, or name the accounts with --accounts.`;
+    }
     const permission = deniedPermission(operation, message);
     return permission === undefined
       ? `Access denied: ${message}`
       : `Access denied: the credentials in use may not call ${permission}; grant it (see the README's permission list) and retry${REPORT_ACTIONS.has(permission) ? ', or list users live with --full' : ''}.`;
   }
-  const origin = error instanceof AwsCallError ? error.cause : error;
-  if (NETWORK.has(code) || NETWORK.has((origin as { code?: unknown } | undefined)?.code as string)) {
+  if (unreachable) {
     return `Could not reach AWS (${message}): check the network, any proxy, and AWS_ENDPOINT_URL if set.`;
   }
   if (error instanceof Error && error.name !== 'Error') return `${error.name}: ${error.message}`;

@@ -2,69 +2,25 @@
 
 import { accountFromCaller } from '../adapters/account.ts';
 import { createClients, VERSION } from '../adapters/clients.ts';
-import { createIamPort } from '../adapters/iam.ts';
-import { createFindingsPort } from '../adapters/securityhub.ts';
 import type { AccountContext } from '../core/types.ts';
-import { monotonicClock, sleep } from '../shared/clock.ts';
-import { DEFAULTS, USER_AGENT_MARKER } from '../shared/constants.ts';
-import { runSweep, type SweepProgress } from '../sweep/engine.ts';
-import { createAccountIamPort } from '../sweep/iam-account.ts';
+import { monotonicClock } from '../shared/clock.ts';
+import { USER_AGENT_MARKER } from '../shared/constants.ts';
 import { EXIT, HELP, parseCommandLine, type ScanOptions } from './args.ts';
 import { describeError } from './errors.ts';
 import { checkProfile } from './profiles.ts';
+import { type Output, progressReporter } from './progress.ts';
 import { buildScanReport, exitCodeFor, renderJson, renderTable } from './report.ts';
 import { RESTORE_HELP } from './restore.ts';
 import { restore } from './restore-run.ts';
+import { scanAccounts } from './scan-accounts.ts';
+import { reportSettings, sweepAccount } from './sweep-account.ts';
 
-export interface Output {
-  write(text: string): unknown;
-  readonly isTTY?: boolean;
-}
+export type { Output } from './progress.ts';
 
 export interface CliIo {
   readonly stdout: Output;
   readonly stderr: Output;
   readonly env: Readonly<Record<string, string | undefined>>;
-}
-
-const LONG_PHASE = 200;
-
-/** Progress on stderr: rewritten in place on a terminal, else a line per phase (and quarter of a long one). */
-function progressReporter(stderr: Output): (progress: SweepProgress) => void {
-  let lastPhase = '';
-  let lastQuarter = -1;
-  return (progress) => {
-    const text = ((): string => {
-      switch (progress.phase) {
-        case 'report':
-          return 'Generating the IAM credential report…';
-        case 'findings':
-          return 'Reading open KeyWarden findings from Security Hub…';
-        case 'listing':
-          return progress.done === 0
-            ? `Listing the access keys of ${progress.total} users…`
-            : `Listing access keys: ${progress.done}/${progress.total} users`;
-        case 'checking':
-          return progress.done === 0
-            ? `Confirming ${progress.total} candidate(s) live…`
-            : `Confirming candidates live: ${progress.done}/${progress.total}`;
-        case 'importing':
-          return progress.done === 0
-            ? `Importing ${progress.total} finding(s)…`
-            : `Importing findings: ${progress.done}/${progress.total}`;
-      }
-    })();
-    if (stderr.isTTY) {
-      stderr.write(`\r\x1b[2K${text}`);
-      return;
-    }
-    // Counts only for long phases, at each quarter, so a log stays short.
-    const total = 'total' in progress ? progress.total : 0;
-    const quarter = 'done' in progress && total >= LONG_PHASE ? Math.floor((4 * progress.done) / total) : 0;
-    if (progress.phase !== lastPhase || quarter !== lastQuarter) stderr.write(`${text}\n`);
-    lastPhase = progress.phase;
-    lastQuarter = quarter;
-  };
 }
 
 async function scan(options: ScanOptions, io: CliIo): Promise<number> {
@@ -92,45 +48,17 @@ async function scan(options: ScanOptions, io: CliIo): Promise<number> {
       ...(options.importFindings ? {} : { userAgent: `${USER_AGENT_MARKER}-cli/${VERSION}` }),
     });
     const clock = monotonicClock();
-    const result = await runSweep(
-      {
-        iam: createIamPort(clients.iam),
-        accountIam: createAccountIamPort(clients.iam, { sleep }),
-        findings: createFindingsPort(clients.securityHub, {
-          accountId: account.accountId,
-          partition: account.partition,
-        }),
-        clock,
-        sleep,
-        onProgress: progress,
-        onWarning: (message) => io.stderr.write(`warning: ${message}\n`),
-      },
-      {
-        settings: {
-          remediationMode: options.remediationMode,
-          keepKey: options.keepKey,
-          exemptTag: options.exemptTag,
-          rotationGraceHours: options.rotationGraceHours,
-          consistencyRetries: DEFAULTS.consistencyRetries,
-          importFindings: options.importFindings,
-        },
-        source: options.source,
-        origin: 'cli',
-      },
-      account,
-    );
+    const result = await sweepAccount(clients, account, options, {
+      clock,
+      onProgress: progress,
+      onWarning: (message) => io.stderr.write(`warning: ${message}\n`),
+    });
     if (io.stderr.isTTY) io.stderr.write('\r\x1b[2K');
     const report = buildScanReport(result, {
       account,
       scannedAt: clock(),
       version: VERSION,
-      settings: {
-        remediation: options.remediationMode,
-        keepKey: options.keepKey,
-        exemptTag: options.exemptTag,
-        rotationGraceHours: options.rotationGraceHours,
-        importFindings: options.importFindings,
-      },
+      settings: reportSettings(options),
       describeError: describe,
     });
     io.stdout.write(options.format === 'json' ? renderJson(report) : renderTable(report));
@@ -160,7 +88,9 @@ export async function main(argv: readonly string[], io?: CliIo): Promise<number>
       stderr.write(`keywarden: ${command.message}\nRun keywarden --help for the options.\n`);
       return EXIT.usage;
     case 'scan':
-      return scan(command.options, { stdout, stderr, env });
+      return command.options.members === undefined
+        ? scan(command.options, { stdout, stderr, env })
+        : scanAccounts(command.options, command.options.members, { stdout, stderr, env });
     case 'restore-help':
       stdout.write(RESTORE_HELP);
       return EXIT.compliant;

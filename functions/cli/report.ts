@@ -69,7 +69,8 @@ export interface ReportContext {
   readonly describeError: (error: unknown) => string;
 }
 
-const CONTROL = 'CIS AWS Foundations Benchmark v3.0.0 1.13: at most one active access key per IAM user';
+export const CONTROL =
+  'CIS AWS Foundations Benchmark v3.0.0 1.13: at most one active access key per IAM user';
 
 function reportKey(key: AccessKey): ReportKey {
   return {
@@ -172,7 +173,7 @@ export function renderJson(report: ScanReport): string {
   return `${JSON.stringify(report, null, 2)}\n`;
 }
 
-function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((header, column) =>
     Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)),
   );
@@ -184,7 +185,7 @@ function table(headers: readonly string[], rows: readonly (readonly string[])[])
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
-const plural = (count: number, one: string, many = `${one}s`): string =>
+export const plural = (count: number, one: string, many = `${one}s`): string =>
   `${count} ${count === 1 ? one : many}`;
 
 /** The closing summary line, for the compliance record. */
@@ -204,7 +205,7 @@ export function summaryLine(summary: SweepSummary): string {
 }
 
 /** The first line of the result: what was found, and whether every user could be checked. */
-export function headline(report: ScanReport): string {
+export function headline(report: Pick<ScanReport, 'violations' | 'errors' | 'summary'>): string {
   const { failed } = report.summary;
   const unknown =
     failed > 0 ? `the scan is incomplete: ${plural(failed, 'user')} could not be checked` : undefined;
@@ -234,18 +235,18 @@ function describeKey(key: ReportKey): string {
   return `${key.accessKeyId} (${day(key.createDate)}, ${used})`;
 }
 
-export function renderTable(report: ScanReport): string {
-  const { account } = report;
-  const source =
-    report.source === 'full'
-      ? 'every user listed live'
-      : `candidates from the IAM credential report of ${report.reportGeneratedAt ?? 'unknown time'}, each confirmed live`;
-  const out: string[] = [
-    `KeyWarden ${report.tool.version} · ${report.control}`,
-    `Account ${account.accountId} (${account.partition}, ${account.region}) · ${report.scannedAt} · ${source}`,
-    '',
-  ];
-  out.push(headline(report));
+/** Where the candidates came from, in words. */
+export function describeSource(report: Pick<ScanReport, 'source' | 'reportGeneratedAt'>): string {
+  return report.source === 'full'
+    ? 'every user listed live'
+    : `candidates from the IAM credential report of ${report.reportGeneratedAt ?? 'unknown time'}, each confirmed live`;
+}
+
+/** The table's body for one account: the headline, violators, exempt users, closed findings and errors. */
+export function renderFindings(
+  report: Pick<ScanReport, 'violations' | 'exempt' | 'resolvedFindings' | 'errors' | 'summary' | 'settings'>,
+): string[] {
+  const out: string[] = [headline(report)];
   if (report.violations.length > 0) {
     out.push(
       '',
@@ -283,12 +284,22 @@ export function renderTable(report: ScanReport): string {
     for (const error of report.errors)
       out.push(`  ${error.userName ? `${error.userName}: ` : ''}${error.message}`);
   }
-  if (report.violations.some((v) => v.action === 'none')) {
-    out.push(
-      '',
-      'Run with --remediate to see which keys KeyWarden would deactivate, and with --remediate --yes to do it.',
-    );
-  }
+  return out;
+}
+
+/** The hint to remediate, when a violation was only reported. */
+export const REMEDIATE_HINT =
+  'Run with --remediate to see which keys KeyWarden would deactivate, and with --remediate --yes to do it.';
+
+export function renderTable(report: ScanReport): string {
+  const { account } = report;
+  const out: string[] = [
+    `KeyWarden ${report.tool.version} · ${report.control}`,
+    `Account ${account.accountId} (${account.partition}, ${account.region}) · ${report.scannedAt} · ${describeSource(report)}`,
+    '',
+    ...renderFindings(report),
+  ];
+  if (report.violations.some((v) => v.action === 'none')) out.push('', REMEDIATE_HINT);
   out.push('', summaryLine(report.summary));
   return `${out.join('\n')}\n`;
 }

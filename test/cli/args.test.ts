@@ -139,3 +139,115 @@ describe('parseCommandLine', () => {
     expect(parseCommandLine(argv, {}, false).kind).toBe(kind);
   });
 });
+
+describe('parseCommandLine: organization mode', () => {
+  const A = '111122223333';
+  const B = '444455556666';
+  const ROLE = ['--role-name', 'KeyWardenMember'];
+
+  it.each([
+    {
+      case: 'one account',
+      valid: ['--accounts', A, ...ROLE],
+      members: { from: 'accounts', accountIds: [A], roleName: 'KeyWardenMember' },
+      invalid: ['--accounts', '11112222333', ...ROLE],
+      message: '--accounts "11112222333": "11112222333" is not a 12-digit account id',
+    },
+    {
+      case: 'a comma list, spaces trimmed and duplicates dropped, in the order given',
+      valid: ['--accounts', `${B}, ${A},${B}`, ...ROLE],
+      members: { from: 'accounts', accountIds: [B, A], roleName: 'KeyWardenMember' },
+      invalid: ['--accounts', `${B},`, ...ROLE],
+      message: `--accounts "${B},": "" is not a 12-digit account id`,
+    },
+    {
+      case: '--accounts repeated',
+      valid: ['--accounts', A, '--accounts', B, ...ROLE],
+      members: { from: 'accounts', accountIds: [A, B], roleName: 'KeyWardenMember' },
+      invalid: ['--accounts', A, '--accounts', 'prod', ...ROLE],
+      message: '--accounts "prod": "prod" is not a 12-digit account id',
+    },
+    {
+      case: 'the organization',
+      valid: ['--organization', ...ROLE],
+      members: { from: 'organization', roleName: 'KeyWardenMember' },
+      invalid: ['--organization'],
+      message:
+        '--organization needs --role-name NAME, the member role KeyWarden is deployed with (e.g. KeyWardenMember)',
+    },
+    {
+      case: 'accounts with their role',
+      valid: ['--accounts', A, ...ROLE],
+      members: { from: 'accounts', accountIds: [A], roleName: 'KeyWardenMember' },
+      invalid: ['--accounts', A],
+      message:
+        '--accounts needs --role-name NAME, the member role KeyWarden is deployed with (e.g. KeyWardenMember)',
+    },
+    {
+      case: 'a role name of every allowed character',
+      valid: ['--organization', '--role-name', 'Key+Warden=,.@_-1'],
+      members: { from: 'organization', roleName: 'Key+Warden=,.@_-1' },
+      invalid: ['--organization', '--role-name', 'ops/KeyWarden'],
+      message: '--role-name "ops/KeyWarden" is not an IAM role name (1 to 64 letters, digits and +=,.@_-)',
+    },
+    {
+      case: 'a role name of 64 characters',
+      valid: ['--organization', '--role-name', 'R'.repeat(64)],
+      members: { from: 'organization', roleName: 'R'.repeat(64) },
+      invalid: ['--organization', '--role-name', 'R'.repeat(65)],
+      message: `--role-name "${'R'.repeat(65)}" is not an IAM role name (1 to 64 letters, digits and +=,.@_-)`,
+    },
+    {
+      case: 'either --accounts or --organization',
+      valid: ['--organization', ...ROLE],
+      members: { from: 'organization', roleName: 'KeyWardenMember' },
+      invalid: ['--organization', '--accounts', A, ...ROLE],
+      message:
+        '--accounts and --organization do not go together: name the accounts, or scan the organization',
+    },
+    {
+      case: 'no account selection and no role',
+      valid: [],
+      members: undefined,
+      invalid: ['--role-name', 'KeyWardenMember'],
+      message: '--role-name goes with --accounts or --organization',
+    },
+    {
+      case: 'the plural --accounts (restore takes --account)',
+      valid: ['--accounts', A, ...ROLE],
+      members: { from: 'accounts', accountIds: [A], roleName: 'KeyWardenMember' },
+      invalid: ['--account', A, ...ROLE],
+      message: "unknown option '--account': scan takes --accounts ID[,ID...] (restore takes --account ID)",
+    },
+  ])('reads $case, and rejects its twin', ({ valid, members, invalid, message }) => {
+    // Act
+    const accepted = parseCommandLine(['scan', ...valid], {}, false);
+    const rejected = parseCommandLine(['scan', ...invalid], {}, false);
+
+    // Assess
+    expect(accepted).toMatchObject({ kind: 'scan' });
+    expect(accepted.kind === 'scan' && accepted.options.members).toEqual(members);
+    expect(rejected).toEqual({ kind: 'usage-error', message });
+  });
+
+  it('keeps every other option, applied in each account', () => {
+    // Act
+    const options = scan([
+      'scan',
+      '--organization',
+      ...ROLE,
+      '--import-findings',
+      '--remediate',
+      '--yes',
+      '--full',
+    ]);
+
+    // Assess
+    expect(options).toMatchObject({
+      members: { from: 'organization', roleName: 'KeyWardenMember' },
+      importFindings: true,
+      remediationMode: 'deactivate',
+      source: 'full',
+    });
+  });
+});

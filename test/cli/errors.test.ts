@@ -2,9 +2,16 @@ import { IAMServiceException } from '@aws-sdk/client-iam';
 import { InvalidAccessException } from '@aws-sdk/client-securityhub';
 import { describe, expect, it } from 'vitest';
 import { deniedPermission, describeError } from '../../functions/cli/errors.ts';
-import { AwsCallError, CredentialReportError } from '../../functions/shared/errors.ts';
+import { AwsCallError, CredentialReportError, MemberRoleError } from '../../functions/shared/errors.ts';
 
 const CONTEXT = { accountId: '123456789012', region: 'eu-west-1' };
+const MEMBER_ROLE = 'arn:aws:iam::111122223333:role/KeyWardenMember';
+
+function memberRoleError(code: string, message: string, cause?: unknown): MemberRoleError {
+  return new MemberRoleError('111122223333', MEMBER_ROLE, code, message, {
+    cause: cause ?? named(code, message),
+  });
+}
 
 function named(name: string, message: string): Error {
   const error = new Error(message);
@@ -77,6 +84,49 @@ describe('describeError', () => {
       says: /Could not reach AWS \(connect ECONNREFUSED/,
     },
     {
+      case: 'a member role that cannot be assumed',
+      error: memberRoleError(
+        'AccessDenied',
+        `User: arn:aws:iam::123456789012:user/auditor is not authorized to perform: sts:AssumeRole on resource: ${MEMBER_ROLE}`,
+      ),
+      says: new RegExp(
+        `^Could not assume the member role ${MEMBER_ROLE} \\(AccessDenied: User: .* is not authorized to perform: sts:AssumeRole on resource: .*\\): check that the role exists in account 111122223333, that it trusts the caller, and that the caller may call sts:AssumeRole on it\\.$`,
+      ),
+    },
+    {
+      case: 'expired credentials met when assuming a member role',
+      error: memberRoleError('ExpiredToken', 'The security token included in the request is expired'),
+      says: /^AWS rejected the credentials \(ExpiredToken\)/,
+    },
+    {
+      case: 'STS unreachable when assuming a member role',
+      error: memberRoleError(
+        'UnknownError',
+        'connect ECONNREFUSED 127.0.0.1:1',
+        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }),
+      ),
+      says: /^Could not reach AWS \(connect ECONNREFUSED/,
+    },
+    {
+      case: 'ListAccounts denied outside the management account and delegated administrator',
+      error: new AwsCallError('organizations:ListAccounts', 'AccessDeniedException', 'denied', {
+        cause: named('AccessDeniedException', 'You don’t have permissions to access this resource.'),
+      }),
+      says: /^Access denied: the credentials in use may not call organizations:ListAccounts, which works only in the management account or a delegated administrator .*--accounts\.$/,
+    },
+    {
+      case: 'an account in no organization',
+      error: new AwsCallError(
+        'organizations:ListAccounts',
+        'AWSOrganizationsNotInUseException',
+        'not in use',
+        {
+          cause: named('AWSOrganizationsNotInUseException', 'not in use'),
+        },
+      ),
+      says: /^The caller's account is not in an organization \(AWSOrganizationsNotInUseException\): name the accounts with --accounts/,
+    },
+    {
       case: 'a named KeyWarden error',
       error: new CredentialReportError('the IAM credential report was not ready after 300 s'),
       says: /^CredentialReportError: the IAM credential report was not ready/,
@@ -97,6 +147,7 @@ describe('deniedPermission', () => {
     { operation: 'BatchImportFindings', message: 'denied', permission: 'securityhub:BatchImportFindings' },
     { operation: 'ListAccessKeys', message: 'denied', permission: 'iam:ListAccessKeys' },
     { operation: 'GetCallerIdentity', message: 'denied', permission: 'sts:GetCallerIdentity' },
+    { operation: 'organizations:ListAccounts', message: 'denied', permission: 'organizations:ListAccounts' },
     { operation: undefined, message: 'denied', permission: undefined },
   ])('names $permission for $operation / "$message"', ({ operation, message, permission }) => {
     expect(deniedPermission(operation, message)).toBe(permission);

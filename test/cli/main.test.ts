@@ -17,6 +17,7 @@ describe('main', () => {
   it.each([
     { argv: ['--help'], code: 0, stdout: /^Usage: keywarden scan \[options\]/ },
     { argv: ['scan', '-h'], code: 0, stdout: /64 +usage error/ },
+    { argv: ['--help'], code: 0, stdout: /^ +keywarden scan --organization --role-name NAME \[options\]$/m },
     { argv: ['--version'], code: 0, stdout: /^keywarden \d+\.\d+\.\d+\n$/ },
   ])('prints to stdout and exits $code for $argv', async ({ argv, code, stdout }) => {
     // Prepare

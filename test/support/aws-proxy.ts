@@ -58,6 +58,11 @@ export interface Fault {
   /** Matches only while this holds (checked when a request arrives). */
   readonly when?: () => boolean;
   /**
+   * Matches only a request whose raw body contains this text, e.g. an account id in AssumeRole's `RoleArn` (a
+   * query-protocol body is URL-encoded: digits and `-` appear as they are, `:` and `/` do not).
+   */
+  readonly bodyIncludes?: string;
+  /**
    * Runs before the request is forwarded (after any delay): changes state under the request, as a concurrent actor
    * would. A hook alone (no status) forwards the request once it is done.
    */
@@ -113,7 +118,9 @@ export function identify(req: IncomingMessage, body: Buffer): RecordedCall {
         ? 'sqs'
         : /cloudtrail/i.test(prefix)
           ? 'cloudtrail'
-          : prefix || 'unknown';
+          : /organizations/i.test(prefix)
+            ? 'organizations'
+            : prefix || 'unknown';
     return { service, operation };
   }
   const text = body.toString('utf8');
@@ -161,7 +168,7 @@ function tokenBucket(limit: RateLimit, now: () => number): () => boolean {
 }
 
 function sendError(res: ServerResponse, call: RecordedCall, status: number, code: string, message: string) {
-  const json = ['securityhub', 'events', 'cloudtrail'].includes(call.service);
+  const json = ['securityhub', 'events', 'cloudtrail', 'organizations'].includes(call.service);
   res.writeHead(status, {
     'content-type': json ? 'application/x-amz-json-1.1' : 'text/xml',
     'x-amzn-errortype': code,
@@ -237,7 +244,12 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
       return;
     }
     if (aws) calls.push(call);
-    const active = faults.find((f) => f.left > 0 && matches(f.fault, call));
+    const active = faults.find(
+      (f) =>
+        f.left > 0 &&
+        matches(f.fault, call) &&
+        (f.fault.bodyIncludes === undefined || body.toString('utf8').includes(f.fault.bodyIncludes)),
+    );
     if (active) {
       active.left -= 1;
       if (active.fault.delayMs) await new Promise((resolve) => setTimeout(resolve, active.fault.delayMs));
