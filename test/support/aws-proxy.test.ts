@@ -1,4 +1,4 @@
-/** The test proxy's AWS-like behaviour that the burst benchmark relies on: rate limits and finding filters. */
+/** The test proxy's AWS-like behaviour that the benchmark and tests rely on: rate limits, finding filters, faults. */
 
 import {
   BatchImportFindingsCommand,
@@ -6,6 +6,7 @@ import {
   SecurityHubClient,
   ThrottlingException,
 } from '@aws-sdk/client-securityhub';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { type AwsProxy, startAwsProxy } from './aws-proxy.ts';
 
@@ -124,5 +125,39 @@ describe('startAwsProxy finding filters', () => {
     expect(byId.Findings?.map((finding) => finding.Id)).toEqual([ids[1]]);
     expect(otherProduct.Findings).toEqual([]);
     expect(plain.Findings?.length).toBeGreaterThan(1);
+  });
+});
+
+describe('startAwsProxy faults', () => {
+  it('fails only the requests whose body holds bodyIncludes: one account’s AssumeRole, not another’s', async () => {
+    const faulty = await proxy({});
+    faulty.inject({
+      operation: 'AssumeRole',
+      status: 403,
+      code: 'AccessDenied',
+      bodyIncludes: '444455556666',
+    });
+    const sts = new STSClient({
+      endpoint: faulty.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+    const assume = (accountId: string) =>
+      settled(
+        sts.send(
+          new AssumeRoleCommand({
+            RoleArn: `arn:aws:iam::${accountId}:role/KeyWardenMember`,
+            RoleSessionName: 's',
+          }),
+        ),
+      );
+
+    const allowed = await assume('111122223333');
+    const denied = await assume('444455556666');
+
+    expect(allowed).toBe('ok');
+    expect(denied).toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    expect(faulty.count('sts.AssumeRole')).toBe(2);
   });
 });

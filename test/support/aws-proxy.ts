@@ -57,6 +57,8 @@ export interface Fault {
   readonly delayMs?: number;
   /** Matches only while this holds (checked when a request arrives). */
   readonly when?: () => boolean;
+  /** Matches only requests whose body contains this text, e.g. one account's id in an AssumeRole's RoleArn. */
+  readonly bodyIncludes?: string;
   /**
    * Runs before the request is forwarded (after any delay): changes state under the request, as a concurrent actor
    * would. A hook alone (no status) forwards the request once it is done.
@@ -237,7 +239,13 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
       return;
     }
     if (aws) calls.push(call);
-    const active = faults.find((f) => f.left > 0 && matches(f.fault, call));
+    const text = body.toString('utf8');
+    const active = faults.find(
+      (f) =>
+        f.left > 0 &&
+        matches(f.fault, call) &&
+        (f.fault.bodyIncludes === undefined || text.includes(f.fault.bodyIncludes)),
+    );
     if (active) {
       active.left -= 1;
       if (active.fault.delayMs) await new Promise((resolve) => setTimeout(resolve, active.fault.delayMs));
