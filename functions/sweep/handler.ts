@@ -99,6 +99,8 @@ export function sourceFromEvent(event: unknown, fallback: SweepSource): SweepSou
 /** Builds a handler around its dependencies; the exported `handler` uses the environment's. */
 export function createSweepHandler(deps: SweepHandlerDeps) {
   const { config, clients, logger } = deps;
+  // At cold start, like the configuration: an organization sweep that cannot tell its members.
+  requireSweepAccountSource(config);
   const clock = deps.clock ?? monotonicClock();
   const sleep = deps.sleep ?? realSleep;
   const iam = createIamPort(clients.iam);
@@ -249,11 +251,14 @@ export function createSweepHandler(deps: SweepHandlerDeps) {
 
   /** The organization's member accounts: the allow-list, else Organizations through the reader role. */
   async function memberAccountIds(): Promise<readonly string[]> {
+    // The allow-list wins: it is also what the detector acts on.
     if (config.memberAccountIds !== undefined) return config.memberAccountIds;
-    const roleArn = config.organizationRoleArn as string;
+    const { organizationRoleArn } = config;
+    // requireSweepAccountSource refused this configuration at cold start.
+    if (organizationRoleArn === undefined) return [];
     const { listOrganizationAccounts } = await import('../adapters/organization-reader.ts');
     const accounts = await listOrganizationAccounts({
-      roleArn,
+      roleArn: organizationRoleArn,
       sessionName: MEMBER_SESSION_NAMES.sweep,
       region: process.env.AWS_REGION,
     });
@@ -337,7 +342,6 @@ export function createSweepHandler(deps: SweepHandlerDeps) {
 
 // Config is parsed once, at cold start: a bad value fails the init with a message naming it.
 const config = loadConfig(process.env);
-requireSweepAccountSource(config);
 
 export const handler = withMetrics(
   createSweepHandler({ config, clients: createClients(), logger: createLogger(METRIC_SERVICES.sweep) }),
