@@ -54,6 +54,7 @@ import {
   organizationStatements,
   policyStatements,
 } from './permissions.ts';
+import { SweepAccountQueue, validateMemberSweepConcurrency } from './sweep-account-queue.ts';
 
 /**
  * Where this module runs from. In this repository it is TypeScript (infra/access-key-detector.ts) and the
@@ -190,10 +191,19 @@ export interface AccessKeyDetectorProps {
   readonly sweepSource?: SweepSource;
   /**
    * Organization mode: events of member accounts (forwarded to a bus this construct's rule does not watch; see
-   * `CentralDetector`) are handled inside each member through its member role.
-   * @default - single account: another account's event is skipped
+   * `CentralDetector`) are handled inside each member through its member role, and the sweep covers this account
+   * and every member: those of `memberAccountIds`, else the organization's ACTIVE accounts, listed through
+   * `organizationRoleArn` (one of the two is required). The schedule queues one message per account on an
+   * account queue, and the sweep sweeps each account from there.
+   * @default - single account: another account's event is skipped, the sweep covers this account only
    */
   readonly organization?: OrganizationAccess & { readonly memberAccountIds?: readonly string[] };
+  /**
+   * Organization mode: at most this many accounts are swept at once from the account queue (2 to 1000). Each
+   * member's IAM and Security Hub limits are its own; the sweeps share this account's Lambda concurrency.
+   * @default 10
+   */
+  readonly memberSweepConcurrency?: number;
   /**
    * At most this many detector invocations at once drain the detector's queue (2 to 1000). Security Hub's rate
    * limits are per account and region, shared with other tools: raise it only with their headroom in mind.
@@ -243,6 +253,10 @@ export class AccessKeyDetector extends Construct {
   readonly detectorQueue: sqs.IQueue;
   /** Key events the detector failed to handle on every receive from {@link detectorQueue}. */
   readonly detectorDeadLetterQueue: sqs.IQueue;
+  /** Organization mode: the accounts a scheduled sweep queued, one message each, drained by the sweep. */
+  readonly sweepAccountQueue?: sqs.IQueue;
+  /** Organization mode: accounts the sweep failed on every receive from {@link sweepAccountQueue}. */
+  readonly sweepAccountDeadLetterQueue?: sqs.IQueue;
   /** Topic the alarms notify. */
   readonly alarmTopic: sns.ITopic;
   /** Every alarm: each queue's depth, and each function's errors and throttles. */
@@ -253,6 +267,7 @@ export class AccessKeyDetector extends Construct {
   constructor(scope: Construct, id: string, props: AccessKeyDetectorProps = {}) {
     super(scope, id);
     const settings = resolveSettings(props);
+    validateOrganization(props);
     guardEventRegion(this, props.eventsForwarded ?? false);
 
     this.alarmTopic = props.alarmTopic ?? createAlarmTopic(this, 'AlarmTopic');
@@ -303,7 +318,14 @@ export class AccessKeyDetector extends Construct {
       description: 'KeyWarden: sweeps every IAM user for more than one active access key (CIS 1.13)',
       memorySize: SWEEP_MEMORY_MB,
       timeout: SWEEP_TIMEOUT,
-      environment: { ...environment, [ENV.sweepSource]: settings.sweepSource },
+      environment: {
+        ...environment,
+        [ENV.sweepSource]: settings.sweepSource,
+        // Only the sweep lists the organization's accounts.
+        ...(props.organization?.organizationRoleArn
+          ? { [ENV.organizationRoleArn]: props.organization.organizationRoleArn }
+          : {}),
+      },
       settings,
       notificationEventBus: props.notificationEventBus,
       organization: props.organization,
@@ -350,10 +372,28 @@ export class AccessKeyDetector extends Construct {
     });
     this.sweepRule.addTarget(new targets.LambdaFunction(this.sweepFunction, delivery));
 
+    let accountQueue: SweepAccountQueue | undefined;
+    if (props.organization !== undefined) {
+      // One account per message: 1,000 accounts do not fit one 15-minute invocation, and each gets its own
+      // retries and failure record.
+      accountQueue = new SweepAccountQueue(this, 'SweepAccountQueue', {
+        sweep: this.sweepFunction,
+        sweepTimeout: SWEEP_TIMEOUT,
+        alarmTopic: this.alarmTopic,
+        ...(props.memberSweepConcurrency !== undefined
+          ? { maxConcurrency: props.memberSweepConcurrency }
+          : {}),
+      });
+      this.sweepFunction.addEnvironment(ENV.sweepQueueUrl, accountQueue.queue.queueUrl);
+      this.sweepAccountQueue = accountQueue.queue;
+      this.sweepAccountDeadLetterQueue = accountQueue.deadLetterQueue;
+    }
+
     this.alarms = [
       eventDlq.alarm,
       failureQueue.alarm,
       detectorQueue.alarm,
+      ...(accountQueue ? [accountQueue.alarm] : []),
       ...this.functionAlarms('Detector', this.detectorFunction),
       ...this.functionAlarms('Sweep', this.sweepFunction),
     ];
@@ -439,8 +479,9 @@ export class AccessKeyDetector extends Construct {
     }
     options.notificationEventBus?.grantPutEventsTo(role);
     acknowledgeWildcards(role, options.kind);
-    // The sweep does not reach members yet: only the detector may assume the member role.
-    if (options.organization !== undefined && options.kind === 'detector') {
+    // Both reach members: the detector for a member's event, the sweep for every member (and, with
+    // organizationRoleArn, the management account's reader role to list them).
+    if (options.organization !== undefined) {
       for (const statement of organizationStatements(this, options.kind, options.organization)) {
         role.addToPolicy(statement);
       }
@@ -549,7 +590,27 @@ export class AccessKeyDetector extends Construct {
   }
 }
 
-/** The functions' organization-mode variables; none in single-account mode. */
+/**
+ * Organization props the functions would refuse at cold start, refused at synth: a sweep that cannot tell its
+ * members (neither `memberAccountIds` nor `organizationRoleArn`), and a member concurrency without members.
+ */
+function validateOrganization(props: AccessKeyDetectorProps): void {
+  const { organization, memberSweepConcurrency } = props;
+  if (memberSweepConcurrency !== undefined) {
+    if (organization === undefined) {
+      throw new SettingError('memberSweepConcurrency is set but organization is not; set both, or neither');
+    }
+    validateMemberSweepConcurrency(memberSweepConcurrency);
+  }
+  if (organization === undefined) return;
+  if (!organization.memberAccountIds?.length && organization.organizationRoleArn === undefined) {
+    throw new SettingError(
+      `organization needs memberAccountIds or organizationRoleArn: the sweep lists the member accounts from one of them (the function's own credentials are given no organizations: action); e.g. organizationRoleArn: 'arn:aws:iam::<management account>:role/KeyWardenOrganizationReader'`,
+    );
+  }
+}
+
+/** Both functions' organization-mode variables; none in single-account mode. */
 function organizationEnvironment(
   organization: AccessKeyDetectorProps['organization'],
 ): Record<string, string> {
@@ -558,9 +619,6 @@ function organizationEnvironment(
     [ENV.memberRoleName]: organization.memberRoleName,
     ...(organization.memberAccountIds?.length
       ? { [ENV.memberAccountIds]: organization.memberAccountIds.join(',') }
-      : {}),
-    ...(organization.organizationRoleArn
-      ? { [ENV.organizationRoleArn]: organization.organizationRoleArn }
       : {}),
   };
 }

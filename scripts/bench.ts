@@ -7,10 +7,12 @@
  * - cold start: fresh `node` processes importing the built bundle, against bare `node -e 0` (wall time);
  * - per event: AWS calls seen at a counting proxy in front of moto, and handler latency;
  * - sweep scaling: wall time and IAM calls for 100, 1,000 and 10,000 users with 1 % violators;
+ * - org: an organization sweep of 20 member accounts × 500 users (1 % violators) through the member roles, by
+ *   the account queue and in one invocation, with calls per account and a model of 1,000 accounts on AWS;
  * - peak memory (max RSS) of the handler process;
  * - bursts: 100, 300 and 1,000 key events at once with Security Hub's rate limits enforced at the proxy.
  *
- * Usage: npm run bench [-- --quick] [-- --only=lambda,profile,cold,events,sweep,burst]
+ * Usage: npm run bench [-- --quick] [-- --only=lambda,profile,cold,events,sweep,burst,org]
  *                      [-- --detector=<other bundle>/index.mjs]
  *                      [-- --burst=queue,async] (how the burst reaches the detector: the deployed SQS queue, or
  *                      direct asynchronous invocation as a rule targeting the function would do)
@@ -51,8 +53,9 @@ import {
 } from './lib/cold-path.ts';
 import { timeProcesses } from './lib/cold-start.ts';
 import { byKind, bySource } from './lib/cpu-profile.ts';
-import { clientConfig, EMULATOR_REGION, emulatorEnv } from './lib/emulator.ts';
+import { clientConfig, createQueue, EMULATOR_REGION, emulatorEnv } from './lib/emulator.ts';
 import { FULL_VCPU_MB, invocationMs, modelPath, PRICES, vcpuShare } from './lib/lambda-model.ts';
+import { accountSweepMs, accountsWithin, organizationSweepMs } from './lib/org-model.ts';
 import { type SeededUser, seedUsers } from './lib/seed.ts';
 import {
   formatBytes,
@@ -91,7 +94,7 @@ function parseArgs(argv: readonly string[]): Options {
     argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
   return {
     quick: argv.includes('--quick'),
-    sections: new Set((value('only') ?? 'lambda,profile,cold,events,sweep,burst').split(',')),
+    sections: new Set((value('only') ?? 'lambda,profile,cold,events,sweep,burst,org').split(',')),
     detector: value('detector'),
     burstModels: (value('burst') ?? 'queue').split(','),
     burstSizes: value('burst-sizes')?.split(',').map(Number),
@@ -655,6 +658,281 @@ async function sweepScaling(options: Options, bundle: string, deployed: Deployed
   return `${table}\n\n${verdict}One sweep process per size (\`NODE_OPTIONS=${deployed.nodeOptions}\`, as the template sets) runs the report path, then the full listing (Max RSS is that process's peak so far). CPU is the sweep process's own (\`process.cpuUsage()\`, not moto's), modeled at the deployed ${deployed.memoryMb} MB (${vcpuShare(deployed.memoryMb).toFixed(3)} vCPU) as CPU ÷ share: a lower bound on the duration, to which IAM's own latency adds (one \`ListAccessKeys\` per user on the full listing, 8 at a time). Seeding moto, 16 users at a time: ${seeding}.`;
 }
 
+const ORG_MEMBERS = 20;
+const ORG_USERS_PER_ACCOUNT = 500;
+const ORG_MEMBER_ROLE = 'KeyWardenMember';
+
+/** An IAM client that acts in `accountId` of moto (its `x-moto-account-id` header), for seeding. */
+function iamInAccount(endpoint: string, accountId: string): IAMClient {
+  const client = new IAMClient(clientConfig(endpoint));
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      (args.request as { headers: Record<string, string> }).headers['x-moto-account-id'] = accountId;
+      return next(args);
+    },
+    { step: 'build', name: 'motoAccount' },
+  );
+  return client;
+}
+
+/** An SQS event source mapping's batch of one message, as Lambda hands it to the sweep. */
+function sqsBatch(body: string, queueArn: string): object {
+  return {
+    Records: [
+      {
+        messageId: 'bench',
+        receiptHandle: 'bench',
+        body,
+        attributes: {},
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: queueArn,
+        awsRegion: EMULATOR_REGION,
+      },
+    ],
+  };
+}
+
+interface OrgAccountRow {
+  readonly accountId: string;
+  readonly wallMs: number;
+  readonly cpuMs: number;
+  readonly counts: Record<string, number>;
+  readonly violating: number;
+}
+
+/**
+ * 20 member accounts of 500 users on one moto server, swept by the built sweep bundle in organization mode: the
+ * schedule queues the accounts, then one process sweeps each account's message in turn (as one Lambda instance
+ * of the queue's mapping would), calls counted per account at the proxy; then the same accounts in one
+ * invocation, 4 at a time. From the measured per-account figures, a model of 1,000 accounts on AWS.
+ */
+async function organizationSweep(
+  options: Options,
+  bundle: string,
+  deployed: DeployedFunction,
+): Promise<string> {
+  const members = options.quick ? 5 : ORG_MEMBERS;
+  const memberIds = Array.from({ length: members }, (_, n) => String(200_000_000_000 + n));
+  const violatorsPerAccount = Math.max(1, Math.round(ORG_USERS_PER_ACCOUNT / 100));
+  const every = Math.floor(ORG_USERS_PER_ACCOUNT / violatorsPerAccount);
+  const moto = await startMoto();
+  const proxy = await startAwsProxy(moto.endpoint);
+  try {
+    const seedStart = Date.now();
+    for (const accountId of memberIds) {
+      const iam = iamInAccount(moto.endpoint, accountId);
+      await seedUsers(
+        iam,
+        Array.from({ length: ORG_USERS_PER_ACCOUNT }, (_, n) => ({
+          userName: `org-${String(n).padStart(4, '0')}`,
+          keys: n % every === 0 && n / every < violatorsPerAccount ? 2 : 1,
+        })),
+        16,
+      );
+      iam.destroy();
+    }
+    const seedMs = Date.now() - seedStart;
+    progress(`org: seeded ${members} accounts × ${ORG_USERS_PER_ACCOUNT} users in ${formatSeconds(seedMs)}`);
+    const queue = await createQueue(moto.endpoint, 'keywarden-sweep-accounts');
+    // The SDK sends to the queue URL's host: the proxy's, so the planner's calls are counted.
+    const queueUrl = new URL(new URL(queue.url).pathname, proxy.endpoint).toString();
+    const baseEnv = {
+      ...emulatorEnv(proxy.endpoint),
+      NODE_OPTIONS: deployed.nodeOptions,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      MEMBER_ROLE_NAME: ORG_MEMBER_ROLE,
+      MEMBER_ACCOUNT_IDS: memberIds.join(','),
+    };
+    const context = lambdaContext('keywarden-sweep');
+
+    // The queue path: plan, then one account per invocation.
+    const queued = await startHandlerWorker(bundle, { ...baseEnv, SWEEP_QUEUE_URL: queueUrl });
+    const rows: OrgAccountRow[] = [];
+    let planMs: number;
+    let planCounts: Record<string, number>;
+    try {
+      proxy.reset();
+      const plan = await queued.run([{}], context);
+      planMs = plan.latencies[0] ?? Number.NaN;
+      planCounts = proxy.countsByOperation();
+      const bodies = await queue.drain(members + 10);
+      if (bodies.length !== members + 1)
+        throw new Error(`the planner queued ${bodies.length} accounts, not ${members + 1}`);
+      for (const body of bodies) {
+        const { accountId } = JSON.parse(body) as { accountId: string };
+        proxy.reset();
+        const run = await queued.run([sqsBatch(body, queue.arn)], context);
+        const result = run.results[0] as { violating: number };
+        rows.push({
+          accountId,
+          wallMs: run.latencies[0] ?? Number.NaN,
+          cpuMs: run.cpuMs[0] ?? Number.NaN,
+          counts: proxy.countsByOperation(),
+          violating: result.violating,
+        });
+        const expected = accountId === ACCOUNT_ID ? 0 : violatorsPerAccount;
+        if (result.violating !== expected) {
+          throw new Error(
+            `the sweep of ${accountId} found ${result.violating} violators, seeded ${expected}`,
+          );
+        }
+      }
+    } finally {
+      await queued.stop();
+    }
+    progress(`org: queue path, ${rows.length} accounts swept one per invocation`);
+
+    // The same accounts in one invocation (no queue), 4 at a time: findings now exist, as on a second sweep.
+    const inProcess = await startHandlerWorker(bundle, baseEnv);
+    let oneInvocation: { wallMs: number; counts: Record<string, number>; violating: number };
+    try {
+      proxy.reset();
+      const run = await inProcess.run([{}], context);
+      oneInvocation = {
+        wallMs: run.latencies[0] ?? Number.NaN,
+        counts: proxy.countsByOperation(),
+        violating: (run.results[0] as { violating: number }).violating,
+      };
+    } finally {
+      await inProcess.stop();
+    }
+    progress(`org: one invocation, ${formatSeconds(oneInvocation.wallMs)}`);
+    return orgMarkdown({
+      members,
+      memberIds,
+      rows,
+      planMs,
+      planCounts,
+      oneInvocation,
+      seedMs,
+      deployed,
+      violatorsPerAccount,
+    });
+  } finally {
+    await proxy.close();
+    await moto.stop();
+  }
+}
+
+function orgMarkdown(run: {
+  members: number;
+  memberIds: readonly string[];
+  rows: readonly OrgAccountRow[];
+  planMs: number;
+  planCounts: Record<string, number>;
+  oneInvocation: { wallMs: number; counts: Record<string, number>; violating: number };
+  seedMs: number;
+  deployed: DeployedFunction;
+  violatorsPerAccount: number;
+}): string {
+  const memberRows = run.rows.filter((row) => row.accountId !== ACCOUNT_ID);
+  const own = run.rows.find((row) => row.accountId === ACCOUNT_ID);
+  const callsOf = (row: OrgAccountRow) => total(row.counts);
+  const perAccount = {
+    wallMs: median(memberRows.map((row) => row.wallMs)),
+    cpuMs: median(memberRows.map((row) => row.cpuMs)),
+    calls: median(memberRows.map(callsOf)),
+  };
+  const byOperation = (rows: readonly OrgAccountRow[]) => {
+    const operations = new Set(rows.flatMap((row) => Object.keys(row.counts)));
+    const spread = [...operations].sort().map((operation) => {
+      const values = rows.map((row) => row.counts[operation] ?? 0);
+      const low = Math.min(...values);
+      const high = Math.max(...values);
+      return `${operation} ${low === high ? low : `${low}–${high}`}`;
+    });
+    return spread.join(', ');
+  };
+  const assumeRoles = total(run.oneInvocation.counts, 'sts.AssumeRole');
+  const measured = markdownTable(
+    ['What', 'Wall time', 'AWS calls', 'Calls by operation'],
+    [
+      [
+        `planner: ${run.members + 1} accounts queued`,
+        formatSeconds(run.planMs),
+        String(total(run.planCounts)),
+        formatCounts(run.planCounts),
+      ],
+      [
+        `one member account per invocation (median of ${memberRows.length})`,
+        `${formatSeconds(perAccount.wallMs)} (${formatSeconds(Math.min(...memberRows.map((r) => r.wallMs)))}–${formatSeconds(Math.max(...memberRows.map((r) => r.wallMs)))})`,
+        String(perAccount.calls),
+        byOperation(memberRows),
+      ],
+      ...(own
+        ? [
+            [
+              'the own account (no users; trail check)',
+              formatSeconds(own.wallMs),
+              String(callsOf(own)),
+              formatCounts(own.counts),
+            ],
+          ]
+        : []),
+      [
+        `queue path, ${run.rows.length} invocations one after another`,
+        formatSeconds(run.rows.reduce((sum, row) => sum + row.wallMs, 0) + run.planMs),
+        String(run.rows.reduce((sum, row) => sum + callsOf(row), total(run.planCounts))),
+        `sts.AssumeRole ${run.rows.reduce((sum, row) => sum + (row.counts['sts.AssumeRole'] ?? 0), 0)}`,
+      ],
+      [
+        `one invocation, ${run.members + 1} accounts 4 at a time (second sweep)`,
+        formatSeconds(run.oneInvocation.wallMs),
+        String(total(run.oneInvocation.counts)),
+        `sts.AssumeRole ${assumeRoles}; violators found ${run.oneInvocation.violating}`,
+      ],
+    ],
+  );
+  const memoryMb = run.deployed.memoryMb;
+  const cost = { calls: perAccount.calls, cpuMs: perAccount.cpuMs };
+  const scenarios = [
+    { label: 'report ready in 5 s', reportGenerationMs: 5_000 },
+    { label: 'report ready in 30 s', reportGenerationMs: 30_000 },
+    { label: 'report ready in 2 min', reportGenerationMs: 120_000 },
+  ];
+  const roundTripMs = 50;
+  const sixHours = 6 * 3_600_000;
+  const model = markdownTable(
+    [
+      'Per account on AWS',
+      'One account',
+      '1,000 accounts at 10 (default)',
+      'at 50',
+      'at 200',
+      'Accounts within 6 h at 10',
+    ],
+    scenarios.map((scenario) => {
+      const oneMs = accountSweepMs(cost, {
+        reportGenerationMs: scenario.reportGenerationMs,
+        roundTripMs,
+        memoryMb,
+      });
+      const minutes = (concurrency: number) =>
+        `${(organizationSweepMs(1_000, concurrency, oneMs) / 60_000).toFixed(0)} min`;
+      return [
+        scenario.label,
+        formatSeconds(oneMs),
+        minutes(10),
+        minutes(50),
+        minutes(200),
+        accountsWithin(sixHours, 10, oneMs).toLocaleString('en-US'),
+      ];
+    }),
+  );
+  return `${measured}
+
+Each member account: ${ORG_USERS_PER_ACCOUNT} users, ${run.violatorsPerAccount} with two active keys. Per member account the sweep makes ${perAccount.calls} calls (${byOperation(memberRows)}): the single-account report path's user sweep plus one \`AssumeRole\`; the trail check (CloudTrail reads and the health finding) runs in the function's own account only. CPU per member account (the sweep process's own): ${formatMs(perAccount.cpuMs)}, ${formatSeconds(invocationMs(perAccount.cpuMs, memoryMb))} at the deployed ${memoryMb} MB. The planner's calls cover ${run.members + 1} accounts in ${total(run.planCounts, 'sqs.')} \`SendMessageBatch\` (10 per call). Seeding moto: ${formatSeconds(run.seedMs)}.
+
+**1,000 accounts on AWS (model).** The queue hands one account to each invocation, at most the mapping's maximum concurrency at once, so the sweep takes ⌈1,000 ÷ concurrency⌉ × one account's time. One account = credential report generation (IAM's own time, which moto does not show) + its ${perAccount.calls} calls at ${roundTripMs} ms each, counted one after another + its CPU at ${memoryMb} MB:
+
+${model}
+
+What bounds it: the member concurrency (\`memberSweepConcurrency\`, the queue mapping's maximum concurrency, default 10) and the central account's Lambda concurrency it draws on; the slowest credential reports; nothing shared between members otherwise (IAM and Security Hub limits are per account). One account must finish in the sweep's 15-minute timeout (the report's own wait is capped at 5 minutes); an account that fails is retried after the queue's 30-minute visibility timeout and dead-lettered after 3 receives. The planner lists 1,000 accounts in 50 \`ListAccounts\` pages and queues them in 100 \`SendMessageBatch\` calls: seconds.`;
+}
+
 // Security Hub's throttling, per account and region: GetFindings 3 requests/s (burst 6), BatchImportFindings
 // 10/s (burst 30). Enforced at the proxy; moto itself never throttles.
 const SECURITY_HUB_RATES = [
@@ -874,7 +1152,9 @@ async function main(): Promise<void> {
   ];
   const detectorBundle = options.detector ?? join(ROOT, 'dist', 'detector', 'index.mjs');
   await build({});
-  const needsTemplate = ['lambda', 'profile', 'sweep'].some((section) => options.sections.has(section));
+  const needsTemplate = ['lambda', 'profile', 'sweep', 'org'].some((section) =>
+    options.sections.has(section),
+  );
   const deployed = needsTemplate ? await synthesizedFunctions('123456789012') : undefined;
   if (options.sections.has('lambda') && deployed !== undefined) {
     const { markdown } = await lambdaColdPath(options, detectorBundle, deployed.detector);
@@ -901,6 +1181,11 @@ async function main(): Promise<void> {
   if (options.sections.has('sweep') && deployed !== undefined) {
     sections.push(
       `### Sweep scaling (1 % of users have two active keys)\n\n${await sweepScaling(options, join(ROOT, 'dist', 'sweep', 'index.mjs'), deployed.sweep)}`,
+    );
+  }
+  if (options.sections.has('org') && deployed !== undefined) {
+    sections.push(
+      `### Organization sweep (500 users per member account, 1 % violators)\n\n${await organizationSweep(options, join(ROOT, 'dist', 'sweep', 'index.mjs'), deployed.sweep)}`,
     );
   }
   if (options.sections.has('burst')) {

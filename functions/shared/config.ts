@@ -7,6 +7,7 @@ import {
   type KeepKeyStrategy,
   MAX_ROTATION_GRACE_HOURS,
   MAX_TRUSTED_KEY_ISSUERS,
+  QUEUE_URL_PATTERN,
   REMEDIATION_MODES,
   type RemediationMode,
   ROLE_NAME_PATTERN,
@@ -35,6 +36,11 @@ export interface Config {
   readonly memberAccountIds: readonly string[] | undefined;
   /** Read-only role in the management account for Organizations ListAccounts (the sweep). */
   readonly organizationRoleArn: string | undefined;
+  /**
+   * Organization sweep: the queue of accounts to sweep, one message each, that feeds the sweep function. Unset:
+   * the scheduled sweep sweeps every account in its own invocation.
+   */
+  readonly sweepQueueUrl: string | undefined;
   /** ARN patterns (`*` wildcards) of principals that hand out access keys legitimately; empty: none. */
   readonly trustedKeyIssuers: readonly string[];
   /**
@@ -126,7 +132,9 @@ function roleArns(env: Env, name: string): string[] {
 
 const ROLE_ARN = /^arn:aws[\w-]*:iam::\d{12}:role\/([\w+=,.@/-]{1,512})$/;
 
-function organization(env: Env): Pick<Config, 'memberRoleName' | 'memberAccountIds' | 'organizationRoleArn'> {
+function organization(
+  env: Env,
+): Pick<Config, 'memberRoleName' | 'memberAccountIds' | 'organizationRoleArn' | 'sweepQueueUrl'> {
   const roleName = env[ENV.memberRoleName]?.trim() || undefined;
   if (roleName !== undefined && !ROLE_NAME_PATTERN.test(roleName)) {
     throw new ConfigError(
@@ -147,15 +155,44 @@ function organization(env: Env): Pick<Config, 'memberRoleName' | 'memberAccountI
       `${ENV.organizationRoleArn}=${JSON.stringify(roleArn)} is not allowed; use an IAM role ARN (arn:<partition>:iam::<account>:role/<name>), or leave it unset`,
     );
   }
-  if (roleName === undefined && (accountIds !== undefined || roleArn !== undefined)) {
-    const name = accountIds !== undefined ? ENV.memberAccountIds : ENV.organizationRoleArn;
+  const queueUrl = env[ENV.sweepQueueUrl]?.trim() || undefined;
+  if (queueUrl !== undefined && !QUEUE_URL_PATTERN.test(queueUrl)) {
+    throw new ConfigError(
+      `${ENV.sweepQueueUrl}=${JSON.stringify(queueUrl)} is not allowed; use an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>), or leave it unset`,
+    );
+  }
+  if (
+    roleName === undefined &&
+    (accountIds !== undefined || roleArn !== undefined || queueUrl !== undefined)
+  ) {
+    const name =
+      accountIds !== undefined
+        ? ENV.memberAccountIds
+        : roleArn !== undefined
+          ? ENV.organizationRoleArn
+          : ENV.sweepQueueUrl;
     throw new ConfigError(`${name} is set but ${ENV.memberRoleName} is not; set both, or neither`);
   }
   return {
     memberRoleName: roleName,
     memberAccountIds: accountIds === undefined ? undefined : [...new Set(accountIds)],
     organizationRoleArn: roleArn,
+    sweepQueueUrl: queueUrl,
   };
+}
+
+/**
+ * The sweep's own check at cold start: in organization mode it must know where the members come from, the
+ * allow-list or the management account's reader role. The function's own credentials are not tried: they can
+ * list an organization only in its management account or a delegated administrator, and KeyWarden grants its
+ * roles no `organizations:` action, so the sweep would fail at every run instead of once, at deployment.
+ */
+export function requireSweepAccountSource(config: Config): void {
+  if (config.memberRoleName === undefined) return;
+  if (config.memberAccountIds !== undefined || config.organizationRoleArn !== undefined) return;
+  throw new ConfigError(
+    `${ENV.memberRoleName} is set but neither ${ENV.memberAccountIds} nor ${ENV.organizationRoleArn} is: the sweep cannot tell which member accounts to sweep; set one of them`,
+  );
 }
 
 /** Parses and validates the environment; throws ConfigError naming the variable, the value and what is allowed. */

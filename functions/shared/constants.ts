@@ -12,6 +12,7 @@ export const ENV = {
   memberRoleName: 'MEMBER_ROLE_NAME',
   memberAccountIds: 'MEMBER_ACCOUNT_IDS',
   organizationRoleArn: 'ORGANIZATION_ROLE_ARN',
+  sweepQueueUrl: 'SWEEP_QUEUE_URL',
   trustedKeyIssuers: 'TRUSTED_KEY_ISSUERS',
   ownRoleArns: 'OWN_ROLE_ARNS',
 } as const;
@@ -106,6 +107,9 @@ export const MEMBER_SESSION_NAMES = {
   sweep: 'keywarden-sweep',
   cli: 'keywarden-cli',
 } as const;
+
+/** SQS queue URLs: `https://sqs.<region>.amazonaws.com/<account>/<name>` (any host, for emulators). */
+export const QUEUE_URL_PATTERN = /^https?:\/\/[^\s/]+\/\d{12}\/[\w-]{1,80}$/;
 
 /** IAM role names: 1-64 characters of letters, digits and +=,.@_- */
 export const ROLE_NAME_PATTERN = /^[\w+=,.@-]{1,64}$/;

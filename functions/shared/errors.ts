@@ -85,3 +85,20 @@ export class MemberRoleError extends KeyWardenError {
     super(`could not assume ${roleArn} in account ${accountId}: ${code}: ${message}`, options);
   }
 }
+
+/** SQS did not take every message of a batch (`Failed` entries): the accounts named were not queued. */
+export class AccountQueueError extends KeyWardenError {
+  constructor(
+    readonly failed: readonly {
+      readonly accountId: string;
+      readonly code: string;
+      readonly message: string;
+    }[],
+  ) {
+    super(
+      `the sweep queue refused ${failed.length} account(s): ${failed
+        .map((f) => `${f.accountId} (${f.code}: ${f.message})`)
+        .join(', ')}`,
+    );
+  }
+}

@@ -33,6 +33,11 @@ export interface SweepOutcome {
   readonly findingsImported: number;
 }
 
+/** What the sweep returns when it only queued the organization's accounts: nothing swept yet, nothing counted. */
+export interface SweepPlanOutcome {
+  readonly accountsQueued: number;
+}
+
 /** The outcome of one invocation: its result, or the error it threw. */
 export type Invocation<R> = { readonly result: R } | { readonly error: unknown };
 
@@ -78,13 +83,15 @@ export function detectorMetricPoints(invocation: Invocation<DetectorOutcome>): M
  * The sweep's metrics for one run. A failed run (SweepError) still reports its summary, and counts each failure
  * that was an AWS call.
  */
-export function sweepMetricPoints(invocation: Invocation<SweepOutcome>): MetricPoint[] {
+export function sweepMetricPoints(invocation: Invocation<SweepOutcome | SweepPlanOutcome>): MetricPoint[] {
   const counts = (summary: SweepOutcome): MetricPoint[] => [
     { name: METRIC_NAMES.violations, value: summary.violating },
     { name: METRIC_NAMES.keysDeactivated, value: summary.deactivated },
     { name: METRIC_NAMES.findingsImported, value: summary.findingsImported },
   ];
-  if ('result' in invocation) return counts(invocation.result);
+  if ('result' in invocation) {
+    return 'accountsQueued' in invocation.result ? [] : counts(invocation.result);
+  }
   const { error } = invocation;
   const partial = error as { summary?: SweepOutcome; failures?: readonly { error: unknown }[] } | undefined;
   if (partial?.summary !== undefined && Array.isArray(partial.failures)) {

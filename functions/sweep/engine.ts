@@ -70,10 +70,13 @@ export interface UserOutcome {
 }
 
 export interface SweepFailure {
-  readonly stage: 'list' | 'check' | 'import' | 'trail-health';
-  /** Absent for an import batch and the trail check. */
+  /** `account`: the whole account could not be swept (its member role, its report or its listing failed). */
+  readonly stage: 'list' | 'check' | 'import' | 'trail-health' | 'account';
+  /** Absent for an import batch, the trail check and an account. */
   readonly userName: string | undefined;
   readonly error: unknown;
+  /** The account of the failure, in a sweep of several accounts. */
+  readonly accountId?: string;
 }
 
 export interface SweepSummary {
@@ -109,17 +112,26 @@ export interface SweepResult {
   readonly summary: SweepSummary;
 }
 
-/** Some users could not be checked or some findings not imported; the sweep did everything else first. */
+/**
+ * Some users could not be checked, some findings not imported, or some accounts not swept; the sweep did
+ * everything else first. In a sweep of several accounts the message names the accounts that failed.
+ */
 export class SweepError extends KeyWardenError {
+  /** The accounts with a failure, in the order of the failures (none in a single-account sweep). */
+  readonly failedAccountIds: readonly string[];
+
   constructor(
     readonly failures: readonly SweepFailure[],
     readonly summary: SweepSummary,
   ) {
     const first = failures[0]?.error;
+    const accounts = [...new Set(failures.flatMap((f) => (f.accountId === undefined ? [] : [f.accountId])))];
+    const where = accounts.length > 0 ? ` in account(s) ${accounts.join(', ')}` : '';
     super(
-      `sweep incomplete: ${failures.length} failure(s), first: ${first instanceof Error ? first.message : String(first)}`,
+      `sweep incomplete: ${failures.length} failure(s)${where}, first: ${first instanceof Error ? first.message : String(first)}`,
       { cause: first },
     );
+    this.failedAccountIds = accounts;
   }
 }
 

@@ -2,22 +2,46 @@
  * Scheduled account sweep: the safety net behind the real-time detector. Finds violations whose events were
  * lost or that predate the deployment, re-imports open violations so Security Hub never expires them, resolves
  * or archives stale findings, and remediates violations whose rotation grace has ended.
+ *
+ * Organization mode (MEMBER_ROLE_NAME set): the schedule lists the accounts (MEMBER_ACCOUNT_IDS, else
+ * Organizations through ORGANIZATION_ROLE_ARN) and, with SWEEP_QUEUE_URL, queues one message per account; the
+ * queue's event source mapping invokes this same function for each message, which sweeps that one account
+ * through its member role. Without a queue, the scheduled invocation sweeps every account itself.
  */
 
-import type { Context } from 'aws-lambda';
+import type { Context, SQSEvent } from 'aws-lambda';
 import { accountResolver } from '../adapters/account.ts';
 import { type AwsClients, createClients, errorCode } from '../adapters/clients.ts';
 import { type CloudTrailPort, cloudTrailClients, createCloudTrailPort } from '../adapters/cloudtrail.ts';
 import { createIamPort } from '../adapters/iam.ts';
+import { createAccountClients } from '../adapters/member-accounts.ts';
 import { createNotifier } from '../adapters/notify.ts';
-import { createFindingsPort } from '../adapters/securityhub.ts';
+import { createFindingsPort, type FindingsPort } from '../adapters/securityhub.ts';
+import { routeAccount } from '../core/organization.ts';
+import type { AccountContext } from '../core/types.ts';
+import { isSqsEvent } from '../detector/queue.ts';
 import { monotonicClock, sleep as realSleep } from '../shared/clock.ts';
-import { type Config, loadConfig } from '../shared/config.ts';
-import { METRIC_SERVICES, SWEEP_SOURCES, type SweepSource } from '../shared/constants.ts';
+import { type Config, loadConfig, requireSweepAccountSource } from '../shared/config.ts';
+import {
+  MEMBER_SESSION_NAMES,
+  METRIC_SERVICES,
+  SWEEP_SOURCES,
+  type SweepSource,
+} from '../shared/constants.ts';
 import { InvalidEventError } from '../shared/errors.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { createMetrics, sweepMetricPoints, withMetrics } from '../shared/metrics.ts';
-import { runSweep, SweepError, type SweepFailure, type SweepSummary } from './engine.ts';
+import { encodeAccountMessage, parseAccountMessage } from './account-message.ts';
+import {
+  type AccountSweep,
+  addSummaries,
+  sweepAccounts,
+  sweepErrorOf,
+  sweepPortsFrom,
+  sweepTargets,
+  totalSummary,
+} from './accounts.ts';
+import { runSweep, SweepError, type SweepFailure, type SweepResult, type SweepSummary } from './engine.ts';
 import { createAccountIamPort } from './iam-account.ts';
 import { checkTrailHealth } from './trail-health.ts';
 
@@ -33,10 +57,29 @@ export interface SweepHandlerDeps {
 
 export interface SweepHandlerResult extends SweepSummary {
   readonly source: SweepSource;
+  /** Single account; in organization mode each account has its own (see `accounts`). */
   readonly reportGeneratedAt: string | undefined;
+  /** Organization mode: the accounts this invocation swept, each with its own summary. */
+  readonly accounts?: readonly AccountSummary[];
+}
+
+export interface AccountSummary extends SweepSummary {
+  readonly accountId: string;
+  readonly status: AccountSweep['status'];
+  readonly reportGeneratedAt: string | undefined;
+  readonly failures: number;
+}
+
+/** The scheduled invocation of an organization sweep with a queue: it queued the accounts, swept none. */
+export interface SweepPlanResult {
+  readonly source: SweepSource;
+  readonly accountsQueued: number;
 }
 
 type LambdaContext = Pick<Context, 'invokedFunctionArn'> & Partial<Pick<Context, 'awsRequestId'>>;
+
+/** Member accounts in one scheduled invocation, when there is no queue; the queue's mapping bounds its own. */
+const IN_PROCESS_ACCOUNT_CONCURRENCY = 4;
 
 /**
  * The schedule's event is ignored except for an optional `sweepSource` (`credential-report` | `full`), so an
@@ -56,6 +99,8 @@ export function sourceFromEvent(event: unknown, fallback: SweepSource): SweepSou
 /** Builds a handler around its dependencies; the exported `handler` uses the environment's. */
 export function createSweepHandler(deps: SweepHandlerDeps) {
   const { config, clients, logger } = deps;
+  // At cold start, like the configuration: an organization sweep that cannot tell its members.
+  requireSweepAccountSource(config);
   const clock = deps.clock ?? monotonicClock();
   const sleep = deps.sleep ?? realSleep;
   const iam = createIamPort(clients.iam);
@@ -64,74 +109,228 @@ export function createSweepHandler(deps: SweepHandlerDeps) {
   const resolveAccount = accountResolver(process.env.AWS_REGION);
   const cloudTrail = deps.cloudTrail ?? createCloudTrailPort(cloudTrailClients());
 
-  return async function handler(event: unknown, context?: LambdaContext): Promise<SweepHandlerResult> {
-    try {
-      const source = sourceFromEvent(event, config.sweepSource);
-      const account = await resolveAccount(context);
-      const findings = createFindingsPort(clients.securityHub, {
-        accountId: account.accountId,
-        partition: account.partition,
-        sleep,
-      });
-      // First, so a blind detector is reported even when the user sweep fails; its own failure stops nothing.
-      const trailFailure = await checkTrailHealth({ cloudTrail, findings, clock }, account).then(
-        ({ health, finding }): SweepFailure | undefined => {
-          logger[health.status === 'covered' ? 'info' : 'warn']('trail health', {
-            status: health.status,
-            findingId: finding.Id,
-            compliance: finding.Compliance?.Status,
-          });
-          return undefined;
-        },
-        (error: unknown): SweepFailure => {
-          logger.error('trail health check failed', { code: errorCode(error), error: error as Error });
-          return { stage: 'trail-health', userName: undefined, error };
-        },
-      );
-      const result = await runSweep(
-        {
-          iam,
-          accountIam,
-          findings,
-          notifier,
-          clock,
-          sleep,
-          onWarning: (message, detail) => logger.warn(message, { ...detail }),
-        },
-        { settings: { ...config, importFindings: true }, source, origin: 'schedule' },
-        account,
-      );
-      for (const { result: checked } of result.outcomes) {
-        if (checked.action.kind === 'deactivated') {
-          logger.info('deactivated', {
-            userName: checked.userName,
-            findingId: checked.findingId,
-            deactivatedAccessKeyIds: checked.action.keys.map((key) => key.accessKeyId),
-          });
-        }
-      }
-      for (const failure of result.failures) {
-        logger.error('sweep step failed', {
-          stage: failure.stage,
-          userName: failure.userName,
-          code: errorCode(failure.error),
-          error: failure.error as Error,
+  /** The blind-path check; its own failure is returned, so it stops nothing. */
+  const trailCheck = (findings: FindingsPort, account: AccountContext): Promise<SweepFailure | undefined> =>
+    checkTrailHealth({ cloudTrail, findings, clock }, account).then(
+      ({ health, finding }): SweepFailure | undefined => {
+        logger[health.status === 'covered' ? 'info' : 'warn']('trail health', {
+          status: health.status,
+          findingId: finding.Id,
+          compliance: finding.Compliance?.Status,
+        });
+        return undefined;
+      },
+      (error: unknown): SweepFailure => {
+        logger.error('trail health check failed', { code: errorCode(error), error: error as Error });
+        return { stage: 'trail-health', userName: undefined, error };
+      },
+    );
+
+  const logOutcomes = (result: SweepResult, accountId?: string): void => {
+    for (const { result: checked } of result.outcomes) {
+      if (checked.action.kind === 'deactivated') {
+        logger.info('deactivated', {
+          ...(accountId ? { accountId } : {}),
+          userName: checked.userName,
+          findingId: checked.findingId,
+          deactivatedAccessKeyIds: checked.action.keys.map((key) => key.accessKeyId),
         });
       }
-      const summary: SweepHandlerResult = {
-        source: result.source,
-        reportGeneratedAt: result.reportGeneratedAt?.toISOString(),
-        ...result.summary,
-      };
-      logger.info('swept', {
-        ...summary,
-        failures: result.failures.length,
-        fallbackReason: result.fallbackReason,
+    }
+  };
+  const logFailures = (failures: readonly SweepFailure[]): void => {
+    for (const failure of failures) {
+      logger.error('sweep step failed', {
+        ...(failure.accountId ? { accountId: failure.accountId } : {}),
+        stage: failure.stage,
+        userName: failure.userName,
+        code: errorCode(failure.error),
+        error: failure.error as Error,
       });
-      // A partial failure is a failure: rethrown so Lambda retries and then the on-failure destination gets it.
-      const failures = trailFailure ? [...result.failures, trailFailure] : result.failures;
-      if (failures.length > 0) throw new SweepError(failures, result.summary);
-      return summary;
+    }
+  };
+
+  async function sweepOwnAccount(account: AccountContext, source: SweepSource): Promise<SweepHandlerResult> {
+    const findings = createFindingsPort(clients.securityHub, {
+      accountId: account.accountId,
+      partition: account.partition,
+      sleep,
+    });
+    // First, so a blind detector is reported even when the user sweep fails; its own failure stops nothing.
+    const trailFailure = await trailCheck(findings, account);
+    const result = await runSweep(
+      {
+        iam,
+        accountIam,
+        findings,
+        notifier,
+        clock,
+        sleep,
+        onWarning: (message, detail) => logger.warn(message, { ...detail }),
+      },
+      { settings: { ...config, importFindings: true }, source, origin: 'schedule' },
+      account,
+    );
+    logOutcomes(result);
+    logFailures(result.failures);
+    const summary: SweepHandlerResult = {
+      source: result.source,
+      reportGeneratedAt: result.reportGeneratedAt?.toISOString(),
+      ...result.summary,
+    };
+    logger.info('swept', {
+      ...summary,
+      failures: result.failures.length,
+      fallbackReason: result.fallbackReason,
+    });
+    // A partial failure is a failure: rethrown so Lambda retries and then the on-failure destination gets it.
+    const failures = trailFailure ? [...result.failures, trailFailure] : result.failures;
+    if (failures.length > 0) throw new SweepError(failures, result.summary);
+    return summary;
+  }
+
+  /** Sweeps the accounts, each through its own ports; throws a SweepError naming the accounts that failed. */
+  async function sweepSeveral(
+    targets: ReturnType<typeof sweepTargets>,
+    source: SweepSource,
+    accountConcurrency: number,
+  ): Promise<SweepHandlerResult> {
+    // One set of member sessions per invocation: each account's session is assumed once and serves its whole
+    // sweep, and a warm function that sweeps many accounts over time keeps none of them.
+    const accountClients = createAccountClients({
+      own: clients,
+      memberRoleName: config.memberRoleName,
+      sessionName: MEMBER_SESSION_NAMES.sweep,
+    });
+    const sweeps = await sweepAccounts(
+      {
+        portsFor: sweepPortsFrom(accountClients, { sleep }),
+        notifier,
+        clock,
+        sleep,
+        // The member role grants no CloudTrail read: the trail check runs in the function's own account.
+        beforeOwnAccount: (target, ports) => trailCheck(ports.findings, target.account),
+        onWarning: (message, detail) => logger.warn(message, { ...detail }),
+      },
+      targets,
+      { settings: { ...config, importFindings: true }, source, origin: 'schedule', accountConcurrency },
+    );
+    const accounts = sweeps.map((sweep): AccountSummary => {
+      const { accountId } = sweep.target.account;
+      if (sweep.status === 'failed') {
+        return {
+          accountId,
+          status: 'failed',
+          reportGeneratedAt: undefined,
+          failures: 1,
+          ...totalSummary([]),
+        };
+      }
+      logOutcomes(sweep.result, accountId);
+      return {
+        accountId,
+        status: 'swept',
+        reportGeneratedAt: sweep.result.reportGeneratedAt?.toISOString(),
+        failures: sweep.failures.length,
+        ...sweep.result.summary,
+      };
+    });
+    logFailures(sweeps.flatMap((sweep) => sweep.failures));
+    for (const account of accounts) logger.info('swept account', { source, ...account });
+    const summary: SweepHandlerResult = {
+      source,
+      reportGeneratedAt: accounts.length === 1 ? accounts[0]?.reportGeneratedAt : undefined,
+      ...totalSummary(sweeps),
+      accounts,
+    };
+    logger.info('swept', { ...summary, accounts: accounts.length });
+    const error = sweepErrorOf(sweeps);
+    if (error !== undefined) throw error;
+    return summary;
+  }
+
+  /** The organization's member accounts: the allow-list, else Organizations through the reader role. */
+  async function memberAccountIds(): Promise<readonly string[]> {
+    // The allow-list wins: it is also what the detector acts on.
+    if (config.memberAccountIds !== undefined) return config.memberAccountIds;
+    const { organizationRoleArn } = config;
+    // requireSweepAccountSource refused this configuration at cold start.
+    if (organizationRoleArn === undefined) return [];
+    const { listOrganizationAccounts } = await import('../adapters/organization-reader.ts');
+    const accounts = await listOrganizationAccounts({
+      roleArn: organizationRoleArn,
+      sessionName: MEMBER_SESSION_NAMES.sweep,
+      region: process.env.AWS_REGION,
+    });
+    return accounts.map((account) => account.accountId);
+  }
+
+  /** Queues one message per account, 10 per SendMessageBatch; a refused message fails the invocation. */
+  async function queueAccounts(queueUrl: string, accountIds: readonly string[], source: SweepSource) {
+    const [{ SQSClient }, { createAccountQueuePort }, { CLIENT_SETTINGS }] = await Promise.all([
+      import('@aws-sdk/client-sqs'),
+      import('../adapters/account-queue.ts'),
+      import('../adapters/clients.ts'),
+    ]);
+    const port = createAccountQueuePort(new SQSClient({ ...CLIENT_SETTINGS }), queueUrl);
+    await port.send(
+      accountIds.map((accountId) => ({
+        accountId,
+        body: encodeAccountMessage({ accountId, sweepSource: source }),
+      })),
+    );
+  }
+
+  /**
+   * The queue's messages, one account each. The mapping's batch size is 1; a larger batch is swept message by
+   * message and fails as a whole when any account fails (sweeping an account again is harmless).
+   */
+  async function consume(event: SQSEvent, context: LambdaContext | undefined): Promise<SweepHandlerResult> {
+    if (config.memberRoleName === undefined) {
+      throw new InvalidEventError(
+        'an SQS batch reached the sweep, which has no account queue without MEMBER_ROLE_NAME',
+      );
+    }
+    const own = await resolveAccount(context);
+    const messages = event.Records.map((record) => parseAccountMessage(record.body));
+    const results: SweepHandlerResult[] = [];
+    let firstError: unknown;
+    for (const { accountId, sweepSource } of messages) {
+      const route = routeAccount(accountId, own, config);
+      if (route.kind === 'skip') throw new InvalidEventError(`sweep queue message refused: ${route.detail}`);
+      try {
+        results.push(await sweepSeveral([route.target], sweepSource, 1));
+      } catch (error) {
+        firstError ??= error;
+      }
+    }
+    if (firstError !== undefined) throw firstError;
+    if (results.length === 1) return results[0] as SweepHandlerResult;
+    return {
+      source: messages[0]?.sweepSource ?? config.sweepSource,
+      reportGeneratedAt: undefined,
+      ...addSummaries(results),
+      accounts: results.flatMap((result) => result.accounts ?? []),
+    };
+  }
+
+  return async function handler(
+    event: unknown,
+    context?: LambdaContext,
+  ): Promise<SweepHandlerResult | SweepPlanResult> {
+    try {
+      if (isSqsEvent(event)) return await consume(event, context);
+      const source = sourceFromEvent(event, config.sweepSource);
+      const account = await resolveAccount(context);
+      if (config.memberRoleName === undefined) return await sweepOwnAccount(account, source);
+      const targets = sweepTargets(account, await memberAccountIds());
+      if (config.sweepQueueUrl === undefined) {
+        return await sweepSeveral(targets, source, IN_PROCESS_ACCOUNT_CONCURRENCY);
+      }
+      const accountIds = targets.map((target) => target.account.accountId);
+      await queueAccounts(config.sweepQueueUrl, accountIds, source);
+      logger.info('queued accounts', { source, accountsQueued: accountIds.length });
+      return { source, accountsQueued: accountIds.length };
     } catch (error) {
       if (!(error instanceof SweepError)) {
         logger.error('sweep failed', { error: error as Error, requestId: context?.awsRequestId });

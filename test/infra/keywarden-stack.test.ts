@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Fn, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -23,6 +23,9 @@ let forwarded: SynthesizedVariant; // home region eu-west-1: a forwarder stack i
 const NOTIFICATION_BUS = 'keywarden-notifications';
 const ALARM_EMAIL = 'security@example.com';
 const ORGANIZATION_ID = 'o-a1b2c3d4e5';
+// With the stack's partition, as a management stack's output would be: the template holds no literal partition.
+const READER_ARN_PARTS = ['arn:', Aws.PARTITION, ':iam::999988887777:role/KeyWardenOrganizationReader'];
+const ORGANIZATION_READER_ARN = Fn.join('', READER_ARN_PARTS);
 
 beforeAll(() => {
   defaults = synthesizeVariant({ env: { region: 'us-east-1' } }, { bundle: true });
@@ -38,8 +41,13 @@ beforeAll(() => {
       logRetention: 90,
       sweepSchedule: events.Schedule.expression('cron(0 3 * * ? *)'),
       sweepSource: 'full',
-      organization: { organizationId: ORGANIZATION_ID, memberRoleName: 'KeyWardenMember' },
+      organization: {
+        organizationId: ORGANIZATION_ID,
+        memberRoleName: 'KeyWardenMember',
+        organizationRoleArn: ORGANIZATION_READER_ARN,
+      },
       detectorConcurrency: 5,
+      memberSweepConcurrency: 25,
     },
   });
   forwarded = synthesizeVariant({
@@ -61,6 +69,15 @@ function logicalId(template: Template, type: string, fragment: string): string {
 function detectorQueueId(template: Template): string {
   const ids = Object.keys(template.findResources('AWS::SQS::Queue')).filter(
     (id) => id.includes('DetectorQueue') && !id.includes('DeadLetter'),
+  );
+  expect(ids).toHaveLength(1);
+  return ids[0] as string;
+}
+
+/** Logical id of the organization sweep's account queue (not its dead-letter queue). */
+function sweepAccountQueueId(template: Template): string {
+  const ids = Object.keys(template.findResources('AWS::SQS::Queue')).filter(
+    (id) => id.includes('SweepAccountQueue') && !id.includes('DeadLetter'),
   );
   expect(ids).toHaveLength(1);
   return ids[0] as string;
@@ -292,7 +309,19 @@ describe('AccessKeyDetector functions', () => {
     });
     everything.template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('sweeps every IAM user'),
-      Environment: { Variables: Match.exact({ ...variables, [ENV.sweepSource]: 'full' }) },
+      Environment: {
+        Variables: Match.exact({
+          ...variables,
+          [ENV.sweepSource]: 'full',
+          [ENV.organizationRoleArn]: {
+            'Fn::Join': [
+              '',
+              ['arn:', { Ref: 'AWS::Partition' }, ':iam::999988887777:role/KeyWardenOrganizationReader'],
+            ],
+          },
+          [ENV.sweepQueueUrl]: { Ref: sweepAccountQueueId(everything.template) },
+        }),
+      },
     });
   });
 
@@ -498,18 +527,24 @@ describe('AccessKeyDetector permissions', () => {
       eventbridge: 'events',
       sts: 'sts',
       cloudtrail: 'cloudtrail',
+      sqs: 'sqs',
+      organizations: 'organizations',
     };
     const t = everything.template;
     for (const kind of ['detector', 'sweep'] as const) {
       const called = await actionsCalledBy(ENTRY_POINTS[kind], prefixes);
       called.delete('sts:GetCallerIdentity');
+      // Granted in the management account, to the reader role the sweep assumes (organizationRoleArn).
+      called.delete('organizations:ListAccounts');
+      // The account queue: sqs:SendMessage allows SendMessageBatch (checked with the queue's own tests).
+      called.delete('sqs:SendMessageBatch');
       const role = logicalId(t, 'AWS::IAM::Policy', kind === 'detector' ? 'DetectorRole' : 'SweepRole');
       const granted = statements(t)
         .filter((s) => s.policy === role)
         .flatMap(actionsOf)
         // Its own log group and failure queue: infrastructure, not calls the code makes.
         .filter((action) => !action.startsWith('logs:') && !action.startsWith('sqs:'));
-      expect([...granted].sort(), kind).toEqual([...called].sort());
+      expect([...new Set(granted)].sort(), kind).toEqual([...called].sort());
     }
   });
 
