@@ -1,17 +1,48 @@
 #!/usr/bin/env node
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { stackPropsFromContext } from './context.ts';
+import { KeyWardenCentralStack } from './central-stack.ts';
+import { type ContextKey, organizationFromContext, stackPropsFromContext } from './context.ts';
 import { SettingError } from './errors.ts';
 import { KeyWardenStack } from './keywarden-stack.ts';
+import { KeyWardenManagementStack } from './management-stack.ts';
+import { KeyWardenMemberStack } from './member-stack.ts';
+import { iamEventRegionToken } from './partition.ts';
 
 const app = new App();
 try {
-  new KeyWardenStack(
-    app,
-    'KeyWarden',
-    stackPropsFromContext((key) => app.node.tryGetContext(key), process.env),
-  );
+  const lookup = (key: ContextKey): unknown => app.node.tryGetContext(key);
+  const props = stackPropsFromContext(lookup, process.env);
+  const organization = organizationFromContext(lookup);
+  if (organization === undefined) {
+    new KeyWardenStack(app, 'KeyWarden', props);
+  } else {
+    const central = new KeyWardenCentralStack(app, 'KeyWarden', { ...props, organization });
+    // For the management account (StackSets never deploy there) and for a roll-out by other means: in the IAM
+    // event region of the central stack's partition, or environment-agnostic when that is unknown at synth.
+    const iamRegion = iamEventRegionToken(central);
+    const managementEnv =
+      props.env === undefined || iamRegion === undefined
+        ? undefined
+        : { account: organization.managementAccountId, region: iamRegion };
+    new KeyWardenMemberStack(app, 'KeyWarden-Member', {
+      env: managementEnv,
+      memberRoleName: organization.memberRoleName,
+      remediationMode: props.detector?.remediationMode,
+      alarmEmail: organization.memberAlarmEmail,
+      ...(organization.restorePrincipalArns?.length
+        ? {
+            restore: {
+              principalArns: organization.restorePrincipalArns,
+              exemptTag: props.detector?.exemptTag,
+            },
+          }
+        : {}),
+    });
+    if (organization.managementAccountId !== undefined) {
+      new KeyWardenManagementStack(app, 'KeyWarden-Management', { env: managementEnv });
+    }
+  }
 } catch (error) {
   // A bad setting is the user's to fix: say which and why, without a stack trace of CDK internals.
   if (!(error instanceof SettingError)) throw error;

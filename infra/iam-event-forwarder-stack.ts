@@ -25,9 +25,9 @@ export interface IamEventForwarderStackProps extends StackProps {
 }
 
 /**
- * Deployed in us-east-1, the only region where IAM's CloudTrail events reach EventBridge: forwards the access-key
- * events to the default bus of the detector's home region. Events that cannot be forwarded land in an encrypted
- * dead-letter queue that raises an alarm.
+ * Deployed where its partition's IAM CloudTrail events reach EventBridge (us-east-1 in `aws`): forwards the
+ * access-key events to the default bus of the detector's home region. Events that cannot be forwarded land in an
+ * encrypted dead-letter queue that raises an alarm.
  */
 export class IamEventForwarderStack extends Stack {
   /** Matches the same events as the detector's rule and forwards them. */

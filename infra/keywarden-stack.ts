@@ -1,12 +1,12 @@
-import { Annotations, Aws, CfnRule, Fn, Stack, type StackProps, Stage, Token } from 'aws-cdk-lib';
+import { Annotations, Stack, type StackProps, Stage, Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
-import { RegionInfo } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
-import { EVENT_BUS_PATTERN, IAM_EVENT_REGION } from '../functions/shared/constants.ts';
+import { EVENT_BUS_PATTERN } from '../functions/shared/constants.ts';
 import { AccessKeyDetector, type AccessKeyDetectorProps } from './access-key-detector.ts';
 import { KeyWardenDashboard } from './dashboard.ts';
 import { SettingError } from './errors.ts';
 import { IamEventForwarderStack } from './iam-event-forwarder-stack.ts';
+import { addIamEventRegionRule, iamEventPlacement } from './partition.ts';
 
 /** Properties of a {@link KeyWardenStack}. */
 export interface KeyWardenStackProps extends StackProps {
@@ -30,19 +30,24 @@ export interface KeyWardenStackProps extends StackProps {
 /**
  * The KeyWarden deployment: one {@link AccessKeyDetector}, placed where IAM events arrive.
  *
+ * The partition is taken from the region. IAM's events arrive in one region per partition: us-east-1 (`aws`),
+ * us-gov-west-1 (`aws-us-gov`) and cn-north-1 (`aws-cn`); the last two rest on field reports.
+ *
  * - Region unknown at synth (environment-agnostic): the template carries a CloudFormation rule that refuses any
- *   region but us-east-1, since a rule elsewhere would never fire.
- * - us-east-1: the detector alone.
- * - Another region of the `aws` partition: the detector there, plus an {@link IamEventForwarderStack} in us-east-1
- *   that forwards the events to this region's default bus (exposed as {@link forwarder}; deploy with `--all`).
- * - Another partition: where IAM events arrive there is not confirmed, so the detector is deployed as asked, with a
- *   synth warning.
+ *   region but those three (each the IAM event region of its own partition), since a rule elsewhere would never
+ *   fire.
+ * - The partition's IAM event region: the detector alone.
+ * - Another region of a known partition: the detector there, plus an {@link IamEventForwarderStack} in the
+ *   partition's IAM event region that forwards the events to this region's default bus (exposed as
+ *   {@link forwarder}; deploy with `--all`).
+ * - A partition whose IAM event region is unknown (e.g. `aws-iso`): the detector is deployed as asked, with a synth
+ *   warning.
  */
 export class KeyWardenStack extends Stack {
   readonly detector: AccessKeyDetector;
   /** The detector's dashboard, unless {@link KeyWardenStackProps.createDashboard} is false. */
   readonly dashboard?: KeyWardenDashboard;
-  /** The us-east-1 forwarder, when this stack's region is another region of the `aws` partition. */
+  /** The forwarder from the partition's IAM event region, when this stack's region is another region. */
   readonly forwarder?: IamEventForwarderStack;
 
   constructor(scope: Construct, id: string, props: KeyWardenStackProps = {}) {
@@ -50,10 +55,9 @@ export class KeyWardenStack extends Stack {
       description: 'KeyWarden: one active access key per IAM user (CIS AWS Foundations Benchmark 1.13)',
       ...props,
     });
-    const partition = Token.isUnresolved(this.region)
-      ? undefined
-      : (RegionInfo.get(this.region).partition ?? 'aws');
-    const forwarded = partition === 'aws' && this.region !== IAM_EVENT_REGION;
+    const placement = iamEventPlacement(this);
+    const iamRegion = placement.kind === 'known' ? placement.iamRegion : undefined;
+    const forwarded = iamRegion !== undefined && this.region !== iamRegion;
     this.detector = new AccessKeyDetector(this, 'AccessKeyDetector', {
       ...props.detector,
       notificationEventBus: this.notificationBus(props.notificationBusName),
@@ -63,31 +67,26 @@ export class KeyWardenStack extends Stack {
       this.dashboard = new KeyWardenDashboard(this, 'Dashboard', { detector: this.detector });
     }
 
-    if (Token.isUnresolved(this.region)) {
-      new CfnRule(this, 'IamEventRegion', {
-        assertions: [
-          {
-            assert: Fn.conditionEquals(Aws.REGION, IAM_EVENT_REGION),
-            assertDescription: `KeyWarden must be deployed in ${IAM_EVENT_REGION}, the only region where IAM events reach EventBridge. To run it in another region, synthesize with -c homeRegion=<region> (adds a forwarder stack in ${IAM_EVENT_REGION}) and deploy with --all.`,
-          },
-        ],
+    if (placement.kind === 'unknown') {
+      addIamEventRegionRule(
+        this,
+        'IamEventRegion',
+        'KeyWarden must be deployed where IAM events reach EventBridge: us-east-1 (aws), us-gov-west-1 (aws-us-gov) or cn-north-1 (aws-cn). To run it in another region, synthesize with -c homeRegion=<region> (adds a forwarder stack in the IAM event region) and deploy with --all.',
+      );
+    } else if (placement.kind === 'unknown-partition') {
+      Annotations.of(this).addWarningV2(
+        'keywarden:iam-event-region',
+        `Partition ${placement.partition}: the region where IAM events reach EventBridge is not known; the rule is deployed in ${this.region}. Check that a CreateAccessKey there triggers the detector.`,
+      );
+    } else if (forwarded && iamRegion !== undefined) {
+      const app = Stage.of(this) ?? scope;
+      this.forwarder = new IamEventForwarderStack(app, `${id}-IamEventForwarder`, {
+        env: { account: props.env?.account, region: iamRegion },
+        targetRegion: this.region,
+        alarmEmail: props.detector?.alarmEmail,
+        description: `KeyWarden: forwards IAM access-key events from ${iamRegion} to ${this.region}`,
       });
-    } else if (this.region !== IAM_EVENT_REGION) {
-      if (forwarded) {
-        const app = Stage.of(this) ?? scope;
-        this.forwarder = new IamEventForwarderStack(app, `${id}-IamEventForwarder`, {
-          env: { account: props.env?.account, region: IAM_EVENT_REGION },
-          targetRegion: this.region,
-          alarmEmail: props.detector?.alarmEmail,
-          description: `KeyWarden: forwards IAM access-key events from ${IAM_EVENT_REGION} to ${this.region}`,
-        });
-        this.addStackDependency(this.forwarder, 'IAM events reach this region only through the forwarder');
-      } else {
-        Annotations.of(this).addWarningV2(
-          'keywarden:iam-event-region',
-          `Partition ${partition}: the region where IAM events reach EventBridge is not confirmed; the rule is deployed in ${this.region}. Check that a CreateAccessKey there triggers the detector.`,
-        );
-      }
+      this.addStackDependency(this.forwarder, 'IAM events reach this region only through the forwarder');
     }
   }
 

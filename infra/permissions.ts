@@ -6,6 +6,16 @@ import type { RemediationMode } from '../functions/shared/constants.ts';
 /** Which function a policy is for: the sweep calls everything the detector calls, plus the account listing. */
 export type FunctionKind = 'detector' | 'sweep';
 
+/** Options of {@link policyStatements}. */
+export interface PolicyOptions {
+  /**
+   * Region of the Security Hub product and hub: a member role is deployed where IAM's events arrive, but the
+   * central functions import into the member's hub in their own home region.
+   * @default - the scope's stack region
+   */
+  readonly findingsRegion?: string;
+}
+
 /**
  * The IAM statements a KeyWarden function needs, least privilege: IAM user actions on this account's users only,
  * `iam:UpdateAccessKey` only when remediation deactivates keys, Security Hub on this account's default product
@@ -15,6 +25,7 @@ export function policyStatements(
   scope: Construct,
   kind: FunctionKind,
   remediationMode: RemediationMode,
+  options: PolicyOptions = {},
 ): iam.PolicyStatement[] {
   const stack = Stack.of(scope);
   const anyUser = stack.formatArn({
@@ -37,6 +48,7 @@ export function policyStatements(
       resources: [
         stack.formatArn({
           service: 'securityhub',
+          region: options.findingsRegion,
           resource: 'product',
           resourceName: `${stack.account}/default`,
           arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
@@ -49,6 +61,7 @@ export function policyStatements(
       resources: [
         stack.formatArn({
           service: 'securityhub',
+          region: options.findingsRegion,
           resource: 'hub',
           resourceName: 'default',
           arnFormat: ArnFormat.SLASH_RESOURCE_NAME,

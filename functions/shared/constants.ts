@@ -80,16 +80,18 @@ export const KEY_EVENT_PATTERN = {
 export const IAM_EVENT_REGION = 'us-east-1';
 
 /**
- * Where IAM's CloudTrail events arrive, by partition: `aws` is confirmed; `aws-cn` (cn-north-1) comes from field
- * reports and `aws-us-gov` (us-gov-west-1) is unconfirmed. Undefined for any other partition.
+ * Where IAM's CloudTrail events arrive, by partition: `aws` is confirmed (us-east-1); `aws-cn` (cn-north-1) and
+ * `aws-us-gov` (us-gov-west-1) rest on field reports, not AWS documentation (IAM signs there).
  */
+export const IAM_EVENT_REGIONS: Readonly<Record<string, string>> = {
+  aws: IAM_EVENT_REGION,
+  'aws-cn': 'cn-north-1',
+  'aws-us-gov': 'us-gov-west-1',
+};
+
+/** The region of {@link IAM_EVENT_REGIONS} for `partition`; undefined for any other partition. */
 export function iamEventRegionFor(partition: string): string | undefined {
-  const regions: Readonly<Record<string, string>> = {
-    aws: IAM_EVENT_REGION,
-    'aws-cn': 'cn-north-1',
-    'aws-us-gov': 'us-gov-west-1',
-  };
-  return regions[partition];
+  return Object.hasOwn(IAM_EVENT_REGIONS, partition) ? IAM_EVENT_REGIONS[partition] : undefined;
 }
 
 /** Source of the custom events KeyWarden puts on the notification bus. */

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
@@ -11,7 +13,7 @@ import {
   type AccessKeyDetectorProps,
   invalidSchedule,
 } from '../../infra/access-key-detector.ts';
-import { type ContextKey, stackPropsFromContext } from '../../infra/context.ts';
+import { type ContextKey, organizationFromContext, stackPropsFromContext } from '../../infra/context.ts';
 import { IamEventForwarderStack } from '../../infra/iam-event-forwarder-stack.ts';
 import { KeyWardenStack } from '../../infra/keywarden-stack.ts';
 import { removeTestApps, testApp } from './synth.ts';
@@ -330,6 +332,95 @@ describe('stackPropsFromContext', () => {
   });
 });
 
+describe('organizationFromContext', () => {
+  const fromContext = (context: Partial<Record<ContextKey, unknown>>) =>
+    organizationFromContext((key) => context[key]);
+
+  it('is single-account mode without organization', () => {
+    expect(fromContext({ remediationMode: 'deactivate' })).toBeUndefined();
+  });
+
+  it('reads every organization key, from -c strings', () => {
+    expect(
+      fromContext({
+        organization: 'o-abcdefghij',
+        memberOus: 'ou-abcd-abcdefgh, ou-ab12-12345678',
+        memberRoleName: 'KeyWardenAudit',
+        memberAccountIds: '111122223333,444455556666,111122223333',
+        managementAccount: '999988887777',
+        memberAlarmEmail: 'security@example.com',
+        restorePrincipals: 'arn:aws:iam::999988887777:role/operators',
+      }),
+    ).toEqual({
+      organizationId: 'o-abcdefghij',
+      memberOus: ['ou-abcd-abcdefgh', 'ou-ab12-12345678'],
+      memberRoleName: 'KeyWardenAudit',
+      memberAccountIds: ['111122223333', '444455556666'],
+      managementAccountId: '999988887777',
+      memberAlarmEmail: 'security@example.com',
+      restorePrincipalArns: ['arn:aws:iam::999988887777:role/operators'],
+    });
+  });
+
+  it('reads lists from cdk.json, and the root as a target', () => {
+    expect(fromContext({ organization: 'o-abcdefghij', memberOus: ['r-ab12'] })).toMatchObject({
+      memberOus: ['r-ab12'],
+      memberRoleName: undefined,
+      memberAccountIds: undefined,
+    });
+  });
+
+  it.each<[Partial<Record<ContextKey, unknown>>, string]>([
+    [
+      { organization: 'o-short', memberOus: 'ou-abcd-abcdefgh' },
+      'context organization="o-short" is not allowed; use an organization id: o- then 10 to 32 lower-case letters or digits (o-a1b2c3d4e5)',
+    ],
+    [
+      { organization: 'O-ABCDEFGHIJ', memberOus: 'ou-abcd-abcdefgh' },
+      'context organization="O-ABCDEFGHIJ" is not allowed',
+    ],
+    [{ organization: 'o-abcdefghij' }, 'context memberOus is not set'],
+    [
+      { organization: 'o-abcdefghij', memberOus: 'ou-abcd-abcdefgh,ou-abc-abcdefgh' },
+      'context memberOus="ou-abcd-abcdefgh,ou-abc-abcdefgh" is not allowed: "ou-abc-abcdefgh" is not valid; use a comma-separated list, each an organizational unit id',
+    ],
+    [
+      { organization: 'o-abcdefghij', memberOus: 'ou-abcd-abcdefgh', memberRoleName: 'Key Warden' },
+      'context memberRoleName="Key Warden" is not allowed; use an IAM role name',
+    ],
+    [
+      { organization: 'o-abcdefghij', memberOus: 'ou-abcd-abcdefgh', memberAccountIds: '1111,222233334444' },
+      'context memberAccountIds="1111,222233334444" is not allowed: "1111" is not valid',
+    ],
+    [
+      { organization: 'o-abcdefghij', memberOus: 'ou-abcd-abcdefgh', managementAccount: '12345678901' },
+      'context managementAccount="12345678901" is not allowed; use a 12-digit account id',
+    ],
+    [
+      { organization: 'o-abcdefghij', memberOus: 'ou-abcd-abcdefgh', memberAlarmEmail: 'nobody' },
+      'context memberAlarmEmail="nobody" is not allowed; use an e-mail address',
+    ],
+    [
+      {
+        organization: 'o-abcdefghij',
+        memberOus: 'ou-abcd-abcdefgh',
+        restorePrincipals: 'arn:aws:iam::*:role/ops',
+      },
+      'context restorePrincipals="arn:aws:iam::*:role/ops" is not allowed: "arn:aws:iam::*:role/ops" is not valid',
+    ],
+    [
+      { memberOus: 'ou-abcd-abcdefgh' },
+      'context memberOus="ou-abcd-abcdefgh" is only read in organization mode; add -c organization=o-… or remove it',
+    ],
+    [
+      { organization: 'o-abcdefghij', memberOus: ['ou-abcd-abcdefgh', 3] },
+      'context memberOus=["ou-abcd-abcdefgh",3] is not allowed; use a list of strings',
+    ],
+  ])('rejects %o, naming the key and the value', (context, message) => {
+    expect(() => fromContext(context)).toThrow(message);
+  });
+});
+
 describe('KeyWardenStack settings', () => {
   it.each([
     { name: 'bad/bus!', allowed: false },
@@ -396,6 +487,11 @@ describe('the CDK app', () => {
       message:
         'notificationBusName "bad/bus!" is not allowed; use an event bus name (1-256 letters, digits and ._-/) or an event bus ARN',
     },
+    {
+      context: { organization: 'o-abcdefghij', memberOus: 'ou-1' },
+      message:
+        'context memberOus="ou-1" is not allowed: "ou-1" is not valid; use a comma-separated list, each an organizational unit id (ou-ab12-cd34ef56: ou-, 4 to 32 and then 8 to 32 lower-case letters or digits) or the root id (r-ab12)',
+    },
   ])('exits 1 with only the message for $context', ({ context, message }) => {
     // Act: as `cdk synth -c …` runs it.
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'infra/app.ts'], {
@@ -411,5 +507,50 @@ describe('the CDK app', () => {
     // Assess
     expect(run.status).toBe(1);
     expect(run.stderr).toBe(`keywarden: ${message}\n`);
+  });
+
+  it.each([
+    { context: {}, stacks: ['KeyWarden'] },
+    {
+      context: { organization: 'o-abcdefghij', memberOus: 'ou-abcd-abcdefgh' },
+      stacks: ['KeyWarden', 'KeyWarden-Member'],
+    },
+    {
+      context: {
+        organization: 'o-abcdefghij',
+        memberOus: 'ou-abcd-abcdefgh',
+        homeRegion: 'us-gov-east-1',
+        managementAccount: '111122223333',
+      },
+      stacks: ['KeyWarden', 'KeyWarden-IamEventForwarder', 'KeyWarden-Management', 'KeyWarden-Member'],
+    },
+  ])('synthesizes $stacks for $context', ({ context, stacks }) => {
+    // Act
+    const outdir = testApp().outdir;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'infra/app.ts'], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: {
+        ...process.env,
+        CDK_OUTDIR: outdir,
+        CDK_CONTEXT_JSON: JSON.stringify({ ...context, 'aws:cdk:bundling-stacks': [] }),
+      },
+      encoding: 'utf8',
+    });
+
+    // Assess
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const manifest = JSON.parse(readFileSync(path.join(outdir, 'manifest.json'), 'utf8')) as {
+      artifacts: Record<string, { type: string; environment: string }>;
+    };
+    const synthesized = Object.entries(manifest.artifacts)
+      .filter(([, artifact]) => artifact.type === 'aws:cloudformation:stack')
+      .map(([name]) => name)
+      .sort();
+    expect(synthesized).toEqual(stacks);
+    if (stacks.includes('KeyWarden-Member') && 'homeRegion' in context) {
+      // The management account's member stack goes where GovCloud's IAM events arrive.
+      expect(manifest.artifacts['KeyWarden-Member']?.environment).toBe('aws://111122223333/us-gov-west-1');
+    }
   });
 });

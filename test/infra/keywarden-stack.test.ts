@@ -771,12 +771,15 @@ describe('KeyWardenStack placement', () => {
     expect(defaults.stacks).toHaveLength(1);
   });
 
-  it('refuses, at deployment, any region but us-east-1 when the region is unknown at synth', () => {
+  it('refuses, at deployment, any region but the IAM event regions when the region is unknown at synth', () => {
     expect(everything.stack.forwarder).toBeUndefined();
     expect(everything.template.toJSON().Rules.IamEventRegion).toEqual({
       Assertions: [
         {
-          Assert: { 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'us-east-1'] },
+          // Each region belongs to one partition: in aws only us-east-1 passes, as before.
+          Assert: {
+            'Fn::Contains': [['us-east-1', 'cn-north-1', 'us-gov-west-1'], { Ref: 'AWS::Region' }],
+          },
           AssertDescription: expect.stringContaining('-c homeRegion=<region>'),
         },
       ],
@@ -831,13 +834,41 @@ describe('KeyWardenStack placement', () => {
     });
   });
 
-  it('warns instead of forwarding in a partition where the IAM event region is not confirmed', () => {
+  it.each([
+    { region: 'cn-north-1', forwarderRegion: undefined },
+    { region: 'cn-northwest-1', forwarderRegion: 'cn-north-1' },
+    { region: 'us-gov-west-1', forwarderRegion: undefined },
+    { region: 'us-gov-east-1', forwarderRegion: 'us-gov-west-1' },
+  ])('takes the partition from $region: forwarder in $forwarderRegion', ({ region, forwarderRegion }) => {
+    // Prepare
     const app = testApp();
-    const stack = new KeyWardenStack(app, 'China', { env: { region: 'cn-north-1' } });
+
+    // Act
+    const stack = new KeyWardenStack(app, 'Partitioned', { env: { region } });
+
+    // Assess
+    expect(stack.forwarder?.region).toBe(forwarderRegion);
+    if (forwarderRegion !== undefined) {
+      Template.fromStack(stack.forwarder as Stack).hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: JSON.parse(JSON.stringify(KEY_EVENT_PATTERN)),
+        Targets: [
+          Match.objectLike({
+            Arn: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([`:events:${region}:`])] }),
+          }),
+        ],
+      });
+    }
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('IAM events'))).toEqual([]);
+    expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
+  });
+
+  it('warns instead of forwarding in a partition whose IAM event region is unknown', () => {
+    const app = testApp();
+    const stack = new KeyWardenStack(app, 'Isolated', { env: { region: 'us-iso-east-1' } });
     expect(stack.forwarder).toBeUndefined();
     Annotations.fromStack(stack).hasWarning(
       '*',
-      Match.stringLikeRegexp('Partition aws-cn: the region where IAM events'),
+      Match.stringLikeRegexp('Partition aws-iso: the region where IAM events reach EventBridge is not known'),
     );
   });
 });
