@@ -177,6 +177,12 @@ export class KeyWardenCentralStack extends KeyWardenStack {
   constructor(scope: Construct, id: string, props: KeyWardenCentralStackProps) {
     const organization = props.organization;
     validateOrganizationSettings(organization);
+    // The sweep must know the member accounts: no KeyWarden role may call Organizations but the management stack's.
+    if (organization.managementAccountId === undefined && !organization.memberAccountIds?.length) {
+      throw new SettingError(
+        'organization mode needs managementAccount or memberAccountIds: the sweep lists the member accounts through the management stack’s read-only role, or takes them from memberAccountIds',
+      );
+    }
     const memberRoleName = organization.memberRoleName ?? DEFAULT_MEMBER_ROLE_NAME;
     const readerRoleName = organization.organizationReaderRoleName ?? DEFAULT_ORGANIZATION_READER_ROLE_NAME;
     super(scope, id, {
@@ -220,13 +226,6 @@ export class KeyWardenCentralStack extends KeyWardenStack {
         value: parameters[key],
         description: descriptions[key],
       });
-    }
-
-    if (organization.managementAccountId === undefined && !organization.memberAccountIds?.length) {
-      Annotations.of(this).addWarningV2(
-        'keywarden:organization-accounts',
-        'Neither managementAccount nor memberAccountIds is set: the sweep has no way to list the member accounts. Set managementAccount (and deploy the management stack there) or memberAccountIds.',
-      );
     }
 
     if (organization.memberOus !== undefined && organization.memberOus.length > 0) {

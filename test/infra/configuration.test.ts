@@ -492,6 +492,11 @@ describe('the CDK app', () => {
       message:
         'context memberOus="ou-1" is not allowed: "ou-1" is not valid; use a comma-separated list, each an organizational unit id (ou-ab12-cd34ef56: ou-, 4 to 32 and then 8 to 32 lower-case letters or digits) or the root id (r-ab12)',
     },
+    {
+      context: { organization: 'o-abcdefghij', memberOus: 'ou-abcd-abcdefgh' },
+      message:
+        'organization mode needs managementAccount or memberAccountIds: the sweep lists the member accounts through the management stack’s read-only role, or takes them from memberAccountIds',
+    },
   ])('exits 1 with only the message for $context', ({ context, message }) => {
     // Act: as `cdk synth -c …` runs it.
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'infra/app.ts'], {
@@ -512,7 +517,11 @@ describe('the CDK app', () => {
   it.each([
     { context: {}, stacks: ['KeyWarden'] },
     {
-      context: { organization: 'o-abcdefghij', memberOus: 'ou-abcd-abcdefgh' },
+      context: {
+        organization: 'o-abcdefghij',
+        memberOus: 'ou-abcd-abcdefgh',
+        memberAccountIds: '111122223333',
+      },
       stacks: ['KeyWarden', 'KeyWarden-Member'],
     },
     {
