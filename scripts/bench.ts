@@ -345,7 +345,8 @@ interface EventScenario {
   /** The event the detector gets for this user. */
   readonly call: (
     user: SeededUser,
-  ) => Pick<KeyCall, 'eventName' | 'accessKeyId' | 'status' | 'userAgent' | 'actorRoleArn'>;
+  ) => Pick<KeyCall, 'eventName' | 'accessKeyId' | 'status' | 'userAgent' | 'actorRoleArn'> &
+    Partial<Pick<KeyCall, 'actorUserName'>>;
   /** What the handler must return, or the benchmark is measuring something else. */
   readonly expect: string;
 }
@@ -398,6 +399,13 @@ const EVENT_SCENARIOS: readonly EventScenario[] = [
     env: { REMEDIATION_MODE: 'deactivate' },
     call: created,
     expect: 'evaluated/violation/deactivated',
+  },
+  {
+    label: 'first key created by another IAM user (threat finding)',
+    keys: 1,
+    env: {},
+    call: (user) => ({ ...created(user), actorUserName: 'bench-admin' }),
+    expect: 'evaluated/compliant/none',
   },
   {
     label: "skipped: KeyWarden's own UpdateAccessKey (recognised by its role)",
@@ -455,11 +463,12 @@ async function measureScenario(
     const events = users.map((user, n) =>
       keyEventEnvelope(
         {
+          // The user acts on its own keys unless the scenario names another caller (attribution).
+          actorUserName: user.userName,
           ...scenario.call(user),
           userName: user.userName,
           accountId: ACCOUNT_ID,
           region: EMULATOR_REGION,
-          actorUserName: 'bench-admin',
           eventTime: new Date(Date.UTC(2025, 0, 1, 0, 0, n)),
           eventId: `00000000-0000-4000-8000-${String(index).padStart(4, '0')}${String(n).padStart(8, '0')}`,
         },
@@ -726,7 +735,8 @@ async function measureBurst(size: number, model: AsyncModel | QueueModel, bundle
           userName: user.userName,
           accountId: ACCOUNT_ID,
           region: EMULATOR_REGION,
-          actorUserName: 'rotation-script',
+          // A rotation the users do themselves: no threat finding, so the burst measures CIS 1.13 alone.
+          actorUserName: user.userName,
           eventTime: new Date(Date.UTC(2025, 0, 1, 0, 0, 0, n)),
           eventId: `00000000-0000-4000-8000-b${String(n).padStart(11, '0')}`,
         },

@@ -212,7 +212,7 @@ export function decideThreats(input: ThreatInput): ThreatOutcome {
   const findings: Finding[] = [];
   const by = (accessKeyId: string): string =>
     input.deactivatedByKeyWarden.has(accessKeyId)
-      ? 'deactivated by KeyWarden (CIS 1.13 remediation)'
+      ? "deactivated by KeyWarden's CIS 1.13 remediation"
       : resolvedByOf(trigger);
   let raised: Finding | undefined;
 

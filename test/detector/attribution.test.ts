@@ -287,7 +287,7 @@ describe('attribution through the exported handler against moto', () => {
         RecordState: 'ACTIVE',
         ProductFields: {
           [`${THREAT}/keyState`]: 'inactive',
-          [`${THREAT}/resolvedBy`]: 'deactivated by KeyWarden (CIS 1.13 remediation)',
+          [`${THREAT}/resolvedBy`]: "deactivated by KeyWarden's CIS 1.13 remediation",
         },
       });
       // The threat finding's UpdatedAt follows the compliance finding's: the read that proved the deactivation.

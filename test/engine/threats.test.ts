@@ -86,7 +86,7 @@ describe('decideThreats', () => {
     });
     expect(outcome.raised).toMatchObject({ Compliance: { Status: 'PASSED' }, RecordState: 'ACTIVE' });
     expect(outcome.raised?.ProductFields?.['keywarden/threat/resolvedBy']).toBe(
-      'deactivated by KeyWarden (CIS 1.13 remediation)',
+      "deactivated by KeyWarden's CIS 1.13 remediation",
     );
     // The active keys after the call are those the caller left, not those after KeyWarden's action.
     expect(outcome.raised?.ProductFields?.['keywarden/threat/activeKeysAfterCall']).toBe(
