@@ -349,6 +349,8 @@ interface EventScenario {
     Partial<Pick<KeyCall, 'actorUserName'>>;
   /** What the handler must return, or the benchmark is measuring something else. */
   readonly expect: string;
+  /** Another principal made the key usable: a threat finding, outside the compliant-event target. */
+  readonly threat?: true;
 }
 
 const OWN_USER_AGENT = `aws-sdk-js/3.1169.0 ua/2.1 os/linux lang/js md/nodejs#22 api/iam#3.1169.0 ${USER_AGENT_MARKER}/0.1.0`;
@@ -406,6 +408,7 @@ const EVENT_SCENARIOS: readonly EventScenario[] = [
     env: {},
     call: (user) => ({ ...created(user), actorUserName: 'bench-admin' }),
     expect: 'evaluated/compliant/none',
+    threat: true,
   },
   {
     label: "skipped: KeyWarden's own UpdateAccessKey (recognised by its role)",
@@ -899,7 +902,9 @@ async function main(): Promise<void> {
     sections.push(`### Cold start (wall time)\n\n${await coldStart(options)}`);
   if (options.sections.has('events')) {
     const { table, rows } = await perEvent(options, detectorBundle);
-    const compliant = rows.filter((row) => row.scenario.expect === 'evaluated/compliant/none');
+    const compliant = rows.filter(
+      (row) => row.scenario.expect === 'evaluated/compliant/none' && row.scenario.threat === undefined,
+    );
     const plain = compliant.filter((row) => row.scenario.env.EVENT_BUS_NAME === undefined);
     const withBus = compliant.filter((row) => row.scenario.env.EVENT_BUS_NAME !== undefined);
     const most = Math.max(...plain.map((row) => row.callsPerEvent));
