@@ -348,9 +348,12 @@ interface EventScenario {
   /** The event the detector gets for this user. */
   readonly call: (
     user: SeededUser,
-  ) => Pick<KeyCall, 'eventName' | 'accessKeyId' | 'status' | 'userAgent' | 'actorRoleArn'>;
+  ) => Pick<KeyCall, 'eventName' | 'accessKeyId' | 'status' | 'userAgent' | 'actorRoleArn'> &
+    Partial<Pick<KeyCall, 'actorUserName'>>;
   /** What the handler must return, or the benchmark is measuring something else. */
   readonly expect: string;
+  /** Another principal made the key usable: a threat finding, outside the compliant-event target. */
+  readonly threat?: true;
 }
 
 const OWN_USER_AGENT = `aws-sdk-js/3.1169.0 ua/2.1 os/linux lang/js md/nodejs#22 api/iam#3.1169.0 ${USER_AGENT_MARKER}/0.1.0`;
@@ -401,6 +404,14 @@ const EVENT_SCENARIOS: readonly EventScenario[] = [
     env: { REMEDIATION_MODE: 'deactivate' },
     call: created,
     expect: 'evaluated/violation/deactivated',
+  },
+  {
+    label: 'first key created by another IAM user (threat finding)',
+    keys: 1,
+    env: {},
+    call: (user) => ({ ...created(user), actorUserName: 'bench-admin' }),
+    expect: 'evaluated/compliant/none',
+    threat: true,
   },
   {
     label: "skipped: KeyWarden's own UpdateAccessKey (recognised by its role)",
@@ -458,11 +469,12 @@ async function measureScenario(
     const events = users.map((user, n) =>
       keyEventEnvelope(
         {
+          // The user acts on its own keys unless the scenario names another caller (attribution).
+          actorUserName: user.userName,
           ...scenario.call(user),
           userName: user.userName,
           accountId: ACCOUNT_ID,
           region: EMULATOR_REGION,
-          actorUserName: 'bench-admin',
           eventTime: new Date(Date.UTC(2025, 0, 1, 0, 0, n)),
           eventId: `00000000-0000-4000-8000-${String(index).padStart(4, '0')}${String(n).padStart(8, '0')}`,
         },
@@ -1004,7 +1016,8 @@ async function measureBurst(size: number, model: AsyncModel | QueueModel, bundle
           userName: user.userName,
           accountId: ACCOUNT_ID,
           region: EMULATOR_REGION,
-          actorUserName: 'rotation-script',
+          // A rotation the users do themselves: no threat finding, so the burst measures CIS 1.13 alone.
+          actorUserName: user.userName,
           eventTime: new Date(Date.UTC(2025, 0, 1, 0, 0, 0, n)),
           eventId: `00000000-0000-4000-8000-b${String(n).padStart(11, '0')}`,
         },
@@ -1169,7 +1182,9 @@ async function main(): Promise<void> {
     sections.push(`### Cold start (wall time)\n\n${await coldStart(options)}`);
   if (options.sections.has('events')) {
     const { table, rows } = await perEvent(options, detectorBundle);
-    const compliant = rows.filter((row) => row.scenario.expect === 'evaluated/compliant/none');
+    const compliant = rows.filter(
+      (row) => row.scenario.expect === 'evaluated/compliant/none' && row.scenario.threat === undefined,
+    );
     const plain = compliant.filter((row) => row.scenario.env.EVENT_BUS_NAME === undefined);
     const withBus = compliant.filter((row) => row.scenario.env.EVENT_BUS_NAME !== undefined);
     const most = Math.max(...plain.map((row) => row.callsPerEvent));

@@ -5,7 +5,9 @@
  * the synthesized CDK template and an SQS queue as its target, makes access-key changes in IAM, sends the matching
  * CloudTrail events through EventBridge, feeds what the rule delivered to the real detector handler, and prints
  * the findings read back from Security Hub and the keys as IAM has them: first in detect-only mode, then with
- * REMEDIATION_MODE=deactivate. Exits non-zero when an outcome is not the expected one.
+ * REMEDIATION_MODE=deactivate and KEEP_KEY=auto. Each user acts on its own keys, except erin's second key, which
+ * another IAM user mints (MITRE ATT&CK T1098.001): it gets a threat finding of its own. Exits non-zero when an
+ * outcome is not the expected one.
  *
  * With --organization: a central account and two members instead (scripts/lib/demo-organization.ts).
  *
@@ -29,6 +31,7 @@ import {
 import { GetFindingsCommand, SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { findingIdFor } from '../functions/core/finding.ts';
+import { threatFindingIdFor } from '../functions/core/threat-finding.ts';
 import { USER_AGENT_MARKER } from '../functions/shared/constants.ts';
 import { type KeyCall, putEventsEntry } from './lib/cloudtrail.ts';
 import { OrganizationDemoError, runOrganizationDemo } from './lib/demo-organization.ts';
@@ -58,6 +61,8 @@ const out = (line = ''): void => {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 /** The detector's execution role in the demo account (the stack passes the real one in OWN_ROLE_ARNS). */
 const DEMO_ROLE_ARN = (accountId: string): string => `arn:aws:iam::${accountId}:role/keywarden-detector`;
+/** The IAM user who mints a key for someone else (MITRE ATT&CK T1098.001, "Additional Cloud Credentials"). */
+const INTRUDER = 'mallory';
 
 interface LambdaContext {
   readonly invokedFunctionArn: string;
@@ -69,9 +74,10 @@ type Handler = (event: unknown, context: LambdaContext) => Promise<unknown>;
 interface Step {
   readonly description: string;
   readonly userName: string;
-  /** Makes the change in IAM and says what CloudTrail would record. */
+  /** Makes the change in IAM and says what CloudTrail would record; the caller is the user unless it says. */
   readonly act: () => Promise<
-    Omit<KeyCall, 'accountId' | 'region' | 'actorUserName' | 'eventTime' | 'eventId'>
+    Omit<KeyCall, 'accountId' | 'region' | 'actorUserName' | 'eventTime' | 'eventId'> &
+      Partial<Pick<KeyCall, 'actorUserName'>>
   >;
   /** The handler's outcome expected in each pass (`verdict/action`, or `skipped/<reason>`). */
   readonly expect: { readonly off?: string; readonly deactivate?: string };
@@ -154,6 +160,7 @@ async function run(
     createUser(iam, { userName: name('bob'), keys: 1 }),
     createUser(iam, { userName: name('carol'), keys: 1, tags: { 'keywarden:exempt': 'true' } }),
     createUser(iam, { userName: name('dave'), keys: 0 }),
+    createUser(iam, { userName: name('erin'), keys: 1 }),
   ]);
   const firstKey = Object.fromEntries(seeded.map((user) => [user.userName, user.accessKeyIds[0] ?? '']));
   out(`IAM users in account ${accountId}:`);
@@ -161,6 +168,7 @@ async function run(
   out(`  ${name('bob').padEnd(14)}one key; will rotate it (create a new key, then deactivate the old one)`);
   out(`  ${name('carol').padEnd(14)}one key, tagged keywarden:exempt=true; will create a second one`);
   out(`  ${name('dave').padEnd(14)}no key yet; will create his first`);
+  out(`  ${name('erin').padEnd(14)}one key; another IAM user, ${INTRUDER}, will mint her a second one`);
   await nextSecond();
 
   const createKey = async (userName: string) => {
@@ -228,6 +236,12 @@ async function run(
       act: () => createKey(name('carol')),
       expect: { off: 'exempt/none', deactivate: 'exempt/none' },
     },
+    {
+      description: `gets a second key from ${INTRUDER}`,
+      userName: name('erin'),
+      act: async () => ({ ...(await createKey(name('erin'))), actorUserName: INTRUDER }),
+      expect: { off: 'violation/none', deactivate: 'violation/deactivated' },
+    },
   ];
 
   const context = {
@@ -239,7 +253,13 @@ async function run(
   const { loadConfig } = await import('../functions/shared/config.ts');
   const detector = (mode: 'off' | 'deactivate'): Handler =>
     createDetector({
-      config: loadConfig({ ...process.env, REMEDIATION_MODE: mode, OWN_ROLE_ARNS: DEMO_ROLE_ARN(accountId) }),
+      config: loadConfig({
+        ...process.env,
+        REMEDIATION_MODE: mode,
+        // auto keeps the older key when another principal minted the newer one, and finishes rotations otherwise.
+        ...(mode === 'deactivate' ? { KEEP_KEY: 'auto' } : {}),
+        OWN_ROLE_ARNS: DEMO_ROLE_ARN(accountId),
+      }),
       clients: createClients(),
       logger: new Logger({ serviceName: `keywarden-demo-${mode}`, logLevel: verbose ? 'INFO' : 'SILENT' }),
     });
@@ -247,10 +267,10 @@ async function run(
   const mismatches: string[] = [];
   let sequence = 0;
   const toCall = (call: Awaited<ReturnType<Step['act']>>): KeyCall => ({
+    actorUserName: call.userName,
     ...call,
     accountId,
     region: EMULATOR_REGION,
-    actorUserName: 'demo-admin',
     eventTime: new Date(),
     eventId: `00000000-0000-4000-8000-${id.padStart(6, '0')}${String(++sequence).padStart(6, '0')}`,
   });
@@ -317,6 +337,41 @@ async function run(
     for (const userName of userNames) {
       if (!reported.has(idOf(userName))) out(`  ${'(none)'.padEnd(16)}no finding for ${userName}`);
     }
+    const threats = await threatFindings();
+    out(`Threat findings (MITRE ATT&CK T1098.001), one per key another principal minted: ${threats.length}`);
+    for (const finding of threats) {
+      const fields = finding.ProductFields ?? {};
+      out(
+        `  ${(finding.Compliance?.Status ?? '?').padEnd(8)}${(finding.RecordState ?? '?').padEnd(8)}${finding.Severity?.Label} ${finding.Title}`,
+      );
+      out(
+        `  ${' '.repeat(16)}from ${fields['keywarden/threat/sourceIp']}, key ${fields['keywarden/threat/keyState']}${fields['keywarden/threat/resolvedBy'] ? ` (${fields['keywarden/threat/resolvedBy']})` : ''}`,
+      );
+    }
+  }
+
+  /** The threat findings of this run's keys (every key a user holds, or held). */
+  async function threatFindings() {
+    const ids = new Set<string>();
+    for (const userName of userNames) {
+      const { AccessKeyMetadata = [] } = await iam.send(new ListAccessKeysCommand({ UserName: userName }));
+      for (const key of AccessKeyMetadata) ids.add(threatFindingIdFor(accountId, key.AccessKeyId ?? ''));
+    }
+    const found = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await securityHub.send(
+        new GetFindingsCommand({
+          Filters: { Id: [...ids].map((Value) => ({ Value, Comparison: 'EQUALS' as const })) },
+          MaxResults: 100,
+          NextToken: nextToken,
+        }),
+      );
+      found.push(...(page.Findings ?? []).filter((finding) => ids.has(finding.Id ?? '')));
+      nextToken = page.NextToken || undefined;
+    } while (nextToken !== undefined);
+    if (verbose) for (const finding of found) out(JSON.stringify(finding, null, 2));
+    return found;
   }
 
   async function printKeys(): Promise<void> {
@@ -347,7 +402,7 @@ async function run(
   await printKeys();
 
   out();
-  out('── Pass 2: REMEDIATION_MODE=deactivate ──');
+  out('── Pass 2: REMEDIATION_MODE=deactivate, KEEP_KEY=auto ──');
   out(
     'The same events are delivered again (EventBridge may deliver twice; the detector re-reads IAM each time):',
   );
@@ -380,8 +435,12 @@ async function run(
     });
     await deliver(deactivateHandler, step, call, 'deactivate');
   }
-  if (deactivatedKeys.length !== 1)
-    mismatches.push(`${deactivatedKeys.length} keys deactivated, expected 1 (alice's)`);
+  const erinsMinted = sent.find(({ step }) => step.userName === name('erin'))?.call.accessKeyId;
+  const expectedOff = [`${name('alice')} ${firstKey[name('alice')]}`, `${name('erin')} ${erinsMinted}`];
+  const off = deactivatedKeys.map(({ userName, accessKeyId }) => `${userName} ${accessKeyId}`);
+  // KEEP_KEY=auto: alice's older key (her own rotation), erin's newer key (the one another principal minted).
+  if (JSON.stringify(off) !== JSON.stringify(expectedOff))
+    mismatches.push(`deactivated ${off.join(', ') || 'nothing'}, expected ${expectedOff.join(', ')}`);
   out();
   await printFindings();
   out();

@@ -1,6 +1,7 @@
 /** Builds the ASFF finding for one user's CIS 1.13 state. Pure: the caller passes the time. */
 
 import type { AwsSecurityFinding } from '@aws-sdk/client-securityhub';
+import { describeOrigin, type KeyOrigin, type KeyOrigins, NO_KEY_ORIGINS } from './attribution.ts';
 import type { Evaluation } from './evaluate.ts';
 import { type CompliantOutcome, FIELD, RECORD_FIELDS } from './record.ts';
 import type { ActionTaken } from './remediation.ts';
@@ -37,11 +38,25 @@ function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-function describeKey(key: AccessKey): string {
+/** Who made a key usable, in a few words for the description (the ProductFields hold the whole line). */
+function originPhrase(origin: KeyOrigin): string {
+  const who = origin.actorArn || 'an unknown caller';
+  switch (origin.minter) {
+    case 'self':
+      return `${origin.how} by the user itself`;
+    case 'trusted':
+      return `${origin.how} by ${who}, a trusted key issuer`;
+    case 'another-principal':
+      return `${origin.how} by ${who}, another principal`;
+  }
+}
+
+function describeKey(key: AccessKey, origins: KeyOrigins): string {
   const used = key.lastUsed?.date
     ? `last used ${iso(key.lastUsed.date)} by ${key.lastUsed.serviceName ?? 'unknown service'} in ${key.lastUsed.region ?? 'unknown region'}`
     : 'never used';
-  return `${key.accessKeyId} (created ${day(key.createDate)}, ${used})`;
+  const origin = origins.get(key.accessKeyId);
+  return `${key.accessKeyId} (created ${day(key.createDate)}, ${used}${origin ? `; ${originPhrase(origin)}` : ''})`;
 }
 
 function describeEvent(trigger: EventTrigger): string {
@@ -101,13 +116,19 @@ function keyResource(account: AccountContext, snapshot: UserSnapshot, key: Acces
   };
 }
 
-function keyFields(keys: readonly AccessKey[]): Record<string, string> {
+function keyFields(keys: readonly AccessKey[], origins: KeyOrigins): Record<string, string> {
   const fields: Record<string, string> = {};
   keys.forEach((key, index) => {
     const prefix = `${FIELD}/key${index + 1}`;
     fields[`${prefix}/accessKeyId`] = key.accessKeyId;
     fields[`${prefix}/status`] = key.status;
     fields[`${prefix}/createDate`] = iso(key.createDate);
+    // Known only when KeyWarden saw the event that made the key usable (this one, or an open threat finding).
+    const origin = origins.get(key.accessKeyId);
+    if (origin !== undefined) {
+      fields[`${prefix}/madeUsableBy`] = describeOrigin(origin);
+      fields[`${prefix}/madeUsableByKind`] = origin.minter;
+    }
     if (key.lastUsed !== undefined) {
       fields[`${prefix}/lastUsedDate`] = key.lastUsed.date ? iso(key.lastUsed.date) : 'never';
       fields[`${prefix}/lastUsedService`] = key.lastUsed.serviceName ?? 'N/A';
@@ -174,6 +195,8 @@ export interface FindingInput {
   readonly updatedAt: Date;
   /** For a compliant user: what KeyWarden's stored record means now (default: nothing recorded). */
   readonly outcome?: CompliantOutcome | undefined;
+  /** Who made which key usable, as far as KeyWarden saw it (default: nothing known). */
+  readonly origins?: KeyOrigins | undefined;
 }
 
 const ADVICE =
@@ -219,6 +242,7 @@ function shape(input: FindingInput): Shape {
   const name = user.userName;
   const active = evaluation.activeKeys;
   const trigger = describeTrigger(input.trigger, updatedAt);
+  const describe = (key: AccessKey): string => describeKey(key, input.origins ?? NO_KEY_ORIGINS);
   const violationStart = (): Date => {
     const newest = active[active.length - 1]?.createDate ?? updatedAt;
     return newest.getTime() > updatedAt.getTime() ? updatedAt : newest;
@@ -251,7 +275,7 @@ function shape(input: FindingInput): Shape {
           status: 'FAILED',
           label: 'HIGH',
           title: `Access key ${ids} of IAM user ${name}, deactivated by KeyWarden, is active again`,
-          description: `IAM user ${name} (${user.arn}) has ${active.length} active access key(s): ${active.map(describeKey).join('; ')}. KeyWarden deactivated ${ids}${outcome.deactivatedAt ? ` at ${outcome.deactivatedAt}` : ''}; ${outcome.by} re-activated it${outcome.at ? ` at ${outcome.at}` : ''}. Someone undid the remediation: confirm with the key's owner that this was intended, since an intruder keeps a key this way. ${trigger}`,
+          description: `IAM user ${name} (${user.arn}) has ${active.length} active access key(s): ${active.map(describe).join('; ')}. KeyWarden deactivated ${ids}${outcome.deactivatedAt ? ` at ${outcome.deactivatedAt}` : ''}; ${outcome.by} re-activated it${outcome.at ? ` at ${outcome.at}` : ''}. Someone undid the remediation: confirm with the key's owner that this was intended, since an intruder keeps a key this way. ${trigger}`,
           reasonCode: 'DEACTIVATED_KEY_REACTIVATED',
           reason: `${ids} re-activated by ${outcome.by}`,
           recommendation: `If the re-activation was not intended, run: ${off}, and review who may call iam:UpdateAccessKey. If it was, exempt the user with keywarden restore ${name}.`,
@@ -287,7 +311,7 @@ function shape(input: FindingInput): Shape {
         status: 'WARNING',
         label: 'LOW',
         title: `IAM user ${name} has ${active.length} active access keys (exempt from CIS 1.13 enforcement${evaluation.until ? ` until ${iso(evaluation.until)}` : ''})`,
-        description: `IAM user ${name} (${user.arn}) has ${active.length} active access keys: ${active.map(describeKey).join('; ')}. The ${evaluation.reason}.${setBy ? ` The exemption was set by ${setBy}.` : ''} ${trigger}`,
+        description: `IAM user ${name} (${user.arn}) has ${active.length} active access keys: ${active.map(describe).join('; ')}. The ${evaluation.reason}.${setBy ? ` The exemption was set by ${setBy}.` : ''} ${trigger}`,
         reasonCode: 'EXEMPT_BY_TAG',
         reason: evaluation.reason,
         recommendation: `Review the exemption regularly. ${ADVICE} Remove the tag to let KeyWarden enforce the control.`,
@@ -303,7 +327,7 @@ function shape(input: FindingInput): Shape {
     case 'violation': {
       const keep = evaluation.keyToKeep.accessKeyId;
       const others = evaluation.keysToDeactivate.map((key) => key.accessKeyId);
-      const keysLine = `${active.length} active access keys: ${active.map(describeKey).join('; ')}.`;
+      const keysLine = `${active.length} active access keys: ${active.map(describe).join('; ')}.`;
       const keepLine = `Keep ${keep} because ${evaluation.keepReason}; check it is the one in use and under 90 days old before switching off ${others.join(', ')}.`;
       const deactivateCommands = others.map((id) => updateCommand(name, id, 'Inactive')).join(' && ');
       const baseFields = {
@@ -407,7 +431,7 @@ export function buildFinding(input: FindingInput): Finding {
         // After a deactivation the finding is PASSED: the count is the one left, like the key resources show.
         [`${FIELD}/activeKeyCount`]: String(s.keys.filter((key) => key.status === 'Active').length),
         ...s.fields,
-        ...keyFields(s.keys),
+        ...keyFields(s.keys, input.origins ?? NO_KEY_ORIGINS),
         ...triggerFields(trigger, updatedAt),
       }).map(([key, value]) => [key, truncate(value, 2048)]),
     ),

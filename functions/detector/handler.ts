@@ -38,6 +38,8 @@ export type DetectorResult =
       readonly findingId: string;
       /** Whether a finding was imported into Security Hub for this event. */
       readonly findingImported: boolean;
+      /** Set when another, untrusted principal made a key usable: its threat finding (MITRE ATT&CK T1098.001). */
+      readonly threatFindingId?: string;
     };
 
 type LambdaContext = Pick<Context, 'invokedFunctionArn'> &
@@ -112,7 +114,8 @@ export function createDetector(deps: DetectorDeps) {
       }
       const result = await checkUser(
         { iam, findings, notifier, clock, sleep: deps.sleep ?? sleep },
-        settings,
+        // KeyWarden's own roles hand keys back too (a rolled-back deactivation): never a threat.
+        { ...settings, trustedKeyIssuers: [...config.trustedKeyIssuers, ...ownRolesIn(parsed.target)] },
         account,
         { userName: parsed.userName, trigger, expectation: parsed.expectation, previousFinding },
       );
@@ -132,6 +135,7 @@ export function createDetector(deps: DetectorDeps) {
         action: result.action.kind,
         findingId: result.findingId,
         findingImported: result.written === 'imported',
+        ...(result.threatRaised?.Id ? { threatFindingId: result.threatRaised.Id } : {}),
       };
       logger.info('evaluated', {
         ...summary,
@@ -143,6 +147,9 @@ export function createDetector(deps: DetectorDeps) {
           ? { deactivatedAccessKeyIds: result.action.keys.map((key) => key.accessKeyId) }
           : {}),
         ...(result.action.kind === 'aborted' ? { abortReason: result.action.reason } : {}),
+        ...(result.threatFindings?.length
+          ? { threatFindingIds: result.threatFindings.map((finding) => finding.Id) }
+          : {}),
       });
       return summary;
     } catch (error) {

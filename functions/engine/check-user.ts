@@ -7,6 +7,7 @@
 import type { IamPort } from '../adapters/iam.ts';
 import type { Notification, NotifierPort } from '../adapters/notify.ts';
 import type { FindingsPort } from '../adapters/securityhub.ts';
+import type { KeyOrigins } from '../core/attribution.ts';
 import { type Evaluation, type EvaluationPolicy, evaluateUser } from '../core/evaluate.ts';
 import {
   buildArchivedFinding,
@@ -19,6 +20,7 @@ import {
 } from '../core/finding.ts';
 import { type CompliantOutcome, compliantOutcome, lastEventOf, readRecord } from '../core/record.ts';
 import { type ActionTaken, planRemediation, verifyDeactivation } from '../core/remediation.ts';
+import { THREAT_USER_NAME_FIELD } from '../core/threat-finding.ts';
 import {
   type AccessKey,
   type AccountContext,
@@ -29,6 +31,17 @@ import {
 } from '../core/types.ts';
 import type { RemediationMode } from '../shared/constants.ts';
 import { RemediationNotRecordedError } from '../shared/errors.ts';
+import {
+  type Attribution,
+  attribute,
+  decideThreats,
+  originsOf,
+  readStoredFindings,
+  readThreatFindings,
+  type ThreatOutcome,
+  threatKeysToRead,
+  threatNotification,
+} from './threats.ts';
 
 export interface EngineDeps {
   readonly iam: IamPort;
@@ -50,6 +63,11 @@ export interface EngineSettings extends EvaluationPolicy {
    * imports the intent and the outcome at once, so a deactivation is never left unrecorded for a batch.
    */
   readonly deferImports?: boolean;
+  /**
+   * ARN patterns of the principals that hand out keys legitimately (TRUSTED_KEY_ISSUERS); a key another principal
+   * creates or re-activates raises a threat finding. Default none.
+   */
+  readonly trustedKeyIssuers?: readonly string[] | undefined;
 }
 
 export interface CheckRequest {
@@ -62,6 +80,8 @@ export interface CheckRequest {
   readonly readAt?: Date | undefined;
   /** The stored finding, when the caller already read it; `null`: known to hold no open finding (the sweep). */
   readonly previousFinding?: Finding | null | undefined;
+  /** Who made which key usable, as the caller already knows it (the sweep, from open threat findings). */
+  readonly origins?: KeyOrigins | undefined;
 }
 
 export interface CheckResult {
@@ -76,6 +96,10 @@ export interface CheckResult {
   readonly evaluation: Evaluation;
   /** What the event said IAM should show and IAM's re-reads never did; the result is what IAM showed. */
   readonly unconfirmed?: Expectation | undefined;
+  /** Threat findings this check imported (raised or resolved); always imported at once, never deferred. */
+  readonly threatFindings?: readonly Finding[] | undefined;
+  /** The threat finding this check raised for the event's key, when another principal made it usable. */
+  readonly threatRaised?: Finding | undefined;
 }
 
 const CONSISTENCY_BACKOFF_MS = 250;
@@ -182,6 +206,25 @@ function needsPrevious(request: CheckRequest, snapshot: UserSnapshot): boolean {
   return snapshot.keys.some((key) => !isActive(key));
 }
 
+const NO_THREATS: ThreatOutcome = { findings: [], raised: undefined };
+
+/** The stored threat findings that belong to this user (a key id names one user; a finding says which). */
+function ofUser(threats: ReadonlyMap<string, Finding>, userName: string): Map<string, Finding> {
+  const name = userName.toLowerCase();
+  return new Map(
+    [...threats].filter(
+      ([, finding]) => finding.ProductFields?.[THREAT_USER_NAME_FIELD]?.toLowerCase() === name,
+    ),
+  );
+}
+
+/** The keys as they are after the action: a write's own read, or the check's read when nothing was written. */
+function keysAfterAction(action: ActionTaken, keys: readonly AccessKey[]): readonly AccessKey[] {
+  return action.kind === 'deactivated' || action.kind === 'rolled-back' || action.kind === 'unconfirmed'
+    ? action.keysAfter
+    : keys;
+}
+
 async function checkUserNow(
   deps: EngineDeps,
   settings: EngineSettings,
@@ -195,21 +238,52 @@ async function checkUserNow(
       ? { snapshot: request.snapshot ?? undefined, readAt: request.readAt ?? deps.clock(), satisfied: true }
       : await readConsistent(deps, userName, request.expectation, settings.consistencyRetries);
   const snapshot = read.snapshot === undefined ? undefined : await withLastUsed(deps.iam, read.snapshot);
-  const evaluation = evaluateUser(userName, snapshot, settings, read.readAt);
+  // Who the origins name does not change the verdict, only the key to keep: this first look decides the reads.
+  const firstLook = evaluateUser(userName, snapshot, settings, read.readAt);
   const unconfirmed = read.satisfied ? undefined : request.expectation;
 
-  if (evaluation.verdict === 'user-gone') {
+  if (firstLook.verdict === 'user-gone') {
     return {
       ...(await resolveGoneUser(deps, settings, account, request, findingId, read.readAt)),
       unconfirmed,
     };
   }
 
+  // Identity from the event's userIdentity ARNs only (never the user agent); a sweep attributes nothing.
+  const attribution: Attribution | undefined = attribute(
+    request.trigger,
+    request.expectation,
+    userName,
+    account.accountId,
+    settings.trustedKeyIssuers ?? [],
+  );
+  const readPrevious =
+    request.previousFinding === undefined &&
+    firstLook.verdict === 'compliant' &&
+    needsPrevious(request, firstLook.snapshot);
+  const threatKeys = threatKeysToRead(request.trigger, attribution, firstLook.activeKeys, settings.keepKey);
   let previous: Finding | undefined;
-  if (request.previousFinding !== undefined) previous = request.previousFinding ?? undefined;
-  else if (evaluation.verdict === 'compliant' && needsPrevious(request, evaluation.snapshot)) {
-    previous = await deps.findings.getFinding(productArnFor(account), findingId);
+  let storedThreats = new Map<string, Finding>();
+  if (threatKeys.length > 0 && request.previousFinding === undefined) {
+    // One GetFindings for the user's finding and the threat findings (Security Hub allows 3 per second).
+    const stored = await readStoredFindings(
+      deps.findings,
+      account,
+      readPrevious ? findingId : undefined,
+      threatKeys,
+    );
+    previous = stored.compliance;
+    storedThreats = stored.threats;
+  } else {
+    if (request.previousFinding !== undefined) previous = request.previousFinding ?? undefined;
+    else if (readPrevious) previous = await deps.findings.getFinding(productArnFor(account), findingId);
+    if (threatKeys.length > 0) storedThreats = await readThreatFindings(deps.findings, account, threatKeys);
   }
+  storedThreats = ofUser(storedThreats, firstLook.snapshot.user.userName);
+  const origins = originsOf(attribution, storedThreats, request.origins);
+  const evaluation = evaluateUser(userName, snapshot, settings, read.readAt, origins);
+  if (evaluation.verdict === 'user-gone') throw new RangeError('unreachable: the user was read');
+
   // A sweep's re-import keeps the last real trigger of the stored finding.
   const trigger: Trigger =
     request.trigger.kind === 'sweep' && previous !== undefined
@@ -243,6 +317,7 @@ async function checkUserNow(
           plan.keys,
           trigger,
           read.readAt,
+          origins,
         );
         action = done.action;
         updatedAt = done.verifiedAt;
@@ -252,7 +327,24 @@ async function checkUserNow(
     }
   }
 
-  const finding = buildFinding({ account, evaluation, action, trigger, updatedAt, outcome });
+  const finding = buildFinding({ account, evaluation, action, trigger, updatedAt, outcome, origins });
+  // The threat findings follow the compliance finding's rule: UpdatedAt is when IAM showed the state reported.
+  const threats =
+    request.trigger.kind === 'event'
+      ? decideThreats({
+          account,
+          trigger: request.trigger,
+          attribution,
+          stored: storedThreats,
+          user: evaluation.snapshot.user,
+          keysBefore: evaluation.snapshot.keys,
+          keysAfter: keysAfterAction(action, evaluation.snapshot.keys),
+          deactivatedByKeyWarden: new Set(
+            action.kind === 'deactivated' ? action.keys.map((key) => key.accessKeyId) : [],
+          ),
+          now: updatedAt,
+        })
+      : NO_THREATS;
   const result = {
     userName: evaluation.snapshot.user.userName,
     verdict: evaluation.verdict,
@@ -262,26 +354,41 @@ async function checkUserNow(
     evaluation,
     unconfirmed,
   };
-  if (!write) return { ...result, finding: undefined, written: 'none' };
   let written: CheckResult['written'] = 'none';
-  if (settings.importFindings && settings.deferImports && !isWrite(action)) written = 'deferred';
-  else if (settings.importFindings) {
-    try {
-      await deps.findings.importFindings([finding]);
-      written = 'imported';
-    } catch (error) {
-      // The key is off but Security Hub does not say so yet: the recorded intent lets the next event or sweep record
-      // it; the error carries the record to the logs and to the on-failure destination meanwhile.
-      if (action.kind === 'deactivated') {
-        const ids = action.keys.map((key) => key.accessKeyId);
-        const reactivate = ids.map((id) => updateCommand(result.userName, id, 'Active')).join(' && ');
-        throw new RemediationNotRecordedError(findingId, ids, action.at, reactivate, error);
+  let threatsWritten = false;
+  if (settings.importFindings) {
+    // Deferred imports are for the compliance finding (the sweep's batches); threat findings go at once.
+    const deferred = write && settings.deferImports === true && !isWrite(action);
+    const now = [...(write && !deferred ? [finding] : []), ...threats.findings];
+    if (deferred) written = 'deferred';
+    if (now.length > 0) {
+      try {
+        await deps.findings.importFindings(now);
+        if (write && !deferred) written = 'imported';
+        threatsWritten = true;
+      } catch (error) {
+        // The key is off but Security Hub does not say so yet: the recorded intent lets the next event or sweep
+        // record it; the error carries the record to the logs and to the on-failure destination meanwhile.
+        if (action.kind === 'deactivated') {
+          const ids = action.keys.map((key) => key.accessKeyId);
+          const reactivate = ids.map((id) => updateCommand(result.userName, id, 'Active')).join(' && ');
+          throw new RemediationNotRecordedError(findingId, ids, action.at, reactivate, error);
+        }
+        throw error;
       }
-      throw error;
     }
   }
-  await notify(deps, account, evaluation, action, outcome, finding, previous);
-  return { ...result, written };
+  const threatResult = {
+    threatFindings: threatsWritten ? threats.findings : [],
+    threatRaised: threats.raised,
+  };
+  if (write) await notify(deps, account, evaluation, action, outcome, finding, previous);
+  if (threats.raised !== undefined) {
+    const notification = threatNotification(account, threats.raised);
+    if (notification !== undefined) await deps.notifier?.notify(notification);
+  }
+  if (!write) return { ...result, ...threatResult, finding: undefined, written: 'none' };
+  return { ...result, ...threatResult, written };
 }
 
 /** Actions that wrote to IAM in this run: their findings are imported at once, never deferred. */
@@ -301,6 +408,7 @@ async function deactivateVerified(
   keys: readonly AccessKey[],
   trigger: Trigger,
   readAt: Date,
+  origins: KeyOrigins,
 ): Promise<{ action: ActionTaken; verifiedAt: Date }> {
   const { userName } = evaluation.snapshot.user;
   if (settings.importFindings) {
@@ -311,6 +419,7 @@ async function deactivateVerified(
       action: { kind: 'deactivating', keys, since },
       trigger,
       updatedAt: readAt,
+      origins,
     });
     await deps.findings.importFindings([intent]);
   }
@@ -380,34 +489,69 @@ async function resolveGoneUser(
     findingId,
     evaluation: { verdict: 'user-gone' as const, userName: request.userName },
   };
+  // A deletion or deactivation of a user that is gone by now: the event's key may hold a threat finding to archive.
+  const threatKeys = threatKeysToRead(request.trigger, undefined, [], settings.keepKey);
   // Only a finding that exists can be archived; a user never reported needs nothing.
-  const previous =
-    request.previousFinding !== undefined
-      ? (request.previousFinding ?? undefined)
-      : await deps.findings.getFinding(productArnFor(account), findingId);
-  if (previous === undefined || previous.RecordState === 'ARCHIVED') {
-    return { ...base, finding: undefined, written: 'none' };
+  let previous: Finding | undefined;
+  let storedThreats = new Map<string, Finding>();
+  if (request.previousFinding !== undefined) {
+    previous = request.previousFinding ?? undefined;
+    if (threatKeys.length > 0) storedThreats = await readThreatFindings(deps.findings, account, threatKeys);
+  } else if (threatKeys.length > 0) {
+    const stored = await readStoredFindings(deps.findings, account, findingId, threatKeys);
+    previous = stored.compliance;
+    storedThreats = stored.threats;
+  } else {
+    previous = await deps.findings.getFinding(productArnFor(account), findingId);
   }
-  // IAM resolves names regardless of case, an emulator may not: archive only the finding stored under this exact
+  // IAM resolves names regardless of case, an emulator may not: archive only the findings stored under this exact
   // spelling, so a differently spelt event can never archive a live user's finding (the sweep archives the rest).
-  const storedName = previous.ProductFields?.[USER_NAME_FIELD];
-  if (storedName !== undefined && storedName !== request.userName) {
-    return { ...base, finding: undefined, written: 'none' };
-  }
-  const finding = buildArchivedFinding(previous, request.userName, request.trigger, readAt);
+  const storedName = previous?.ProductFields?.[USER_NAME_FIELD];
+  const archive =
+    previous !== undefined &&
+    previous.RecordState !== 'ARCHIVED' &&
+    (storedName === undefined || storedName === request.userName);
+  const threats =
+    request.trigger.kind === 'event'
+      ? decideThreats({
+          account,
+          trigger: request.trigger,
+          attribution: undefined,
+          stored: new Map(
+            [...storedThreats].filter(
+              ([, finding]) => finding.ProductFields?.[THREAT_USER_NAME_FIELD] === request.userName,
+            ),
+          ),
+          user: undefined,
+          keysBefore: [],
+          keysAfter: [],
+          deactivatedByKeyWarden: new Set(),
+          now: readAt,
+        })
+      : NO_THREATS;
+  const finding =
+    archive && previous !== undefined
+      ? buildArchivedFinding(previous, request.userName, request.trigger, readAt)
+      : undefined;
   let written: CheckResult['written'] = 'none';
-  if (settings.importFindings && settings.deferImports) written = 'deferred';
-  else if (settings.importFindings) {
-    await deps.findings.importFindings([finding]);
-    written = 'imported';
+  if (settings.importFindings) {
+    const deferred = finding !== undefined && settings.deferImports === true;
+    const now = [...(finding !== undefined && !deferred ? [finding] : []), ...threats.findings];
+    if (deferred) written = 'deferred';
+    if (now.length > 0) {
+      await deps.findings.importFindings(now);
+      if (finding !== undefined && !deferred) written = 'imported';
+    }
   }
-  if (previous.Compliance?.Status === 'FAILED') {
+  const threatFindings = settings.importFindings ? threats.findings : [];
+  if (finding === undefined) return { ...base, finding: undefined, written: 'none', threatFindings };
+  if (previous?.Compliance?.Status === 'FAILED') {
     await deps.notifier?.notify({
       outcome: 'Violation Resolved',
       detail: { accountId: account.accountId, userName: request.userName, findingId, reason: 'user deleted' },
     });
   }
-  return { ...base, finding, written };
+  return { ...base, finding, written, threatFindings };
 }
 
 async function notify(

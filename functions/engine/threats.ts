@@ -37,6 +37,7 @@ import {
   isActive,
   type Trigger,
 } from '../core/types.ts';
+import type { KeepKeyStrategy } from '../shared/constants.ts';
 
 /** The key an event made usable, who did it, and what that says about the key's origin. */
 export interface Attribution {
@@ -61,26 +62,76 @@ export function attribute(
 }
 
 /**
- * The keys whose stored threat findings a check reads: the key an event granted to another principal (is it
- * already recorded?), the key an event deactivated or deleted (to resolve its finding), and, when the user has
- * two or more active keys, the other active keys (who made them usable decides KEEP_KEY=auto).
+ * The keys whose stored threat findings an event's check reads, so that an event that needs none costs no call:
+ * the key an event granted to another principal (is it already recorded?), the key a deletion or deactivation
+ * names (to resolve its finding), and the user's other active keys when that read happens anyway or when
+ * KEEP_KEY=auto must know who made the newest active key usable and this event does not say. A sweep reads
+ * nothing here: it reads every open threat finding in one query and passes their origins.
  */
 export function threatKeysToRead(
   trigger: Trigger,
   attribution: Attribution | undefined,
   activeKeys: readonly AccessKey[],
+  keepKey: KeepKeyStrategy,
 ): string[] {
+  if (trigger.kind !== 'event') return [];
   const ids = new Set<string>();
+  const granted = attribution?.grant.accessKeyId;
   if (attribution?.minter.kind === 'another-principal') ids.add(attribution.grant.accessKeyId);
-  if (trigger.kind === 'event' && attribution === undefined && trigger.accessKeyId !== undefined) {
-    // DeleteAccessKey, UpdateAccessKey to Inactive: the event's key may have a finding to resolve.
+  const resolving = trigger.eventName === 'DeleteAccessKey' || trigger.eventName === 'UpdateAccessKey';
+  if (resolving && attribution === undefined && trigger.accessKeyId !== undefined)
     ids.add(trigger.accessKeyId);
-  }
-  if (activeKeys.length >= 2) {
-    for (const key of activeKeys)
-      if (key.accessKeyId !== attribution?.grant.accessKeyId) ids.add(key.accessKeyId);
+  const newest = [...activeKeys].sort(
+    (a, b) => b.createDate.getTime() - a.createDate.getTime() || b.accessKeyId.localeCompare(a.accessKeyId),
+  )[0];
+  const autoNeedsOrigin = keepKey === 'auto' && newest !== undefined && newest.accessKeyId !== granted;
+  if (activeKeys.length >= 2 && (ids.size > 0 || autoNeedsOrigin)) {
+    for (const key of activeKeys) if (key.accessKeyId !== granted) ids.add(key.accessKeyId);
   }
   return [...ids];
+}
+
+export interface StoredFindings {
+  /** The user's CIS 1.13 finding, when it was asked for and exists. */
+  readonly compliance: Finding | undefined;
+  /** The stored threat findings of the keys asked for, by access key id. */
+  readonly threats: Map<string, Finding>;
+}
+
+/**
+ * Reads, in one GetFindings, the user's CIS 1.13 finding (when `complianceId` is set) and the threat findings of
+ * these keys; no call when there is nothing to read. Security Hub ORs the values of one filter field.
+ */
+export async function readStoredFindings(
+  findings: FindingsPort,
+  account: AccountContext,
+  complianceId: string | undefined,
+  accessKeyIds: readonly string[],
+): Promise<StoredFindings> {
+  if (complianceId === undefined && accessKeyIds.length === 0)
+    return { compliance: undefined, threats: new Map() };
+  const productArn = productArnFor(account);
+  const threatIds = new Set(accessKeyIds.map((id) => threatFindingIdFor(account.accountId, id)));
+  const ids = [...(complianceId === undefined ? [] : [complianceId]), ...threatIds];
+  // Emulators ignore the filters: each finding is checked again here.
+  const stored = await findings.findFindings(
+    {
+      Id: ids.map((Value) => ({ Value, Comparison: 'EQUALS' as const })),
+      ProductArn: [{ Value: productArn, Comparison: 'EQUALS' }],
+    },
+    (finding) =>
+      finding.ProductArn === productArn &&
+      finding.Id !== undefined &&
+      (finding.Id === complianceId ||
+        (threatIds.has(finding.Id) && finding.GeneratorId === THREAT_GENERATOR_ID)),
+  );
+  const compliance = stored.find((finding) => finding.Id === complianceId);
+  const threats = new Map(
+    stored
+      .filter((finding) => finding.Id !== complianceId)
+      .map((finding) => [finding.ProductFields?.[THREAT_KEY_FIELD] ?? '', finding] as const),
+  );
+  return { compliance, threats };
 }
 
 /** The stored threat findings of these keys, by access key id; no call when there is none to read. */
@@ -89,21 +140,7 @@ export async function readThreatFindings(
   account: AccountContext,
   accessKeyIds: readonly string[],
 ): Promise<Map<string, Finding>> {
-  if (accessKeyIds.length === 0) return new Map();
-  const productArn = productArnFor(account);
-  const ids = new Set(accessKeyIds.map((id) => threatFindingIdFor(account.accountId, id)));
-  const stored = await findings.findFindings(
-    {
-      Id: [...ids].map((Value) => ({ Value, Comparison: 'EQUALS' as const })),
-      ProductArn: [{ Value: productArn, Comparison: 'EQUALS' }],
-    },
-    (finding) =>
-      finding.Id !== undefined &&
-      ids.has(finding.Id) &&
-      finding.ProductArn === productArn &&
-      finding.GeneratorId === THREAT_GENERATOR_ID,
-  );
-  return new Map(stored.map((finding) => [finding.ProductFields?.[THREAT_KEY_FIELD] ?? '', finding]));
+  return (await readStoredFindings(findings, account, undefined, accessKeyIds)).threats;
 }
 
 /** Who made the user's keys usable, as far as KeyWarden knows: this event, then open threat findings. */
@@ -175,7 +212,7 @@ export function decideThreats(input: ThreatInput): ThreatOutcome {
   const findings: Finding[] = [];
   const by = (accessKeyId: string): string =>
     input.deactivatedByKeyWarden.has(accessKeyId)
-      ? 'deactivated by KeyWarden, which kept the older key (KEEP_KEY=auto)'
+      ? "deactivated by KeyWarden's CIS 1.13 remediation"
       : resolvedByOf(trigger);
   let raised: Finding | undefined;
 

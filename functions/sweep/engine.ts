@@ -10,10 +10,15 @@ import type { NotifierPort } from '../adapters/notify.ts';
 import type { FindingsPort } from '../adapters/securityhub.ts';
 import { MAX_FINDINGS_PER_BATCH } from '../core/asff.ts';
 import { type Finding, findingIdFor, GENERATOR_ID, productArnFor, USER_NAME_FIELD } from '../core/finding.ts';
-import { isOpenThreat, THREAT_GENERATOR_ID, THREAT_USER_NAME_FIELD } from '../core/threat-finding.ts';
+import {
+  isOpenThreat,
+  THREAT_GENERATOR_ID,
+  THREAT_KEY_FIELD,
+  THREAT_USER_NAME_FIELD,
+} from '../core/threat-finding.ts';
 import { type AccountContext, isActive, type Trigger, type UserSnapshot } from '../core/types.ts';
 import { type CheckResult, checkUser, type EngineSettings } from '../engine/check-user.ts';
-import { resolveThreats } from '../engine/threats.ts';
+import { originsOf, resolveThreats } from '../engine/threats.ts';
 import type { SweepSource } from '../shared/constants.ts';
 import { CredentialReportError, KeyWardenError } from '../shared/errors.ts';
 import { mapBounded } from './concurrency.ts';
@@ -463,6 +468,15 @@ export async function runSweep(
     await addGoneUsersOfResolvedFindings(deps, account, listing.listedNames, candidates, concurrency);
   }
 
+  // Who made a key usable, from the open threat findings: KEEP_KEY=auto keeps the older key for these users too.
+  const threatsByUser = new Map<string, Map<string, Finding>>();
+  for (const finding of openThreats) {
+    const name = (finding.ProductFields?.[THREAT_USER_NAME_FIELD] ?? '').toLowerCase();
+    const byKey = threatsByUser.get(name) ?? new Map<string, Finding>();
+    byKey.set(finding.ProductFields?.[THREAT_KEY_FIELD] ?? '', finding);
+    threatsByUser.set(name, byKey);
+  }
+
   const toCheck = [...candidates.values()];
   // Hints from a report up to 4 hours old are fine for the finding's text, not for choosing the key to keep.
   const useHints = settings.keepKey !== 'last-used';
@@ -499,6 +513,7 @@ export async function runSweep(
           snapshot: snapshot ?? null,
           readAt,
           previousFinding: candidate.previous ?? null,
+          origins: originsOf(undefined, threatsByUser.get(candidate.userName.toLowerCase()) ?? new Map()),
         },
       );
     } catch (error) {

@@ -134,7 +134,7 @@ export async function measureColdPath(
           userName: user.userName,
           accountId: scenario.foreign ? OTHER_ACCOUNT_ID : (scenario.memberAccountId ?? BENCH_ACCOUNT_ID),
           region: EMULATOR_REGION,
-          actorUserName: 'bench-admin',
+          actorUserName: user.userName,
           eventTime: new Date(Date.UTC(2025, 0, 1, 0, 0, n)),
           eventId: `00000000-0000-4000-8001-${String(index).padStart(4, '0')}${String(n).padStart(8, '0')}`,
         },

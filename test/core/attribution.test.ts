@@ -39,6 +39,19 @@ describe('classifyMinter', () => {
       expected: { kind: 'another-principal', principal: 'IAM user' },
     },
     {
+      case: 'an IAM user creating a key for another IAM user, that user trusted by its ARN',
+      identity: IAM_USER,
+      userName: 'bob',
+      target: 'bob',
+      trusted: ['arn:aws:iam::123456789012:user/Alice'],
+      expected: {
+        kind: 'trusted',
+        principal: 'IAM user',
+        pattern: 'arn:aws:iam::123456789012:user/Alice',
+        matchedArn: 'arn:aws:iam::123456789012:user/Alice',
+      },
+    },
+    {
       case: 'an IAM user of another account with the same name',
       identity: { ...IAM_USER, accountId: '210987654321', arn: 'arn:aws:iam::210987654321:user/Alice' },
       userName: 'Alice',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { KeyOrigin } from '../../functions/core/attribution.ts';
 import { evaluateUser } from '../../functions/core/evaluate.ts';
 import {
   buildArchivedFinding,
@@ -407,5 +408,41 @@ describe('buildArchivedFinding', () => {
     expect(Object.keys(archived.ProductFields ?? {}).filter((k) => k.startsWith('aws/'))).toEqual([]);
     expect(archived.Workflow).toBeUndefined();
     expect(archived.WorkflowState).toBeUndefined();
+  });
+});
+
+describe('buildFinding with key origins', () => {
+  const LONG_ROLE = `arn:aws:sts::123456789012:assumed-role/${'r'.repeat(64)}/${'s'.repeat(64)}`;
+  const origin = (accessKeyId: string, minter: KeyOrigin['minter'], actorArn: string): KeyOrigin => ({
+    accessKeyId,
+    how: 'created',
+    minter,
+    actorArn,
+    actorType: minter === 'self' ? 'IAMUser' : 'AssumedRole',
+    eventTime: '2026-06-01T11:59:58Z',
+  });
+
+  // Each origin beside the key KeyWarden saw no event for, which says nothing about it.
+  it.each([
+    { minter: 'another-principal' as const, phrase: `created by ${LONG_ROLE}, another principal` },
+    { minter: 'trusted' as const, phrase: `created by ${LONG_ROLE}, a trusted key issuer` },
+    { minter: 'self' as const, phrase: 'created by the user itself' },
+  ])('names who created each key it knows of: $minter', ({ minter, phrase }) => {
+    const origins = new Map([[NEW_KEY.accessKeyId, origin(NEW_KEY.accessKeyId, minter, LONG_ROLE)]]);
+
+    const built = buildFinding({
+      account: ACCOUNT,
+      evaluation: evaluated([OLD_KEY, NEW_KEY], {}, POLICY),
+      action: { kind: 'none' },
+      trigger: EVENT_TRIGGER,
+      updatedAt: UPDATED_AT,
+      origins,
+    });
+
+    expectValidAsff(built);
+    expect(built.Description).toContain(`${NEW_KEY.accessKeyId} (created 2026-06-01, never used; ${phrase})`);
+    expect(built.ProductFields?.[`${FIELD}/key2/madeUsableByKind`]).toBe(minter);
+    expect(built.ProductFields?.[`${FIELD}/key1/madeUsableBy`]).toBeUndefined();
+    expect(built.Description).not.toMatch(new RegExp(`${OLD_KEY.accessKeyId} \\([^)]*created by`));
   });
 });

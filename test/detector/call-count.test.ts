@@ -1,8 +1,10 @@
 /**
  * How many AWS calls one event costs, counted by the proxy in front of moto (what reaches AWS, not what the
  * code intends). Budget: a first key 2, a compliant deactivation or deletion 4 (its finding is read, so a
- * record of KeyWarden's is kept), violation ≤ 5, violation with deactivation ≤ 8 (the intent is recorded before
- * the write and the outcome proven by a read after it), KeyWarden's own echo 1.
+ * record of KeyWarden's is kept; the key's threat finding is read in the same GetFindings and resolved in the same
+ * import), violation ≤ 5, violation with deactivation ≤ 8 (the intent is recorded before the write and the outcome
+ * proven by a read after it), KeyWarden's own echo 1. A key another principal made usable adds one GetFindings (is
+ * its threat finding recorded already?); its threat finding rides in the compliance finding's import.
  */
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
@@ -12,7 +14,14 @@ import { loadConfig } from '../../functions/shared/config.ts';
 import { createLogger } from '../../functions/shared/logger.ts';
 import { expectValidAsff } from '../support/asff-matchers.ts';
 import { type AwsProxy, startAwsProxy } from '../support/aws-proxy.ts';
-import { keyEvent, LAMBDA_CONTEXT, MotoAdmin, pointSdkAt, recordImports } from './moto-helpers.ts';
+import {
+  ADMIN_CALLER,
+  keyEvent,
+  LAMBDA_CONTEXT,
+  MotoAdmin,
+  pointSdkAt,
+  recordImports,
+} from './moto-helpers.ts';
 
 let proxy: AwsProxy;
 let moto: MotoAdmin;
@@ -21,7 +30,9 @@ let sent: ReturnType<typeof recordImports>;
 beforeAll(async () => {
   const endpoint = inject('motoEndpoint');
   moto = new MotoAdmin(endpoint);
-  proxy = await startAwsProxy(endpoint);
+  // Security Hub answers a GetFindings by Id with those findings alone; moto pages through every finding the
+  // whole run stored, which would make the counts depend on the other test files.
+  proxy = await startAwsProxy(endpoint, { filterFindingsById: true });
   pointSdkAt(proxy.endpoint);
 });
 
@@ -151,6 +162,97 @@ describe('AWS calls per event', () => {
     expect(proxy.countsByOperation()).toEqual(counts);
     expect(proxy.count()).toBeLessThanOrEqual(budget);
   });
+
+  it.each<Omit<Case, 'tags' | 'deactivated'> & { readonly imported: number }>([
+    {
+      case: 'a first key another IAM user created',
+      env: {},
+      keys: 1,
+      budget: 4,
+      counts: {
+        'iam.GetUser': 1,
+        'iam.ListAccessKeys': 1,
+        'securityhub.GetFindings': 1,
+        'securityhub.BatchImportFindings': 1,
+      },
+      imported: 1,
+    },
+    {
+      case: 'a second key another IAM user created, detect only',
+      env: {},
+      keys: 2,
+      budget: 6,
+      counts: {
+        'iam.GetUser': 1,
+        'iam.ListAccessKeys': 1,
+        'iam.GetAccessKeyLastUsed': 2,
+        'securityhub.GetFindings': 1,
+        'securityhub.BatchImportFindings': 1,
+      },
+      imported: 2,
+    },
+    {
+      case: 'a second key another IAM user created, switched off (KEEP_KEY=auto)',
+      env: { REMEDIATION_MODE: 'deactivate', KEEP_KEY: 'auto' },
+      keys: 2,
+      budget: 9,
+      counts: {
+        'iam.GetUser': 1,
+        'iam.ListAccessKeys': 2,
+        'iam.GetAccessKeyLastUsed': 2,
+        'iam.UpdateAccessKey': 1,
+        'securityhub.GetFindings': 1,
+        'securityhub.BatchImportFindings': 2,
+      },
+      imported: 3,
+    },
+  ])('costs $budget calls for $case', async ({ env, keys, budget, counts, imported }) => {
+    const userName = moto.uniqueName('kw-count-minted');
+    const created = await moto.userWithKeys(userName, keys);
+    proxy.reset();
+
+    const event = keyEvent({ userName, accessKeyId: created[created.length - 1]?.id, caller: ADMIN_CALLER });
+    await detector(env)(event, LAMBDA_CONTEXT);
+
+    expect(proxy.countsByOperation()).toEqual(counts);
+    expect(proxy.count()).toBe(budget);
+    // The intent (when deactivating), then the compliance finding and the threat finding in one import.
+    expect(sent.findings).toHaveLength(imported);
+  });
+
+  it.each([
+    { case: 'its deactivation', eventName: 'UpdateAccessKey', state: 'PASSED/ACTIVE' },
+    { case: 'its deletion', eventName: 'DeleteAccessKey', state: 'PASSED/ARCHIVED' },
+  ] as const)(
+    'costs 4 calls to resolve the threat finding of a key another principal minted on $case',
+    async ({ eventName, state }) => {
+      const userName = moto.uniqueName('kw-count-resolve');
+      const [, minted] = await moto.userWithKeys(userName, 2);
+      if (minted === undefined) throw new Error('no key created');
+      await detector({})(
+        keyEvent({ userName, accessKeyId: minted.id, caller: ADMIN_CALLER }),
+        LAMBDA_CONTEXT,
+      );
+      if (eventName === 'DeleteAccessKey') await moto.deleteKey(userName, minted.id);
+      else await moto.setStatus(userName, minted.id, 'Inactive');
+      proxy.reset();
+      sent.findings.length = 0;
+
+      const event = keyEvent({ eventName, userName, accessKeyId: minted.id, status: 'Inactive' });
+      await detector({})(event, LAMBDA_CONTEXT);
+
+      expect(proxy.countsByOperation()).toEqual({
+        'iam.GetUser': 1,
+        'iam.ListAccessKeys': 1,
+        'securityhub.GetFindings': 1,
+        'securityhub.BatchImportFindings': 1,
+      });
+      expect(sent.findings.map((f) => `${f.Compliance?.Status}/${f.RecordState}`)).toEqual([
+        'PASSED/ACTIVE',
+        state,
+      ]);
+    },
+  );
 
   it('costs one finding read for the UpdateAccessKey event of its own deactivation', async () => {
     const role = 'arn:aws:iam::123456789012:role/KeyWarden-DetectorRole';

@@ -28,6 +28,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { vi } from 'vitest';
 import { WARM_UP } from '../../functions/adapters/warm-up.ts';
 import { type Finding, findingIdFor } from '../../functions/core/finding.ts';
+import { threatFindingIdFor } from '../../functions/core/threat-finding.ts';
 import type { KeyEventName } from '../../functions/shared/constants.ts';
 
 export const ACCOUNT_ID = '123456789012';
@@ -198,8 +199,12 @@ export class MotoAdmin {
   }
 
   /** Every stored finding with the user's finding Id (moto ignores GetFindings filters, so this checks). */
-  async findingsOf(userName: string): Promise<Finding[]> {
-    const id = findingIdFor(ACCOUNT_ID, userName);
+  findingsOf(userName: string): Promise<Finding[]> {
+    return this.findingsById(findingIdFor(ACCOUNT_ID, userName));
+  }
+
+  /** Every stored finding with this Id. */
+  async findingsById(id: string): Promise<Finding[]> {
     const found: Finding[] = [];
     let nextToken: string | undefined;
     do {
@@ -210,6 +215,11 @@ export class MotoAdmin {
       nextToken = page.NextToken || undefined;
     } while (nextToken !== undefined);
     return found;
+  }
+
+  /** Every stored threat finding of this key (one per key, or none). */
+  threatFindingsOf(accessKeyId: string): Promise<Finding[]> {
+    return this.findingsById(threatFindingIdFor(ACCOUNT_ID, accessKeyId));
   }
 
   async findingOf(userName: string): Promise<Finding> {
@@ -282,6 +292,7 @@ export interface KeyEventOptions {
   readonly accessKeyId?: string;
   readonly status?: 'Active' | 'Inactive';
   readonly omitUserName?: boolean;
+  /** Default: the user itself (selfCaller). */
   readonly caller?: {
     readonly type: string;
     readonly userName?: string;
@@ -296,14 +307,23 @@ export interface KeyEventOptions {
 
 let eventCounter = 0;
 
+/** The key's own IAM user as the caller (a self-service call). */
+export function selfCaller(userName: string): NonNullable<KeyEventOptions['caller']> {
+  return { type: 'IAMUser', userName, arn: `arn:aws:iam::${ACCOUNT_ID}:user/${userName}` };
+}
+
+/** Another IAM user of the account as the caller (MITRE ATT&CK T1098.001 when it mints a key for someone else). */
+export const ADMIN_CALLER: NonNullable<KeyEventOptions['caller']> = {
+  type: 'IAMUser',
+  userName: 'admin',
+  arn: `arn:aws:iam::${ACCOUNT_ID}:user/admin`,
+};
+
 /** An EventBridge "AWS API Call via CloudTrail" event as IAM would deliver it for this call. */
 export function keyEvent(options: KeyEventOptions): Record<string, unknown> {
   const eventName = options.eventName ?? 'CreateAccessKey';
-  const caller = options.caller ?? {
-    type: 'IAMUser',
-    userName: 'admin',
-    arn: `arn:aws:iam::${ACCOUNT_ID}:user/admin`,
-  };
+  // By default the user acts on its own keys (self-service): no threat finding, so the figures are the 1.13 ones.
+  const caller = options.caller ?? selfCaller(options.userName);
   const named = options.omitUserName ? {} : { userName: options.userName };
   eventCounter += 1;
   const requestParameters =

@@ -2,9 +2,11 @@
 
 import { describe, expect, it } from 'vitest';
 import type { IamPort } from '../../functions/adapters/iam.ts';
+import type { Notification } from '../../functions/adapters/notify.ts';
 import type { FindingsPort } from '../../functions/adapters/securityhub.ts';
 import { buildFinding, type Finding, findingIdFor } from '../../functions/core/finding.ts';
-import type { AccessKey, UserSnapshot } from '../../functions/core/types.ts';
+import { threatFindingIdFor } from '../../functions/core/threat-finding.ts';
+import type { AccessKey, EventTrigger, UserSnapshot } from '../../functions/core/types.ts';
 import { checkUser, type EngineSettings } from '../../functions/engine/check-user.ts';
 import { monotonicClock } from '../../functions/shared/clock.ts';
 import { FindingImportError, RemediationNotRecordedError } from '../../functions/shared/errors.ts';
@@ -80,6 +82,13 @@ const deps = (iam: IamPort, findings: FindingsPort) => ({
   findings,
   clock: monotonicClock(() => NOW.getTime()),
   sleep: async () => undefined,
+});
+
+/** The user creating its own key: no threat finding. */
+const selfService = (userName: string): EventTrigger => ({
+  ...EVENT_TRIGGER,
+  actorArn: `arn:aws:iam::123456789012:user/${userName}`,
+  actorUserName: userName,
 });
 
 function storedFinding(userName: string, status: 'FAILED' | 'PASSED'): Finding {
@@ -176,7 +185,7 @@ describe('checkUser', () => {
       case: 'a FAILED finding whose resolving event was lost',
     },
   ])(
-    'after a CreateAccessKey of a compliant user, reads $reads and imports $imports finding(s) given $case',
+    'after a self-service CreateAccessKey of a compliant user, reads $reads and imports $imports finding(s) given $case',
     async ({ stored, inactive, imports, reads }) => {
       const userName = 'erin';
       const keys = inactive ? [{ ...OLD_KEY, status: 'Inactive' }, NEW_KEY] : [NEW_KEY];
@@ -190,7 +199,7 @@ describe('checkUser', () => {
 
       const result = await checkUser(deps(iam.port, counted), SETTINGS, ACCOUNT, {
         userName,
-        trigger: EVENT_TRIGGER,
+        trigger: selfService(userName),
       });
 
       expect(result.verdict).toBe('compliant');
@@ -232,4 +241,109 @@ describe('checkUser', () => {
       expect(hub.imported.map((f) => f.RecordState)).toEqual(archived ? ['ARCHIVED'] : []);
     },
   );
+});
+
+describe('checkUser and threat findings', () => {
+  // EVENT_TRIGGER: arn:aws:iam::123456789012:user/admin creates AKIANEW0000000000002 for the user.
+  const threatId = threatFindingIdFor(ACCOUNT.accountId, NEW_KEY.accessKeyId);
+
+  function counting(hub: ReturnType<typeof memoryHub>) {
+    const reads: string[] = [];
+    const port: FindingsPort = {
+      ...hub.port,
+      getFinding: (arn, id) => {
+        reads.push('getFinding');
+        return hub.port.getFinding(arn, id);
+      },
+      findFindings: (filters, keep) => {
+        reads.push('findFindings');
+        return hub.port.findFindings(filters, keep);
+      },
+    };
+    return { port, reads };
+  }
+
+  it('raises a HIGH threat finding for a first key another principal created, and no compliance finding', async () => {
+    const iam = memoryIam(snapshot([NEW_KEY], { userName: 'gina' }));
+    const hub = memoryHub();
+    const { port, reads } = counting(hub);
+    const notified: Notification[] = [];
+
+    const result = await checkUser(
+      { ...deps(iam.port, port), notifier: { notify: async (n) => void notified.push(n) } },
+      SETTINGS,
+      ACCOUNT,
+      { userName: 'gina', trigger: EVENT_TRIGGER },
+    );
+
+    expect(result).toMatchObject({ verdict: 'compliant', written: 'none', finding: undefined });
+    expect(reads).toEqual(['findFindings']);
+    expect(hub.imported.map((f) => [f.Id, f.Severity?.Label, f.Compliance?.Status])).toEqual([
+      [threatId, 'HIGH', 'FAILED'],
+    ]);
+    expect(result.threatRaised?.Id).toBe(threatId);
+    expect(notified.map((n) => n.outcome)).toEqual(['Key Minted By Another Principal']);
+  });
+
+  it('raises none when the caller is a trusted key issuer', async () => {
+    const iam = memoryIam(snapshot([NEW_KEY], { userName: 'gina' }));
+    const hub = memoryHub();
+    const { port, reads } = counting(hub);
+
+    const result = await checkUser(
+      deps(iam.port, port),
+      { ...SETTINGS, trustedKeyIssuers: ['arn:aws:iam::123456789012:user/adm*'] },
+      ACCOUNT,
+      { userName: 'gina', trigger: EVENT_TRIGGER },
+    );
+
+    expect(result.threatRaised).toBeUndefined();
+    expect(reads).toEqual([]);
+    expect(hub.imported).toEqual([]);
+  });
+
+  it('imports the threat finding in the same call as the compliance finding, naming who created the key', async () => {
+    const iam = memoryIam(snapshot([OLD_KEY, NEW_KEY], { userName: 'hana' }));
+    const hub = memoryHub();
+    let batches = 0;
+    const port = {
+      ...hub.port,
+      importFindings: (findings: readonly Finding[]) => {
+        batches++;
+        return hub.port.importFindings(findings);
+      },
+    };
+
+    await checkUser(deps(iam.port, port), SETTINGS, ACCOUNT, { userName: 'hana', trigger: EVENT_TRIGGER });
+
+    expect(batches).toBe(1);
+    expect(hub.imported.map((f) => f.Id)).toEqual([findingIdFor(ACCOUNT.accountId, 'hana'), threatId]);
+    const compliance = hub.imported[0];
+    expect(compliance?.Description).toContain(
+      `${NEW_KEY.accessKeyId} (created 2026-06-01, never used; created by arn:aws:iam::123456789012:user/admin, another principal)`,
+    );
+    expect(compliance?.ProductFields?.['keywarden/detector/key2/madeUsableByKind']).toBe('another-principal');
+  });
+
+  it('resolves the threat finding on a deactivation, reading it with the compliance finding in one call', async () => {
+    const userName = 'ines';
+    const iam = memoryIam(snapshot([OLD_KEY, NEW_KEY], { userName }));
+    const hub = memoryHub();
+    await checkUser(deps(iam.port, hub.port), SETTINGS, ACCOUNT, { userName, trigger: EVENT_TRIGGER });
+    await iam.port.deactivate(userName, NEW_KEY.accessKeyId);
+    hub.imported.length = 0;
+    const { port, reads } = counting(hub);
+
+    await checkUser(deps(iam.port, port), SETTINGS, ACCOUNT, {
+      userName,
+      trigger: { ...selfService(userName), eventName: 'UpdateAccessKey', eventId: 'ev-off' },
+      expectation: { accessKeyId: NEW_KEY.accessKeyId, state: 'Inactive' },
+    });
+
+    expect(reads).toEqual(['findFindings']);
+    expect(hub.imported.map((f) => [f.Id, f.Compliance?.Status, f.RecordState])).toEqual([
+      [findingIdFor(ACCOUNT.accountId, userName), 'PASSED', 'ACTIVE'],
+      [threatId, 'PASSED', 'ACTIVE'],
+    ]);
+  });
 });

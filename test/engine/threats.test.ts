@@ -86,7 +86,7 @@ describe('decideThreats', () => {
     });
     expect(outcome.raised).toMatchObject({ Compliance: { Status: 'PASSED' }, RecordState: 'ACTIVE' });
     expect(outcome.raised?.ProductFields?.['keywarden/threat/resolvedBy']).toBe(
-      'deactivated by KeyWarden, which kept the older key (KEEP_KEY=auto)',
+      "deactivated by KeyWarden's CIS 1.13 remediation",
     );
     // The active keys after the call are those the caller left, not those after KeyWarden's action.
     expect(outcome.raised?.ProductFields?.['keywarden/threat/activeKeysAfterCall']).toBe(
@@ -210,36 +210,95 @@ describe('decideThreats', () => {
 
 describe('threatKeysToRead', () => {
   const deletion: Trigger = { ...BY_BOB, eventName: 'DeleteAccessKey', accessKeyId: 'AKIAGONE000000000003' };
+  const deactivation: Trigger = {
+    ...BY_BOB,
+    eventName: 'UpdateAccessKey',
+    accessKeyId: 'AKIAOFF0000000000004',
+  };
+  const untag: Trigger = { ...BY_BOB, eventName: 'UntagUser', accessKeyId: undefined };
+  const restore: Trigger = { ...BY_ALICE, eventName: 'TagUser', accessKeyId: 'AKIAOLD0000000000001' };
+  // Each case beside its twin: a read only where the event's outcome depends on it.
   it.each([
-    { case: 'a self-service first key', trigger: BY_BOB, active: [MINTED], keys: [] },
+    { case: 'a self-service first key', trigger: BY_BOB, active: [MINTED], keepKey: 'newest', keys: [] },
     {
       case: 'a first key from another principal',
       trigger: BY_ALICE,
       active: [MINTED],
+      keepKey: 'newest',
       keys: ['AKIANEW0000000000002'],
     },
     {
       case: 'a self-service second key',
       trigger: BY_BOB,
       active: [OLD_KEY, MINTED],
-      keys: ['AKIAOLD0000000000001'],
+      keepKey: 'newest',
+      keys: [],
     },
     {
-      case: 'a second key from another principal',
+      case: 'a self-service second key with KEEP_KEY=auto (the event names the newest key)',
+      trigger: BY_BOB,
+      active: [OLD_KEY, MINTED],
+      keepKey: 'auto',
+      keys: [],
+    },
+    {
+      case: 'a second key from another principal (the other key rides along)',
       trigger: BY_ALICE,
       active: [OLD_KEY, MINTED],
+      keepKey: 'newest',
       keys: ['AKIANEW0000000000002', 'AKIAOLD0000000000001'],
     },
-    { case: 'a deletion', trigger: deletion, active: [OLD_KEY], keys: ['AKIAGONE000000000003'] },
-    { case: 'a sweep of a compliant user', trigger: SWEEP_TRIGGER, active: [OLD_KEY], keys: [] },
     {
-      case: 'a sweep of a violating user',
-      trigger: SWEEP_TRIGGER,
+      case: 'a tag change on a user with two keys',
+      trigger: untag,
       active: [OLD_KEY, MINTED],
+      keepKey: 'newest',
+      keys: [],
+    },
+    {
+      case: 'a tag change on a user with two keys with KEEP_KEY=auto',
+      trigger: untag,
+      active: [OLD_KEY, MINTED],
+      keepKey: 'auto',
       keys: ['AKIAOLD0000000000001', 'AKIANEW0000000000002'],
     },
-  ])('reads $keys for $case', ({ trigger, active, keys }) => {
-    expect(threatKeysToRead(trigger, attributed(trigger), active)).toEqual(keys);
+    {
+      case: 'a tag change naming a key (keywarden restore)',
+      trigger: restore,
+      active: [OLD_KEY],
+      keepKey: 'newest',
+      keys: [],
+    },
+    {
+      case: 'a deletion',
+      trigger: deletion,
+      active: [OLD_KEY],
+      keepKey: 'newest',
+      keys: ['AKIAGONE000000000003'],
+    },
+    {
+      case: 'a deactivation',
+      trigger: deactivation,
+      active: [OLD_KEY],
+      keepKey: 'newest',
+      keys: ['AKIAOFF0000000000004'],
+    },
+    {
+      case: 'a sweep of a compliant user',
+      trigger: SWEEP_TRIGGER,
+      active: [OLD_KEY],
+      keepKey: 'auto',
+      keys: [],
+    },
+    {
+      case: 'a sweep of a violating user (it reads every open threat finding itself)',
+      trigger: SWEEP_TRIGGER,
+      active: [OLD_KEY, MINTED],
+      keepKey: 'auto',
+      keys: [],
+    },
+  ] as const)('reads $keys for $case', ({ trigger, active, keepKey, keys }) => {
+    expect(threatKeysToRead(trigger, attributed(trigger), active, keepKey)).toEqual(keys);
   });
 });
 

@@ -6,11 +6,19 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { createClients } from '../../functions/adapters/clients.ts';
 import type { Finding } from '../../functions/core/finding.ts';
+import { threatFindingIdFor } from '../../functions/core/threat-finding.ts';
 import type { createDetector as CreateDetector, DetectorResult } from '../../functions/detector/handler.ts';
 import { loadConfig } from '../../functions/shared/config.ts';
 import { MemberRoleError } from '../../functions/shared/errors.ts';
 import { createLogger } from '../../functions/shared/logger.ts';
-import { keyEvent, LAMBDA_CONTEXT, MotoAdmin, pointSdkAt, recordImports } from '../detector/moto-helpers.ts';
+import {
+  ADMIN_CALLER,
+  keyEvent,
+  LAMBDA_CONTEXT,
+  MotoAdmin,
+  pointSdkAt,
+  recordImports,
+} from '../detector/moto-helpers.ts';
 import { expectValidAsff } from '../support/asff-matchers.ts';
 import { type AwsProxy, startAwsProxy } from '../support/aws-proxy.ts';
 import { MotoAccount } from '../support/moto-accounts.ts';
@@ -67,21 +75,21 @@ function detector(env: Record<string, string>): Handler {
   });
 }
 
-/** The event IAM delivers in `accountId` (envelope and record agree), as a member rule forwards it. */
+/**
+ * The event IAM delivers in `accountId` (envelope and record agree), as a member rule forwards it. The caller is
+ * the user itself unless `options.caller` names another IAM user (in the member account too).
+ */
 function memberEvent(accountId: string, options: Parameters<typeof keyEvent>[0]): Record<string, unknown> {
   const event = keyEvent(options);
   const detail = event.detail as Record<string, unknown>;
+  const identity = detail.userIdentity as { arn: string };
   return {
     ...event,
     account: accountId,
     detail: {
       ...detail,
       recipientAccountId: accountId,
-      userIdentity: {
-        ...(detail.userIdentity as object),
-        accountId,
-        arn: `arn:aws:iam::${accountId}:user/admin`,
-      },
+      userIdentity: { ...identity, accountId, arn: identity.arn.replace(`::${CENTRAL}:`, `::${accountId}:`) },
     },
   };
 }
@@ -231,6 +239,34 @@ describe('detector in organization mode (moto, three accounts)', () => {
     expect(evaluated).toMatchObject({ status: 'evaluated', verdict: 'violation' });
     expect(proxy.count('AssumeRole')).toBe(0);
     expect(await central.findingsOf(own)).toMatchObject([{ AwsAccountId: CENTRAL }]);
+  });
+
+  it('raises the threat finding of a key a member’s admin minted in that member’s hub, for that member', async () => {
+    const handler = detector({ MEMBER_ROLE_NAME: ROLE });
+    const userName = moto.uniqueName('kw-org-minted');
+    const [minted] = await memberA.userWithKeys(userName, 1);
+    if (minted === undefined) throw new Error('no key created');
+
+    const result = await handler(
+      memberEvent(MEMBER_A, { userName, accessKeyId: minted, caller: ADMIN_CALLER }),
+      LAMBDA_CONTEXT,
+    );
+
+    const threatId = threatFindingIdFor(MEMBER_A, minted);
+    expect(result).toMatchObject({ verdict: 'compliant', threatFindingId: threatId });
+    const threats = (await memberA.findings()).filter((finding) => finding.Id === threatId);
+    expect(threats).toMatchObject([
+      {
+        AwsAccountId: MEMBER_A,
+        ProductArn: `arn:aws:securityhub:us-east-1:${MEMBER_A}:product/${MEMBER_A}/default`,
+        Severity: { Label: 'HIGH' },
+        ProductFields: { 'keywarden/threat/actorArn': `arn:aws:iam::${MEMBER_A}:user/admin` },
+      },
+    ]);
+    expect((await central.findings()).filter((finding) => finding.Id === threatId)).toEqual([]);
+    expect(sent.findings.map((finding) => [finding.Id, finding.AwsAccountId])).toEqual([
+      [threatId, MEMBER_A],
+    ]);
   });
 
   it('counts the calls of one member event', async () => {

@@ -62,6 +62,14 @@ describe('npm run demo', () => {
     );
     expect(stdout).toMatch(/PASSED +ACTIVE +KeyWarden deactivated access key AKIA\w+ of IAM user alice-\w+/);
     expect(stdout).toMatch(/alice-\w+ +AKIA\w+ Inactive, AKIA\w+ Active\n/);
+    // Attribution: mallory mints erin a second key; KEEP_KEY=auto switches that one off in pass 2.
+    expect(stdout).toMatch(
+      /FAILED +ACTIVE +HIGH Access key (AKIA\w+) of IAM user erin-\w+ was created by another principal: arn:aws:iam::\d{12}:user\/mallory\n/,
+    );
+    expect(stdout).toMatch(
+      /PASSED +ACTIVE +HIGH Access key AKIA\w+ of IAM user erin-\w+ was created by another principal: \S+ \(key now inactive\)\n +from [\d.]+, key inactive \(deactivated by KeyWarden's CIS 1\.13 remediation\)/,
+    );
+    expect(stdout).toMatch(/erin-\w+ +AKIA\w+ Active, AKIA\w+ Inactive\n/);
     expect(stdout).toContain('every outcome as expected');
     // The handler's JSON logs are silenced.
     expect(stdout).not.toContain('"level"');

@@ -541,6 +541,27 @@ describe('runSweep and threat findings', () => {
     },
   );
 
+  // Each beside its twin: only an open threat finding on the newer key makes KEEP_KEY=auto keep the older one.
+  it.each([
+    { case: 'the newer key has an open threat finding', threat: true, kept: 0 },
+    { case: 'no key has one', threat: false, kept: 1 },
+  ])('keeps key $kept with KEEP_KEY=auto when $case', async ({ threat, kept }) => {
+    const account = new FakeAccount();
+    const snapshot = account.addUser('bob', { activeKeys: 2 });
+    if (threat) storeThreat(account, 'bob', snapshot.keys[1] as AccessKey);
+    const settings = { ...SETTINGS, keepKey: 'auto' as const, remediationMode: 'deactivate' as const };
+
+    await runSweep(account.deps(), { ...REPORT, settings }, ACCOUNT);
+
+    const keys = account.users.get('bob')?.keys ?? [];
+    expect(keys.map((key) => key.status)).toEqual(
+      kept === 0 ? ['Active', 'Inactive'] : ['Inactive', 'Active'],
+    );
+    expect(account.findings.get(id('bob'))?.ProductFields?.['keywarden/detector/keyToKeepReason']).toMatch(
+      threat ? /another principal that is not a trusted key issuer/ : /no newer key is known/,
+    );
+  });
+
   it('archives the threat findings of a deleted user', async () => {
     const account = new FakeAccount();
     const snapshot = account.addUser('gone', { activeKeys: 1 });
