@@ -34,6 +34,8 @@ export const CONTEXT_KEYS = [
   'logRetentionDays',
   'homeRegion',
   'trustedKeyIssuers',
+  'detectorConcurrency',
+  'memberSweepConcurrency',
   'organization',
   'memberOus',
   'memberRoleName',
@@ -74,6 +76,9 @@ export function stackPropsFromContext(lookup: Lookup, env: ProcessEnv): KeyWarde
       createTrail: flag('createTrail'),
       sweepSchedule: sweepSchedule === undefined ? undefined : events.Schedule.expression(sweepSchedule),
       trustedKeyIssuers: list('trustedKeyIssuers'),
+      // Ranges are checked by AccessKeyDetector, whose error names the prop and the value.
+      detectorConcurrency: number('detectorConcurrency'),
+      memberSweepConcurrency: number('memberSweepConcurrency'),
     },
   };
 }

@@ -5,6 +5,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { SettingError } from './errors.ts';
 import { AlarmedDeadLetterQueue } from './monitoring.ts';
 
 /**
@@ -63,7 +64,7 @@ export class DetectorQueue extends Construct {
         maxConcurrency <= MAX_CONCURRENCY_RANGE.max
       )
     ) {
-      throw new Error(
+      throw new SettingError(
         `detectorConcurrency ${maxConcurrency} is not allowed; use a whole number from ${MAX_CONCURRENCY_RANGE.min} to ${MAX_CONCURRENCY_RANGE.max}`,
       );
     }

@@ -235,6 +235,8 @@ describe('stackPropsFromContext', () => {
       notificationBusName: 'keywarden',
       createTrail: 'true',
       logRetentionDays: '90',
+      detectorConcurrency: '10',
+      memberSweepConcurrency: '25',
     });
     expect(props.notificationBusName).toBe('keywarden');
     expect(props.detector).toMatchObject({
@@ -246,6 +248,8 @@ describe('stackPropsFromContext', () => {
       sweepSource: 'full',
       createTrail: true,
       logRetention: 90,
+      detectorConcurrency: 10,
+      memberSweepConcurrency: 25,
     });
     expect(props.detector?.sweepSchedule?.expressionString).toBe('rate(1 day)');
   });
@@ -491,6 +495,14 @@ describe('the CDK app', () => {
       context: { organization: 'o-abcdefghij', memberOus: 'ou-1' },
       message:
         'context memberOus="ou-1" is not allowed: "ou-1" is not valid; use a comma-separated list, each an organizational unit id (ou-ab12-cd34ef56: ou-, 4 to 32 and then 8 to 32 lower-case letters or digits) or the root id (r-ab12)',
+    },
+    {
+      context: { detectorConcurrency: '1' },
+      message: 'detectorConcurrency 1 is not allowed; use a whole number from 2 to 1000',
+    },
+    {
+      context: { memberSweepConcurrency: '10' },
+      message: 'memberSweepConcurrency is set but organization is not; set both, or neither',
     },
     {
       context: { organization: 'o-abcdefghij', memberOus: 'ou-abcd-abcdefgh' },
