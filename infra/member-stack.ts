@@ -158,13 +158,15 @@ export class KeyWardenMember extends Construct {
       // A session assumed from a Lambda role is role chaining, which AWS caps at one hour anyway.
       maxSessionDuration: Duration.hours(1),
     });
-    // The sweep's statements are the detector's plus the listing and the trail check: the member role is both.
+    // The sweep's statements are the detector's plus the listing: the member role is both. The trail check runs in
+    // the central account only, so no CloudTrail action here.
     for (const statement of policyStatements(this, 'sweep', remediationMode, {
       findingsRegion: props.homeRegion,
+      trailCheck: false,
     })) {
       this.memberRole.addToPolicy(statement);
     }
-    acknowledgeWildcards(this.memberRole, 'sweep');
+    acknowledgeWildcards(this.memberRole, 'sweep', { trailCheck: false });
 
     if (props.restore !== undefined) {
       this.restoreRole = this.createRestoreRole(props.restore, memberRoleName, props.homeRegion);

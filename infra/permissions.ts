@@ -14,6 +14,12 @@ export interface PolicyOptions {
    * @default - the scope's stack region
    */
   readonly findingsRegion?: string;
+  /**
+   * Grant the sweep's trail check (CloudTrail reads). The central sweep checks the trails in its own account only,
+   * so a member role needs none.
+   * @default true
+   */
+  readonly trailCheck?: boolean;
 }
 
 /**
@@ -87,6 +93,10 @@ export function policyStatements(
         actions: ['iam:ListUsers', 'iam:GenerateCredentialReport', 'iam:GetCredentialReport'],
         resources: ['*'],
       }),
+    );
+  }
+  if (kind === 'sweep' && (options.trailCheck ?? true)) {
+    statements.push(
       new iam.PolicyStatement({
         sid: 'ListTrails',
         // The blind-path check. DescribeTrails has no resource-level permissions (Service Authorization
@@ -122,7 +132,11 @@ function anyTrailArn(stack: Stack): string {
  * Acknowledges, for cdk-nag (AwsSolutions-IAM5), exactly the wildcard resources {@link policyStatements} grants
  * `kind`, each with the reason it cannot be narrower. Call it on the role that holds the statements.
  */
-export function acknowledgeWildcards(role: iam.IRole, kind: FunctionKind): void {
+export function acknowledgeWildcards(
+  role: iam.IRole,
+  kind: FunctionKind,
+  options: Pick<PolicyOptions, 'trailCheck'> = {},
+): void {
   const stack = Stack.of(role);
   // cdk-nag names a finding by the flattened resource: references become <Ref>, literals stay as they are.
   const partition = Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition;
@@ -137,8 +151,12 @@ export function acknowledgeWildcards(role: iam.IRole, kind: FunctionKind): void 
     validations.acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'iam:ListUsers, iam:GenerateCredentialReport, iam:GetCredentialReport and cloudtrail:DescribeTrails have no resource-level permissions (Service Authorization Reference for IAM and CloudTrail), so they need Resource "*"; those two statements grant only these four actions.',
+        (options.trailCheck ?? true)
+          ? 'iam:ListUsers, iam:GenerateCredentialReport, iam:GetCredentialReport and cloudtrail:DescribeTrails have no resource-level permissions (Service Authorization Reference for IAM and CloudTrail), so they need Resource "*"; those two statements grant only these four actions.'
+          : 'iam:ListUsers, iam:GenerateCredentialReport and iam:GetCredentialReport have no resource-level permissions (Service Authorization Reference for IAM), so they need Resource "*"; that statement grants only these three actions.',
     });
+  }
+  if (kind === 'sweep' && (options.trailCheck ?? true)) {
     validations.acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:${partition}:cloudtrail:*:*:trail/*]`,
       reason:

@@ -324,13 +324,10 @@ describe('KeyWardenMember (the StackSet template)', () => {
     ]);
   });
 
-  it("grants the member role the sweep's actions, Security Hub in the home region, this account only", () => {
+  it("grants the member role the sweep's actions but the trail check (central only), Security Hub in the home region, this account only", () => {
     const statements = roleStatements(memberBodyOf(deactivating), 'MemberRole');
     expect(statements.flatMap(actionsOf).sort()).toEqual(
       [
-        'cloudtrail:DescribeTrails',
-        'cloudtrail:GetEventSelectors',
-        'cloudtrail:GetTrailStatus',
         'iam:GenerateCredentialReport',
         'iam:GetAccessKeyLastUsed',
         'iam:GetCredentialReport',
