@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { KeyWardenCentralStack } from './central-stack.ts';
+import { KeyWardenCentralStack, memberSettings } from './central-stack.ts';
 import { type ContextKey, organizationFromContext, stackPropsFromContext } from './context.ts';
 import { SettingError } from './errors.ts';
 import { KeyWardenStack } from './keywarden-stack.ts';
@@ -27,17 +27,7 @@ try {
         : { account: organization.managementAccountId, region: iamRegion };
     new KeyWardenMemberStack(app, 'KeyWarden-Member', {
       env: managementEnv,
-      memberRoleName: organization.memberRoleName,
-      remediationMode: props.detector?.remediationMode,
-      alarmEmail: organization.memberAlarmEmail,
-      ...(organization.restorePrincipalArns?.length
-        ? {
-            restore: {
-              principalArns: organization.restorePrincipalArns,
-              exemptTag: props.detector?.exemptTag,
-            },
-          }
-        : {}),
+      ...memberSettings(organization, props.detector),
     });
     if (organization.managementAccountId !== undefined) {
       new KeyWardenManagementStack(app, 'KeyWarden-Management', { env: managementEnv });

@@ -18,7 +18,7 @@ import type { AccessKeyDetector } from './access-key-detector.ts';
 import { SettingError } from './errors.ts';
 import { keyEventPattern } from './event-pattern.ts';
 import { KeyWardenStack, type KeyWardenStackProps } from './keywarden-stack.ts';
-import { MEMBER_STACK_PARAMETERS } from './member-stack.ts';
+import { type KeyWardenMemberProps, MEMBER_STACK_PARAMETERS } from './member-stack.ts';
 import { MemberStackSet, type StackSetCaller } from './member-stack-set.ts';
 import { validateAlarmEmail } from './monitoring.ts';
 import {
@@ -242,19 +242,7 @@ export class KeyWardenCentralStack extends KeyWardenStack {
         organizationalUnitIds: organization.memberOus,
         region,
         parameters,
-        member: {
-          memberRoleName,
-          remediationMode: props.detector?.remediationMode,
-          alarmEmail: organization.memberAlarmEmail,
-          ...(organization.restorePrincipalArns?.length
-            ? {
-                restore: {
-                  principalArns: organization.restorePrincipalArns,
-                  exemptTag: props.detector?.exemptTag,
-                },
-              }
-            : {}),
-        },
+        member: memberSettings(organization, props.detector),
         ...(memberAccountIds?.length ? { accountIds: memberAccountIds } : {}),
         // This account's own events already reach the detector on its default bus: a member stack here would
         // send each of them twice.
@@ -304,4 +292,24 @@ export function validateOrganizationSettings(organization: KeyWardenOrganization
   organization.restorePrincipalArns?.forEach((arn, index) => {
     validatePrincipalArn(`restorePrincipalArns[${index}]`, arn);
   });
+}
+
+/**
+ * The member stack's settings that follow from the central deployment's: the same member role name and
+ * remediation mode (only `deactivate` grants `iam:UpdateAccessKey`), alarms, and the optional restore role.
+ */
+export function memberSettings(
+  organization: KeyWardenOrganizationSettings,
+  detector: KeyWardenStackProps['detector'],
+): Pick<KeyWardenMemberProps, 'memberRoleName' | 'remediationMode' | 'alarmEmail' | 'restore'> {
+  return {
+    memberRoleName: organization.memberRoleName ?? DEFAULT_MEMBER_ROLE_NAME,
+    remediationMode: detector?.remediationMode,
+    alarmEmail: organization.memberAlarmEmail,
+    ...(organization.restorePrincipalArns?.length
+      ? {
+          restore: { principalArns: organization.restorePrincipalArns, exemptTag: detector?.exemptTag },
+        }
+      : {}),
+  };
 }

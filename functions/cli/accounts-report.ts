@@ -6,6 +6,7 @@
 import type { AccountTarget } from '../core/organization.ts';
 import type { AccountContext } from '../core/types.ts';
 import type { SweepSource } from '../shared/constants.ts';
+import { addSummaries } from '../sweep/accounts.ts';
 import type { SweepSummary } from '../sweep/engine.ts';
 import { EXIT, type MemberScan } from './args.ts';
 import {
@@ -88,26 +89,6 @@ export interface AccountsReportContext {
   readonly settings: ScanReport['settings'];
 }
 
-const NO_USERS: SweepSummary = {
-  usersScanned: 0,
-  compliant: 0,
-  violating: 0,
-  exempt: 0,
-  failed: 0,
-  candidates: 0,
-  deactivated: 0,
-  postponed: 0,
-  resolved: 0,
-  archived: 0,
-  findingsImported: 0,
-};
-
-function addSummaries(a: SweepSummary, b: SweepSummary): SweepSummary {
-  const sum: { -readonly [K in keyof SweepSummary]: number } = { ...a };
-  for (const key of Object.keys(NO_USERS) as (keyof SweepSummary)[]) sum[key] += b[key];
-  return sum;
-}
-
 function entryFor(outcome: AccountOutcome): AccountEntry {
   const common = {
     accountId: outcome.target.account.accountId,
@@ -149,10 +130,7 @@ export function buildAccountsReport(
   context: AccountsReportContext,
 ): AccountsReport {
   const accounts = outcomes.map(entryFor);
-  const users = accounts.reduce(
-    (total, entry) => (entry.summary === null ? total : addSummaries(total, entry.summary)),
-    NO_USERS,
-  );
+  const users = addSummaries(accounts.flatMap((entry) => (entry.summary === null ? [] : [entry.summary])));
   return {
     tool: { name: 'keywarden', version: context.version },
     control: CONTROL,
