@@ -191,7 +191,7 @@ export interface AccessKeyDetectorProps {
   readonly sweepSource?: SweepSource;
   /**
    * Organization mode: events of member accounts (forwarded to a bus this construct's rule does not watch; see
-   * `CentralDetector`) are handled inside each member through its member role, and the sweep covers this account
+   * `OrganizationEventBus` and `KeyWardenCentralStack`) are handled inside each member through its member role, and the sweep covers this account
    * and every member: those of `memberAccountIds`, else the organization's ACTIVE accounts, listed through
    * `organizationRoleArn` (one of the two is required). The schedule queues one message per account on an
    * account queue, and the sweep sweeps each account from there.
