@@ -191,9 +191,9 @@ export interface AccessKeyDetectorProps {
   readonly sweepSource?: SweepSource;
   /**
    * Organization mode: events of member accounts (forwarded to a bus this construct's rule does not watch; see
-   * `OrganizationEventBus` and `KeyWardenCentralStack`) are handled inside each member through its member role, and the sweep covers this account
-   * and every member: those of `memberAccountIds`, else the organization's ACTIVE accounts, listed through
-   * `organizationRoleArn` (one of the two is required). The schedule queues one message per account on an
+   * `OrganizationEventBus` and `KeyWardenCentralStack`) are handled inside each member through its member role,
+   * and the sweep covers this account and every member: those of `memberAccountIds`, else the organization's
+   * ACTIVE accounts, listed through `organizationRoleArn` (one of the two is required). The schedule queues one message per account on an
    * account queue, and the sweep sweeps each account from there.
    * @default - single account: another account's event is skipped, the sweep covers this account only
    */
