@@ -709,7 +709,7 @@ function resolveSettings(props: AccessKeyDetectorProps): Settings {
 
   const trustedKeyIssuers = props.trustedKeyIssuers ?? DEFAULTS.trustedKeyIssuers;
   if (trustedKeyIssuers.length > MAX_TRUSTED_KEY_ISSUERS) {
-    throw new Error(
+    throw new SettingError(
       `trustedKeyIssuers holds ${trustedKeyIssuers.length} patterns; use at most ${MAX_TRUSTED_KEY_ISSUERS} (a * wildcard covers many principals)`,
     );
   }

@@ -11,6 +11,7 @@ import {
   SKIP_REASON_DIMENSION,
 } from '../functions/shared/constants.ts';
 import type { AccessKeyDetector } from './access-key-detector.ts';
+import { SettingError } from './errors.ts';
 
 /** Default {@link KeyWardenDashboardProps.period}. */
 export const DEFAULT_DASHBOARD_PERIOD = Duration.minutes(5);
@@ -46,7 +47,7 @@ export class KeyWardenDashboard extends Construct {
       !Token.isUnresolved(period.toSeconds()) &&
       (period.toSeconds() < 60 || period.toSeconds() % 60 !== 0)
     ) {
-      throw new Error(
+      throw new SettingError(
         `period ${period.toHumanString()} is not allowed; use a whole number of minutes, e.g. Duration.minutes(5)`,
       );
     }

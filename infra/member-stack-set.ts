@@ -84,7 +84,7 @@ export class MemberStackSet extends Construct {
     this.templateBody = member.templateBody;
     const bytes = Buffer.byteLength(this.templateBody, 'utf8');
     if (bytes > MAX_TEMPLATE_BODY_BYTES) {
-      throw new Error(
+      throw new SettingError(
         `the member template is ${bytes} bytes, more than the ${MAX_TEMPLATE_BODY_BYTES} CloudFormation takes inline`,
       );
     }

@@ -497,6 +497,15 @@ describe('the CDK app', () => {
         'context memberOus="ou-1" is not allowed: "ou-1" is not valid; use a comma-separated list, each an organizational unit id (ou-ab12-cd34ef56: ou-, 4 to 32 and then 8 to 32 lower-case letters or digits) or the root id (r-ab12)',
     },
     {
+      context: {
+        trustedKeyIssuers: Array.from(
+          { length: 51 },
+          (_, i) => `arn:aws:iam::123456789012:role/issuer-${i}`,
+        ).join(','),
+      },
+      message: 'trustedKeyIssuers holds 51 patterns; use at most 50 (a * wildcard covers many principals)',
+    },
+    {
       context: { detectorConcurrency: '1' },
       message: 'detectorConcurrency 1 is not allowed; use a whole number from 2 to 1000',
     },
