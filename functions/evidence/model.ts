@@ -10,6 +10,7 @@ import { type Finding, GENERATOR_ID, RELATED_REQUIREMENTS } from '../core/findin
 import { FIELD, RECORD_FIELDS } from '../core/record.ts';
 import { THREAT_GENERATOR_ID, threatRecordOf } from '../core/threat-finding.ts';
 import { TRAIL_HEALTH_GENERATOR_ID } from '../core/trail-health.ts';
+import type { CredentialReport } from '../sweep/credential-report.ts';
 
 export const EVIDENCE_FORMAT_VERSION = 1;
 export const DEFAULT_SINCE_DAYS = 30;
@@ -30,6 +31,15 @@ export interface IamUserState {
   readonly arn: string;
   /** Keys the report says are active; a slot it cannot read counts as active, so it is never hidden. */
   readonly activeKeys: number;
+}
+
+/** The users of a credential report; a key slot whose state the report does not say counts as active. */
+export function usersFromCredentialReport(report: CredentialReport): IamUserState[] {
+  return report.users.map((user) => ({
+    userName: user.userName,
+    arn: user.arn,
+    activeKeys: user.keys.filter((slot) => slot.active !== false).length,
+  }));
 }
 
 /** What was read from one account, or why it could not be read. */
