@@ -8,6 +8,7 @@ import type { AwsSecurityFindingFilters } from '@aws-sdk/client-securityhub';
 import { callerIdentity } from '../adapters/account.ts';
 import type { AwsClients } from '../adapters/clients.ts';
 import { createClients, VERSION } from '../adapters/clients.ts';
+import { createIamPort } from '../adapters/iam.ts';
 import type { OrganizationAccount } from '../adapters/organizations.ts';
 import { createFindingsPort } from '../adapters/securityhub.ts';
 import { type Finding, GENERATOR_ID, productArnFor } from '../core/finding.ts';
@@ -22,12 +23,14 @@ import {
   type AccountRead,
   buildEvidenceReport,
   type EvidenceContext,
+  type IamUserState,
   reportedFindings,
   usersFromCredentialReport,
 } from '../evidence/model.ts';
 import { renderOcsf } from '../evidence/ocsf.ts';
 import { sleep } from '../shared/clock.ts';
 import { USER_AGENT_MARKER } from '../shared/constants.ts';
+import { CredentialReportError } from '../shared/errors.ts';
 import { mapBounded } from '../sweep/concurrency.ts';
 import { parseCredentialReport } from '../sweep/credential-report.ts';
 import { createAccountIamPort } from '../sweep/iam-account.ts';
@@ -38,6 +41,8 @@ import type { CliIo } from './main.ts';
 import { checkProfile } from './profiles.ts';
 import { accountClientsFor, selectAccounts, targetFor } from './scan-accounts.ts';
 
+/** ListAccessKeys in flight per account when the users are listed live. */
+const LISTING_CONCURRENCY = 8;
 const KEYWARDEN_GENERATORS = [GENERATOR_ID, THREAT_GENERATOR_ID, TRAIL_HEALTH_GENERATOR_ID];
 
 /** Server-side filters for KeyWarden's findings in the account; AWS applies them, emulators ignore them. */
@@ -69,17 +74,54 @@ export async function readAccount(
     accountId: account.accountId,
     partition: account.partition,
   });
-  const [findings, fetched] = await Promise.all([
+  const [findings, iamState] = await Promise.all([
     findingsPort.findFindings(evidenceFindingFilters(account), (f) => isEvidenceFinding(account, f)),
-    createAccountIamPort(clients.iam, { sleep }).credentialReport(),
+    readUsers(clients),
   ]);
-  return {
-    kind: 'read',
-    findings,
-    users: usersFromCredentialReport(parseCredentialReport(fetched.csv)),
-    iamGeneratedAt: fetched.generatedAt,
-    readAt: clock(),
-  };
+  return { kind: 'read', findings, ...iamState, readAt: clock() };
+}
+
+/** Users listed live, with their active keys counted: a few calls per user instead of one report. */
+async function listUsers(clients: AwsClients): Promise<IamUserState[]> {
+  const iam = createIamPort(clients.iam);
+  const listed = await createAccountIamPort(clients.iam, { sleep }).listUsers();
+  const settled = await mapBounded(listed, LISTING_CONCURRENCY, async (user) => ({
+    userName: user.userName,
+    arn: user.arn,
+    activeKeys: ((await iam.listKeys(user.userName)) ?? []).filter((key) => key.status === 'Active').length,
+  }));
+  return settled.map((outcome) => {
+    if (!outcome?.ok) throw outcome?.error ?? new Error('listing stopped');
+    return outcome.value;
+  });
+}
+
+/**
+ * The account's users from the credential report, as the sweep reads them; when the report cannot be parsed (a
+ * user name with a comma in a report that does not quote it), from a live listing, so one name cannot hide an
+ * account.
+ */
+async function readUsers(
+  clients: AwsClients,
+): Promise<
+  Pick<Extract<AccountRead, { kind: 'read' }>, 'users' | 'iamSource' | 'iamGeneratedAt' | 'iamFallbackReason'>
+> {
+  try {
+    const fetched = await createAccountIamPort(clients.iam, { sleep }).credentialReport();
+    return {
+      users: usersFromCredentialReport(parseCredentialReport(fetched.csv)),
+      iamSource: 'credential-report',
+      iamGeneratedAt: fetched.generatedAt,
+    };
+  } catch (error) {
+    if (!(error instanceof CredentialReportError)) throw error;
+    return {
+      users: await listUsers(clients),
+      iamSource: 'listing',
+      iamGeneratedAt: undefined,
+      iamFallbackReason: error.message,
+    };
+  }
 }
 
 export async function report(options: ReportOptions, io: CliIo): Promise<number> {

@@ -53,7 +53,9 @@ export function renderCsv(report: EvidenceReport): string {
           user.findingStatus,
           user.unreported,
           user.exemptUntil,
-          account.iamGeneratedAt,
+          account.iamSource === 'listing'
+            ? 'iam-listing'
+            : `credential-report ${account.iamGeneratedAt ?? ''}`.trim(),
         ]
           .map(csvField)
           .join(','),

@@ -297,9 +297,13 @@ function coverageSection(report: EvidenceReport): string {
     badge(a.coverage),
     `${e(COVERAGE_TEXT[a.coverage])}. ${e(a.coverageDetail)}`,
     orDash(a.coverageCheckedAt),
-    a.status === 'read'
-      ? `findings read ${orDash(a.readAt)}; IAM credential report of ${orDash(a.iamGeneratedAt)}`
-      : orDash(a.error),
+    a.status !== 'read'
+      ? orDash(a.error)
+      : `findings read ${orDash(a.readAt)}; ${
+          a.iamSource === 'listing'
+            ? `IAM users listed live (the credential report could not be used: ${orDash(a.iamFallbackReason)})`
+            : `IAM credential report of ${orDash(a.iamGeneratedAt)}`
+        }`,
   ]);
   const notCovered = report.accounts.filter((a) => a.coverage !== 'covered').length;
   return `<section aria-labelledby="coverage">

@@ -48,8 +48,13 @@ export type AccountRead =
       readonly kind: 'read';
       readonly findings: readonly Finding[];
       readonly users: readonly IamUserState[];
-      /** When IAM generated the credential report the users come from (it can be up to 4 hours old). */
+      /**
+       * Where the users come from: the credential report (up to 4 hours old, generated at `iamGeneratedAt`), or
+       * ListUsers and ListAccessKeys when the report could not be parsed (`iamFallbackReason` says why).
+       */
+      readonly iamSource: 'credential-report' | 'listing';
       readonly iamGeneratedAt: Date | undefined;
+      readonly iamFallbackReason?: string | undefined;
       readonly readAt: Date;
     }
   | { readonly kind: 'unreadable'; readonly message: string };
@@ -190,7 +195,9 @@ export interface AccountEvidence {
   readonly status: 'read' | 'unreadable';
   readonly error: string | null;
   readonly readAt: string | null;
+  readonly iamSource: 'credential-report' | 'listing' | null;
   readonly iamGeneratedAt: string | null;
+  readonly iamFallbackReason: string | null;
   readonly findingsRead: number;
   readonly coverage: Coverage;
   /** The health finding's title, or why there is none. */
@@ -395,7 +402,9 @@ function accountEvidence(input: AccountInput, from: number): AccountEvidence {
       status: 'unreadable',
       error: input.read.message,
       readAt: null,
+      iamSource: null,
       iamGeneratedAt: null,
+      iamFallbackReason: null,
       findingsRead: 0,
       coverage: 'unreadable',
       coverageDetail: `The account could not be read: ${input.read.message}`,
@@ -408,7 +417,7 @@ function accountEvidence(input: AccountInput, from: number): AccountEvidence {
       threats: [],
     };
   }
-  const { findings, users, iamGeneratedAt, readAt } = input.read;
+  const { findings, users, iamGeneratedAt, readAt, iamSource } = input.read;
   const { accountId } = input;
   // The filters were applied server-side; they are checked again here (emulators ignore them).
   const compliance = findings.filter((f) => isOwnFinding(accountId, f, GENERATOR_ID));
@@ -478,7 +487,9 @@ function accountEvidence(input: AccountInput, from: number): AccountEvidence {
     status: 'read',
     error: null,
     readAt: readAt.toISOString(),
+    iamSource,
     iamGeneratedAt: iamGeneratedAt?.toISOString() ?? null,
+    iamFallbackReason: input.read.iamFallbackReason ?? null,
     findingsRead: compliance.length + threatFindings.length + (health === undefined ? 0 : 1),
     coverage,
     coverageDetail:
@@ -535,7 +546,7 @@ export function buildEvidenceReport(
   const read = accounts.filter((a) => a.status === 'read');
   const sources = [
     `KeyWarden's findings in Security Hub CSPM (${context.region}), read with securityhub:GetFindings (generators ${GENERATOR_ID}, ${THREAT_GENERATOR_ID}, ${TRAIL_HEALTH_GENERATOR_ID}; every page).`,
-    'Current users and active keys from the IAM credential report of each account (iam:GenerateCredentialReport, iam:GetCredentialReport); IAM regenerates it at most every 4 hours, so its time is given per account.',
+    'Current users and active keys from the IAM credential report of each account (iam:GenerateCredentialReport, iam:GetCredentialReport); IAM regenerates it at most every 4 hours, so its time is given per account. Where the report cannot be parsed, from iam:ListUsers and iam:ListAccessKeys instead.',
     'Key usage (last used date, service, region) as the findings recorded it from iam:GetAccessKeyLastUsed.',
     'Times to resolve come from the detection and resolution times the findings record; a finding written before KeyWarden recorded them has none.',
   ];

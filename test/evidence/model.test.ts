@@ -62,7 +62,14 @@ function readAccount(
     accountId,
     name: undefined,
     via: 'own',
-    read: { kind: 'read', findings, users, iamGeneratedAt: new Date(iso(2)), readAt: NOW },
+    read: {
+      kind: 'read',
+      findings,
+      users,
+      iamSource: 'credential-report',
+      iamGeneratedAt: new Date(iso(2)),
+      readAt: NOW,
+    },
   };
 }
 
