@@ -197,7 +197,7 @@ h3 { font-size: 1.05rem; margin-top: 1.4rem; }
 table { border-collapse: collapse; width: 100%; margin: .6rem 0 1rem; font-size: .85rem; }
 caption { text-align: left; font-weight: 600; padding: .3rem 0; }
 th, td { border: 1px solid #8a8a8a; padding: .3rem .45rem; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
-thead th { background: #e8edf3; }
+thead th { background: #e8edf3; overflow-wrap: normal; hyphens: auto; }
 tbody th { font-weight: 600; background: #f7f7f7; }
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: .9em; }
 .badge { display: inline-block; padding: 0 .35rem; border: 1px solid currentColor; border-radius: .25rem; font-weight: 600; white-space: nowrap; }
