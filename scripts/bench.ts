@@ -9,10 +9,12 @@
  * - sweep scaling: wall time and IAM calls for 100, 1,000 and 10,000 users with 1 % violators;
  * - org: an organization sweep of 20 member accounts × 500 users (1 % violators) through the member roles, by
  *   the account queue and in one invocation, with calls per account and a model of 1,000 accounts on AWS;
+ * - report: `keywarden report` over 20 member accounts × 500 users (1 % violators with open findings), in each
+ *   format: wall time, calls, and the size of what it writes;
  * - peak memory (max RSS) of the handler process;
  * - bursts: 100, 300 and 1,000 key events at once with Security Hub's rate limits enforced at the proxy.
  *
- * Usage: npm run bench [-- --quick] [-- --only=lambda,profile,cold,events,sweep,burst,org]
+ * Usage: npm run bench [-- --quick] [-- --only=lambda,profile,cold,events,sweep,burst,org,report]
  *                      [-- --detector=<other bundle>/index.mjs]
  *                      [-- --burst=queue,async] (how the burst reaches the detector: the deployed SQS queue, or
  *                      direct asynchronous invocation as a rule targeting the function would do)
@@ -20,7 +22,7 @@
  * Writes the Markdown to stdout and to .bench/results.md; progress goes to stderr.
  */
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
@@ -28,9 +30,13 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { IAMClient } from '@aws-sdk/client-iam';
-import { GetFindingsCommand, SecurityHubClient } from '@aws-sdk/client-securityhub';
-import { findingIdFor } from '../functions/core/finding.ts';
+import { IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import {
+  BatchImportFindingsCommand,
+  GetFindingsCommand,
+  SecurityHubClient,
+} from '@aws-sdk/client-securityhub';
+import { buildFinding, findingIdFor } from '../functions/core/finding.ts';
 import { USER_AGENT_MARKER } from '../functions/shared/constants.ts';
 import { startAwsProxy } from '../test/support/aws-proxy.ts';
 import { startMoto } from '../test/support/moto.ts';
@@ -94,7 +100,7 @@ function parseArgs(argv: readonly string[]): Options {
     argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
   return {
     quick: argv.includes('--quick'),
-    sections: new Set((value('only') ?? 'lambda,profile,cold,events,sweep,burst,org').split(',')),
+    sections: new Set((value('only') ?? 'lambda,profile,cold,events,sweep,burst,org,report').split(',')),
     detector: value('detector'),
     burstModels: (value('burst') ?? 'queue').split(','),
     burstSizes: value('burst-sizes')?.split(',').map(Number),
@@ -687,6 +693,180 @@ function iamInAccount(endpoint: string, accountId: string): IAMClient {
   return client;
 }
 
+/** Runs node with `args` to its end, without blocking this process's event loop. */
+function runProcess(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...args], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stderr }));
+  });
+}
+
+/** A client of moto that acts in `accountId` (its `x-moto-account-id` header). */
+function inMotoAccount<C extends IAMClient | SecurityHubClient>(client: C, accountId: string): C {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      (args.request as { headers: Record<string, string> }).headers['x-moto-account-id'] = accountId;
+      return next(args);
+    },
+    { step: 'build', name: 'motoAccount' },
+  );
+  return client;
+}
+
+interface ReportRun {
+  readonly format: string;
+  readonly wallMs: number;
+  readonly bytes: number;
+  readonly counts: Record<string, number>;
+  readonly code: number | null;
+}
+
+/**
+ * `keywarden report --accounts` (20 member accounts × 500 users, 1 % with two active keys and an open finding each)
+ * run as a process in each format, through the member role, against moto behind the counting proxy.
+ */
+async function reportBench(options: Options): Promise<string> {
+  const members = options.quick ? 5 : ORG_MEMBERS;
+  const memberIds = Array.from({ length: members }, (_, n) => String(300_000_000_000 + n));
+  const violatorsPerAccount = Math.max(1, Math.round(ORG_USERS_PER_ACCOUNT / 100));
+  const every = Math.floor(ORG_USERS_PER_ACCOUNT / violatorsPerAccount);
+  const moto = await startMoto();
+  const proxy = await startAwsProxy(moto.endpoint);
+  const work = join(BENCH_DIR, 'report');
+  await mkdir(work, { recursive: true });
+  try {
+    const seedStart = Date.now();
+    for (const accountId of memberIds) {
+      const iam = inMotoAccount(new IAMClient(clientConfig(moto.endpoint)), accountId);
+      const seeded = await seedUsers(
+        iam,
+        Array.from({ length: ORG_USERS_PER_ACCOUNT }, (_, n) => ({
+          userName: `rep-${String(n).padStart(4, '0')}`,
+          keys: n % every === 0 && n / every < violatorsPerAccount ? 2 : 1,
+        })),
+        16,
+      );
+      // Each violator's open finding, as the detector builds it.
+      const account = { accountId, partition: 'aws', region: EMULATOR_REGION };
+      const findings = [];
+      for (const user of seeded.filter((u) => u.accessKeyIds.length === 2)) {
+        const { AccessKeyMetadata = [] } = await iam.send(
+          new ListAccessKeysCommand({ UserName: user.userName }),
+        );
+        const keys = AccessKeyMetadata.map((k) => ({
+          accessKeyId: k.AccessKeyId ?? '',
+          status: k.Status ?? 'Active',
+          createDate: k.CreateDate ?? new Date(),
+          lastUsed: { date: undefined, serviceName: undefined, region: undefined },
+        }));
+        const [older, newer] = keys;
+        if (older === undefined || newer === undefined) continue;
+        findings.push(
+          buildFinding({
+            account,
+            evaluation: {
+              verdict: 'violation',
+              snapshot: {
+                user: {
+                  userName: user.userName,
+                  userId: `AIDA${user.userName.toUpperCase()}`,
+                  arn: `arn:aws:iam::${accountId}:user/${user.userName}`,
+                  path: '/',
+                  createDate: new Date(),
+                  tags: {},
+                },
+                keys,
+              },
+              activeKeys: keys,
+              keyToKeep: newer,
+              keysToDeactivate: [older],
+              keepReason: 'it is the newest active key (KEEP_KEY=newest)',
+              graceUntil: undefined,
+            },
+            action: { kind: 'none' },
+            trigger: { kind: 'sweep', origin: 'schedule' },
+            updatedAt: new Date(),
+          }),
+        );
+      }
+      const hub = inMotoAccount(new SecurityHubClient(clientConfig(moto.endpoint)), accountId);
+      await hub.send(new BatchImportFindingsCommand({ Findings: findings }));
+      iam.destroy();
+      hub.destroy();
+    }
+    const seedMs = Date.now() - seedStart;
+    progress(
+      `report: seeded ${members} accounts × ${ORG_USERS_PER_ACCOUNT} users in ${formatSeconds(seedMs)}`,
+    );
+    const runs: ReportRun[] = [];
+    for (const format of ['html', 'csv', 'json', 'ocsf']) {
+      const output = join(work, `report.${format === 'ocsf' ? 'ocsf.jsonl' : format}`);
+      proxy.reset();
+      const started = Date.now();
+      // Asynchronous: the counting proxy runs in this process and must keep answering meanwhile.
+      const result = await runProcess(
+        [
+          join(ROOT, 'functions', 'cli', 'bin.mjs'),
+          'report',
+          '--accounts',
+          memberIds.join(','),
+          '--role-name',
+          ORG_MEMBER_ROLE,
+          '--format',
+          format,
+          '--output',
+          output,
+        ],
+        {
+          ...process.env,
+          ...emulatorEnv(proxy.endpoint),
+          AWS_CONFIG_FILE: '/dev/null',
+          AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+        },
+      );
+      const wallMs = Date.now() - started;
+      if (result.status !== 0)
+        throw new Error(`keywarden report --format ${format} exited ${result.status}: ${result.stderr}`);
+      runs.push({
+        format,
+        wallMs,
+        bytes: readFileSync(output).length,
+        counts: proxy.countsByOperation(),
+        code: result.status,
+      });
+      progress(`report: ${format} in ${formatSeconds(wallMs)}`);
+    }
+    const html = readFileSync(join(work, 'report.html'));
+    const table = markdownTable(
+      ['Format', 'Wall time', 'Output', 'gzip', 'AWS calls'],
+      runs.map((run) => [
+        run.format,
+        formatSeconds(run.wallMs),
+        formatBytes(run.bytes),
+        formatBytes(
+          gzipSync(readFileSync(join(work, `report.${run.format === 'ocsf' ? 'ocsf.jsonl' : run.format}`)))
+            .length,
+        ),
+        `${total(run.counts)} (${formatCounts(run.counts)})`,
+      ]),
+    );
+    return `${table}
+
+${members} member accounts × ${ORG_USERS_PER_ACCOUNT} users (${violatorsPerAccount} per account with two active keys and an open finding), read through the member role ${ORG_MEMBER_ROLE}, 8 accounts at a time, by \`keywarden report --accounts … --format F --output FILE\` run as a process from the TypeScript sources (\`functions/cli/bin.mjs\`, which loads tsx: about a second of the wall time is that). Calls counted at the proxy in front of moto, which answers without network latency; on AWS each account adds an AssumeRole, a credential report (IAM regenerates it at most every 4 hours; generating one takes seconds) and GetFindings pages at 3 requests/s. The HTML page is ${formatBytes(html.length)} (${formatBytes(gzipSync(html).length)} gzipped). Seeding moto: ${formatSeconds(seedMs)}.`;
+  } finally {
+    await proxy.close();
+    await moto.stop();
+  }
+}
+
 /** An SQS event source mapping's batch of one message, as Lambda hands it to the sweep. */
 function sqsBatch(body: string, queueArn: string): object {
   return {
@@ -1201,6 +1381,11 @@ async function main(): Promise<void> {
   if (options.sections.has('org') && deployed !== undefined) {
     sections.push(
       `### Organization sweep (500 users per member account, 1 % violators)\n\n${await organizationSweep(options, join(ROOT, 'dist', 'sweep', 'index.mjs'), deployed.sweep)}`,
+    );
+  }
+  if (options.sections.has('report')) {
+    sections.push(
+      `### Evidence report (keywarden report, 500 users per member account, 1 % violators)\n\n${await reportBench(options)}`,
     );
   }
   if (options.sections.has('burst')) {

@@ -11,6 +11,7 @@ import {
   type SweepSource,
 } from '../shared/constants.ts';
 import { ConfigError } from '../shared/errors.ts';
+import { parseReportCommandLine, type ReportCommand } from './evidence.ts';
 import { parseRestoreCommandLine, type RestoreCommand } from './restore.ts';
 
 export type OutputFormat = 'table' | 'json';
@@ -40,6 +41,7 @@ export type Command =
   | { readonly kind: 'version' }
   | { readonly kind: 'scan'; readonly options: ScanOptions }
   | RestoreCommand
+  | ReportCommand
   | { readonly kind: 'usage-error'; readonly message: string };
 
 /** Exit codes, documented in `--help` and the README. 64 is EX_USAGE from sysexits.h. */
@@ -56,6 +58,8 @@ export const HELP = `Usage: keywarden scan [options]
        keywarden scan --organization --role-name NAME [options]
        keywarden restore USER [--key ID] [--exempt-days N] [--yes]
                              undo a deactivation (see keywarden restore --help)
+       keywarden report [--format html|csv|json|ocsf] [--output FILE] [--since DAYS]
+                             evidence for auditors (see keywarden report --help)
 
 Scans an AWS account for IAM users with more than one active access key
 (CIS AWS Foundations Benchmark v3.0.0 1.13). Candidates come from the IAM
@@ -109,6 +113,7 @@ const FLAG_FOR_ENV: Readonly<Record<string, string>> = {
 /** Parses `argv` (without node and the script). Flags override KEEP_KEY, EXEMPT_TAG and ROTATION_GRACE_HOURS. */
 export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty: boolean): Command {
   if (argv[0] === 'restore') return parseRestoreCommandLine(argv, env);
+  if (argv[0] === 'report') return parseReportCommandLine(argv);
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);

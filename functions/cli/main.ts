@@ -7,6 +7,8 @@ import { monotonicClock } from '../shared/clock.ts';
 import { USER_AGENT_MARKER } from '../shared/constants.ts';
 import { EXIT, HELP, parseCommandLine, type ScanOptions } from './args.ts';
 import { describeError } from './errors.ts';
+import { REPORT_HELP } from './evidence.ts';
+import { report } from './evidence-run.ts';
 import { checkProfile } from './profiles.ts';
 import { type Output, progressReporter } from './progress.ts';
 import { buildScanReport, exitCodeFor, renderJson, renderTable } from './report.ts';
@@ -96,5 +98,10 @@ export async function main(argv: readonly string[], io?: CliIo): Promise<number>
       return EXIT.compliant;
     case 'restore':
       return restore(command.options, { stdout, stderr, env });
+    case 'report-help':
+      stdout.write(REPORT_HELP);
+      return EXIT.compliant;
+    case 'report':
+      return report(command.options, { stdout, stderr, env });
   }
 }

@@ -24,11 +24,11 @@ import { ACCOUNT_SCAN_CONCURRENCY, EXIT, type MemberScan, type ScanOptions } fro
 import { describeError } from './errors.ts';
 import type { CliIo } from './main.ts';
 import { checkProfile } from './profiles.ts';
-import { progressReporter } from './progress.ts';
+import { type Output, progressReporter } from './progress.ts';
 import { buildScanReport, plural, summaryLine } from './report.ts';
 import { reportSettings, sweepAccount } from './sweep-account.ts';
 
-interface CallerClients {
+export interface CallerClients {
   readonly caller: AccountContext;
   readonly profile: string | undefined;
   /** Set without --import-findings, for the reason given in the single-account scan. */
@@ -36,7 +36,7 @@ interface CallerClients {
 }
 
 /** The organization's ACTIVE accounts, listed with the caller's credentials (management or delegated admin). */
-async function organizationAccounts(callerClients: CallerClients): Promise<OrganizationAccount[]> {
+export async function organizationAccounts(callerClients: CallerClients): Promise<OrganizationAccount[]> {
   const { OrganizationsClient } = await import('@aws-sdk/client-organizations');
   const { caller, profile, userAgent } = callerClients;
   const client = new OrganizationsClient({
@@ -49,7 +49,7 @@ async function organizationAccounts(callerClients: CallerClients): Promise<Organ
 }
 
 /** The caller's clients for its own account, and member-role sessions (one AssumeRole per account) for the rest. */
-function accountClientsFor(callerClients: CallerClients, roleName: string): AccountClients {
+export function accountClientsFor(callerClients: CallerClients, roleName: string): AccountClients {
   const { caller, profile, userAgent } = callerClients;
   const agent = userAgent !== undefined ? { userAgent } : {};
   return createAccountClients({
@@ -70,11 +70,26 @@ function accountClientsFor(callerClients: CallerClients, roleName: string): Acco
 }
 
 /** Where to scan an account: the caller's own with its credentials, any other through the member role. */
-function targetFor(accountId: string, caller: AccountContext, roleName: string): AccountTarget {
+export function targetFor(accountId: string, caller: AccountContext, roleName: string): AccountTarget {
   const route = routeAccount(accountId, caller, { memberRoleName: roleName, memberAccountIds: undefined });
   // With a role and no allow-list, routing acts in every account.
   if (route.kind !== 'act') throw new Error(`account ${accountId} was not routed: ${route.detail}`);
   return route.target;
+}
+
+/**
+ * The accounts a multi-account command covers: the ids given with --accounts, or the organization's ACTIVE
+ * accounts. One place, shared by `scan` and `report`, so a new way of choosing (say, by OU) serves both.
+ */
+export async function selectAccounts(
+  members: MemberScan,
+  callerClients: CallerClients,
+  stderr: Output,
+): Promise<readonly OrganizationAccount[]> {
+  if (members.from === 'accounts')
+    return members.accountIds.map((accountId) => ({ accountId, name: undefined }));
+  stderr.write('Listing the ACTIVE accounts of the organization (organizations:ListAccounts)…\n');
+  return organizationAccounts(callerClients);
 }
 
 export async function scanAccounts(options: ScanOptions, members: MemberScan, io: CliIo): Promise<number> {
@@ -100,12 +115,7 @@ export async function scanAccounts(options: ScanOptions, members: MemberScan, io
       profile: options.profile,
       userAgent: options.importFindings ? undefined : `${USER_AGENT_MARKER}-cli/${VERSION}`,
     };
-    if (members.from === 'organization')
-      io.stderr.write('Listing the ACTIVE accounts of the organization (organizations:ListAccounts)…\n');
-    const listed: readonly OrganizationAccount[] =
-      members.from === 'accounts'
-        ? members.accountIds.map((accountId) => ({ accountId, name: undefined }))
-        : await organizationAccounts(callerClients);
+    const listed = await selectAccounts(members, callerClients, io.stderr);
     // AWS always lists the management account; a scan of no account must not pass as compliant.
     if (listed.length === 0) {
       io.stderr.write(

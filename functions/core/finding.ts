@@ -3,7 +3,7 @@
 import type { AwsSecurityFinding } from '@aws-sdk/client-securityhub';
 import { describeOrigin, type KeyOrigin, type KeyOrigins, NO_KEY_ORIGINS } from './attribution.ts';
 import type { Evaluation } from './evaluate.ts';
-import { type CompliantOutcome, FIELD, RECORD_FIELDS } from './record.ts';
+import { type CompliantOutcome, FIELD, RECORD_FIELDS, type ResolvedViolation } from './record.ts';
 import type { ActionTaken } from './remediation.ts';
 import type { AccessKey, AccountContext, EventTrigger, Trigger, UserSnapshot } from './types.ts';
 
@@ -197,6 +197,16 @@ export interface FindingInput {
   readonly outcome?: CompliantOutcome | undefined;
   /** Who made which key usable, as far as KeyWarden saw it (default: nothing known). */
   readonly origins?: KeyOrigins | undefined;
+  /** The violation the stored finding recorded, which a compliant user's finding resolves (default: none). */
+  readonly resolves?: ResolvedViolation | undefined;
+}
+
+/** The detection and resolution times a resolving finding records (see resolvedViolationOf). */
+function resolutionFields(detectedAt: string, resolvedAt: string): Record<string, string> {
+  return {
+    [RECORD_FIELDS.violationDetectedAt]: detectedAt,
+    [RECORD_FIELDS.violationResolvedAt]: resolvedAt,
+  };
 }
 
 const ADVICE =
@@ -210,6 +220,7 @@ function deactivatedShape(
   keepReason: string | undefined,
   keysAfter: readonly AccessKey[],
   how: string,
+  detectedAt: string,
 ): Shape {
   const { user } = input.evaluation.snapshot;
   const name = user.userName;
@@ -230,6 +241,7 @@ function deactivatedShape(
       [RECORD_FIELDS.deactivatedKeys]: ids.join(','),
       [RECORD_FIELDS.deactivatedAt]: when,
       [`${FIELD}/reactivateCommand`]: reactivate,
+      ...resolutionFields(detectedAt, input.resolves?.resolvedAt ?? when),
     },
     keys: keysAfter,
     createdAt: input.updatedAt,
@@ -263,6 +275,7 @@ function shape(input: FindingInput): Shape {
           outcome.recovered
             ? 'has one active access key, as KeyWarden set out to leave it (its outcome is recorded now):'
             : `has ${active.length} active access key(s).`,
+          input.resolves?.detectedAt ?? iso(outcome.at),
         );
       }
       if (outcome.kind === 'reactivated') {
@@ -297,7 +310,9 @@ function shape(input: FindingInput): Shape {
         reasonCode: 'ONE_OR_NO_ACTIVE_KEY',
         reason: `${active.length} active access key(s)`,
         recommendation: `No action needed. Keep at most one active access key per IAM user. ${ADVICE}`,
-        fields: {},
+        fields: input.resolves
+          ? resolutionFields(input.resolves.detectedAt, input.resolves.resolvedAt ?? iso(updatedAt))
+          : {},
         keys: evaluation.snapshot.keys,
         createdAt: updatedAt,
       };
@@ -347,6 +362,7 @@ function shape(input: FindingInput): Shape {
           evaluation.keepReason,
           action.keysAfter,
           `had ${keysLine}`,
+          input.resolves?.detectedAt ?? iso(violationStart()),
         );
       }
       const ids = (keys: readonly AccessKey[]): string => keys.map((key) => key.accessKeyId).join(', ');

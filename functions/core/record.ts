@@ -19,7 +19,31 @@ export const RECORD_FIELDS = {
   reactivatedBy: `${FIELD}/reactivatedBy`,
   reactivatedAt: `${FIELD}/reactivatedAt`,
   keyToKeepReason: `${FIELD}/keyToKeepReason`,
+  violationDetectedAt: `${FIELD}/violationDetectedAt`,
+  violationResolvedAt: `${FIELD}/violationResolvedAt`,
 } as const;
+
+/** When a violation that a compliant finding resolves was detected, and when it was resolved (once known). */
+export interface ResolvedViolation {
+  readonly detectedAt: string;
+  readonly resolvedAt: string | undefined;
+}
+
+/**
+ * The violation a compliant user's finding resolves: an open (FAILED) or exempt (WARNING) stored finding was
+ * detected at its CreatedAt; a PASSED one carries the times it recorded when it resolved one. Security Hub keeps no
+ * history of a finding, so these fields are the only evidence of how long a violation lasted.
+ */
+export function resolvedViolationOf(previous: Finding | undefined): ResolvedViolation | undefined {
+  if (previous === undefined || previous.RecordState === 'ARCHIVED') return undefined;
+  const status = previous.Compliance?.Status;
+  if ((status === 'FAILED' || status === 'WARNING') && previous.CreatedAt)
+    return { detectedAt: previous.CreatedAt, resolvedAt: undefined };
+  const fields = previous.ProductFields ?? {};
+  const detectedAt = fields[RECORD_FIELDS.violationDetectedAt];
+  if (status !== 'PASSED' || !detectedAt) return undefined;
+  return { detectedAt, resolvedAt: fields[RECORD_FIELDS.violationResolvedAt] || undefined };
+}
 
 export interface KeyWardenRecord {
   /** Keys KeyWarden deactivated (confirmed by a read after the write), and when. */

@@ -18,7 +18,13 @@ import {
   USER_NAME_FIELD,
   updateCommand,
 } from '../core/finding.ts';
-import { type CompliantOutcome, compliantOutcome, lastEventOf, readRecord } from '../core/record.ts';
+import {
+  type CompliantOutcome,
+  compliantOutcome,
+  lastEventOf,
+  readRecord,
+  resolvedViolationOf,
+} from '../core/record.ts';
 import { type ActionTaken, planRemediation, verifyDeactivation } from '../core/remediation.ts';
 import { THREAT_USER_NAME_FIELD } from '../core/threat-finding.ts';
 import {
@@ -327,7 +333,16 @@ async function checkUserNow(
     }
   }
 
-  const finding = buildFinding({ account, evaluation, action, trigger, updatedAt, outcome, origins });
+  const finding = buildFinding({
+    account,
+    evaluation,
+    action,
+    trigger,
+    updatedAt,
+    outcome,
+    origins,
+    resolves: resolvedViolationOf(previous),
+  });
   // The threat findings follow the compliance finding's rule: UpdatedAt is when IAM showed the state reported.
   const threats =
     request.trigger.kind === 'event'

@@ -347,3 +347,85 @@ describe('checkUser and threat findings', () => {
     ]);
   });
 });
+
+describe('checkUser records when the violation it resolves was detected', () => {
+  const DETECTED = 'keywarden/detector/violationDetectedAt';
+  const RESOLVED = 'keywarden/detector/violationResolvedAt';
+
+  it('keeps the open finding’s CreatedAt on the PASSED finding of a person’s deactivation, and the sweep keeps it', async () => {
+    // Prepare
+    const userName = 'gina';
+    const stored = storedFinding(userName, 'FAILED');
+    const iam = memoryIam(snapshot([{ ...OLD_KEY, status: 'Inactive' }, NEW_KEY], { userName }));
+    const hub = memoryHub([stored]);
+    const byAdmin: EventTrigger = {
+      ...EVENT_TRIGGER,
+      eventName: 'UpdateAccessKey',
+      accessKeyId: OLD_KEY.accessKeyId,
+    };
+
+    // Act
+    await checkUser(
+      { ...deps(iam.port, hub.port), clock: monotonicClock(() => NOW.getTime() + 1_000) },
+      SETTINGS,
+      ACCOUNT,
+      { userName, trigger: byAdmin },
+    );
+    const resolved = hub.stored(String(stored.Id));
+    await checkUser(
+      { ...deps(iam.port, hub.port), clock: monotonicClock(() => NOW.getTime() + 60_000) },
+      SETTINGS,
+      ACCOUNT,
+      { userName, trigger: { kind: 'sweep', origin: 'schedule' } },
+    );
+    const reimported = hub.stored(String(stored.Id));
+
+    // Assess
+    expect(resolved?.Compliance?.Status).toBe('PASSED');
+    expect(resolved?.ProductFields?.[DETECTED]).toBe(stored.CreatedAt);
+    expect(resolved?.ProductFields?.[RESOLVED]).toBe(resolved?.UpdatedAt);
+    expect(reimported?.UpdatedAt).not.toBe(resolved?.UpdatedAt);
+    expect(reimported?.ProductFields?.[DETECTED]).toBe(stored.CreatedAt);
+    expect(reimported?.ProductFields?.[RESOLVED]).toBe(resolved?.UpdatedAt);
+  });
+
+  it('records no detection time on a PASSED finding that resolved nothing (its twin)', async () => {
+    // Prepare
+    const userName = 'hank';
+    const iam = memoryIam(snapshot([{ ...OLD_KEY, status: 'Inactive' }, NEW_KEY], { userName }));
+    const hub = memoryHub([storedFinding(userName, 'PASSED')]);
+
+    // Act
+    await checkUser(deps(iam.port, hub.port), SETTINGS, ACCOUNT, {
+      userName,
+      trigger: { ...EVENT_TRIGGER, eventName: 'DeleteAccessKey' },
+    });
+
+    // Assess
+    const [finding] = hub.imported;
+    expect(finding?.Compliance?.Status).toBe('PASSED');
+    expect(finding?.ProductFields?.[DETECTED]).toBeUndefined();
+    expect(finding?.ProductFields?.[RESOLVED]).toBeUndefined();
+  });
+
+  it('records the violation’s start on KeyWarden’s own deactivation', async () => {
+    // Prepare
+    const userName = 'ivy';
+    const iam = memoryIam(snapshot([OLD_KEY, NEW_KEY], { userName }));
+    const hub = memoryHub([]);
+
+    // Act
+    await checkUser(deps(iam.port, hub.port), { ...SETTINGS, remediationMode: 'deactivate' }, ACCOUNT, {
+      userName,
+      trigger: selfService(userName),
+    });
+
+    // Assess
+    const finding = hub.stored(findingIdFor(ACCOUNT.accountId, userName));
+    expect(finding?.Compliance?.StatusReasons?.[0]?.ReasonCode).toBe('SURPLUS_KEY_DEACTIVATED');
+    expect(finding?.ProductFields?.[DETECTED]).toBe(NEW_KEY.createDate.toISOString());
+    expect(finding?.ProductFields?.[RESOLVED]).toBe(
+      finding?.ProductFields?.['keywarden/detector/deactivatedAt'],
+    );
+  });
+});
