@@ -27,6 +27,14 @@ export function findingIdFor(accountId: string, userName: string): string {
   return `keywarden/cis-1.13/${accountId}/${userName.toLowerCase()}`;
 }
 
+/**
+ * One threat finding (MITRE ATT&CK T1098.001) per key: access key ids are unique across AWS, the account keeps the Id
+ * readable. Here beside the compliance finding's Id, which names it.
+ */
+export function threatFindingIdFor(accountId: string, accessKeyId: string): string {
+  return `keywarden/t1098.001/${accountId}/${accessKeyId}`;
+}
+
 export function productArnFor(account: AccountContext): string {
   return `arn:${account.partition}:securityhub:${account.region}:${account.accountId}:product/${account.accountId}/default`;
 }
@@ -199,6 +207,23 @@ export interface FindingInput {
   readonly origins?: KeyOrigins | undefined;
 }
 
+/** Who re-activated a key KeyWarden had switched off, as a note: another principal's call is the threat finding's. */
+function reactivationNote(
+  account: AccountContext,
+  outcome: Extract<CompliantOutcome, { kind: 'reactivated' }>,
+): string {
+  switch (outcome.byKind) {
+    case 'self':
+      return 'Note: the user re-activated its own key.';
+    case 'trusted':
+      return 'Note: a trusted key issuer (TRUSTED_KEY_ISSUERS) re-activated it.';
+    case 'another-principal':
+      return `Note: another principal re-activated it; its threat finding (MITRE ATT&CK T1098.001) is ${outcome.keys.map((key) => threatFindingIdFor(account.accountId, key.accessKeyId)).join(', ')}.`;
+    case 'unknown':
+      return "Note: KeyWarden did not see who re-activated it; the key's UpdateAccessKey events in CloudTrail name the caller.";
+  }
+}
+
 const ADVICE =
   'The benchmark keeps one key that your applications use and that is under 90 days old, and deactivates the other.';
 
@@ -266,22 +291,21 @@ function shape(input: FindingInput): Shape {
         );
       }
       if (outcome.kind === 'reactivated') {
-        const ids = outcome.keys.map((key) => key.accessKeyId).join(', ');
-        const off = ids
-          .split(', ')
-          .map((id) => updateCommand(name, id, 'Inactive'))
-          .join(' && ');
+        const ids = outcome.keys.map((key) => key.accessKeyId);
+        const off = ids.map((id) => updateCommand(name, id, 'Inactive')).join(' && ');
         return {
-          status: 'FAILED',
-          label: 'HIGH',
-          title: `Access key ${ids} of IAM user ${name}, deactivated by KeyWarden, is active again`,
-          description: `IAM user ${name} (${user.arn}) has ${active.length} active access key(s): ${active.map(describe).join('; ')}. KeyWarden deactivated ${ids}${outcome.deactivatedAt ? ` at ${outcome.deactivatedAt}` : ''}; ${outcome.by} re-activated it${outcome.at ? ` at ${outcome.at}` : ''}. Someone undid the remediation: confirm with the key's owner that this was intended, since an intruder keeps a key this way. ${trigger}`,
+          // CIS 1.13 holds: the finding follows compliance; the re-activation is history, kept in the record.
+          status: 'PASSED',
+          label: 'INFORMATIONAL',
+          title: `IAM user ${name} has one active access key: ${ids.join(', ')}, which KeyWarden had deactivated, is active again`,
+          description: `IAM user ${name} (${user.arn}) has ${active.length} active access key(s), within CIS 1.13's limit of one: ${active.map(describe).join('; ')}. KeyWarden deactivated ${ids.join(', ')}${outcome.deactivatedAt ? ` at ${outcome.deactivatedAt}` : ''}; ${outcome.by} re-activated it${outcome.at ? ` at ${outcome.at}` : ''}. ${reactivationNote(input.account, outcome)} ${trigger}`,
           reasonCode: 'DEACTIVATED_KEY_REACTIVATED',
-          reason: `${ids} re-activated by ${outcome.by}`,
-          recommendation: `If the re-activation was not intended, run: ${off}, and review who may call iam:UpdateAccessKey. If it was, exempt the user with keywarden restore ${name}.`,
+          reason: `${active.length} active access key(s); ${ids.join(', ')} re-activated by ${outcome.by}`,
+          recommendation: `No action needed for CIS 1.13. If the re-activation was not intended, run: ${off}, and review who may call iam:UpdateAccessKey.`,
           fields: {
-            [RECORD_FIELDS.reactivatedKeys]: ids.split(', ').join(','),
+            [RECORD_FIELDS.reactivatedKeys]: ids.join(','),
             [RECORD_FIELDS.reactivatedBy]: outcome.by,
+            [RECORD_FIELDS.reactivatedByKind]: outcome.byKind,
             ...(outcome.at ? { [RECORD_FIELDS.reactivatedAt]: outcome.at } : {}),
             ...(outcome.deactivatedAt ? { [RECORD_FIELDS.deactivatedAt]: outcome.deactivatedAt } : {}),
           },

@@ -13,7 +13,7 @@ import {
   type Minter,
   principalKind,
 } from './attribution.ts';
-import { type Finding, productArnFor, updateCommand } from './finding.ts';
+import { type Finding, productArnFor, threatFindingIdFor, updateCommand } from './finding.ts';
 import { type AccessKey, type AccountContext, type IamUser, isActive, type Trigger } from './types.ts';
 
 export const THREAT_GENERATOR_ID = 'keywarden/mitre-attack/T1098.001';
@@ -25,10 +25,7 @@ const FIELD = 'keywarden/threat';
 export const THREAT_KEY_FIELD = `${FIELD}/accessKeyId`;
 export const THREAT_USER_NAME_FIELD = `${FIELD}/userName`;
 
-/** One threat finding per key: access key ids are unique across AWS, the account keeps the Id readable. */
-export function threatFindingIdFor(accountId: string, accessKeyId: string): string {
-  return `keywarden/t1098.001/${accountId}/${accessKeyId}`;
-}
+export { threatFindingIdFor };
 
 /** What the finding records about one minting call; everything a later resolution needs to rebuild it. */
 export interface ThreatRecord {

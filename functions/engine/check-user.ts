@@ -296,14 +296,15 @@ async function checkUserNow(
   let write: boolean;
   if (evaluation.verdict === 'compliant') {
     // Nothing is done now; the finding keeps (or rebuilds) what KeyWarden recorded earlier.
-    outcome = compliantOutcome(readRecord(previous), evaluation.snapshot, trigger, read.readAt);
+    const record = readRecord(previous);
+    outcome = compliantOutcome(record, evaluation.snapshot, trigger, read.readAt, attribution?.minter.kind);
     const stored = previous !== undefined && previous.RecordState !== 'ARCHIVED';
-    const status = outcome.kind === 'reactivated' ? 'FAILED' : 'PASSED';
+    // A compliant user's finding is PASSED; a re-activation not yet recorded is history worth writing down.
+    const newlyReactivated = outcome.kind === 'reactivated' && record.reactivated === undefined;
     write =
       trigger.kind === 'sweep'
         ? stored
-        : mayResolve(request) ||
-          (stored && (previous?.Compliance?.Status !== 'PASSED' || status !== 'PASSED'));
+        : mayResolve(request) || (stored && (previous?.Compliance?.Status !== 'PASSED' || newlyReactivated));
   } else {
     write = true;
     if (evaluation.verdict === 'violation') {
