@@ -100,6 +100,7 @@ export function lastEventOf(previous: Finding | undefined): EventTrigger | undef
     sourceIp: get('sourceIp'),
     userAgent: get('userAgent'),
     accessKeyId: get('accessKeyId') || undefined,
+    ...(get('renamedFrom') ? { renamedFrom: get('renamedFrom') } : {}),
   };
 }
 
