@@ -226,6 +226,55 @@ describe('a user renamed after another principal minted a key for it', () => {
   });
 });
 
+describe('a user renamed after KeyWarden switched off one of its keys', () => {
+  it('carries the finding and KeyWarden’s record to the new name when the sweep follows the keys', async () => {
+    // Prepare: KeyWarden switches off A and keeps B; the rename event never reaches it.
+    await aws.seed([{ userName: 'record-before', activeKeys: 0 }]);
+    const keyA = await createKey('record-before');
+    const keyB = await createKey('record-before');
+    await detector({ REMEDIATION_MODE: 'deactivate' })(
+      keyEvent({ userName: 'record-before', accessKeyId: keyB, caller: selfCaller('record-before') }),
+      LAMBDA_CONTEXT,
+    );
+    await rename('record-before', 'record-after');
+
+    // Act
+    const summary = await sweep({ REMEDIATION_MODE: 'deactivate' });
+
+    // Assess
+    expect(await findingById(findingIdFor(ACCOUNT_ID, 'record-before'))).toMatchObject({
+      RecordState: 'ARCHIVED',
+      Compliance: { StatusReasons: [{ ReasonCode: 'USER_RENAMED' }] },
+      ProductFields: { [`${FIELD}/renamedTo`]: 'record-after' },
+    });
+    expect(await findingById(findingIdFor(ACCOUNT_ID, 'record-after'))).toMatchObject({
+      Compliance: { Status: 'PASSED', StatusReasons: [{ ReasonCode: 'SURPLUS_KEY_DEACTIVATED' }] },
+      RecordState: 'ACTIVE',
+      ProductFields: { [`${FIELD}/deactivatedKeys`]: keyA, [`${FIELD}/userName`]: 'record-after' },
+    });
+    expect(summary).toMatchObject({ archived: 0, deactivated: 0 });
+    expect(await statusOf('record-after')).toEqual({ [keyA]: 'Inactive', [keyB]: 'Active' });
+  });
+
+  it('archives a deleted user’s plain finding as deleted, without following its keys (its twin)', async () => {
+    // Prepare: a violation reported by a sweep, then the user and its keys deleted.
+    await aws.seed([{ userName: 'deleted-plain', activeKeys: 2 }]);
+    await sweep({});
+    await aws.deleteUser('deleted-plain');
+    aws.proxy.reset();
+
+    // Act
+    await sweep({});
+
+    // Assess
+    expect(await findingById(findingIdFor(ACCOUNT_ID, 'deleted-plain'))).toMatchObject({
+      RecordState: 'ARCHIVED',
+      Compliance: { StatusReasons: [{ ReasonCode: 'USER_DELETED' }] },
+    });
+    expect(aws.proxy.count('iam.GetAccessKeyLastUsed')).toBe(0);
+  });
+});
+
 describe('a user that undoes KeyWarden’s deactivation and keeps one active key', () => {
   it('is PASSED after its own delete and re-activate events and the next sweep, with the history kept', async () => {
     // Prepare: KeyWarden (deactivate mode, KEEP_KEY=newest) switches off A and keeps B.
