@@ -18,6 +18,11 @@ export interface IamPort {
   /** ListAccessKeys; undefined when the user does not exist. */
   listKeys(userName: string): Promise<AccessKey[] | undefined>;
   lastUsed(accessKeyId: string): Promise<KeyLastUsed>;
+  /**
+   * The name of the user that holds the key now (GetAccessKeyLastUsed's UserName), which follows a rename;
+   * undefined when IAM knows no such key (NoSuchEntity) or names no user.
+   */
+  keyOwner(accessKeyId: string): Promise<string | undefined>;
   deactivate(userName: string, accessKeyId: string): Promise<void>;
   /** Re-activates a key KeyWarden deactivated (undoing a deactivation that left no key active). */
   reactivate(userName: string, accessKeyId: string): Promise<void>;
@@ -111,6 +116,17 @@ export function createIamPort(client: IAMClient): IamPort {
           region: used?.Region && used.Region !== NOT_USED ? used.Region : undefined,
         };
       } catch (error) {
+        throw wrap('GetAccessKeyLastUsed', error);
+      }
+    },
+    async keyOwner(accessKeyId) {
+      try {
+        const { UserName: owner } = await client.send(
+          new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }),
+        );
+        return owner || undefined;
+      } catch (error) {
+        if (isNoSuchEntity(error)) return undefined;
         throw wrap('GetAccessKeyLastUsed', error);
       }
     },

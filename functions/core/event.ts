@@ -18,7 +18,8 @@ export type SkipReason =
   | 'root-credentials'
   | 'no-target-user'
   | 'own-remediation'
-  | 'tag-out-of-scope';
+  | 'tag-out-of-scope'
+  | 'not-a-rename';
 
 export interface KeyEventTarget {
   readonly kind: 'target';
@@ -152,8 +153,27 @@ export function parseKeyEvent(raw: unknown): ParsedKeyEvent {
   const response = optionalObject(detail, 'responseElements', 'detail') ?? {};
   const createdKey = optionalObject(response, 'accessKey', 'detail.responseElements') ?? {};
 
+  // UpdateUser names the user (required) and, for a rename, its new name: the target is the user as IAM now calls it.
+  const newUserName =
+    keyEventName === 'UpdateUser'
+      ? optionalString(request, 'newUserName', 'detail.requestParameters')
+      : undefined;
+  if (keyEventName === 'UpdateUser' && newUserName === undefined) {
+    return skip('not-a-rename', 'UpdateUser without newUserName (a path change) moves no finding', eventId);
+  }
+  const renamedFrom =
+    newUserName === undefined ? undefined : optionalString(request, 'userName', 'detail.requestParameters');
+  if (newUserName !== undefined && renamedFrom === undefined) {
+    return skip('no-target-user', 'UpdateUser names no user to rename', eventId);
+  }
+  if (renamedFrom !== undefined && !USER_NAME.test(renamedFrom)) {
+    throw new InvalidEventError(
+      `renamed user name ${JSON.stringify(clip(renamedFrom, 80))} is not a valid IAM user name`,
+    );
+  }
   // UserName is optional in the key APIs: without it IAM acts on the caller.
   const userName =
+    newUserName ??
     optionalString(request, 'userName', 'detail.requestParameters') ??
     optionalString(createdKey, 'userName', 'detail.responseElements.accessKey') ??
     (actorType === 'IAMUser' ? optionalString(identity, 'userName', 'detail.userIdentity') : undefined);
@@ -206,6 +226,7 @@ export function parseKeyEvent(raw: unknown): ParsedKeyEvent {
       userAgent: clip(userAgent),
       accessKeyId: accessKeyId !== undefined && ACCESS_KEY_ID.test(accessKeyId) ? accessKeyId : undefined,
       ...tags,
+      ...(renamedFrom !== undefined ? { renamedFrom } : {}),
     },
   };
 }

@@ -27,6 +27,14 @@ export function findingIdFor(accountId: string, userName: string): string {
   return `keywarden/cis-1.13/${accountId}/${userName.toLowerCase()}`;
 }
 
+/**
+ * One threat finding (MITRE ATT&CK T1098.001) per key: access key ids are unique across AWS, the account keeps the Id
+ * readable. Here beside the compliance finding's Id, which names it.
+ */
+export function threatFindingIdFor(accountId: string, accessKeyId: string): string {
+  return `keywarden/t1098.001/${accountId}/${accessKeyId}`;
+}
+
 export function productArnFor(account: AccountContext): string {
   return `arn:${account.partition}:securityhub:${account.region}:${account.accountId}:product/${account.accountId}/default`;
 }
@@ -60,7 +68,8 @@ function describeKey(key: AccessKey, origins: KeyOrigins): string {
 }
 
 function describeEvent(trigger: EventTrigger): string {
-  return `${trigger.eventName}${trigger.accessKeyId ? ` of ${trigger.accessKeyId}` : ''} by ${trigger.actorArn || 'unknown'} (${trigger.actorType}) from ${trigger.sourceIp || 'unknown IP'} at ${trigger.eventTime || 'unknown time'}, event ${trigger.eventId || 'unknown'}.`;
+  const renamed = trigger.renamedFrom ? ` (rename of IAM user ${trigger.renamedFrom})` : '';
+  return `${trigger.eventName}${trigger.accessKeyId ? ` of ${trigger.accessKeyId}` : ''}${renamed} by ${trigger.actorArn || 'unknown'} (${trigger.actorType}) from ${trigger.sourceIp || 'unknown IP'} at ${trigger.eventTime || 'unknown time'}, event ${trigger.eventId || 'unknown'}.`;
 }
 
 function describeTrigger(trigger: Trigger, at: Date): string {
@@ -151,6 +160,7 @@ function eventFields(trigger: EventTrigger): Record<string, string> {
     [`${FIELD}/trigger/userAgent`]: trigger.userAgent,
   };
   if (trigger.accessKeyId) fields[`${FIELD}/trigger/accessKeyId`] = trigger.accessKeyId;
+  if (trigger.renamedFrom) fields[`${FIELD}/trigger/renamedFrom`] = trigger.renamedFrom;
   return fields;
 }
 
@@ -207,6 +217,23 @@ function resolutionFields(detectedAt: string, resolvedAt: string): Record<string
     [RECORD_FIELDS.violationDetectedAt]: detectedAt,
     [RECORD_FIELDS.violationResolvedAt]: resolvedAt,
   };
+}
+
+/** Who re-activated a key KeyWarden had switched off, as a note: another principal's call is the threat finding's. */
+function reactivationNote(
+  account: AccountContext,
+  outcome: Extract<CompliantOutcome, { kind: 'reactivated' }>,
+): string {
+  switch (outcome.byKind) {
+    case 'self':
+      return 'Note: the user re-activated its own key.';
+    case 'trusted':
+      return 'Note: a trusted key issuer (TRUSTED_KEY_ISSUERS) re-activated it.';
+    case 'another-principal':
+      return `Note: another principal re-activated it; its threat finding (MITRE ATT&CK T1098.001) is ${outcome.keys.map((key) => threatFindingIdFor(account.accountId, key.accessKeyId)).join(', ')}.`;
+    case 'unknown':
+      return "Note: KeyWarden did not see who re-activated it; the key's UpdateAccessKey events in CloudTrail name the caller.";
+  }
 }
 
 const ADVICE =
@@ -279,22 +306,21 @@ function shape(input: FindingInput): Shape {
         );
       }
       if (outcome.kind === 'reactivated') {
-        const ids = outcome.keys.map((key) => key.accessKeyId).join(', ');
-        const off = ids
-          .split(', ')
-          .map((id) => updateCommand(name, id, 'Inactive'))
-          .join(' && ');
+        const ids = outcome.keys.map((key) => key.accessKeyId);
+        const off = ids.map((id) => updateCommand(name, id, 'Inactive')).join(' && ');
         return {
-          status: 'FAILED',
-          label: 'HIGH',
-          title: `Access key ${ids} of IAM user ${name}, deactivated by KeyWarden, is active again`,
-          description: `IAM user ${name} (${user.arn}) has ${active.length} active access key(s): ${active.map(describe).join('; ')}. KeyWarden deactivated ${ids}${outcome.deactivatedAt ? ` at ${outcome.deactivatedAt}` : ''}; ${outcome.by} re-activated it${outcome.at ? ` at ${outcome.at}` : ''}. Someone undid the remediation: confirm with the key's owner that this was intended, since an intruder keeps a key this way. ${trigger}`,
+          // CIS 1.13 holds: the finding follows compliance; the re-activation is history, kept in the record.
+          status: 'PASSED',
+          label: 'INFORMATIONAL',
+          title: `IAM user ${name} has one active access key: ${ids.join(', ')}, which KeyWarden had deactivated, is active again`,
+          description: `IAM user ${name} (${user.arn}) has ${active.length} active access key(s), within CIS 1.13's limit of one: ${active.map(describe).join('; ')}. KeyWarden deactivated ${ids.join(', ')}${outcome.deactivatedAt ? ` at ${outcome.deactivatedAt}` : ''}; ${outcome.by} re-activated it${outcome.at ? ` at ${outcome.at}` : ''}. ${reactivationNote(input.account, outcome)} ${trigger}`,
           reasonCode: 'DEACTIVATED_KEY_REACTIVATED',
-          reason: `${ids} re-activated by ${outcome.by}`,
-          recommendation: `If the re-activation was not intended, run: ${off}, and review who may call iam:UpdateAccessKey. If it was, exempt the user with keywarden restore ${name}.`,
+          reason: `${active.length} active access key(s); ${ids.join(', ')} re-activated by ${outcome.by}`,
+          recommendation: `No action needed for CIS 1.13. If the re-activation was not intended, run: ${off}, and review who may call iam:UpdateAccessKey.`,
           fields: {
-            [RECORD_FIELDS.reactivatedKeys]: ids.split(', ').join(','),
+            [RECORD_FIELDS.reactivatedKeys]: ids.join(','),
             [RECORD_FIELDS.reactivatedBy]: outcome.by,
+            [RECORD_FIELDS.reactivatedByKind]: outcome.byKind,
             ...(outcome.at ? { [RECORD_FIELDS.reactivatedAt]: outcome.at } : {}),
             ...(outcome.deactivatedAt ? { [RECORD_FIELDS.deactivatedAt]: outcome.deactivatedAt } : {}),
           },
@@ -472,6 +498,68 @@ export function buildArchivedFinding(
   updatedAt: Date,
 ): Finding {
   const reason = `IAM user ${userName} no longer exists`;
+  return archived(previous, trigger, updatedAt, {
+    title: `IAM user ${userName} was deleted (CIS 1.13 finding archived)`,
+    description: `${reason}, so it holds no access keys.`,
+    recommendation: 'No action needed: the user and its keys are gone.',
+    reasonCode: 'USER_DELETED',
+    reason,
+    verdict: 'user-gone',
+    fields: {},
+  });
+}
+
+/** Where a renamed user's finding went, and who renamed the user (as far as KeyWarden saw it). */
+export interface Rename {
+  readonly from: string;
+  readonly to: string;
+  /** The user's ARN under its new name. */
+  readonly toArn: string;
+  /** The finding that continues this one: the user's finding under its new name. */
+  readonly continuedAs: string;
+  /** `<ARN> (<type>) at <time>` of the UpdateUser caller; undefined when the event was not seen (a sweep). */
+  readonly by: string | undefined;
+}
+
+/**
+ * The stored finding of a user that was renamed: resolved and archived, saying where it went. The user's record
+ * continues in the finding under the new name (Ids are built from the name, so the Id cannot follow).
+ */
+export function buildRenamedFinding(
+  previous: Finding,
+  rename: Rename,
+  trigger: Trigger,
+  updatedAt: Date,
+): Finding {
+  const by = rename.by ?? 'a principal KeyWarden did not see (the rename was found by following its keys)';
+  const reason = `IAM user ${rename.from} was renamed to ${rename.to} by ${by}`;
+  return archived(previous, trigger, updatedAt, {
+    title: `IAM user ${rename.from} was renamed to ${rename.to} (CIS 1.13 finding continues as ${rename.continuedAs})`,
+    description: `${reason}. This finding continues as ${rename.continuedAs} (${rename.toArn}), which keeps KeyWarden's record.`,
+    recommendation: `No action needed here: follow ${rename.continuedAs}.`,
+    reasonCode: 'USER_RENAMED',
+    reason,
+    verdict: 'user-renamed',
+    fields: {
+      [`${FIELD}/renamedTo`]: rename.to,
+      [`${FIELD}/renamedBy`]: by,
+      [`${FIELD}/continuedAs`]: rename.continuedAs,
+    },
+  });
+}
+
+interface ArchivedShape {
+  readonly title: string;
+  readonly description: string;
+  readonly recommendation: string;
+  readonly reasonCode: string;
+  readonly reason: string;
+  readonly verdict: string;
+  readonly fields: Record<string, string>;
+}
+
+/** The stored finding, resolved and archived, keeping KeyWarden's fields. */
+function archived(previous: Finding, trigger: Trigger, updatedAt: Date, shape: ArchivedShape): Finding {
   const severity = { Label: 'INFORMATIONAL' as const, Original: 'INFORMATIONAL' };
   const types = previous.Types ?? [FINDING_TYPE];
   const fields = Object.fromEntries(
@@ -494,20 +582,24 @@ export function buildArchivedFinding(
     LastObservedAt: iso(updatedAt),
     Severity: severity,
     FindingProviderFields: { Severity: severity, Types: types },
-    Title: truncate(`IAM user ${userName} was deleted (CIS 1.13 finding archived)`, 256),
-    Description: truncate(
-      `${reason}, so it holds no access keys. ${describeTrigger(trigger, updatedAt)}`,
-      1024,
-    ),
+    Title: truncate(shape.title, 256),
+    Description: truncate(`${shape.description} ${describeTrigger(trigger, updatedAt)}`, 1024),
     Remediation: {
-      Recommendation: { Text: 'No action needed: the user and its keys are gone.', Url: REMEDIATION_URL },
+      Recommendation: { Text: truncate(shape.recommendation, 512), Url: REMEDIATION_URL },
     },
-    ProductFields: { ...fields, [`${FIELD}/verdict`]: 'user-gone', ...triggerFields(trigger, updatedAt) },
+    ProductFields: Object.fromEntries(
+      Object.entries({
+        ...fields,
+        ...shape.fields,
+        [`${FIELD}/verdict`]: shape.verdict,
+        ...triggerFields(trigger, updatedAt),
+      }).map(([key, value]) => [key, truncate(value, 2048)]),
+    ),
     Resources: previous.Resources,
     Compliance: {
       Status: 'PASSED',
       RelatedRequirements: RELATED_REQUIREMENTS,
-      StatusReasons: [{ ReasonCode: 'USER_DELETED', Description: reason }],
+      StatusReasons: [{ ReasonCode: shape.reasonCode, Description: truncate(shape.reason, 2048) }],
     },
     RecordState: 'ARCHIVED',
   };

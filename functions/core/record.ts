@@ -17,6 +17,7 @@ export const RECORD_FIELDS = {
   pendingSince: `${FIELD}/pendingDeactivationSince`,
   reactivatedKeys: `${FIELD}/reactivatedKeys`,
   reactivatedBy: `${FIELD}/reactivatedBy`,
+  reactivatedByKind: `${FIELD}/reactivatedByKind`,
   reactivatedAt: `${FIELD}/reactivatedAt`,
   keyToKeepReason: `${FIELD}/keyToKeepReason`,
   violationDetectedAt: `${FIELD}/violationDetectedAt`,
@@ -51,9 +52,20 @@ export interface KeyWardenRecord {
   /** Keys KeyWarden set out to deactivate, recorded before the write; the outcome was never recorded. */
   readonly pending?: { readonly keys: readonly string[]; readonly since: string };
   /** Keys KeyWarden had deactivated that someone re-activated, who and when. */
-  readonly reactivated?: { readonly keys: readonly string[]; readonly by: string; readonly at: string };
+  readonly reactivated?: {
+    readonly keys: readonly string[];
+    readonly by: string;
+    readonly byKind: ReactivatorKind;
+    readonly at: string;
+    /** When KeyWarden had deactivated them; '' when not recorded. */
+    readonly deactivatedAt: string;
+  };
   readonly keepReason?: string;
 }
+
+/** How KeyWarden classified whoever re-activated a key it had switched off; `unknown` when it saw no event. */
+export type ReactivatorKind = 'self' | 'trusted' | 'another-principal' | 'unknown';
+const REACTIVATOR_KINDS: readonly string[] = ['self', 'trusted', 'another-principal', 'unknown'];
 
 const ids = (value: string | undefined): string[] =>
   (value ?? '')
@@ -79,7 +91,11 @@ export function readRecord(previous: Finding | undefined): KeyWardenRecord {
           reactivated: {
             keys: reactivated,
             by: fields[RECORD_FIELDS.reactivatedBy] ?? 'unknown',
+            byKind: (REACTIVATOR_KINDS.includes(fields[RECORD_FIELDS.reactivatedByKind] ?? '')
+              ? fields[RECORD_FIELDS.reactivatedByKind]
+              : 'unknown') as ReactivatorKind,
             at: fields[RECORD_FIELDS.reactivatedAt] ?? '',
+            deactivatedAt: fields[RECORD_FIELDS.deactivatedAt] ?? '',
           },
         }
       : {}),
@@ -108,6 +124,7 @@ export function lastEventOf(previous: Finding | undefined): EventTrigger | undef
     sourceIp: get('sourceIp'),
     userAgent: get('userAgent'),
     accessKeyId: get('accessKeyId') || undefined,
+    ...(get('renamedFrom') ? { renamedFrom: get('renamedFrom') } : {}),
   };
 }
 
@@ -122,11 +139,15 @@ export type CompliantOutcome =
       readonly recovered: boolean;
       readonly keepReason: string | undefined;
     }
-  /** A key KeyWarden had deactivated is active again. */
+  /**
+   * A key KeyWarden had deactivated is active again, and the user holds one active key: compliant, the history kept.
+   * Who did it is a note here; another principal's re-activation is the threat finding's to report.
+   */
   | {
       readonly kind: 'reactivated';
       readonly keys: readonly AccessKey[];
       readonly by: string;
+      readonly byKind: ReactivatorKind;
       readonly at: string;
       readonly deactivatedAt: string;
     };
@@ -142,14 +163,16 @@ const validDate = (text: string, fallback: Date): Date => {
 
 /**
  * Decides what the finding of a user IAM shows compliant must say. A key KeyWarden switched off that is active
- * again is reported (someone undid the remediation, possibly to keep an intruder's key); a deactivation whose
- * outcome was never recorded is rebuilt once IAM shows the key inactive. `now` stands in for unknown times.
+ * again is recorded (who, when), the finding staying compliant; a deactivation whose outcome was never recorded is
+ * rebuilt once IAM shows the key inactive. `reactivatedBy`: how the event's caller was classified, when the event
+ * re-activates a key. `now` stands in for unknown times.
  */
 export function compliantOutcome(
   record: KeyWardenRecord,
   snapshot: UserSnapshot,
   trigger: Trigger,
   now: Date,
+  reactivatedBy?: Exclude<ReactivatorKind, 'unknown'>,
 ): CompliantOutcome {
   const listed = new Map(snapshot.keys.map((key) => [key.accessKeyId, key]));
   const activeOf = (keyIds: readonly string[]): AccessKey[] =>
@@ -162,8 +185,9 @@ export function compliantOutcome(
         kind: 'reactivated',
         keys: still,
         by: record.reactivated.by,
+        byKind: record.reactivated.byKind,
         at: record.reactivated.at,
-        deactivatedAt: record.deactivated?.at ?? '',
+        deactivatedAt: record.deactivated?.at ?? record.reactivated.deactivatedAt,
       };
     }
   }
@@ -184,6 +208,7 @@ export function compliantOutcome(
         trigger.kind === 'event' && seen
           ? describeActor(trigger)
           : 'an unknown principal (the re-activation event was not seen by KeyWarden)',
+      byKind: seen && reactivatedBy !== undefined ? reactivatedBy : 'unknown',
       at: trigger.kind === 'event' && seen && trigger.eventTime ? trigger.eventTime : now.toISOString(),
       deactivatedAt: own.at,
     };

@@ -13,7 +13,7 @@ import {
   type Minter,
   principalKind,
 } from './attribution.ts';
-import { type Finding, productArnFor, updateCommand } from './finding.ts';
+import { type Finding, productArnFor, threatFindingIdFor, updateCommand } from './finding.ts';
 import { type AccessKey, type AccountContext, type IamUser, isActive, type Trigger } from './types.ts';
 
 export const THREAT_GENERATOR_ID = 'keywarden/mitre-attack/T1098.001';
@@ -25,14 +25,14 @@ const FIELD = 'keywarden/threat';
 export const THREAT_KEY_FIELD = `${FIELD}/accessKeyId`;
 export const THREAT_USER_NAME_FIELD = `${FIELD}/userName`;
 
-/** One threat finding per key: access key ids are unique across AWS, the account keeps the Id readable. */
-export function threatFindingIdFor(accountId: string, accessKeyId: string): string {
-  return `keywarden/t1098.001/${accountId}/${accessKeyId}`;
-}
+export { threatFindingIdFor };
 
 /** What the finding records about one minting call; everything a later resolution needs to rebuild it. */
 export interface ThreatRecord {
+  /** The user as IAM calls it now: a rename since the call is followed by the key's id. */
   readonly userName: string;
+  /** The user's name at the time of the call, when it was renamed since; undefined otherwise. */
+  readonly userNameAtCall?: string | undefined;
   readonly userArn: string;
   readonly userId: string;
   readonly accessKeyId: string;
@@ -108,6 +108,21 @@ export function threatRecordFromEvent(input: {
   };
 }
 
+/**
+ * The record of a call whose user was renamed since: the key (and its finding, keyed by the key id) stays, the user
+ * it names is the one IAM lists the key under now. The name at the time of the call is kept.
+ */
+export function renamedThreatRecord(record: ThreatRecord, holder: IamUser): ThreatRecord {
+  if (record.userName === holder.userName) return record;
+  return {
+    ...record,
+    userNameAtCall: record.userNameAtCall ?? record.userName,
+    userName: holder.userName,
+    userArn: holder.arn,
+    userId: holder.userId || record.userId,
+  };
+}
+
 const mfaText = (mfa: boolean | undefined): string =>
   mfa === undefined ? 'not recorded' : mfa ? 'yes' : 'no';
 
@@ -124,7 +139,7 @@ function storyOf(record: ThreatRecord): string {
   const issuer = record.actorIssuerArn ? `, session of ${record.actorIssuerArn}` : '';
   const after = record.activeKeysAfterCall.length === 0 ? 'none' : record.activeKeysAfterCall.join(', ');
   return [
-    `${record.eventName} by ${caller}${issuer} ${record.how === 'created' ? 'created' : 're-activated'} access key ${record.accessKeyId} of IAM user ${record.userName} (${record.userArn}).`,
+    `${record.eventName} by ${caller}${issuer} ${record.how === 'created' ? 'created' : 're-activated'} access key ${record.accessKeyId} of IAM user ${record.userName} (${record.userArn})${record.userNameAtCall ? `, then named ${record.userNameAtCall}` : ''}.`,
     `The caller is neither that user nor a trusted key issuer (TRUSTED_KEY_ISSUERS).`,
     `Source IP ${record.sourceIp || 'unknown'}; MFA authenticated: ${mfaText(record.actorMfa)}; user agent "${record.userAgent || 'unknown'}" (written by the client, proves nothing).`,
     `Event ${record.eventId || 'unknown'} at ${record.eventTime || 'unknown time'}.`,
@@ -175,6 +190,7 @@ function fieldsOf(record: ThreatRecord, state: ThreatState): Record<string, stri
   const fields: Record<string, string> = {
     [THREAT_USER_NAME_FIELD]: record.userName,
     [`${FIELD}/userArn`]: record.userArn,
+    [`${FIELD}/userNameAtCall`]: record.userNameAtCall ?? '',
     [`${FIELD}/userId`]: record.userId,
     [THREAT_KEY_FIELD]: record.accessKeyId,
     [`${FIELD}/keyCreatedAt`]: record.keyCreatedAt,
@@ -302,6 +318,7 @@ export function threatRecordOf(finding: Finding): ThreatRecord | undefined {
   const after = field('activeKeysAfterCall');
   return {
     userName,
+    ...(field('userNameAtCall') ? { userNameAtCall: field('userNameAtCall') } : {}),
     userArn: field('userArn'),
     userId: field('userId'),
     accessKeyId,

@@ -63,6 +63,8 @@ export interface EventTrigger {
   readonly tagKeys?: readonly string[];
   /** TagUser: the values it set, by tag key. */
   readonly tagValues?: Readonly<Record<string, string>>;
+  /** UpdateUser: the user's name before the rename (the target is the new name). */
+  readonly renamedFrom?: string;
 }
 
 /** What caused an evaluation: a CloudTrail event, or a sweep (which keeps the last event a finding recorded). */

@@ -12,6 +12,7 @@ import { type Evaluation, type EvaluationPolicy, evaluateUser } from '../core/ev
 import {
   buildArchivedFinding,
   buildFinding,
+  buildRenamedFinding,
   type Finding,
   findingIdFor,
   productArnFor,
@@ -88,6 +89,13 @@ export interface CheckRequest {
   readonly previousFinding?: Finding | null | undefined;
   /** Who made which key usable, as the caller already knows it (the sweep, from open threat findings). */
   readonly origins?: KeyOrigins | undefined;
+  /**
+   * The user's former name, when it was renamed (default: the UpdateUser event's): the finding under that name is
+   * carried to this one, with KeyWarden's record, and archived saying where it went.
+   */
+  readonly renamedFrom?: string | undefined;
+  /** The finding under the former name, when the caller already read it (the sweep). */
+  readonly formerFinding?: Finding | undefined;
 }
 
 export interface CheckResult {
@@ -106,6 +114,11 @@ export interface CheckResult {
   readonly threatFindings?: readonly Finding[] | undefined;
   /** The threat finding this check raised for the event's key, when another principal made it usable. */
   readonly threatRaised?: Finding | undefined;
+  /**
+   * The finding under the user's former name, archived and pointing to `findingId`; imported with `finding` (by the
+   * caller when `written` is `deferred`).
+   */
+  readonly formerFinding?: Finding | undefined;
 }
 
 const CONSISTENCY_BACKOFF_MS = 250;
@@ -214,14 +227,35 @@ function needsPrevious(request: CheckRequest, snapshot: UserSnapshot): boolean {
 
 const NO_THREATS: ThreatOutcome = { findings: [], raised: undefined };
 
-/** The stored threat findings that belong to this user (a key id names one user; a finding says which). */
-function ofUser(threats: ReadonlyMap<string, Finding>, userName: string): Map<string, Finding> {
-  const name = userName.toLowerCase();
+/**
+ * The stored threat findings that belong to this user: those of a key IAM lists under it (a key id names one user,
+ * whatever name the finding recorded before a rename), and those that name it.
+ */
+function ofUser(threats: ReadonlyMap<string, Finding>, snapshot: UserSnapshot): Map<string, Finding> {
+  const name = snapshot.user.userName.toLowerCase();
+  const listed = new Set(snapshot.keys.map((key) => key.accessKeyId));
   return new Map(
     [...threats].filter(
-      ([, finding]) => finding.ProductFields?.[THREAT_USER_NAME_FIELD]?.toLowerCase() === name,
+      ([accessKeyId, finding]) =>
+        listed.has(accessKeyId) || finding.ProductFields?.[THREAT_USER_NAME_FIELD]?.toLowerCase() === name,
     ),
   );
+}
+
+/** The user's former name, when the check follows a rename that changes the finding's Id. */
+function formerNameOf(account: AccountContext, request: CheckRequest): string | undefined {
+  const from =
+    request.renamedFrom ?? (request.trigger.kind === 'event' ? request.trigger.renamedFrom : undefined);
+  if (from === undefined) return undefined;
+  return findingIdFor(account.accountId, from) === findingIdFor(account.accountId, request.userName)
+    ? undefined
+    : from;
+}
+
+/** Who renamed the user, from the UpdateUser event's userIdentity; undefined when no rename event was seen. */
+function renamerOf(trigger: Trigger): string | undefined {
+  if (trigger.kind !== 'event' || trigger.renamedFrom === undefined) return undefined;
+  return `${trigger.actorArn || 'an unknown principal'} (${trigger.actorType || 'Unknown'}) at ${trigger.eventTime || 'an unknown time'}`;
 }
 
 /** The keys as they are after the action: a write's own read, or the check's read when nothing was written. */
@@ -263,29 +297,54 @@ async function checkUserNow(
     account.accountId,
     settings.trustedKeyIssuers ?? [],
   );
+  const formerName = formerNameOf(account, request);
+  const formerId = formerName === undefined ? undefined : findingIdFor(account.accountId, formerName);
+  const readFormer = formerId !== undefined && request.formerFinding === undefined;
   const readPrevious =
     request.previousFinding === undefined &&
     firstLook.verdict === 'compliant' &&
-    needsPrevious(request, firstLook.snapshot);
-  const threatKeys = threatKeysToRead(request.trigger, attribution, firstLook.activeKeys, settings.keepKey);
+    (formerId !== undefined || needsPrevious(request, firstLook.snapshot));
+  // A rename event reads the threat findings of every key of the user, to make them name the user's new name.
+  const threatKeys =
+    formerId !== undefined && request.trigger.kind === 'event'
+      ? firstLook.snapshot.keys.map((key) => key.accessKeyId)
+      : threatKeysToRead(request.trigger, attribution, firstLook.activeKeys, settings.keepKey);
   let previous: Finding | undefined;
+  let former = request.formerFinding;
   let storedThreats = new Map<string, Finding>();
-  if (threatKeys.length > 0 && request.previousFinding === undefined) {
+  if ((threatKeys.length > 0 || readFormer) && request.previousFinding === undefined) {
     // One GetFindings for the user's finding and the threat findings (Security Hub allows 3 per second).
     const stored = await readStoredFindings(
       deps.findings,
       account,
       readPrevious ? findingId : undefined,
       threatKeys,
+      readFormer ? formerId : undefined,
     );
     previous = stored.compliance;
+    former = stored.former ?? former;
     storedThreats = stored.threats;
   } else {
     if (request.previousFinding !== undefined) previous = request.previousFinding ?? undefined;
     else if (readPrevious) previous = await deps.findings.getFinding(productArnFor(account), findingId);
-    if (threatKeys.length > 0) storedThreats = await readThreatFindings(deps.findings, account, threatKeys);
+    if (threatKeys.length > 0 || readFormer) {
+      const stored = await readStoredFindings(
+        deps.findings,
+        account,
+        undefined,
+        threatKeys,
+        readFormer ? formerId : undefined,
+      );
+      former = stored.former ?? former;
+      storedThreats = stored.threats;
+    }
   }
-  storedThreats = ofUser(storedThreats, firstLook.snapshot.user.userName);
+  storedThreats = ofUser(storedThreats, firstLook.snapshot);
+  // A rename carries the former finding (and KeyWarden's record in it) to this name, unless this name has its own.
+  const carried = former !== undefined && former.RecordState !== 'ARCHIVED' ? former : undefined;
+  if (carried !== undefined && (previous === undefined || previous.RecordState === 'ARCHIVED')) {
+    previous = carried;
+  }
   const origins = originsOf(attribution, storedThreats, request.origins);
   const evaluation = evaluateUser(userName, snapshot, settings, read.readAt, origins);
   if (evaluation.verdict === 'user-gone') throw new RangeError('unreachable: the user was read');
@@ -302,14 +361,16 @@ async function checkUserNow(
   let write: boolean;
   if (evaluation.verdict === 'compliant') {
     // Nothing is done now; the finding keeps (or rebuilds) what KeyWarden recorded earlier.
-    outcome = compliantOutcome(readRecord(previous), evaluation.snapshot, trigger, read.readAt);
+    const record = readRecord(previous);
+    outcome = compliantOutcome(record, evaluation.snapshot, trigger, read.readAt, attribution?.minter.kind);
     const stored = previous !== undefined && previous.RecordState !== 'ARCHIVED';
-    const status = outcome.kind === 'reactivated' ? 'FAILED' : 'PASSED';
+    // A compliant user's finding is PASSED; a re-activation not yet recorded is history worth writing down.
+    const newlyReactivated = outcome.kind === 'reactivated' && record.reactivated === undefined;
     write =
-      trigger.kind === 'sweep'
+      carried !== undefined ||
+      (trigger.kind === 'sweep'
         ? stored
-        : mayResolve(request) ||
-          (stored && (previous?.Compliance?.Status !== 'PASSED' || status !== 'PASSED'));
+        : mayResolve(request) || (stored && (previous?.Compliance?.Status !== 'PASSED' || newlyReactivated)));
   } else {
     write = true;
     if (evaluation.verdict === 'violation') {
@@ -343,6 +404,21 @@ async function checkUserNow(
     origins,
     resolves: resolvedViolationOf(previous),
   });
+  const formerFinding =
+    carried === undefined || formerName === undefined
+      ? undefined
+      : buildRenamedFinding(
+          carried,
+          {
+            from: formerName,
+            to: evaluation.snapshot.user.userName,
+            toArn: evaluation.snapshot.user.arn,
+            continuedAs: findingId,
+            by: renamerOf(request.trigger),
+          },
+          request.trigger,
+          updatedAt,
+        );
   // The threat findings follow the compliance finding's rule: UpdatedAt is when IAM showed the state reported.
   const threats =
     request.trigger.kind === 'event'
@@ -374,7 +450,9 @@ async function checkUserNow(
   if (settings.importFindings) {
     // Deferred imports are for the compliance finding (the sweep's batches); threat findings go at once.
     const deferred = write && settings.deferImports === true && !isWrite(action);
-    const now = [...(write && !deferred ? [finding] : []), ...threats.findings];
+    // The former name's finding is archived in the same call that imports its continuation, never before it.
+    const carriedNow = formerFinding !== undefined && write && !deferred ? [formerFinding] : [];
+    const now = [...(write && !deferred ? [finding] : []), ...carriedNow, ...threats.findings];
     if (deferred) written = 'deferred';
     if (now.length > 0) {
       try {
@@ -396,6 +474,7 @@ async function checkUserNow(
   const threatResult = {
     threatFindings: threatsWritten ? threats.findings : [],
     threatRaised: threats.raised,
+    ...(formerFinding !== undefined && write ? { formerFinding } : {}),
   };
   if (write) await notify(deps, account, evaluation, action, outcome, finding, previous);
   if (threats.raised !== undefined) {

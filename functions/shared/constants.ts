@@ -60,12 +60,20 @@ export const DEFAULTS = {
 export const KEY_EVENT_NAMES = ['CreateAccessKey', 'UpdateAccessKey', 'DeleteAccessKey'] as const;
 /** Tag changes, so an exemption added or removed is evaluated at once (the parser keeps only the exempt tag's). */
 export const TAG_EVENT_NAMES = ['TagUser', 'UntagUser'] as const;
+/**
+ * User changes that move what KeyWarden recorded: `UpdateUser` renames a user when it carries `NewUserName` (the
+ * parser skips a path-only change), and the findings follow the user to its new name.
+ */
+export const USER_EVENT_NAMES = ['UpdateUser'] as const;
 /** Every event name the rule matches. */
-export const WATCHED_EVENT_NAMES = [...KEY_EVENT_NAMES, ...TAG_EVENT_NAMES] as const;
+export const WATCHED_EVENT_NAMES = [...KEY_EVENT_NAMES, ...TAG_EVENT_NAMES, ...USER_EVENT_NAMES] as const;
 export type KeyEventName = (typeof KEY_EVENT_NAMES)[number];
 export type WatchedEventName = (typeof WATCHED_EVENT_NAMES)[number];
 
-/** The EventBridge pattern for successful IAM access-key and user-tag calls (IAM events arrive in us-east-1 only). */
+/**
+ * The EventBridge pattern for successful IAM access-key, user-tag and user-rename calls (IAM events arrive in
+ * us-east-1 only).
+ */
 export const KEY_EVENT_PATTERN = {
   source: ['aws.iam'],
   'detail-type': ['AWS API Call via CloudTrail'],

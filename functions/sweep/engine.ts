@@ -10,6 +10,7 @@ import type { NotifierPort } from '../adapters/notify.ts';
 import type { FindingsPort } from '../adapters/securityhub.ts';
 import { MAX_FINDINGS_PER_BATCH } from '../core/asff.ts';
 import { type Finding, findingIdFor, GENERATOR_ID, productArnFor, USER_NAME_FIELD } from '../core/finding.ts';
+import { readRecord } from '../core/record.ts';
 import {
   isOpenThreat,
   THREAT_GENERATOR_ID,
@@ -150,6 +151,8 @@ interface Candidate {
   readonly listed: boolean;
   readonly reportRow: CredentialReportUser | undefined;
   readonly previous: Finding | undefined;
+  /** The user's finding under a former name, followed to this one by its keys' ids (a rename KeyWarden missed). */
+  readonly renamed?: { readonly from: string; readonly finding: Finding } | undefined;
 }
 
 interface Listing {
@@ -328,6 +331,98 @@ async function addGoneUsersOfResolvedFindings(
   });
 }
 
+/** The access key ids a compliance finding recorded (its key fields, else its key resources). */
+function recordedKeyIds(finding: Finding): string[] {
+  const fields = finding.ProductFields ?? {};
+  const fromFields = Object.entries(fields)
+    .filter(([name]) => /^keywarden\/detector\/key\d+\/accessKeyId$/.test(name))
+    .map(([, id]) => id);
+  if (fromFields.length > 0) return fromFields;
+  return (finding.Resources ?? []).flatMap((resource) => {
+    const id =
+      resource.Type === 'AwsIamAccessKey' ? resource.Details?.AwsIamAccessKey?.AccessKeyId : undefined;
+    return id ? [id] : [];
+  });
+}
+
+/**
+ * Follows, by key id, the users that open findings name but the listing does not: GetAccessKeyLastUsed names the
+ * user holding a key now, so a user renamed without KeyWarden seeing the event keeps its findings. Asked only for
+ * keys that matter, never for every gone user (a deleted user's plain finding is archived as before): the keys of
+ * open threat findings whose user is missing, and the recorded keys of a missing user whose finding holds
+ * KeyWarden's record (a deactivation, an intent, a re-activation). Such a candidate is replaced by the user holding
+ * its keys, which carries the finding (archived under the old name, saying where it went). Returns each key's
+ * holder (undefined: IAM does not know the key), for the threat findings' resolution.
+ */
+async function followRenames(
+  deps: SweepDeps,
+  listedNames: ReadonlySet<string>,
+  candidates: Map<string, Candidate>,
+  openThreats: readonly Finding[],
+): Promise<Map<string, string | undefined>> {
+  const holders = new Map<string, string | undefined>();
+  const holderOf = async (accessKeyId: string): Promise<string | undefined> => {
+    if (!holders.has(accessKeyId)) holders.set(accessKeyId, await deps.iam.keyOwner(accessKeyId));
+    return holders.get(accessKeyId);
+  };
+  const missing = (userName: string): boolean => !listedNames.has(userName.toLowerCase());
+  const warn = (findingId: string | undefined, error: unknown): void =>
+    // Not knowing where a key went is no reason to stop: the finding is then handled by its recorded name.
+    deps.onWarning?.('could not follow the keys of a user missing from the listing', {
+      findingId,
+      error: error instanceof Error ? error.message : String(error),
+    });
+
+  for (const threat of openThreats) {
+    const userName = threat.ProductFields?.[THREAT_USER_NAME_FIELD] ?? '';
+    const accessKeyId = threat.ProductFields?.[THREAT_KEY_FIELD] ?? '';
+    if (userName === '' || accessKeyId === '' || !missing(userName)) continue;
+    try {
+      await holderOf(accessKeyId);
+    } catch (error) {
+      warn(threat.Id, error);
+    }
+  }
+
+  const unlisted = [...candidates.values()].filter(
+    (candidate) => candidate.previous !== undefined && missing(candidate.userName),
+  );
+  for (const candidate of unlisted) {
+    const finding = candidate.previous as Finding;
+    const keyIds = recordedKeyIds(finding);
+    const record = readRecord(finding);
+    const holdsRecord =
+      record.deactivated !== undefined || record.pending !== undefined || record.reactivated !== undefined;
+    let holder: string | undefined;
+    try {
+      for (const accessKeyId of keyIds) {
+        const owner = holders.has(accessKeyId) || holdsRecord ? await holderOf(accessKeyId) : undefined;
+        if (owner !== undefined && owner.toLowerCase() !== candidate.userName.toLowerCase()) {
+          holder = owner;
+          break;
+        }
+      }
+    } catch (error) {
+      warn(finding.Id, error);
+      continue;
+    }
+    if (holder === undefined) continue;
+    const key = holder.toLowerCase();
+    const known = candidates.get(key);
+    // Never carry onto a user with an open finding of its own: that one holds its record.
+    if (known?.previous !== undefined) continue;
+    candidates.delete(candidate.userName.toLowerCase());
+    candidates.set(key, {
+      userName: known?.userName ?? holder,
+      listed: listedNames.has(key),
+      reportRow: known?.reportRow,
+      previous: undefined,
+      renamed: { from: candidate.userName, finding },
+    });
+  }
+  return holders;
+}
+
 function goneUnreported(account: AccountContext, userName: string): CheckResult {
   return {
     userName,
@@ -468,14 +563,22 @@ export async function runSweep(
     await addGoneUsersOfResolvedFindings(deps, account, listing.listedNames, candidates, concurrency);
   }
 
+  const keyHolders = reconcile
+    ? await followRenames(deps, listing.listedNames, candidates, openThreats)
+    : new Map<string, string | undefined>();
+
   // Who made a key usable, from the open threat findings: KEEP_KEY=auto keeps the older key for these users too.
-  const threatsByUser = new Map<string, Map<string, Finding>>();
-  for (const finding of openThreats) {
-    const name = (finding.ProductFields?.[THREAT_USER_NAME_FIELD] ?? '').toLowerCase();
-    const byKey = threatsByUser.get(name) ?? new Map<string, Finding>();
-    byKey.set(finding.ProductFields?.[THREAT_KEY_FIELD] ?? '', finding);
-    threatsByUser.set(name, byKey);
-  }
+  // Matched by key id, which a rename of the user does not change (the name a finding recorded may be a former one).
+  const threatsByKey = new Map(
+    openThreats.map((finding) => [finding.ProductFields?.[THREAT_KEY_FIELD] ?? '', finding] as const),
+  );
+  const threatsOf = (snapshot: UserSnapshot | undefined): Map<string, Finding> =>
+    new Map(
+      (snapshot?.keys ?? []).flatMap((key) => {
+        const finding = threatsByKey.get(key.accessKeyId);
+        return finding === undefined ? [] : [[key.accessKeyId, finding] as const];
+      }),
+    );
 
   const toCheck = [...candidates.values()];
   // Hints from a report up to 4 hours old are fine for the finding's text, not for choosing the key to keep.
@@ -513,7 +616,10 @@ export async function runSweep(
           snapshot: snapshot ?? null,
           readAt,
           previousFinding: candidate.previous ?? null,
-          origins: originsOf(undefined, threatsByUser.get(candidate.userName.toLowerCase()) ?? new Map()),
+          origins: originsOf(undefined, threatsOf(live)),
+          ...(candidate.renamed
+            ? { renamedFrom: candidate.renamed.from, formerFinding: candidate.renamed.finding }
+            : {}),
         },
       );
     } catch (error) {
@@ -543,8 +649,15 @@ export async function runSweep(
     let batchImported = false;
     if (deferred.length > 0) {
       deps.onProgress?.({ phase: 'importing', done: importedCount, total: importedCount + deferred.length });
+      // A renamed user's former finding is archived beside its continuation: a batch may then hold over 100.
+      const toImport = deferred.flatMap((c) => [
+        c.result.finding as Finding,
+        ...(c.result.formerFinding ? [c.result.formerFinding] : []),
+      ]);
       try {
-        await deps.findings.importFindings(deferred.map((c) => c.result.finding as Finding));
+        for (let at = 0; at < toImport.length; at += MAX_FINDINGS_PER_BATCH) {
+          await deps.findings.importFindings(toImport.slice(at, at + MAX_FINDINGS_PER_BATCH));
+        }
         batchImported = true;
         importedCount += deferred.length;
       } catch (error) {
@@ -563,7 +676,7 @@ export async function runSweep(
   // now shows inactive or gone, reading the keys of their users live.
   let threatFindingsResolved = 0;
   if (openThreats.length > 0) {
-    const resolved = await resolveThreats(deps.iam, account, openThreats, trigger, deps.clock);
+    const resolved = await resolveThreats(deps.iam, account, openThreats, trigger, deps.clock, keyHolders);
     for (const { userName, error } of resolved.failures) failures.push({ stage: 'check', userName, error });
     if (settings.importFindings) {
       for (let start = 0; start < resolved.findings.length; start += MAX_FINDINGS_PER_BATCH) {

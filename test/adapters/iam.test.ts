@@ -211,6 +211,29 @@ describe('createIamPort', () => {
     });
   });
 
+  describe('keyOwner', () => {
+    it.each([
+      { case: 'the user that holds the key now', answer: { UserName: 'robert' }, owner: 'robert' },
+      { case: 'undefined when IAM names no user', answer: {}, owner: undefined },
+    ])('is $case', async ({ answer, owner }) => {
+      iamMock.on(GetAccessKeyLastUsedCommand).resolves(answer);
+
+      expect(await iam.keyOwner('AKIA1111111111111111')).toBe(owner);
+      expect(iamMock.commandCalls(GetAccessKeyLastUsedCommand)[0]?.args[0].input).toEqual({
+        AccessKeyId: 'AKIA1111111111111111',
+      });
+    });
+
+    it('is undefined for a key IAM does not know, and fails, named, for anything else', async () => {
+      iamMock.on(GetAccessKeyLastUsedCommand).rejectsOnce(noSuchEntity()).rejectsOnce(serviceFailure());
+
+      expect(await iam.keyOwner('AKIAGONE000000000001')).toBeUndefined();
+      const failure = await rejection(iam.keyOwner('AKIA1111111111111111'));
+      expect(failure).toBeInstanceOf(AwsCallError);
+      expect(failure.operation).toBe('GetAccessKeyLastUsed');
+    });
+  });
+
   describe('deactivate', () => {
     it('sends UpdateAccessKey with the user, the key and Inactive', async () => {
       iamMock.on(UpdateAccessKeyCommand).resolves({});

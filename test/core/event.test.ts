@@ -654,4 +654,60 @@ describe('parseKeyEvent', () => {
       expect(outOfScopeTagChange(target(keyEvent({})), 'keywarden:exempt')).toBeUndefined();
     });
   });
+
+  describe('renames', () => {
+    const updateUser = (requestParameters: Json | null, record: Json = {}) =>
+      keyEvent({ eventName: 'UpdateUser', requestParameters, responseElements: null, ...record });
+
+    // Each rename beside its twin that moves nothing.
+    it.each([
+      {
+        case: 'UpdateUser with newUserName: the target is the new name',
+        event: updateUser({ userName: 'bob', newUserName: 'robert' }),
+        outcome: 'target:robert',
+      },
+      {
+        case: 'UpdateUser with newUserName and newPath',
+        event: updateUser({ userName: 'bob', newUserName: 'robert', newPath: '/eng/' }),
+        outcome: 'target:robert',
+      },
+      {
+        case: 'UpdateUser with newPath only',
+        event: updateUser({ userName: 'bob', newPath: '/eng/' }),
+        outcome: 'not-a-rename',
+      },
+      {
+        case: 'UpdateUser that failed',
+        event: updateUser(null, { errorCode: 'AccessDenied', errorMessage: 'denied' }),
+        outcome: 'failed-call',
+      },
+      {
+        case: 'UpdateUser naming no user to rename',
+        event: updateUser({ newUserName: 'robert' }),
+        outcome: 'no-target-user',
+      },
+    ])('$case: $outcome', ({ event, outcome }) => {
+      expect(skipReason(event)).toBe(outcome);
+    });
+
+    it('records the old name and who renamed the user, from userIdentity only', () => {
+      const parsed = target(updateUser({ userName: 'bob', newUserName: 'robert' }));
+
+      expect(parsed.trigger).toMatchObject({
+        eventName: 'UpdateUser',
+        renamedFrom: 'bob',
+        actorArn: IAM_USER.arn,
+        actorType: 'IAMUser',
+        accessKeyId: undefined,
+      });
+      expect(parsed.expectation).toBeUndefined();
+    });
+
+    it.each([
+      { case: 'an invalid new name', request: { userName: 'bob', newUserName: 'rob ert' } },
+      { case: 'an invalid old name', request: { userName: 'b/ob', newUserName: 'robert' } },
+    ])('rejects $case with InvalidEventError', ({ request }) => {
+      expect(() => parseKeyEvent(updateUser(request))).toThrow(InvalidEventError);
+    });
+  });
 });

@@ -4,6 +4,7 @@ import { evaluateUser } from '../../functions/core/evaluate.ts';
 import {
   buildArchivedFinding,
   buildFinding,
+  buildRenamedFinding,
   type Finding,
   type FindingInput,
   findingIdFor,
@@ -408,6 +409,77 @@ describe('buildArchivedFinding', () => {
     expect(Object.keys(archived.ProductFields ?? {}).filter((k) => k.startsWith('aws/'))).toEqual([]);
     expect(archived.Workflow).toBeUndefined();
     expect(archived.WorkflowState).toBeUndefined();
+  });
+});
+
+describe('buildRenamedFinding', () => {
+  const previous = finding(violation);
+  const stored: Finding = { ...previous, Workflow: { Status: 'NEW' } };
+  const continuedAs = findingIdFor(ACCOUNT.accountId, 'alicia');
+  const rename = {
+    from: 'alice',
+    to: 'alicia',
+    toArn: 'arn:aws:iam::123456789012:user/alicia',
+    continuedAs,
+  };
+  const renameEvent = {
+    ...EVENT_TRIGGER,
+    eventName: 'UpdateUser' as const,
+    eventId: 'ev-rename',
+    accessKeyId: undefined,
+    renamedFrom: 'alice',
+  };
+
+  // A rename KeyWarden saw (it names the renamer from userIdentity) beside one it found by following the keys.
+  it.each([
+    {
+      case: 'the rename event',
+      by: `${EVENT_TRIGGER.actorArn} (IAMUser) at ${EVENT_TRIGGER.eventTime}`,
+      trigger: renameEvent as Trigger,
+      named: EVENT_TRIGGER.actorArn,
+    },
+    {
+      case: 'a sweep that followed the keys',
+      by: undefined,
+      trigger: SWEEP_TRIGGER,
+      named: 'a principal KeyWarden did not see',
+    },
+  ])('archives the old Id as PASSED, saying where it went, after $case', ({ by, trigger, named }) => {
+    const archived = buildRenamedFinding(
+      stored,
+      { ...rename, by },
+      trigger,
+      new Date('2026-06-01T13:00:00.000Z'),
+    );
+
+    expectValidAsff(archived);
+    expect(archived).toMatchObject({
+      Id: previous.Id,
+      CreatedAt: previous.CreatedAt,
+      UpdatedAt: '2026-06-01T13:00:00.000Z',
+      RecordState: 'ARCHIVED',
+      Compliance: { Status: 'PASSED', StatusReasons: [{ ReasonCode: 'USER_RENAMED' }] },
+      Severity: { Label: 'INFORMATIONAL' },
+      ProductFields: {
+        [`${FIELD}/verdict`]: 'user-renamed',
+        [`${FIELD}/renamedTo`]: 'alicia',
+        [`${FIELD}/continuedAs`]: continuedAs,
+        [`${FIELD}/renamedBy`]: expect.stringContaining(named),
+        // KeyWarden's record stays on the archived finding too.
+        [`${FIELD}/keyToKeep`]: 'AKIANEW0000000000002',
+      },
+    });
+    expect(archived.Title).toContain(`continues as ${continuedAs}`);
+    expect(archived.Description).toContain(named);
+    expect(archived.Workflow).toBeUndefined();
+  });
+
+  it('records the former name on the finding under the new name (its trigger)', () => {
+    const built = finding(evaluated([OLD_KEY], { userName: 'alicia' }), { kind: 'none' }, renameEvent);
+
+    expect(built.Id).toBe(continuedAs);
+    expect(built.ProductFields?.[`${FIELD}/trigger/renamedFrom`]).toBe('alice');
+    expect(built.Description).toContain('UpdateUser (rename of IAM user alice) by');
   });
 });
 

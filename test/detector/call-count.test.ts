@@ -4,17 +4,23 @@
  * record of KeyWarden's is kept; the key's threat finding is read in the same GetFindings and resolved in the same
  * import), violation ≤ 5, violation with deactivation ≤ 8 (the intent is recorded before the write and the outcome
  * proven by a read after it), KeyWarden's own echo 1. A key another principal made usable adds one GetFindings (is
- * its threat finding recorded already?); its threat finding rides in the compliance finding's import.
+ * its threat finding recorded already?); its threat finding rides in the compliance finding's import. A rename
+ * (UpdateUser with newUserName) costs the user's read, one GetFindings (the findings under the old and the new name
+ * and the threat findings of the user's keys) and, when there is a finding to carry, one import (3 or 4; a violation
+ * adds the last use of its two active keys); an UpdateUser that renames nothing costs none.
  */
 
+import { UpdateUserCommand } from '@aws-sdk/client-iam';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { createClients } from '../../functions/adapters/clients.ts';
+import { findingIdFor } from '../../functions/core/finding.ts';
 import { createDetector } from '../../functions/detector/handler.ts';
 import { loadConfig } from '../../functions/shared/config.ts';
 import { createLogger } from '../../functions/shared/logger.ts';
 import { expectValidAsff } from '../support/asff-matchers.ts';
 import { type AwsProxy, startAwsProxy } from '../support/aws-proxy.ts';
 import {
+  ACCOUNT_ID,
   ADMIN_CALLER,
   keyEvent,
   LAMBDA_CONTEXT,
@@ -253,6 +259,45 @@ describe('AWS calls per event', () => {
       ]);
     },
   );
+
+  it.each([
+    { case: 'a rename of a user never reported', reported: false, rename: true, calls: 3 },
+    { case: 'a rename of a user with a finding to carry', reported: true, rename: true, calls: 4 },
+    { case: 'an UpdateUser that changes the path only', reported: true, rename: false, calls: 0 },
+  ])('costs $calls calls for $case', async ({ reported, rename, calls }) => {
+    const userName = moto.uniqueName('kw-count-rename');
+    const newName = `${userName}-new`;
+    const [oldKey] = await moto.userWithKeys(userName, 2);
+    if (oldKey === undefined) throw new Error('no key created');
+    if (reported) await detector({})(keyEvent({ userName, accessKeyId: oldKey.id }), LAMBDA_CONTEXT);
+    await moto.setStatus(userName, oldKey.id, 'Inactive');
+    if (rename) await moto.iam.send(new UpdateUserCommand({ UserName: userName, NewUserName: newName }));
+    const event = keyEvent({ userName }) as { detail: Record<string, unknown> };
+    event.detail.eventName = 'UpdateUser';
+    event.detail.requestParameters = rename
+      ? { userName, newUserName: newName }
+      : { userName, newPath: '/eng/' };
+    event.detail.responseElements = null;
+    proxy.reset();
+    sent.findings.length = 0;
+
+    await detector({})(event, LAMBDA_CONTEXT);
+
+    expect(proxy.count()).toBe(calls);
+    if (calls > 0) {
+      expect(proxy.countsByOperation()).toMatchObject({
+        'iam.GetUser': 1,
+        'iam.ListAccessKeys': 1,
+        'securityhub.GetFindings': 1,
+      });
+    }
+    // The finding under the new name, then the old one archived: in one import.
+    expect(sent.findings.map((f) => `${f.Id}:${f.RecordState}`)).toEqual(
+      reported && rename
+        ? [`${findingIdFor(ACCOUNT_ID, newName)}:ACTIVE`, `${findingIdFor(ACCOUNT_ID, userName)}:ARCHIVED`]
+        : [],
+    );
+  });
 
   it('costs one finding read for the UpdateAccessKey event of its own deactivation', async () => {
     const role = 'arn:aws:iam::123456789012:role/KeyWarden-DetectorRole';

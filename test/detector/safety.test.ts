@@ -7,6 +7,7 @@
 import { TagUserCommand } from '@aws-sdk/client-iam';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { createClients } from '../../functions/adapters/clients.ts';
+import { threatFindingIdFor } from '../../functions/core/threat-finding.ts';
 import type { DetectorResult } from '../../functions/detector/handler.ts';
 import { loadConfig } from '../../functions/shared/config.ts';
 import { createLogger, type Logger } from '../../functions/shared/logger.ts';
@@ -165,12 +166,22 @@ describe('detector safety against moto', () => {
 
     expect(off.status).toBe('evaluated');
     expect(on.status).toBe('evaluated');
+    // The re-activation by another principal is reported FAILED/HIGH by the key's threat finding, naming the caller.
+    expect(on).toMatchObject({ threatFindingId: threatFindingIdFor(ACCOUNT_ID, intruderKey.id) });
+    const [threat] = await moto.threatFindingsOf(intruderKey.id);
+    expect(threat?.Compliance?.Status).toBe('FAILED');
+    expect(threat?.Severity?.Label).toBe('HIGH');
+    expect(threat?.ProductFields?.['keywarden/threat/actorArn']).toBe(INTRUDER.arn);
+    expect(threat?.ProductFields?.['keywarden/threat/how']).toBe('re-activated');
+    // One active key complies with CIS 1.13: the compliance finding follows compliance and keeps the history.
     const finding = await moto.findingOf(userName);
-    expect(finding.Compliance?.Status).toBe('FAILED');
-    expect(finding.Severity?.Label).toBe('HIGH');
+    expect(finding.Compliance?.Status).toBe('PASSED');
+    expect(finding.Severity?.Label).toBe('INFORMATIONAL');
     expect(finding.Compliance?.StatusReasons?.[0]?.ReasonCode).toBe('DEACTIVATED_KEY_REACTIVATED');
     expect(finding.Description).toContain(INTRUDER.arn);
+    expect(finding.Description).toContain(threatFindingIdFor(ACCOUNT_ID, intruderKey.id));
     expect(finding.ProductFields?.[`${FIELD}/reactivatedKeys`]).toBe(intruderKey.id);
+    expect(finding.ProductFields?.[`${FIELD}/reactivatedByKind`]).toBe('another-principal');
   });
 
   it("skips its own deactivation's echo, recognised by its role's session, with one read and no write", async () => {

@@ -27,6 +27,8 @@ function memoryIam(initial: UserSnapshot | undefined) {
     readUser: async () => (initial ? { user: initial.user, keys } : undefined),
     listKeys: async () => (initial ? keys : undefined),
     lastUsed: async () => ({ date: undefined, serviceName: undefined, region: undefined }),
+    keyOwner: async (accessKeyId) =>
+      initial?.keys.some((k) => k.accessKeyId === accessKeyId) ? initial.user.userName : undefined,
     deactivate: async (_userName, accessKeyId) => {
       writes.push(accessKeyId);
       keys = keys.map((k) => (k.accessKeyId === accessKeyId ? { ...k, status: 'Inactive' } : k));

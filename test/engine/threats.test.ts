@@ -6,6 +6,7 @@ import {
   attribute,
   decideThreats,
   originsOf,
+  resolveThreats,
   threatKeysToRead,
   threatNotification,
 } from '../../functions/engine/threats.ts';
@@ -346,6 +347,156 @@ describe('threatNotification', () => {
         keyState: 'active',
         findingId: raised.Id,
       },
+    });
+  });
+});
+
+describe('a threat finding whose user was renamed', () => {
+  // The finding recorded when bob's key was minted; bob is then renamed robert (same user id, same keys).
+  const open = decide({}).raised;
+  if (open === undefined) throw new Error('expected a finding');
+  const stored = new Map([['AKIANEW0000000000002', open]]);
+  const ROBERT = user({ userName: 'robert', userId: BOB.userId });
+  const INACTIVE = { ...MINTED, status: 'Inactive' };
+  const decideFor = (holder: typeof BOB, keysAfter: readonly AccessKey[]) =>
+    decideThreats({
+      account: ACCOUNT,
+      trigger: SWEEP_TRIGGER,
+      attribution: undefined,
+      stored,
+      user: holder,
+      keysBefore: keysAfter,
+      keysAfter,
+      deactivatedByKeyWarden: new Set(),
+      now: NOW,
+    });
+
+  // Each rename beside its twin under the same name.
+  it.each([
+    {
+      case: 'renamed, key active: re-imported open, naming robert',
+      holder: ROBERT,
+      keys: [MINTED],
+      state: 'active',
+      name: 'robert',
+    },
+    {
+      case: 'not renamed, key active: nothing to import',
+      holder: BOB,
+      keys: [MINTED],
+      state: undefined,
+      name: undefined,
+    },
+    {
+      case: 'renamed, key now inactive: resolved, naming robert',
+      holder: ROBERT,
+      keys: [INACTIVE],
+      state: 'inactive',
+      name: 'robert',
+    },
+    {
+      case: 'not renamed, key now inactive: resolved, naming bob',
+      holder: BOB,
+      keys: [INACTIVE],
+      state: 'inactive',
+      name: 'bob',
+    },
+    {
+      case: 'renamed, key gone: archived as deleted',
+      holder: ROBERT,
+      keys: [],
+      state: 'deleted',
+      name: 'bob',
+    },
+  ])('$case', ({ holder, keys, state, name }) => {
+    const { findings } = decideFor(holder, keys);
+
+    expect(findings.map(stateOf)).toEqual(state === undefined ? [] : [state]);
+    for (const finding of findings) expectValidAsff(finding);
+    if (state === undefined) return;
+    expect(findings[0]).toMatchObject({
+      Id: open.Id,
+      CreatedAt: open.CreatedAt,
+      ProductFields: {
+        'keywarden/threat/userName': name,
+        'keywarden/threat/actorArn': open.ProductFields?.['keywarden/threat/actorArn'],
+      },
+    });
+    if (name === 'robert') {
+      expect(findings[0]?.ProductFields?.['keywarden/threat/userNameAtCall']).toBe('bob');
+      expect(findings[0]?.ProductFields?.['keywarden/threat/userArn']).toBe(ROBERT.arn);
+      expect(findings[0]?.Description).toContain('of IAM user robert');
+      expect(findings[0]?.Description).toContain('then named bob');
+    }
+  });
+
+  describe('resolveThreats (the sweep)', () => {
+    const iamWith = (holder: string | undefined, keys: readonly AccessKey[]) => {
+      const calls: string[] = [];
+      const iam = {
+        listKeys: async (userName: string) => {
+          calls.push(`ListAccessKeys ${userName}`);
+          return userName === holder ? [...keys] : undefined;
+        },
+        keyOwner: async (accessKeyId: string) => {
+          calls.push(`GetAccessKeyLastUsed ${accessKeyId}`);
+          return holder;
+        },
+        readUser: async (userName: string) => {
+          calls.push(`GetUser ${userName}`);
+          return userName === holder ? { user: ROBERT, keys: [...keys] } : undefined;
+        },
+      };
+      return { iam, calls };
+    };
+    const clock = () => NOW;
+
+    it('follows the key of a user IAM no longer knows by that name, and keeps its finding open', async () => {
+      const { iam, calls } = iamWith('robert', [OLD_KEY, MINTED]);
+
+      const { findings, failures } = await resolveThreats(iam, ACCOUNT, [open], SWEEP_TRIGGER, clock);
+
+      expect(failures).toEqual([]);
+      expect(findings.map(stateOf)).toEqual(['active']);
+      expect(findings[0]?.ProductFields?.['keywarden/threat/userName']).toBe('robert');
+      expect(calls).toEqual([
+        'ListAccessKeys bob',
+        'GetAccessKeyLastUsed AKIANEW0000000000002',
+        'GetUser robert',
+      ]);
+    });
+
+    it('archives the finding of a key IAM does not know (its twin), asking once per key', async () => {
+      const { iam, calls } = iamWith(undefined, []);
+
+      const { findings } = await resolveThreats(iam, ACCOUNT, [open], SWEEP_TRIGGER, clock);
+
+      expect(findings.map(stateOf)).toEqual(['deleted']);
+      expect(findings[0]?.RecordState).toBe('ARCHIVED');
+      expect(calls).toEqual(['ListAccessKeys bob', 'GetAccessKeyLastUsed AKIANEW0000000000002']);
+    });
+
+    it('asks IAM nothing more for a key whose holder the sweep already knows', async () => {
+      const { iam, calls } = iamWith('robert', [OLD_KEY, MINTED]);
+
+      await resolveThreats(
+        iam,
+        ACCOUNT,
+        [open],
+        SWEEP_TRIGGER,
+        clock,
+        new Map([['AKIANEW0000000000002', 'robert']]),
+      );
+
+      expect(calls).toEqual(['ListAccessKeys bob', 'GetUser robert']);
+    });
+
+    it('leaves the finding as it is when IAM names a holder that does not list the key (a race)', async () => {
+      const { iam } = iamWith('robert', [OLD_KEY]);
+
+      const { findings } = await resolveThreats(iam, ACCOUNT, [open], SWEEP_TRIGGER, clock);
+
+      expect(findings).toEqual([]);
     });
   });
 });

@@ -93,6 +93,29 @@ const CASES: readonly { readonly name: string; readonly event: Json; readonly ma
     }),
     matches: true,
   },
+  {
+    name: 'UpdateUser renaming a user (the findings follow it)',
+    event: envelope({
+      ...createAccessKey,
+      eventName: 'UpdateUser',
+      requestParameters: { userName: 'alice', newUserName: 'alicia' },
+      responseElements: null,
+    }),
+    matches: true,
+  },
+  {
+    name: 'UpdateUser denied',
+    event: envelope({
+      ...createAccessKey,
+      eventName: 'UpdateUser',
+      requestParameters: null,
+      responseElements: null,
+      errorCode: 'AccessDenied',
+      errorMessage: 'User is not authorized to perform iam:UpdateUser',
+    }),
+    matches: false,
+  },
+  { name: 'UpdateRole', event: envelope({ ...createAccessKey, eventName: 'UpdateRole' }), matches: false },
   { name: 'TagRole', event: envelope({ ...createAccessKey, eventName: 'TagRole' }), matches: false },
   {
     name: 'ListAccessKeys',

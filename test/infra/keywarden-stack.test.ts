@@ -101,7 +101,7 @@ const ANY_USER_ARN = {
 };
 
 describe('AccessKeyDetector rule', () => {
-  it('matches successful IAM access-key and user-tag calls on the default bus, with the shared pattern', () => {
+  it('matches successful IAM access-key, user-tag and user-rename calls on the default bus, with the shared pattern', () => {
     defaults.template.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: Match.absent(),
       State: 'ENABLED',
@@ -110,7 +110,14 @@ describe('AccessKeyDetector rule', () => {
         'detail-type': ['AWS API Call via CloudTrail'],
         detail: {
           eventSource: ['iam.amazonaws.com'],
-          eventName: ['CreateAccessKey', 'UpdateAccessKey', 'DeleteAccessKey', 'TagUser', 'UntagUser'],
+          eventName: [
+            'CreateAccessKey',
+            'UpdateAccessKey',
+            'DeleteAccessKey',
+            'TagUser',
+            'UntagUser',
+            'UpdateUser',
+          ],
           errorCode: [{ exists: false }],
         },
       }),

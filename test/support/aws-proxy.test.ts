@@ -1,6 +1,13 @@
 /** The test proxy's AWS-like behaviour the tests rely on: rate limits, finding filters and targeted faults. */
 
 import {
+  CreateAccessKeyCommand,
+  CreateUserCommand,
+  GetAccessKeyLastUsedCommand,
+  IAMClient,
+  ListAccessKeysCommand,
+} from '@aws-sdk/client-iam';
+import {
   BatchImportFindingsCommand,
   GetFindingsCommand,
   SecurityHubClient,
@@ -161,5 +168,31 @@ describe('startAwsProxy faults', () => {
     // Assess
     expect((denied as Error).name).toBe('AccessDenied');
     expect(allowed).toBe('ok');
+  });
+
+  it('rewrites the answer of the operation it names, and of no other', async () => {
+    // Prepare: moto keeps a renamed user's old name on its keys; a test corrects that at the proxy.
+    const correcting = await proxy({});
+    const iam = new IAMClient({
+      endpoint: correcting.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+    const userName = `proxy-rewrite-${Date.now()}`;
+    await iam.send(new CreateUserCommand({ UserName: userName }));
+    const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: userName }));
+    correcting.inject({
+      operation: 'iam.GetAccessKeyLastUsed',
+      rewriteResponse: (body) => body.replaceAll(`>${userName}<`, '>renamed<'),
+    });
+
+    // Act
+    const lastUsed = await iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: AccessKey?.AccessKeyId }));
+    const listed = await iam.send(new ListAccessKeysCommand({ UserName: userName }));
+
+    // Assess
+    expect(lastUsed.UserName).toBe('renamed');
+    expect(listed.AccessKeyMetadata?.[0]?.UserName).toBe(userName);
   });
 });

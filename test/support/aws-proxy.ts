@@ -67,6 +67,11 @@ export interface Fault {
    * would. A hook alone (no status) forwards the request once it is done.
    */
   readonly hook?: () => Promise<void> | void;
+  /**
+   * Rewrites the emulator's answer before it is returned (the request is forwarded as it is), to correct what the
+   * emulator gets wrong, e.g. the old UserName moto keeps on a renamed user's keys.
+   */
+  readonly rewriteResponse?: (body: string) => string;
 }
 
 export interface AwsProxy {
@@ -281,8 +286,20 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
         headers: { ...req.headers, host: target.host, 'content-length': String(body.length) },
       },
       (upstreamRes) => {
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-        upstreamRes.pipe(res);
+        const rewrite = active?.fault.rewriteResponse;
+        if (rewrite === undefined) {
+          res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+          upstreamRes.pipe(res);
+          return;
+        }
+        void readBody(upstreamRes).then((answer) => {
+          const rewritten = Buffer.from(rewrite(answer.toString('utf8')));
+          res.writeHead(upstreamRes.statusCode ?? 502, {
+            ...upstreamRes.headers,
+            'content-length': String(rewritten.length),
+          });
+          res.end(rewritten);
+        });
       },
     );
     forward.on('error', (error) => {

@@ -38,6 +38,7 @@ export class FakeAccount {
     readUser: 0,
     listKeys: 0,
     lastUsed: 0,
+    keyOwner: 0,
     deactivate: 0,
     reactivate: 0,
     listUsers: 0,
@@ -111,6 +112,12 @@ export class FakeAccount {
       lastUsed: async () => {
         this.calls.lastUsed++;
         return { date: undefined, serviceName: undefined, region: undefined };
+      },
+      keyOwner: async (accessKeyId) => {
+        this.calls.keyOwner++;
+        for (const { user, keys } of this.users.values())
+          if (keys.some((k) => k.accessKeyId === accessKeyId)) return user.userName;
+        return undefined;
       },
       deactivate: async (userName, accessKeyId) => {
         this.calls.deactivate++;
