@@ -29,12 +29,12 @@ import {
   METRIC_SERVICES,
   METRICS_NAMESPACE,
   type MetricName,
+  principalArnPatternProblem,
   REMEDIATION_MODES,
   type RemediationMode,
   SWEEP_SOURCES,
   type SweepSource,
   TAG_KEY_PATTERN,
-  TRUSTED_KEY_ISSUER_PATTERN,
   wholeNumberRange,
 } from '../functions/shared/constants.ts';
 import { DetectorQueue } from './detector-queue.ts';
@@ -143,11 +143,12 @@ export interface AccessKeyDetectorProps {
    */
   readonly rotationGraceHours?: number;
   /**
-   * ARN patterns (`*` matches any characters) of the principals that hand out access keys legitimately, such as a
-   * provisioning or CI role: `arn:aws:iam::123456789012:role/provisioning`,
-   * `arn:aws:sts::123456789012:assumed-role/ci-deployer/*`. Matched against the caller's ARN and, for a role session,
-   * its role's ARN. A key another principal creates or re-activates raises a HIGH threat finding unless the
-   * caller matches. At most 50.
+   * ARN patterns of the principals that hand out access keys legitimately, such as a provisioning or CI role:
+   * `arn:aws:iam::123456789012:role/provisioning`, `arn:aws:sts::123456789012:assumed-role/ci-deployer/*`. Matched
+   * as IAM's ArnLike does (part by part; `*` and `?` within one colon-separated part, case-sensitive) against the
+   * caller's ARN and, for a role session, its role's ARN. Each must be an IAM or STS ARN with an empty region; name
+   * the account rather than `*`, since a same-named role can be created in any account. A key another principal
+   * creates or re-activates raises a HIGH threat finding unless the caller matches. At most 50.
    * @default - none: every principal but the key's own user raises a threat finding
    */
   readonly trustedKeyIssuers?: readonly string[];
@@ -707,22 +708,10 @@ function resolveSettings(props: AccessKeyDetectorProps): Settings {
     );
   }
 
-  const trustedKeyIssuers = props.trustedKeyIssuers ?? DEFAULTS.trustedKeyIssuers;
-  if (trustedKeyIssuers.length > MAX_TRUSTED_KEY_ISSUERS) {
-    throw new SettingError(
-      `trustedKeyIssuers holds ${trustedKeyIssuers.length} patterns; use at most ${MAX_TRUSTED_KEY_ISSUERS} (a * wildcard covers many principals)`,
-    );
-  }
-  for (const pattern of trustedKeyIssuers) {
-    if (
-      !Token.isUnresolved(pattern) &&
-      (pattern.length > 2048 || !TRUSTED_KEY_ISSUER_PATTERN.test(pattern))
-    ) {
-      throw new Error(
-        `trustedKeyIssuers entry ${JSON.stringify(pattern)} is not allowed; use an IAM or STS ARN with * wildcards, e.g. arn:aws:iam::123456789012:role/provisioning`,
-      );
-    }
-  }
+  const trustedKeyIssuers = validateArnPatterns(
+    'trustedKeyIssuers',
+    props.trustedKeyIssuers ?? DEFAULTS.trustedKeyIssuers,
+  );
 
   if (props.alarmEmail !== undefined && !Token.isUnresolved(props.alarmEmail)) {
     validateAlarmEmail(props.alarmEmail);
@@ -739,6 +728,27 @@ function resolveSettings(props: AccessKeyDetectorProps): Settings {
     sweepSource,
     trustedKeyIssuers,
   };
+}
+
+/**
+ * The same rule as the functions' cold start for a list of trust patterns (matched as IAM's ArnLike): at most
+ * {@link MAX_TRUSTED_KEY_ISSUERS}, each an IAM or STS ARN pattern with an empty region. Throws SettingError.
+ */
+function validateArnPatterns(name: string, patterns: readonly string[]): readonly string[] {
+  if (patterns.length > MAX_TRUSTED_KEY_ISSUERS) {
+    throw new SettingError(
+      `${name} holds ${patterns.length} patterns; use at most ${MAX_TRUSTED_KEY_ISSUERS} (a * wildcard covers many principals)`,
+    );
+  }
+  for (const pattern of patterns) {
+    const problem = Token.isUnresolved(pattern) ? undefined : principalArnPatternProblem(pattern);
+    if (problem !== undefined) {
+      throw new SettingError(
+        `${name} entry ${JSON.stringify(pattern)} is not allowed; use an IAM or STS ARN with * wildcards, e.g. arn:aws:iam::123456789012:role/provisioning (${problem})`,
+      );
+    }
+  }
+  return patterns;
 }
 
 /**

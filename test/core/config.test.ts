@@ -58,9 +58,12 @@ describe('loadConfig', () => {
     },
     {
       name: 'TRUSTED_KEY_ISSUERS',
-      value: ' arn:aws:iam::123456789012:role/provisioning , arn:aws:sts::*:assumed-role/ci-*/*,',
+      value: ' arn:aws:iam::123456789012:role/provisioning , arn:aws:sts::123456789012:assumed-role/ci-*/*,',
       field: 'trustedKeyIssuers',
-      parsed: ['arn:aws:iam::123456789012:role/provisioning', 'arn:aws:sts::*:assumed-role/ci-*/*'],
+      parsed: [
+        'arn:aws:iam::123456789012:role/provisioning',
+        'arn:aws:sts::123456789012:assumed-role/ci-*/*',
+      ],
     },
     {
       name: 'TRUSTED_KEY_ISSUERS',
@@ -104,6 +107,16 @@ describe('loadConfig', () => {
       name: 'TRUSTED_KEY_ISSUERS',
       value: 'arn:aws:iam::123456789012:role/ok,arn:aws:iam::123456789012:role/with space',
       allowed: '"arn:aws:iam::123456789012:role/with space" is not an ARN pattern',
+    },
+    {
+      name: 'TRUSTED_KEY_ISSUERS',
+      value: 'arn:aws:ec2:us-east-1:123456789012:instance/*',
+      allowed: 'is not an ARN pattern of IAM or STS (service "ec2" is neither iam nor sts)',
+    },
+    {
+      name: 'TRUSTED_KEY_ISSUERS',
+      value: 'arn:aws:sts:*:123456789012:assumed-role/ci/*',
+      allowed: 'region "*" must be empty',
     },
     { name: 'EXEMPT_TAG', value: 'aws:exempt', allowed: 'use an IAM tag key' },
     { name: 'EXEMPT_TAG', value: 'exempt#1', allowed: 'use an IAM tag key' },

@@ -109,6 +109,11 @@ describe('AccessKeyDetector props', () => {
       /trustedKeyIssuers entry "arn:aws:iam::123456789012:role\/a,arn:aws:iam::123456789012:role\/b" is not allowed/,
     ],
     [
+      'a trusted key issuer of another service',
+      { trustedKeyIssuers: ['arn:aws:lambda::123456789012:function/provisioning'] },
+      /trustedKeyIssuers entry "arn:aws:lambda::123456789012:function\/provisioning" is not allowed; .*service "lambda" is neither iam nor sts/,
+    ],
+    [
       'more than 50 trusted key issuers',
       { trustedKeyIssuers: Array.from({ length: 51 }, (_, i) => `arn:aws:iam::123456789012:role/r${i}`) },
       /trustedKeyIssuers holds 51 patterns; use at most 50/,
@@ -145,7 +150,7 @@ describe('AccessKeyDetector props', () => {
         trustedKeyIssuers: [
           'arn:aws:iam::123456789012:role/provisioning',
           'arn:aws:sts::123456789012:assumed-role/ci-*/*',
-          'arn:aws:iam::*:role/OrganizationAccountAccessRole',
+          'arn:aws:iam::111122223333:role/OrganizationAccountAccessRole',
         ],
       },
     ],
@@ -158,7 +163,10 @@ describe('AccessKeyDetector props', () => {
   it('passes TRUSTED_KEY_ISSUERS to the detector only, comma-separated', () => {
     const stack = scratchStack();
     new AccessKeyDetector(stack, 'Detector', {
-      trustedKeyIssuers: ['arn:aws:iam::123456789012:role/provisioning', 'arn:aws:sts::*:assumed-role/ci/*'],
+      trustedKeyIssuers: [
+        'arn:aws:iam::123456789012:role/provisioning',
+        'arn:aws:sts::123456789012:assumed-role/ci/*',
+      ],
     });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::Lambda::Function', {
@@ -166,7 +174,7 @@ describe('AccessKeyDetector props', () => {
       Environment: {
         Variables: Match.objectLike({
           [ENV.trustedKeyIssuers]:
-            'arn:aws:iam::123456789012:role/provisioning,arn:aws:sts::*:assumed-role/ci/*',
+            'arn:aws:iam::123456789012:role/provisioning,arn:aws:sts::123456789012:assumed-role/ci/*',
         }),
       },
     });
@@ -256,8 +264,8 @@ describe('stackPropsFromContext', () => {
 
   it.each<[unknown, string[]]>([
     [
-      'arn:aws:iam::123456789012:role/a, arn:aws:sts::*:assumed-role/ci/*',
-      ['arn:aws:iam::123456789012:role/a', 'arn:aws:sts::*:assumed-role/ci/*'],
+      'arn:aws:iam::123456789012:role/a, arn:aws:sts::123456789012:assumed-role/ci/*',
+      ['arn:aws:iam::123456789012:role/a', 'arn:aws:sts::123456789012:assumed-role/ci/*'],
     ],
     [
       ['arn:aws:iam::123456789012:role/a', ' arn:aws:iam::123456789012:role/b '],
@@ -504,6 +512,11 @@ describe('the CDK app', () => {
         ).join(','),
       },
       message: 'trustedKeyIssuers holds 51 patterns; use at most 50 (a * wildcard covers many principals)',
+    },
+    {
+      context: { trustedKeyIssuers: 'arn:aws:iam:*:*:role/provisioning/*' },
+      message:
+        'trustedKeyIssuers entry "arn:aws:iam:*:*:role/provisioning/*" is not allowed; use an IAM or STS ARN with * wildcards, e.g. arn:aws:iam::123456789012:role/provisioning (region "*" must be empty (IAM and STS principal ARNs have none))',
     },
     {
       context: { detectorConcurrency: '1' },
