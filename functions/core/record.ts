@@ -19,6 +19,13 @@ export const RECORD_FIELDS = {
   reactivatedBy: `${FIELD}/reactivatedBy`,
   reactivatedAt: `${FIELD}/reactivatedAt`,
   keyToKeepReason: `${FIELD}/keyToKeepReason`,
+  // Who set an honoured exemption (approvers configured). Anyone with securityhub:BatchImportFindings can write
+  // these: they are a record for people, never proof; KeyWarden proves the setter from CloudTrail each time.
+  exemptionApprovedBy: `${FIELD}/exemptionApprovedBy`,
+  exemptionApproverPattern: `${FIELD}/exemptionApproverPattern`,
+  exemptionSetAt: `${FIELD}/exemptionSetAt`,
+  exemptionValue: `${FIELD}/exemptionValue`,
+  exemptionEventId: `${FIELD}/exemptionEventId`,
 } as const;
 
 export interface KeyWardenRecord {

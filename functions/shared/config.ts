@@ -1,10 +1,12 @@
 import {
   ACCOUNT_ID_PATTERN,
+  CLOUDTRAIL_LOOKUP_DAYS,
   DEFAULTS,
   ENV,
   EVENT_BUS_PATTERN,
   KEEP_KEY_STRATEGIES,
   type KeepKeyStrategy,
+  MAX_EXEMPTION_DAYS_LIMIT,
   MAX_ROTATION_GRACE_HOURS,
   MAX_TRUSTED_KEY_ISSUERS,
   PRINCIPAL_ARN_PATTERN_ALLOWED,
@@ -49,6 +51,13 @@ export interface Config {
    * sessionIssuer ARN); empty when unset, so nothing counts as KeyWarden's own.
    */
   readonly ownRoleArns: readonly string[];
+  /**
+   * ARN patterns (matched as IAM's ArnLike) of the principals whose exemption tag is honoured; empty: anyone's is,
+   * and `true` exempts for good. Set: who set the tag is proven from the event or CloudTrail.
+   */
+  readonly exemptionApprovers: readonly string[];
+  /** Days an exemption may last from when it was set (from now when that is unknown). */
+  readonly maxExemptionDays: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -231,5 +240,21 @@ export function loadConfig(env: Env): Config {
     ...organization(env),
     trustedKeyIssuers: parseTrustedKeyIssuers(env[ENV.trustedKeyIssuers]),
     ownRoleArns: roleArns(env, ENV.ownRoleArns),
+    ...exemptionRules(env),
   };
+}
+
+/** EXEMPTION_APPROVERS and MAX_EXEMPTION_DAYS, and what they allow together. */
+function exemptionRules(env: Env): Pick<Config, 'exemptionApprovers' | 'maxExemptionDays'> {
+  const exemptionApprovers = parseArnPatterns(env[ENV.exemptionApprovers], ENV.exemptionApprovers);
+  const approved = exemptionApprovers.length > 0;
+  // With approvers, who set an exemption is proven from CloudTrail, which keeps 90 days.
+  const max = approved ? CLOUDTRAIL_LOOKUP_DAYS : MAX_EXEMPTION_DAYS_LIMIT;
+  const maxExemptionDays = wholeNumber(env, ENV.maxExemptionDays, DEFAULTS.maxExemptionDays, 1, max);
+  if (approved && env[ENV.memberRoleName]?.trim()) {
+    throw new ConfigError(
+      `${ENV.exemptionApprovers} is set with ${ENV.memberRoleName}: exemption approvers are proven from the CloudTrail of the function's own account only; unset one of them`,
+    );
+  }
+  return { exemptionApprovers, maxExemptionDays };
 }

@@ -15,6 +15,8 @@ export const ENV = {
   sweepQueueUrl: 'SWEEP_QUEUE_URL',
   trustedKeyIssuers: 'TRUSTED_KEY_ISSUERS',
   ownRoleArns: 'OWN_ROLE_ARNS',
+  exemptionApprovers: 'EXEMPTION_APPROVERS',
+  maxExemptionDays: 'MAX_EXEMPTION_DAYS',
 } as const;
 
 export const REMEDIATION_MODES = ['off', 'dry-run', 'deactivate'] as const;
@@ -107,7 +109,16 @@ export const DEFAULTS = {
   consistencyRetries: 3,
   sweepSource: 'credential-report' as SweepSource,
   trustedKeyIssuers: [] as readonly string[],
+  maxExemptionDays: 90,
 } as const;
+
+/** Upper bound of MAX_EXEMPTION_DAYS without approvers: a year. */
+export const MAX_EXEMPTION_DAYS_LIMIT = 365;
+/**
+ * How far back CloudTrail LookupEvents reaches (management events of the last 90 days): with exemption approvers,
+ * who set an exemption is proven from there, so MAX_EXEMPTION_DAYS cannot exceed it.
+ */
+export const CLOUDTRAIL_LOOKUP_DAYS = 90;
 
 /** CloudTrail access-key event names the detector handles. */
 export const KEY_EVENT_NAMES = ['CreateAccessKey', 'UpdateAccessKey', 'DeleteAccessKey'] as const;
