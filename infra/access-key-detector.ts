@@ -18,11 +18,13 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
 import {
+  CLOUDTRAIL_LOOKUP_DAYS,
   DEFAULTS,
   ENV,
   IAM_EVENT_REGION,
   KEEP_KEY_STRATEGIES,
   type KeepKeyStrategy,
+  MAX_EXEMPTION_DAYS_LIMIT,
   MAX_ROTATION_GRACE_HOURS,
   MAX_TRUSTED_KEY_ISSUERS,
   METRIC_NAMES,
@@ -152,6 +154,22 @@ export interface AccessKeyDetectorProps {
    * @default - none: every principal but the key's own user raises a threat finding
    */
   readonly trustedKeyIssuers?: readonly string[];
+  /**
+   * ARN patterns (matched as IAM's ArnLike, like `trustedKeyIssuers`) of the principals whose exemption tag is
+   * honoured, e.g. `arn:aws:iam::123456789012:role/security-admin`. When set, an exemption is honoured only when the
+   * TagUser event, or CloudTrail LookupEvents, proves that a matching principal set the tag to its current value; an
+   * exemption set by anyone else raises a HIGH finding naming them, and `true` lasts `maxExemptionDays` from when it
+   * was set. Grants both functions `cloudtrail:LookupEvents`. Not available with `organization`. At most 50.
+   * @default - none: an exemption is honoured whoever set it, and `true` exempts for good
+   */
+  readonly exemptionApprovers?: readonly string[];
+  /**
+   * Days an exemption may last from when it was set: a later end exempts nobody. Without approvers the set time is
+   * unknown and the end is measured from now. A whole number from 1 to 365; with `exemptionApprovers`, to 90 (the
+   * days CloudTrail LookupEvents reaches back).
+   * @default 90
+   */
+  readonly maxExemptionDays?: number;
   /**
    * Event bus that receives a KeyWarden event for every violation and remediation.
    * @default - no notification events; no `events:PutEvents` permission
@@ -291,6 +309,12 @@ export class AccessKeyDetector extends Construct {
       [ENV.exemptTag]: settings.exemptTag,
       [ENV.rotationGraceHours]: String(settings.rotationGraceHours),
       NODE_OPTIONS: '--enable-source-maps',
+      ...(settings.exemptionApprovers.length > 0
+        ? { [ENV.exemptionApprovers]: settings.exemptionApprovers.join(',') }
+        : {}),
+      ...(settings.maxExemptionDays !== undefined
+        ? { [ENV.maxExemptionDays]: String(settings.maxExemptionDays) }
+        : {}),
     };
     if (props.notificationEventBus !== undefined) {
       // The ARN rather than the name, so a bus in another account works too.
@@ -475,11 +499,14 @@ export class AccessKeyDetector extends Construct {
       description: options.description,
     });
     logGroup.grantWrite(role);
-    for (const statement of policyStatements(this, options.kind, options.settings.remediationMode)) {
+    const lookupTagEvents = options.settings.exemptionApprovers.length > 0;
+    for (const statement of policyStatements(this, options.kind, options.settings.remediationMode, {
+      lookupTagEvents,
+    })) {
       role.addToPolicy(statement);
     }
     options.notificationEventBus?.grantPutEventsTo(role);
-    acknowledgeWildcards(role, options.kind);
+    acknowledgeWildcards(role, options.kind, { lookupTagEvents });
     // Both reach members: the detector for a member's event, the sweep for every member (and, with
     // organizationRoleArn, the management account's reader role to list them).
     if (options.organization !== undefined) {
@@ -650,6 +677,8 @@ interface Settings {
   readonly sweepSchedule: events.Schedule;
   readonly sweepSource: SweepSource;
   readonly trustedKeyIssuers: readonly string[];
+  readonly exemptionApprovers: readonly string[];
+  readonly maxExemptionDays: number | undefined;
 }
 
 const RETENTION_VALUES = new Set<number>(
@@ -713,6 +742,25 @@ function resolveSettings(props: AccessKeyDetectorProps): Settings {
     props.trustedKeyIssuers ?? DEFAULTS.trustedKeyIssuers,
   );
 
+  const exemptionApprovers = validateArnPatterns('exemptionApprovers', props.exemptionApprovers ?? []);
+  if (exemptionApprovers.length > 0 && props.organization !== undefined) {
+    throw new SettingError(
+      'exemptionApprovers is set with organization: exemption approvers are proven from the CloudTrail of the central account only; unset one of them',
+    );
+  }
+  const maxExemptionDays = props.maxExemptionDays;
+  // The same rule as MAX_EXEMPTION_DAYS at cold start: with approvers, CloudTrail's 90 days bound the proof.
+  const maxDays = exemptionApprovers.length > 0 ? CLOUDTRAIL_LOOKUP_DAYS : MAX_EXEMPTION_DAYS_LIMIT;
+  if (
+    maxExemptionDays !== undefined &&
+    !Token.isUnresolved(maxExemptionDays) &&
+    !(Number.isInteger(maxExemptionDays) && maxExemptionDays >= 1 && maxExemptionDays <= maxDays)
+  ) {
+    throw new SettingError(
+      `maxExemptionDays ${maxExemptionDays} is not allowed; use ${wholeNumberRange(1, maxDays)} (days)${exemptionApprovers.length > 0 ? ', as CloudTrail LookupEvents proves who set an exemption for 90 days only' : ''}`,
+    );
+  }
+
   if (props.alarmEmail !== undefined && !Token.isUnresolved(props.alarmEmail)) {
     validateAlarmEmail(props.alarmEmail);
   }
@@ -727,6 +775,8 @@ function resolveSettings(props: AccessKeyDetectorProps): Settings {
     sweepSchedule,
     sweepSource,
     trustedKeyIssuers,
+    exemptionApprovers,
+    maxExemptionDays,
   };
 }
 

@@ -1,7 +1,7 @@
 /** CloudTrail LookupEvents for TagUser: who set a user's exemption tag (read only when approvers are configured). */
 
 import {
-  type CloudTrailClient,
+  CloudTrailClient,
   LookupEventsCommand,
   type LookupEventsCommandOutput,
 } from '@aws-sdk/client-cloudtrail';
@@ -9,8 +9,7 @@ import { evidenceFromRecords, parseTagUserRecord, type TagUserRecord } from '../
 import type { AccountContext, ExemptionEvidence } from '../core/types.ts';
 import { CLOUDTRAIL_LOOKUP_DAYS, iamEventRegionFor } from '../shared/constants.ts';
 import { AwsCallError } from '../shared/errors.ts';
-import { errorCode, errorMessage } from './clients.ts';
-import { cloudTrailClients } from './cloudtrail.ts';
+import { CLIENT_SETTINGS, errorCode, errorMessage } from './clients.ts';
 
 export interface TagEventsPort {
   /** What CloudTrail proves about who set `exemptTag` on `userName`. Throws AwsCallError when a lookup fails. */
@@ -96,7 +95,18 @@ export function createTagEventsPort(client: CloudTrailClient, options: TagEvents
 export function tagEventsPorts(
   options: TagEventsOptions & { readonly clientFor?: (region: string) => CloudTrailClient },
 ): (account: AccountContext) => TagEventsPort {
-  const clientFor = options.clientFor ?? cloudTrailClients();
+  // Its own clients rather than the trail check's adapter, so the detector's code holds no other CloudTrail call.
+  const clients = new Map<string, CloudTrailClient>();
+  const clientFor =
+    options.clientFor ??
+    ((region: string): CloudTrailClient => {
+      let client = clients.get(region);
+      if (client === undefined) {
+        client = new CloudTrailClient({ ...CLIENT_SETTINGS, region });
+        clients.set(region, client);
+      }
+      return client;
+    });
   return (account) =>
     createTagEventsPort(clientFor(iamEventRegionFor(account.partition) ?? account.region), options);
 }

@@ -114,6 +114,34 @@ describe('AccessKeyDetector props', () => {
       /trustedKeyIssuers entry "arn:aws:lambda::123456789012:function\/provisioning" is not allowed; .*service "lambda" is neither iam nor sts/,
     ],
     [
+      'an exemption approver that is not an IAM or STS ARN',
+      { exemptionApprovers: ['arn:aws:s3:::approvals/*'] },
+      /exemptionApprovers entry "arn:aws:s3:::approvals\/\*" is not allowed; .*service "s3" is neither iam nor sts/,
+    ],
+    [
+      'exemption approvers in organization mode',
+      {
+        exemptionApprovers: ['arn:aws:iam::123456789012:role/security-admin'],
+        organization: {
+          organizationId: 'o-a1b2c3d4e5',
+          memberRoleName: 'KeyWardenMember',
+          memberAccountIds: ['111122223333'],
+        },
+      },
+      /exemptionApprovers is set with organization/,
+    ],
+    [
+      'an exemption of no day',
+      { maxExemptionDays: 0 },
+      /maxExemptionDays 0 is not allowed; use a whole number from 1 to 365 \(days\)/,
+    ],
+    ['an exemption over a year', { maxExemptionDays: 366 }, /maxExemptionDays 366 is not allowed/],
+    [
+      'an exemption longer than CloudTrail can prove, with approvers',
+      { exemptionApprovers: ['arn:aws:iam::123456789012:role/security-admin'], maxExemptionDays: 91 },
+      /maxExemptionDays 91 is not allowed; use a whole number from 1 to 90 \(days\), as CloudTrail LookupEvents proves/,
+    ],
+    [
       'more than 50 trusted key issuers',
       { trustedKeyIssuers: Array.from({ length: 51 }, (_, i) => `arn:aws:iam::123456789012:role/r${i}`) },
       /trustedKeyIssuers holds 51 patterns; use at most 50/,
@@ -155,6 +183,11 @@ describe('AccessKeyDetector props', () => {
       },
     ],
     ['the least detector concurrency', { detectorConcurrency: 2 }],
+    ['a year-long exemption cap without approvers', { maxExemptionDays: 365 }],
+    [
+      'exemption approvers with a 90-day cap',
+      { exemptionApprovers: ['arn:aws:iam::123456789012:role/security-admin'], maxExemptionDays: 90 },
+    ],
     ['the most detector concurrency', { detectorConcurrency: 1000 }],
   ])('accepts %s', (_case, props) => {
     expect(build(props).detectorFunction).toBeDefined();
@@ -517,6 +550,14 @@ describe('the CDK app', () => {
       context: { trustedKeyIssuers: 'arn:aws:iam:*:*:role/provisioning/*' },
       message:
         'trustedKeyIssuers entry "arn:aws:iam:*:*:role/provisioning/*" is not allowed; use an IAM or STS ARN with * wildcards, e.g. arn:aws:iam::123456789012:role/provisioning (region "*" must be empty (IAM and STS principal ARNs have none))',
+    },
+    {
+      context: {
+        exemptionApprovers: 'arn:aws:iam::123456789012:role/security-admin',
+        maxExemptionDays: '120',
+      },
+      message:
+        'maxExemptionDays 120 is not allowed; use a whole number from 1 to 90 (days), as CloudTrail LookupEvents proves who set an exemption for 90 days only',
     },
     {
       context: { detectorConcurrency: '1' },
