@@ -1,7 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { evaluateUser, exemptionOf, needsExemptionEvidence } from '../../functions/core/evaluate.ts';
+import { parseTagUserRecord, settingFromEvent } from '../../functions/core/exemption-evidence.ts';
+import { buildFinding } from '../../functions/core/finding.ts';
 import type { ExemptionEvidence, ExemptionSetting } from '../../functions/core/types.ts';
-import { NEW_KEY, NOW, OLD_KEY, POLICY, snapshot } from './builders.ts';
+import { expectValidAsff } from '../support/asff-matchers.ts';
+import { ACCOUNT, NEW_KEY, NOW, OLD_KEY, POLICY, snapshot } from './builders.ts';
+import { createdBy, IAM_USER } from './identities.ts';
 
 // NOW is 2026-06-01T12:00:00Z.
 const APPROVER_ROLE = 'arn:aws:iam::123456789012:role/security-admin';
@@ -178,5 +183,114 @@ describe('needsExemptionEvidence', () => {
     { case: 'a malformed value', snap: tagged('yes'), policy, needs: false },
   ])('$case: $needs', ({ snap, policy: rules, needs }) => {
     expect(needsExemptionEvidence(snap, rules, NOW)).toBe(needs);
+  });
+});
+
+describe('the finding of an exemption decided by approvers', () => {
+  const findingOf = (evidence: ExemptionEvidence | undefined, value = 'true') => {
+    const evaluation = evaluateUser(
+      'alice',
+      tagged(value),
+      { ...POLICY, exemptionApprovers: APPROVERS },
+      NOW,
+      undefined,
+      evidence,
+    );
+    if (evaluation.verdict === 'user-gone') throw new Error('unexpected user-gone');
+    const built = buildFinding({
+      account: ACCOUNT,
+      evaluation,
+      action: { kind: 'none' },
+      trigger: { kind: 'sweep', origin: 'schedule' },
+      updatedAt: NOW,
+    });
+    expectValidAsff(built);
+    return built;
+  };
+
+  // The honoured exemption beside each refused twin.
+  it('an approved exemption is WARNING/LOW and names its approver, the pattern and the CloudTrail event', () => {
+    const finding = findingOf(setBy());
+    expect(finding.Compliance?.Status).toBe('WARNING');
+    expect(finding.Severity?.Label).toBe('LOW');
+    expect(finding.Description).toContain(
+      'set by arn:aws:sts::123456789012:assumed-role/security-admin/jane (AssumedRole) at 2026-05-30T12:00:00.000Z, an exemption approver (arn:aws:iam::123456789012:role/security-admin), proven by CloudTrail event ev-tag-1',
+    );
+    expect(finding.ProductFields).toMatchObject({
+      'keywarden/detector/exemptionApprovedBy': 'arn:aws:sts::123456789012:assumed-role/security-admin/jane',
+      'keywarden/detector/exemptionApproverPattern': APPROVER_ROLE,
+      'keywarden/detector/exemptionSetAt': '2026-05-30T12:00:00.000Z',
+      'keywarden/detector/exemptionValue': 'true',
+      'keywarden/detector/exemptionEventId': 'ev-tag-1',
+    });
+  });
+
+  it('an exemption set by another principal is FAILED/HIGH, EXEMPTION_NOT_APPROVED, naming who set it', () => {
+    const finding = findingOf(setBy(MALLORY));
+    expect(finding.Compliance?.Status).toBe('FAILED');
+    expect(finding.Severity?.Label).toBe('HIGH');
+    expect(finding.FindingProviderFields?.Severity?.Label).toBe('HIGH');
+    expect(finding.Compliance?.StatusReasons?.map((reason) => reason.ReasonCode)).toEqual([
+      'EXEMPTION_NOT_APPROVED',
+      'MORE_THAN_ONE_ACTIVE_KEY',
+    ]);
+    expect(finding.Compliance?.StatusReasons?.[0]?.Description).toContain(
+      'set by arn:aws:iam::123456789012:user/mallory (IAMUser)',
+    );
+    expect(finding.ProductFields?.['keywarden/detector/exemptionSetBy']).toBe(MALLORY.setterArn);
+  });
+
+  it('an exemption nothing proves is FAILED/HIGH, EXEMPTION_NOT_PROVEN, saying what could not be proven', () => {
+    const finding = findingOf({
+      kind: 'unproven',
+      reason: 'CloudTrail holds no TagUser of keywarden:exempt on alice',
+    });
+    expect(finding.Severity?.Label).toBe('HIGH');
+    expect(finding.Compliance?.StatusReasons?.[0]).toEqual({
+      ReasonCode: 'EXEMPTION_NOT_PROVEN',
+      Description:
+        'who set keywarden:exempt="true" could not be proven: CloudTrail holds no TagUser of keywarden:exempt on alice, so it exempts nobody',
+    });
+  });
+
+  it('an end beyond the cap is FAILED/MEDIUM, EXEMPTION_INVALID', () => {
+    const finding = findingOf(undefined, '9999-12-31T23:59:59Z');
+    expect(finding.Severity?.Label).toBe('MEDIUM');
+    expect(finding.Compliance?.StatusReasons?.[0]?.ReasonCode).toBe('EXEMPTION_INVALID');
+    expect(finding.Description).toContain('more than MAX_EXEMPTION_DAYS (90) days away');
+  });
+});
+
+describe('settingFromEvent and parseTagUserRecord', () => {
+  it('reads who set the tag from a CloudTrail TagUser record, never from its user agent', () => {
+    const raw = readFileSync(
+      new URL('../fixtures/cloudtrail/record-tag-user-assumed-role.json', import.meta.url),
+      'utf8',
+    );
+    expect(parseTagUserRecord(raw)).toEqual({
+      eventId: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+      eventTime: new Date('2026-05-30T12:00:00Z'),
+      setterArn: 'arn:aws:sts::123456789012:assumed-role/security-admin/jane',
+      setterIssuerArn: 'arn:aws:iam::123456789012:role/security-admin',
+      setterType: 'AssumedRole',
+      userName: 'alice',
+      tags: { 'keywarden:exempt': 'true' },
+    });
+    expect(parseTagUserRecord('not json')).toBeUndefined();
+  });
+
+  it('takes the setting of the exemption tag from a TagUser event, its key in any case', () => {
+    const trigger = {
+      ...createdBy(IAM_USER, 'bob'),
+      eventName: 'TagUser' as const,
+      tagKeys: ['KeyWarden:Exempt'],
+      tagValues: { 'KeyWarden:Exempt': 'true' },
+    };
+    expect(settingFromEvent(trigger, 'keywarden:exempt')).toMatchObject({
+      setterArn: 'arn:aws:iam::123456789012:user/Alice',
+      value: 'true',
+      source: 'event',
+    });
+    expect(settingFromEvent({ ...trigger, tagValues: { team: 'x' } }, 'keywarden:exempt')).toBeUndefined();
   });
 });
