@@ -54,9 +54,7 @@ function sweep(env: Record<string, string>) {
 /** What a forger imports: a WARNING finding whose record says an approver exempted `userName`. */
 async function forgeApprovedFinding(userName: string): Promise<void> {
   const now = new Date();
-  const user = (
-    await aws.iam.send(new (await import('@aws-sdk/client-iam')).GetUserCommand({ UserName: userName }))
-  ).User;
+  const user = (await aws.iam.send(new GetUserCommand({ UserName: userName }))).User;
   const snapshot = {
     user: {
       userName,
