@@ -134,7 +134,8 @@ export interface AccessKeyDetectorProps {
    */
   readonly keepKey?: KeepKeyStrategy;
   /**
-   * IAM tag key that exempts a user from the control when present.
+   * IAM tag key that exempts a user from the control: its value `true`, or an ISO 8601 end no more than
+   * `maxExemptionDays` away (see `exemptionApprovers` for who may set it).
    * @default 'keywarden:exempt'
    */
   readonly exemptTag?: string;
