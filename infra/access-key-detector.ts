@@ -18,23 +18,25 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
 import {
+  CLOUDTRAIL_LOOKUP_DAYS,
   DEFAULTS,
   ENV,
   IAM_EVENT_REGION,
   KEEP_KEY_STRATEGIES,
   type KeepKeyStrategy,
+  MAX_EXEMPTION_DAYS_LIMIT,
   MAX_ROTATION_GRACE_HOURS,
   MAX_TRUSTED_KEY_ISSUERS,
   METRIC_NAMES,
   METRIC_SERVICES,
   METRICS_NAMESPACE,
   type MetricName,
+  principalArnPatternProblem,
   REMEDIATION_MODES,
   type RemediationMode,
   SWEEP_SOURCES,
   type SweepSource,
   TAG_KEY_PATTERN,
-  TRUSTED_KEY_ISSUER_PATTERN,
   wholeNumberRange,
 } from '../functions/shared/constants.ts';
 import { DetectorQueue } from './detector-queue.ts';
@@ -132,7 +134,8 @@ export interface AccessKeyDetectorProps {
    */
   readonly keepKey?: KeepKeyStrategy;
   /**
-   * IAM tag key that exempts a user from the control when present.
+   * IAM tag key that exempts a user from the control: its value `true`, or an ISO 8601 end no more than
+   * `maxExemptionDays` away (see `exemptionApprovers` for who may set it).
    * @default 'keywarden:exempt'
    */
   readonly exemptTag?: string;
@@ -143,14 +146,31 @@ export interface AccessKeyDetectorProps {
    */
   readonly rotationGraceHours?: number;
   /**
-   * ARN patterns (`*` matches any characters) of the principals that hand out access keys legitimately, such as a
-   * provisioning or CI role: `arn:aws:iam::123456789012:role/provisioning`,
-   * `arn:aws:sts::123456789012:assumed-role/ci-deployer/*`. Matched against the caller's ARN and, for a role session,
-   * its role's ARN. A key another principal creates or re-activates raises a HIGH threat finding unless the
-   * caller matches. At most 50.
+   * ARN patterns of the principals that hand out access keys legitimately, such as a provisioning or CI role:
+   * `arn:aws:iam::123456789012:role/provisioning`, `arn:aws:sts::123456789012:assumed-role/ci-deployer/*`. Matched
+   * as IAM's ArnLike does (part by part; `*` and `?` within one colon-separated part, case-sensitive) against the
+   * caller's ARN and, for a role session, its role's ARN. Each must be an IAM or STS ARN with an empty region; name
+   * the account rather than `*`, since a same-named role can be created in any account. A key another principal
+   * creates or re-activates raises a HIGH threat finding unless the caller matches. At most 50.
    * @default - none: every principal but the key's own user raises a threat finding
    */
   readonly trustedKeyIssuers?: readonly string[];
+  /**
+   * ARN patterns (matched as IAM's ArnLike, like `trustedKeyIssuers`) of the principals whose exemption tag is
+   * honoured, e.g. `arn:aws:iam::123456789012:role/security-admin`. When set, an exemption is honoured only when the
+   * TagUser event, or CloudTrail LookupEvents, proves that a matching principal set the tag to its current value; an
+   * exemption set by anyone else raises a HIGH finding naming them, and `true` lasts `maxExemptionDays` from when it
+   * was set. Grants both functions `cloudtrail:LookupEvents`. Not available with `organization`. At most 50.
+   * @default - none: an exemption is honoured whoever set it, and `true` exempts for good
+   */
+  readonly exemptionApprovers?: readonly string[];
+  /**
+   * Days an exemption may last from when it was set: a later end exempts nobody. Without approvers the set time is
+   * unknown and the end is measured from now. A whole number from 1 to 365; with `exemptionApprovers`, to 90 (the
+   * days CloudTrail LookupEvents reaches back).
+   * @default 90
+   */
+  readonly maxExemptionDays?: number;
   /**
    * Event bus that receives a KeyWarden event for every violation and remediation.
    * @default - no notification events; no `events:PutEvents` permission
@@ -290,6 +310,12 @@ export class AccessKeyDetector extends Construct {
       [ENV.exemptTag]: settings.exemptTag,
       [ENV.rotationGraceHours]: String(settings.rotationGraceHours),
       NODE_OPTIONS: '--enable-source-maps',
+      ...(settings.exemptionApprovers.length > 0
+        ? { [ENV.exemptionApprovers]: settings.exemptionApprovers.join(',') }
+        : {}),
+      ...(settings.maxExemptionDays !== undefined
+        ? { [ENV.maxExemptionDays]: String(settings.maxExemptionDays) }
+        : {}),
     };
     if (props.notificationEventBus !== undefined) {
       // The ARN rather than the name, so a bus in another account works too.
@@ -474,11 +500,14 @@ export class AccessKeyDetector extends Construct {
       description: options.description,
     });
     logGroup.grantWrite(role);
-    for (const statement of policyStatements(this, options.kind, options.settings.remediationMode)) {
+    const lookupTagEvents = options.settings.exemptionApprovers.length > 0;
+    for (const statement of policyStatements(this, options.kind, options.settings.remediationMode, {
+      lookupTagEvents,
+    })) {
       role.addToPolicy(statement);
     }
     options.notificationEventBus?.grantPutEventsTo(role);
-    acknowledgeWildcards(role, options.kind);
+    acknowledgeWildcards(role, options.kind, { lookupTagEvents });
     // Both reach members: the detector for a member's event, the sweep for every member (and, with
     // organizationRoleArn, the management account's reader role to list them).
     if (options.organization !== undefined) {
@@ -649,6 +678,8 @@ interface Settings {
   readonly sweepSchedule: events.Schedule;
   readonly sweepSource: SweepSource;
   readonly trustedKeyIssuers: readonly string[];
+  readonly exemptionApprovers: readonly string[];
+  readonly maxExemptionDays: number | undefined;
 }
 
 const RETENTION_VALUES = new Set<number>(
@@ -707,21 +738,28 @@ function resolveSettings(props: AccessKeyDetectorProps): Settings {
     );
   }
 
-  const trustedKeyIssuers = props.trustedKeyIssuers ?? DEFAULTS.trustedKeyIssuers;
-  if (trustedKeyIssuers.length > MAX_TRUSTED_KEY_ISSUERS) {
+  const trustedKeyIssuers = validateArnPatterns(
+    'trustedKeyIssuers',
+    props.trustedKeyIssuers ?? DEFAULTS.trustedKeyIssuers,
+  );
+
+  const exemptionApprovers = validateArnPatterns('exemptionApprovers', props.exemptionApprovers ?? []);
+  if (exemptionApprovers.length > 0 && props.organization !== undefined) {
     throw new SettingError(
-      `trustedKeyIssuers holds ${trustedKeyIssuers.length} patterns; use at most ${MAX_TRUSTED_KEY_ISSUERS} (a * wildcard covers many principals)`,
+      'exemptionApprovers is set with organization: exemption approvers are proven from the CloudTrail of the central account only; unset one of them',
     );
   }
-  for (const pattern of trustedKeyIssuers) {
-    if (
-      !Token.isUnresolved(pattern) &&
-      (pattern.length > 2048 || !TRUSTED_KEY_ISSUER_PATTERN.test(pattern))
-    ) {
-      throw new Error(
-        `trustedKeyIssuers entry ${JSON.stringify(pattern)} is not allowed; use an IAM or STS ARN with * wildcards, e.g. arn:aws:iam::123456789012:role/provisioning`,
-      );
-    }
+  const maxExemptionDays = props.maxExemptionDays;
+  // The same rule as MAX_EXEMPTION_DAYS at cold start: with approvers, CloudTrail's 90 days bound the proof.
+  const maxDays = exemptionApprovers.length > 0 ? CLOUDTRAIL_LOOKUP_DAYS : MAX_EXEMPTION_DAYS_LIMIT;
+  if (
+    maxExemptionDays !== undefined &&
+    !Token.isUnresolved(maxExemptionDays) &&
+    !(Number.isInteger(maxExemptionDays) && maxExemptionDays >= 1 && maxExemptionDays <= maxDays)
+  ) {
+    throw new SettingError(
+      `maxExemptionDays ${maxExemptionDays} is not allowed; use ${wholeNumberRange(1, maxDays)} (days)${exemptionApprovers.length > 0 ? ', as CloudTrail LookupEvents proves who set an exemption for 90 days only' : ''}`,
+    );
   }
 
   if (props.alarmEmail !== undefined && !Token.isUnresolved(props.alarmEmail)) {
@@ -738,7 +776,30 @@ function resolveSettings(props: AccessKeyDetectorProps): Settings {
     sweepSchedule,
     sweepSource,
     trustedKeyIssuers,
+    exemptionApprovers,
+    maxExemptionDays,
   };
+}
+
+/**
+ * The same rule as the functions' cold start for a list of trust patterns (matched as IAM's ArnLike): at most
+ * {@link MAX_TRUSTED_KEY_ISSUERS}, each an IAM or STS ARN pattern with an empty region. Throws SettingError.
+ */
+function validateArnPatterns(name: string, patterns: readonly string[]): readonly string[] {
+  if (patterns.length > MAX_TRUSTED_KEY_ISSUERS) {
+    throw new SettingError(
+      `${name} holds ${patterns.length} patterns; use at most ${MAX_TRUSTED_KEY_ISSUERS} (a * wildcard covers many principals)`,
+    );
+  }
+  for (const pattern of patterns) {
+    const problem = Token.isUnresolved(pattern) ? undefined : principalArnPatternProblem(pattern);
+    if (problem !== undefined) {
+      throw new SettingError(
+        `${name} entry ${JSON.stringify(pattern)} is not allowed; use an IAM or STS ARN with * wildcards, e.g. arn:aws:iam::123456789012:role/provisioning (${problem})`,
+      );
+    }
+  }
+  return patterns;
 }
 
 /**

@@ -34,6 +34,8 @@ export const CONTEXT_KEYS = [
   'logRetentionDays',
   'homeRegion',
   'trustedKeyIssuers',
+  'exemptionApprovers',
+  'maxExemptionDays',
   'detectorConcurrency',
   'memberSweepConcurrency',
   'organization',
@@ -76,6 +78,8 @@ export function stackPropsFromContext(lookup: Lookup, env: ProcessEnv): KeyWarde
       createTrail: flag('createTrail'),
       sweepSchedule: sweepSchedule === undefined ? undefined : events.Schedule.expression(sweepSchedule),
       trustedKeyIssuers: list('trustedKeyIssuers'),
+      exemptionApprovers: list('exemptionApprovers'),
+      maxExemptionDays: number('maxExemptionDays'),
       // Ranges are checked by AccessKeyDetector, whose error names the prop and the value.
       detectorConcurrency: number('detectorConcurrency'),
       memberSweepConcurrency: number('memberSweepConcurrency'),

@@ -20,6 +20,11 @@ export interface PolicyOptions {
    * @default true
    */
   readonly trailCheck?: boolean;
+  /**
+   * Grant `cloudtrail:LookupEvents`, to prove who set an exemption tag: only with exemption approvers.
+   * @default false
+   */
+  readonly lookupTagEvents?: boolean;
 }
 
 /**
@@ -113,6 +118,17 @@ export function policyStatements(
       }),
     );
   }
+  if (options.lookupTagEvents === true) {
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'LookupTagEvents',
+        // Who set an exemption tag (exemption approvers). LookupEvents has no resource-level permissions (Service
+        // Authorization Reference, CloudTrail), so "*" is the only resource that works; it reads event history only.
+        actions: ['cloudtrail:LookupEvents'],
+        resources: ['*'],
+      }),
+    );
+  }
   return statements;
 }
 
@@ -135,7 +151,7 @@ function anyTrailArn(stack: Stack): string {
 export function acknowledgeWildcards(
   role: iam.IRole,
   kind: FunctionKind,
-  options: Pick<PolicyOptions, 'trailCheck'> = {},
+  options: Pick<PolicyOptions, 'trailCheck' | 'lookupTagEvents'> = {},
 ): void {
   const stack = Stack.of(role);
   // cdk-nag names a finding by the flattened resource: references become <Ref>, literals stay as they are.
@@ -147,14 +163,21 @@ export function acknowledgeWildcards(
     reason:
       'KeyWarden checks every IAM user of the account, whatever its name or path, so the user actions apply to all users of this account (no other account, no other resource type).',
   });
+  const lookup =
+    options.lookupTagEvents === true
+      ? ' cloudtrail:LookupEvents (who set an exemption tag, with exemption approvers) has none either and needs Resource "*" too.'
+      : '';
   if (kind === 'sweep') {
     validations.acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
+      reason: `${
         (options.trailCheck ?? true)
           ? 'iam:ListUsers, iam:GenerateCredentialReport, iam:GetCredentialReport and cloudtrail:DescribeTrails have no resource-level permissions (Service Authorization Reference for IAM and CloudTrail), so they need Resource "*"; those two statements grant only these four actions.'
-          : 'iam:ListUsers, iam:GenerateCredentialReport and iam:GetCredentialReport have no resource-level permissions (Service Authorization Reference for IAM), so they need Resource "*"; that statement grants only these three actions.',
+          : 'iam:ListUsers, iam:GenerateCredentialReport and iam:GetCredentialReport have no resource-level permissions (Service Authorization Reference for IAM), so they need Resource "*"; that statement grants only these three actions.'
+      }${lookup}`,
     });
+  } else if (lookup !== '') {
+    validations.acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: lookup.trim() });
   }
   if (kind === 'sweep' && (options.trailCheck ?? true)) {
     validations.acknowledge({

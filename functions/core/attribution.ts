@@ -4,6 +4,7 @@
  * agent, which the client writes. Pure.
  */
 
+import { arnLike } from './arn-like.ts';
 import type { Expectation, Trigger } from './types.ts';
 
 export type EventTrigger = Extract<Trigger, { kind: 'event' }>;
@@ -28,7 +29,7 @@ export type PrincipalKind =
 export type Minter =
   /** The key's own IAM user. */
   | { readonly kind: 'self'; readonly principal: 'IAM user' }
-  /** A principal named in TRUSTED_KEY_ISSUERS; `matchedArn` is the caller's or its session issuer's ARN. */
+  /** A principal named in TRUSTED_KEY_ISSUERS (matched as ArnLike); `matchedArn` is the caller's or its session issuer's ARN. */
   | {
       readonly kind: 'trusted';
       readonly principal: PrincipalKind;
@@ -83,32 +84,13 @@ export function keyGrantOf(
   return undefined;
 }
 
-/** A TRUSTED_KEY_ISSUERS entry as a matcher: `*` is any run of characters, everything else is literal. */
-function matcher(pattern: string): RegExp {
-  const literal = pattern
-    .split('*')
-    .map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${literal}$`);
-}
-
-const compiled = new Map<string, RegExp>();
-function matches(pattern: string, arn: string): boolean {
-  let regex = compiled.get(pattern);
-  if (regex === undefined) {
-    regex = matcher(pattern);
-    compiled.set(pattern, regex);
-  }
-  return arn !== '' && regex.test(arn);
-}
-
 // The account part of an ARN (`arn:aws:iam::123456789012:user/alice`).
 const arnAccount = (arn: string): string => arn.split(':')[4] ?? '';
 
 /**
  * Classifies the caller against the key's user `userName` in account `accountId`. Self is an IAM user of this
  * account with the same name (IAM names are unique regardless of case). A trusted issuer is matched on the caller's
- * ARN and, for a role session, on its session issuer's ARN (the role), case-sensitively like IAM's ARN matching.
+ * ARN and, for a role session, on its session issuer's ARN (the role), the way IAM's ArnLike matches (see arn-like.ts).
  */
 export function classifyMinter(
   caller: Caller,
@@ -129,7 +111,7 @@ export function classifyMinter(
   const candidates =
     caller.actorType === 'AssumedRole' ? [caller.actorArn, caller.actorIssuerArn] : [caller.actorArn];
   for (const pattern of trustedKeyIssuers) {
-    const matchedArn = candidates.find((arn) => matches(pattern, arn));
+    const matchedArn = candidates.find((arn) => arnLike(pattern, arn));
     if (matchedArn !== undefined) return { kind: 'trusted', principal, pattern, matchedArn };
   }
   return { kind: 'another-principal', principal };

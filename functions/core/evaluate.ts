@@ -1,14 +1,43 @@
 /** CIS AWS Foundations Benchmark v3.0.0 control 1.13: at most one active access key per IAM user. Pure. */
 
-import type { KeepKeyStrategy } from '../shared/constants.ts';
+import { DEFAULTS, type KeepKeyStrategy } from '../shared/constants.ts';
+import { firstArnLike } from './arn-like.ts';
 import { type KeyOrigins, NO_KEY_ORIGINS } from './attribution.ts';
-import { type AccessKey, isActive, type UserSnapshot } from './types.ts';
+import {
+  type AccessKey,
+  type ExemptionEvidence,
+  type ExemptionSetting,
+  isActive,
+  type UserSnapshot,
+} from './types.ts';
 
 export interface EvaluationPolicy {
   readonly keepKey: KeepKeyStrategy;
   readonly exemptTag: string;
   readonly rotationGraceHours: number;
+  /** Days an exemption may last from when it was set (MAX_EXEMPTION_DAYS); default 90. */
+  readonly maxExemptionDays?: number | undefined;
+  /**
+   * ARN patterns of the principals whose exemption is honoured (EXEMPTION_APPROVERS, matched as ArnLike); empty or
+   * absent: anyone's is, and `true` is permanent.
+   */
+  readonly exemptionApprovers?: readonly string[] | undefined;
 }
+
+/** The approver of an honoured exemption: who set it, and the EXEMPTION_APPROVERS pattern it matched. */
+export interface ExemptionApproval {
+  readonly setting: ExemptionSetting;
+  readonly pattern: string;
+}
+
+/** Why an exemption tag that would exempt the user is refused: a HIGH finding for the first two. */
+export type ExemptionRefusal =
+  /** Set by a principal that matches no EXEMPTION_APPROVERS pattern. */
+  | { readonly kind: 'not-approved'; readonly setting: ExemptionSetting }
+  /** Approvers are configured, and who set the tag to its value could not be proven. */
+  | { readonly kind: 'not-proven'; readonly reason: string }
+  /** Its end lies more than MAX_EXEMPTION_DAYS after it was set. */
+  | { readonly kind: 'invalid'; readonly reason: string };
 
 export type Evaluation =
   | { readonly verdict: 'user-gone'; readonly userName: string }
@@ -24,6 +53,8 @@ export type Evaluation =
       readonly reason: string;
       /** End of a time-bound exemption; undefined when permanent. */
       readonly until?: Date | undefined;
+      /** Set when approvers are configured: who set the exemption, proven. */
+      readonly approval?: ExemptionApproval | undefined;
     }
   | {
       readonly verdict: 'violation';
@@ -37,6 +68,8 @@ export type Evaluation =
       readonly graceUntil: Date | undefined;
       /** Why an exemption tag on the user does not apply (expired, or a value KeyWarden cannot read). */
       readonly exemptionIgnored?: string | undefined;
+      /** Set when an exemption tag is refused for who set it, for being unproven, or for its end. */
+      readonly exemptionRefused?: ExemptionRefusal | undefined;
     };
 
 export type Verdict = Evaluation['verdict'];
@@ -105,33 +138,142 @@ export function chooseKeyToKeep(
 /** What the exemption tag on a user says at `now`. */
 export type Exemption =
   | { readonly kind: 'none' }
-  | { readonly kind: 'permanent' }
-  | { readonly kind: 'until'; readonly until: Date }
+  | { readonly kind: 'permanent'; readonly approval?: ExemptionApproval | undefined }
+  | { readonly kind: 'until'; readonly until: Date; readonly approval?: ExemptionApproval | undefined }
   | { readonly kind: 'expired'; readonly until: Date }
-  | { readonly kind: 'malformed'; readonly value: string };
+  | { readonly kind: 'malformed'; readonly value: string }
+  | ({ readonly value: string } & ExemptionRefusal);
+
+/** The exemption rules of {@link exemptionOf}: the cap, the approvers and what proves who set the tag. */
+export interface ExemptionRules {
+  readonly maxExemptionDays?: number | undefined;
+  readonly exemptionApprovers?: readonly string[] | undefined;
+  /** What CloudTrail proves about who set the tag; absent: nothing was read. */
+  readonly evidence?: ExemptionEvidence | undefined;
+}
 
 // An ISO 8601 UTC or offset time with at least minutes, e.g. 2026-12-08T12:00:00Z; a date alone is ambiguous.
 const EXEMPT_UNTIL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const DAY_MS = 86_400_000;
 
-/**
- * Reads the exemption tag: `true` (any case) exempts for good, an ISO 8601 time exempts until then, anything else
- * exempts nobody (fail closed). The key matches regardless of case: IAM refuses two tag keys that differ only in case.
- */
-export function exemptionOf(snapshot: UserSnapshot, exemptTag: string, now: Date): Exemption {
+/** The exemption tag's entry, its key matched regardless of case: IAM refuses two keys that differ only in case. */
+function exemptionTagOf(snapshot: UserSnapshot, exemptTag: string): [string, string] | undefined {
   const wanted = exemptTag.toLowerCase();
-  const entry = Object.entries(snapshot.user.tags).find(([key]) => key.toLowerCase() === wanted);
-  if (entry === undefined) return { kind: 'none' };
-  const value = entry[1].trim();
-  if (value.toLowerCase() === 'true') return { kind: 'permanent' };
-  const until = EXEMPT_UNTIL.test(value) ? new Date(value) : undefined;
-  if (until === undefined || Number.isNaN(until.getTime())) return { kind: 'malformed', value: entry[1] };
-  return until.getTime() > now.getTime() ? { kind: 'until', until } : { kind: 'expired', until };
+  return Object.entries(snapshot.user.tags).find(([key]) => key.toLowerCase() === wanted);
 }
 
-/** Whether the exemption tag exempts the user at `now`. */
+/** The approver pattern the setter (or, for a role session, its role) matches. */
+function approverOf(approvers: readonly string[], setting: ExemptionSetting): string | undefined {
+  return (
+    firstArnLike(approvers, setting.setterArn) ??
+    (setting.setterIssuerArn ? firstArnLike(approvers, setting.setterIssuerArn) : undefined)
+  );
+}
+
+/**
+ * Reads the exemption tag: `true` (any case) or an ISO 8601 time; anything else exempts nobody (fail closed). An end
+ * more than `maxExemptionDays` after the tag was set is invalid: without approvers the set time is unknown, and
+ * `now` bounds it (it was set at `now` or before). With approvers, the exemption counts only when `evidence` proves
+ * that an approver set the tag to its current value, and `true` then ends `maxExemptionDays` after it was set.
+ */
+export function exemptionOf(
+  snapshot: UserSnapshot,
+  exemptTag: string,
+  now: Date,
+  rules: ExemptionRules = {},
+): Exemption {
+  const entry = exemptionTagOf(snapshot, exemptTag);
+  if (entry === undefined) return { kind: 'none' };
+  const value = entry[1].trim();
+  const permanent = value.toLowerCase() === 'true';
+  const end = EXEMPT_UNTIL.test(value) ? new Date(value) : undefined;
+  if (!permanent && (end === undefined || Number.isNaN(end.getTime())))
+    return { kind: 'malformed', value: entry[1] };
+  const maxDays = rules.maxExemptionDays ?? DEFAULTS.maxExemptionDays;
+  const approvers = rules.exemptionApprovers ?? [];
+  const shown = JSON.stringify(value.slice(0, 64));
+  if (approvers.length === 0) {
+    if (permanent) return { kind: 'permanent' };
+    const until = end as Date;
+    if (until.getTime() <= now.getTime()) return { kind: 'expired', until };
+    const latest = new Date(now.getTime() + maxDays * DAY_MS);
+    if (until.getTime() > latest.getTime()) {
+      return {
+        kind: 'invalid',
+        value,
+        reason: `the ${exemptTag} tag's end ${until.toISOString()} is more than MAX_EXEMPTION_DAYS (${maxDays}) days away, so it exempts nobody`,
+      };
+    }
+    return { kind: 'until', until };
+  }
+  // Ended or too far out whenever it was set (it was set at now or before): nothing needs proving.
+  if (end !== undefined && end.getTime() <= now.getTime()) return { kind: 'expired', until: end };
+  if (end !== undefined && end.getTime() > now.getTime() + maxDays * DAY_MS) {
+    return {
+      kind: 'invalid',
+      value,
+      reason: `the ${exemptTag} tag's end ${end.toISOString()} is more than MAX_EXEMPTION_DAYS (${maxDays}) days away, so it exempts nobody`,
+    };
+  }
+  const evidence: ExemptionEvidence = rules.evidence ?? {
+    kind: 'unproven',
+    reason: 'CloudTrail was not read',
+  };
+  if (evidence.kind === 'unproven') {
+    return {
+      kind: 'not-proven',
+      value,
+      reason: `who set ${exemptTag}=${shown} could not be proven: ${evidence.reason}`,
+    };
+  }
+  const { setting } = evidence;
+  if (setting.value.trim() !== value) {
+    return {
+      kind: 'not-proven',
+      value,
+      reason: `who set ${exemptTag}=${shown} could not be proven: the newest TagUser of it (event ${setting.eventId} by ${setting.setterArn} at ${setting.setAt.toISOString()}) set ${JSON.stringify(setting.value.slice(0, 64))}`,
+    };
+  }
+  const pattern = approverOf(approvers, setting);
+  if (pattern === undefined) return { kind: 'not-approved', value, setting };
+  const latest = new Date(setting.setAt.getTime() + maxDays * DAY_MS);
+  const until = end ?? latest;
+  if (until.getTime() > latest.getTime()) {
+    return {
+      kind: 'invalid',
+      value,
+      reason: `the ${exemptTag} tag's end ${until.toISOString()} is more than MAX_EXEMPTION_DAYS (${maxDays}) days after it was set at ${setting.setAt.toISOString()}, so it exempts nobody`,
+    };
+  }
+  if (until.getTime() <= now.getTime()) return { kind: 'expired', until };
+  return { kind: 'until', until, approval: { setting, pattern } };
+}
+
+/** Whether the exemption tag exempts the user at `now` (without approvers, with the default cap). */
 export function isExempt(snapshot: UserSnapshot, exemptTag: string, now: Date): boolean {
   const exemption = exemptionOf(snapshot, exemptTag, now);
   return exemption.kind === 'permanent' || exemption.kind === 'until';
+}
+
+/**
+ * Whether deciding the user's exemption needs proof of who set the tag: approvers are configured, the user has more
+ * than one active key, and the tag would exempt it if an approver set it.
+ */
+export function needsExemptionEvidence(snapshot: UserSnapshot, policy: EvaluationPolicy, now: Date): boolean {
+  if ((policy.exemptionApprovers ?? []).length === 0) return false;
+  if (snapshot.keys.filter(isActive).length <= 1) return false;
+  return exemptionOf(snapshot, policy.exemptTag, now, policy).kind === 'not-proven';
+}
+
+function describeRefusal(refusal: ExemptionRefusal, exemptTag: string): string {
+  switch (refusal.kind) {
+    case 'not-approved':
+      return `the ${exemptTag} tag was set by ${refusal.setting.setterArn || 'an unknown principal'} (${refusal.setting.setterType || 'Unknown'}) at ${refusal.setting.setAt.toISOString()}, who is not an exemption approver (EXEMPTION_APPROVERS), so it exempts nobody`;
+    case 'not-proven':
+      return `${refusal.reason}, so it exempts nobody`;
+    case 'invalid':
+      return refusal.reason;
+  }
 }
 
 /** Evaluates one user's live state. `snapshot` undefined means IAM says the user does not exist. */
@@ -141,11 +283,12 @@ export function evaluateUser(
   policy: EvaluationPolicy,
   now: Date,
   origins: KeyOrigins = NO_KEY_ORIGINS,
+  evidence?: ExemptionEvidence,
 ): Evaluation {
   if (snapshot === undefined) return { verdict: 'user-gone', userName };
   const activeKeys = [...snapshot.keys.filter(isActive)].sort(byCreateThenId);
   if (activeKeys.length <= 1) return { verdict: 'compliant', snapshot, activeKeys };
-  const exemption = exemptionOf(snapshot, policy.exemptTag, now);
+  const exemption = exemptionOf(snapshot, policy.exemptTag, now, { ...policy, evidence });
   if (exemption.kind === 'permanent' || exemption.kind === 'until') {
     return {
       verdict: 'exempt',
@@ -154,8 +297,12 @@ export function evaluateUser(
       reason:
         exemption.kind === 'permanent'
           ? `user is tagged ${policy.exemptTag}=true, so KeyWarden reports but never changes its keys`
-          : `user is tagged ${policy.exemptTag}=${exemption.until.toISOString()}, so KeyWarden reports but does not change its keys until then`,
+          : exemption.approval !== undefined &&
+              exemption.approval.setting.value.trim().toLowerCase() === 'true'
+            ? `user is tagged ${policy.exemptTag}=true, set at ${exemption.approval.setting.setAt.toISOString()}; with exemption approvers true lasts MAX_EXEMPTION_DAYS, so KeyWarden reports but does not change its keys until then (${exemption.until.toISOString()})`
+            : `user is tagged ${policy.exemptTag}=${exemption.until.toISOString()}, so KeyWarden reports but does not change its keys until then`,
       until: exemption.kind === 'until' ? exemption.until : undefined,
+      ...(exemption.approval ? { approval: exemption.approval } : {}),
     };
   }
   const { key: keyToKeep, reason: keepReason } = chooseKeyToKeep(activeKeys, policy.keepKey, origins);
@@ -180,6 +327,24 @@ export function evaluateUser(
         ? `the exemption (${policy.exemptTag}) ended at ${exemption.until.toISOString()}`
         : exemption.kind === 'malformed'
           ? `the ${policy.exemptTag} tag's value ${JSON.stringify(exemption.value.slice(0, 64))} is neither true nor an ISO 8601 time, so it exempts nothing`
-          : undefined,
+          : exemption.kind === 'not-approved' ||
+              exemption.kind === 'not-proven' ||
+              exemption.kind === 'invalid'
+            ? describeRefusal(exemption, policy.exemptTag)
+            : undefined,
+    ...(exemption.kind === 'not-approved' || exemption.kind === 'not-proven' || exemption.kind === 'invalid'
+      ? { exemptionRefused: refusalOf(exemption) }
+      : {}),
   };
+}
+
+function refusalOf(exemption: ExemptionRefusal): ExemptionRefusal {
+  switch (exemption.kind) {
+    case 'not-approved':
+      return { kind: 'not-approved', setting: exemption.setting };
+    case 'not-proven':
+      return { kind: 'not-proven', reason: exemption.reason };
+    case 'invalid':
+      return { kind: 'invalid', reason: exemption.reason };
+  }
 }

@@ -194,7 +194,16 @@ interface Shape {
   /** Keys as they are after the action (deactivated ones shown inactive). */
   keys: readonly AccessKey[];
   createdAt: Date;
+  /** A second status reason, listed first: why an exemption tag was refused. */
+  extraReason?: { ReasonCode: string; Description: string };
 }
+
+/** How a refused exemption shows in the finding. */
+const REFUSALS = {
+  'not-approved': { code: 'EXEMPTION_NOT_APPROVED', label: 'HIGH' },
+  'not-proven': { code: 'EXEMPTION_NOT_PROVEN', label: 'HIGH' },
+  invalid: { code: 'EXEMPTION_INVALID', label: undefined },
+} as const;
 
 export interface FindingInput {
   readonly account: AccountContext;
@@ -344,15 +353,22 @@ function shape(input: FindingInput): Shape {
       };
     }
     case 'exempt': {
-      const setBy =
-        input.trigger.kind === 'event' && input.trigger.eventName === 'TagUser'
+      const { approval } = evaluation;
+      const setBy = approval
+        ? `${approval.setting.setterArn || 'unknown'} (${approval.setting.setterType || 'Unknown'}) at ${iso(approval.setting.setAt)}`
+        : input.trigger.kind === 'event' && input.trigger.eventName === 'TagUser'
           ? `${input.trigger.actorArn || 'unknown'} (${input.trigger.actorType}) at ${input.trigger.eventTime || 'unknown time'}`
           : undefined;
+      const approvedLine = approval
+        ? ` The exemption was set by ${setBy}, an exemption approver (${approval.pattern}), proven by CloudTrail event ${approval.setting.eventId || 'unknown'}.`
+        : setBy
+          ? ` The exemption was set by ${setBy}.`
+          : '';
       return {
         status: 'WARNING',
         label: 'LOW',
         title: `IAM user ${name} has ${active.length} active access keys (exempt from CIS 1.13 enforcement${evaluation.until ? ` until ${iso(evaluation.until)}` : ''})`,
-        description: `IAM user ${name} (${user.arn}) has ${active.length} active access keys: ${active.map(describe).join('; ')}. The ${evaluation.reason}.${setBy ? ` The exemption was set by ${setBy}.` : ''} ${trigger}`,
+        description: `IAM user ${name} (${user.arn}) has ${active.length} active access keys: ${active.map(describe).join('; ')}. The ${evaluation.reason}.${approvedLine} ${trigger}`,
         reasonCode: 'EXEMPT_BY_TAG',
         reason: evaluation.reason,
         recommendation: `Review the exemption regularly. ${ADVICE} Remove the tag to let KeyWarden enforce the control.`,
@@ -360,6 +376,15 @@ function shape(input: FindingInput): Shape {
           [`${FIELD}/exemption`]: evaluation.reason,
           ...(evaluation.until ? { [`${FIELD}/exemptUntil`]: iso(evaluation.until) } : {}),
           ...(setBy ? { [`${FIELD}/exemptionSetBy`]: setBy } : {}),
+          ...(approval
+            ? {
+                [RECORD_FIELDS.exemptionApprovedBy]: approval.setting.setterArn,
+                [RECORD_FIELDS.exemptionApproverPattern]: approval.pattern,
+                [RECORD_FIELDS.exemptionSetAt]: iso(approval.setting.setAt),
+                [RECORD_FIELDS.exemptionValue]: approval.setting.value,
+                [RECORD_FIELDS.exemptionEventId]: approval.setting.eventId,
+              }
+            : {}),
         },
         keys: evaluation.snapshot.keys,
         createdAt: violationStart(),
@@ -369,6 +394,7 @@ function shape(input: FindingInput): Shape {
       const keep = evaluation.keyToKeep.accessKeyId;
       const others = evaluation.keysToDeactivate.map((key) => key.accessKeyId);
       const keysLine = `${active.length} active access keys: ${active.map(describe).join('; ')}.`;
+      const refusal = evaluation.exemptionRefused ? REFUSALS[evaluation.exemptionRefused.kind] : undefined;
       const keepLine = `Keep ${keep} because ${evaluation.keepReason}; check it is the one in use and under 90 days old before switching off ${others.join(', ')}.`;
       const deactivateCommands = others.map((id) => updateCommand(name, id, 'Inactive')).join(' && ');
       const baseFields = {
@@ -377,6 +403,10 @@ function shape(input: FindingInput): Shape {
         [`${FIELD}/keysToDeactivate`]: others.join(','),
         ...(evaluation.exemptionIgnored
           ? { [`${FIELD}/exemptionIgnored`]: evaluation.exemptionIgnored }
+          : {}),
+        ...(refusal ? { [`${FIELD}/exemptionRefused`]: refusal.code } : {}),
+        ...(evaluation.exemptionRefused?.kind === 'not-approved'
+          ? { [`${FIELD}/exemptionSetBy`]: evaluation.exemptionRefused.setting.setterArn || 'unknown' }
           : {}),
       };
       if (action.kind === 'deactivated') {
@@ -426,8 +456,12 @@ function shape(input: FindingInput): Shape {
           ? action.keysAfter
           : evaluation.snapshot.keys;
       return {
-        label: 'MEDIUM',
+        // An exemption someone set who may not grant one (or that nothing proves) is an attempt to be looked at.
+        label: refusal?.label ?? 'MEDIUM',
         reasonCode: action.kind === 'rolled-back' ? 'DEACTIVATION_ROLLED_BACK' : 'MORE_THAN_ONE_ACTIVE_KEY',
+        ...(refusal && evaluation.exemptionIgnored
+          ? { extraReason: { ReasonCode: refusal.code, Description: evaluation.exemptionIgnored } }
+          : {}),
         createdAt: violationStart(),
         status: 'FAILED',
         title: `IAM user ${name} has ${active.length} active access keys (CIS 1.13 allows one)`,
@@ -484,7 +518,12 @@ export function buildFinding(input: FindingInput): Finding {
     Compliance: {
       Status: s.status,
       RelatedRequirements: RELATED_REQUIREMENTS,
-      StatusReasons: [{ ReasonCode: s.reasonCode, Description: truncate(s.reason, 2048) }],
+      StatusReasons: [
+        ...(s.extraReason
+          ? [{ ReasonCode: s.extraReason.ReasonCode, Description: truncate(s.extraReason.Description, 2048) }]
+          : []),
+        { ReasonCode: s.reasonCode, Description: truncate(s.reason, 2048) },
+      ],
     },
     RecordState: 'ACTIVE',
   };

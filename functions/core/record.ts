@@ -22,6 +22,13 @@ export const RECORD_FIELDS = {
   keyToKeepReason: `${FIELD}/keyToKeepReason`,
   violationDetectedAt: `${FIELD}/violationDetectedAt`,
   violationResolvedAt: `${FIELD}/violationResolvedAt`,
+  // Who set an honoured exemption (approvers configured). Anyone with securityhub:BatchImportFindings can write
+  // these: they are a record for people, never proof; KeyWarden proves the setter from CloudTrail each time.
+  exemptionApprovedBy: `${FIELD}/exemptionApprovedBy`,
+  exemptionApproverPattern: `${FIELD}/exemptionApproverPattern`,
+  exemptionSetAt: `${FIELD}/exemptionSetAt`,
+  exemptionValue: `${FIELD}/exemptionValue`,
+  exemptionEventId: `${FIELD}/exemptionEventId`,
 } as const;
 
 /** When a violation that a compliant finding resolves was detected, and when it was resolved (once known). */

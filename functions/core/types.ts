@@ -85,3 +85,23 @@ export interface Expectation {
 }
 
 export const isActive = (key: AccessKey): boolean => key.status === 'Active';
+
+/** Who set the exemption tag to its current value, as proven by a CloudTrail record of the TagUser call. */
+export interface ExemptionSetting {
+  /** The caller's ARN (`userIdentity.arn`). */
+  readonly setterArn: string;
+  /** The role behind a role session (`sessionContext.sessionIssuer.arn`); '' otherwise. */
+  readonly setterIssuerArn: string;
+  readonly setterType: string;
+  readonly setAt: Date;
+  /** The value the call set. */
+  readonly value: string;
+  readonly eventId: string;
+  /** `event`: the TagUser event being handled; `cloudtrail`: read back with LookupEvents. */
+  readonly source: 'event' | 'cloudtrail';
+}
+
+/** What CloudTrail proves about who set the exemption tag (read only when exemption approvers are configured). */
+export type ExemptionEvidence =
+  | { readonly kind: 'proven'; readonly setting: ExemptionSetting }
+  | { readonly kind: 'unproven'; readonly reason: string };

@@ -72,6 +72,13 @@ export function createDetector(deps: DetectorDeps) {
   const settings: EngineSettings = { ...config, importFindings: true };
   const resolveAccount = accountResolver(process.env.AWS_REGION);
   const { notifier, portsFor } = createAdapters(deps);
+  // Only with exemption approvers does the detector read CloudTrail: loaded then, so no other event pays for it.
+  const tagEventsFor =
+    config.exemptionApprovers.length === 0
+      ? undefined
+      : import('../adapters/tag-events.ts').then(({ tagEventsPorts }) =>
+          tagEventsPorts({ clock, sleep: deps.sleep ?? sleep }),
+        );
   /** The roles whose sessions are KeyWarden itself in the target account: its own, or the member role there. */
   const ownRolesIn = (target: AccountTarget): readonly string[] =>
     target.via === 'member-role' && config.memberRoleName !== undefined
@@ -112,8 +119,9 @@ export function createDetector(deps: DetectorDeps) {
           return { status: 'skipped', reason: 'own-remediation', eventId: trigger.eventId };
         }
       }
+      const tagEvents = tagEventsFor === undefined ? undefined : (await tagEventsFor)(account);
       const result = await checkUser(
-        { iam, findings, notifier, clock, sleep: deps.sleep ?? sleep },
+        { iam, findings, notifier, clock, sleep: deps.sleep ?? sleep, tagEvents },
         // KeyWarden's own roles hand keys back too (a rolled-back deactivation): never a threat.
         { ...settings, trustedKeyIssuers: [...config.trustedKeyIssuers, ...ownRolesIn(parsed.target)] },
         account,

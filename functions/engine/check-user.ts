@@ -7,8 +7,16 @@
 import type { IamPort } from '../adapters/iam.ts';
 import type { Notification, NotifierPort } from '../adapters/notify.ts';
 import type { FindingsPort } from '../adapters/securityhub.ts';
+import type { TagEventsPort } from '../adapters/tag-events.ts';
 import type { KeyOrigins } from '../core/attribution.ts';
-import { type Evaluation, type EvaluationPolicy, evaluateUser } from '../core/evaluate.ts';
+import {
+  type Evaluation,
+  type EvaluationPolicy,
+  evaluateUser,
+  exemptionOf,
+  needsExemptionEvidence,
+} from '../core/evaluate.ts';
+import { settingFromEvent } from '../core/exemption-evidence.ts';
 import {
   buildArchivedFinding,
   buildFinding,
@@ -31,6 +39,7 @@ import { THREAT_USER_NAME_FIELD } from '../core/threat-finding.ts';
 import {
   type AccessKey,
   type AccountContext,
+  type ExemptionEvidence,
   type Expectation,
   isActive,
   type Trigger,
@@ -58,6 +67,11 @@ export interface EngineDeps {
   /** Returns a strictly increasing time on every call (see monotonicClock). */
   readonly clock: () => Date;
   readonly sleep: (ms: number) => Promise<void>;
+  /**
+   * Who set an exemption tag, from CloudTrail; read only when exemption approvers are configured and a user with
+   * more than one active key is tagged. Absent: such an exemption cannot be proven and is not honoured.
+   */
+  readonly tagEvents?: TagEventsPort | undefined;
 }
 
 export interface EngineSettings extends EvaluationPolicy {
@@ -346,7 +360,14 @@ async function checkUserNow(
     previous = carried;
   }
   const origins = originsOf(attribution, storedThreats, request.origins);
-  const evaluation = evaluateUser(userName, snapshot, settings, read.readAt, origins);
+  const evidence = await exemptionEvidenceFor(
+    deps,
+    settings,
+    request.trigger,
+    firstLook.snapshot,
+    read.readAt,
+  );
+  const evaluation = evaluateUser(userName, snapshot, settings, read.readAt, origins, evidence);
   if (evaluation.verdict === 'user-gone') throw new RangeError('unreachable: the user was read');
 
   // A sweep's re-import keeps the last real trigger of the stored finding.
@@ -483,6 +504,33 @@ async function checkUserNow(
   }
   if (!write) return { ...result, ...threatResult, finding: undefined, written: 'none' };
   return { ...result, ...threatResult, written };
+}
+
+/**
+ * Who set the user's exemption tag, when approvers are configured and the tag would exempt the user: the TagUser
+ * event being handled when it set the value IAM shows, else CloudTrail's records. Undefined when nothing needs proof.
+ */
+async function exemptionEvidenceFor(
+  deps: EngineDeps,
+  settings: EngineSettings,
+  trigger: Trigger,
+  snapshot: UserSnapshot,
+  now: Date,
+): Promise<ExemptionEvidence | undefined> {
+  if (!needsExemptionEvidence(snapshot, settings, now)) return undefined;
+  const setting = trigger.kind === 'event' ? settingFromEvent(trigger, settings.exemptTag) : undefined;
+  if (setting !== undefined) {
+    const fromEvent: ExemptionEvidence = { kind: 'proven', setting };
+    if (
+      exemptionOf(snapshot, settings.exemptTag, now, { ...settings, evidence: fromEvent }).kind !==
+      'not-proven'
+    )
+      return fromEvent;
+  }
+  if (deps.tagEvents === undefined) {
+    return { kind: 'unproven', reason: 'KeyWarden was given no CloudTrail access to read who set it' };
+  }
+  return deps.tagEvents.exemptionEvidence(snapshot.user.userName, settings.exemptTag);
 }
 
 /** Actions that wrote to IAM in this run: their findings are imported at once, never deferred. */

@@ -1,12 +1,16 @@
 import {
   ACCOUNT_ID_PATTERN,
+  CLOUDTRAIL_LOOKUP_DAYS,
   DEFAULTS,
   ENV,
   EVENT_BUS_PATTERN,
   KEEP_KEY_STRATEGIES,
   type KeepKeyStrategy,
+  MAX_EXEMPTION_DAYS_LIMIT,
   MAX_ROTATION_GRACE_HOURS,
   MAX_TRUSTED_KEY_ISSUERS,
+  PRINCIPAL_ARN_PATTERN_ALLOWED,
+  principalArnPatternProblem,
   QUEUE_URL_PATTERN,
   REMEDIATION_MODES,
   type RemediationMode,
@@ -14,7 +18,6 @@ import {
   SWEEP_SOURCES,
   type SweepSource,
   TAG_KEY_PATTERN,
-  TRUSTED_KEY_ISSUER_PATTERN,
   wholeNumberRange,
 } from './constants.ts';
 import { ConfigError } from './errors.ts';
@@ -41,13 +44,20 @@ export interface Config {
    * the scheduled sweep sweeps every account in its own invocation.
    */
   readonly sweepQueueUrl: string | undefined;
-  /** ARN patterns (`*` wildcards) of principals that hand out access keys legitimately; empty: none. */
+  /** ARN patterns (matched as IAM's ArnLike) of principals that hand out access keys legitimately; empty: none. */
   readonly trustedKeyIssuers: readonly string[];
   /**
    * KeyWarden's own execution roles: a call by a session of one of them is KeyWarden's own (CloudTrail's
    * sessionIssuer ARN); empty when unset, so nothing counts as KeyWarden's own.
    */
   readonly ownRoleArns: readonly string[];
+  /**
+   * ARN patterns (matched as IAM's ArnLike) of the principals whose exemption tag is honoured; empty: anyone's is,
+   * and `true` exempts for good. Set: who set the tag is proven from the event or CloudTrail.
+   */
+  readonly exemptionApprovers: readonly string[];
+  /** Days an exemption may last from when it was set (from now when that is unknown). */
+  readonly maxExemptionDays: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -87,25 +97,24 @@ function wholeNumber(env: Env, name: string, fallback: number, min: number, max:
   return parsed;
 }
 
-/** Splits a comma list of ARN patterns; throws ConfigError naming the variable, its value and the bad entry. */
-export function parseTrustedKeyIssuers(
-  raw: string | undefined,
-  name: string = ENV.trustedKeyIssuers,
-): string[] {
+/**
+ * Splits a comma list of ARN patterns (matched as IAM's ArnLike); throws ConfigError naming the variable, its value,
+ * the bad entry and why it is not an IAM or STS ARN pattern.
+ */
+export function parseArnPatterns(raw: string | undefined, name: string): string[] {
   const patterns = (raw ?? '')
     .split(',')
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '');
   const shown = `${name}=${JSON.stringify(raw && raw.length > 300 ? `${raw.slice(0, 299)}…` : raw)}`;
-  // Set but empty is an error like for every other variable: unset it to trust no issuer.
+  // Set but empty is an error like for every other variable: unset it to name no principal.
   if (raw !== undefined && patterns.length === 0)
-    throw new ConfigError(
-      `${shown} is not allowed; use IAM or STS ARNs with * wildcards, comma-separated, or unset it`,
-    );
+    throw new ConfigError(`${shown} is not allowed; use ${PRINCIPAL_ARN_PATTERN_ALLOWED}, or unset it`);
   for (const pattern of patterns) {
-    if (pattern.length > 2048 || !TRUSTED_KEY_ISSUER_PATTERN.test(pattern)) {
+    const problem = principalArnPatternProblem(pattern);
+    if (problem !== undefined) {
       throw new ConfigError(
-        `${shown} is not allowed: ${JSON.stringify(pattern.slice(0, 200))} is not an ARN pattern; use IAM or STS ARNs with * wildcards, comma-separated (e.g. arn:aws:iam::123456789012:role/provisioning,arn:aws:sts::123456789012:assumed-role/ci-*/*)`,
+        `${shown} is not allowed: ${JSON.stringify(pattern.slice(0, 200))} is not an ARN pattern of IAM or STS (${problem}); use ${PRINCIPAL_ARN_PATTERN_ALLOWED}`,
       );
     }
   }
@@ -115,6 +124,14 @@ export function parseTrustedKeyIssuers(
     );
   }
   return [...new Set(patterns)];
+}
+
+/** TRUSTED_KEY_ISSUERS: see {@link parseArnPatterns}. */
+export function parseTrustedKeyIssuers(
+  raw: string | undefined,
+  name: string = ENV.trustedKeyIssuers,
+): string[] {
+  return parseArnPatterns(raw, name);
 }
 
 function roleArns(env: Env, name: string): string[] {
@@ -223,5 +240,21 @@ export function loadConfig(env: Env): Config {
     ...organization(env),
     trustedKeyIssuers: parseTrustedKeyIssuers(env[ENV.trustedKeyIssuers]),
     ownRoleArns: roleArns(env, ENV.ownRoleArns),
+    ...exemptionRules(env),
   };
+}
+
+/** EXEMPTION_APPROVERS and MAX_EXEMPTION_DAYS, and what they allow together. */
+function exemptionRules(env: Env): Pick<Config, 'exemptionApprovers' | 'maxExemptionDays'> {
+  const exemptionApprovers = parseArnPatterns(env[ENV.exemptionApprovers], ENV.exemptionApprovers);
+  const approved = exemptionApprovers.length > 0;
+  // With approvers, who set an exemption is proven from CloudTrail, which keeps 90 days.
+  const max = approved ? CLOUDTRAIL_LOOKUP_DAYS : MAX_EXEMPTION_DAYS_LIMIT;
+  const maxExemptionDays = wholeNumber(env, ENV.maxExemptionDays, DEFAULTS.maxExemptionDays, 1, max);
+  if (approved && env[ENV.memberRoleName]?.trim()) {
+    throw new ConfigError(
+      `${ENV.exemptionApprovers} is set with ${ENV.memberRoleName}: exemption approvers are proven from the CloudTrail of the function's own account only; unset one of them`,
+    );
+  }
+  return { exemptionApprovers, maxExemptionDays };
 }

@@ -15,6 +15,8 @@ export const ENV = {
   sweepQueueUrl: 'SWEEP_QUEUE_URL',
   trustedKeyIssuers: 'TRUSTED_KEY_ISSUERS',
   ownRoleArns: 'OWN_ROLE_ARNS',
+  exemptionApprovers: 'EXEMPTION_APPROVERS',
+  maxExemptionDays: 'MAX_EXEMPTION_DAYS',
 } as const;
 
 export const REMEDIATION_MODES = ['off', 'dry-run', 'deactivate'] as const;
@@ -30,10 +32,63 @@ export type SweepSource = (typeof SWEEP_SOURCES)[number];
 export const TAG_KEY_PATTERN = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 
 /**
- * One TRUSTED_KEY_ISSUERS entry: an IAM or STS ARN (`arn:partition:service:region:account:resource`) in which `*`
- * stands for any run of characters. Commas separate entries, so a name with a comma is matched with `*`.
+ * An ARN's six parts: `arn`, partition, service, region, account and resource, split at the first five colons (the
+ * resource keeps any further colon, as a role or user path may hold one). Undefined for fewer than six parts.
  */
-export const TRUSTED_KEY_ISSUER_PATTERN = /^arn:[\w*-]+:[\w*-]+:[\w*-]*:[\d*]*:[\w+=.@/*-]+$/;
+export function arnParts(arn: string): readonly string[] | undefined {
+  const parts: string[] = [];
+  let rest = arn;
+  for (let index = 0; index < 5; index++) {
+    const colon = rest.indexOf(':');
+    if (colon < 0) return undefined;
+    parts.push(rest.slice(0, colon));
+    rest = rest.slice(colon + 1);
+  }
+  parts.push(rest);
+  return parts;
+}
+
+// ArnLike wildcards: `*` any run of characters, `?` one character, both within one part.
+const PARTITION_PART = /^[a-z*?][a-z0-9*?-]*$/;
+const ACCOUNT_PART = /^[\d*?]+$/;
+// A role or user path may hold any of \u0021-\u007E; commas separate the entries of a list.
+const RESOURCE_PART = /^[\u0021-\u002b\u002d-\u007e]+$/;
+
+/**
+ * Why `pattern` is not an ArnLike pattern of an IAM or STS principal (`arn:<partition>:iam|sts::<account>:<resource>`,
+ * `*` and `?` within a part), or undefined when it is one. Trust patterns are matched the way IAM's ArnLike does, so
+ * the service must be named and the region empty: a wildcard there could only widen the trust.
+ */
+export function principalArnPatternProblem(pattern: string): string | undefined {
+  if (pattern.length > 2048) return 'longer than 2048 characters';
+  const parts = arnParts(pattern);
+  if (parts === undefined)
+    return 'an ARN has six colon-separated parts (arn:partition:service:region:account:resource)';
+  const [prefix, partition, service, region, account, resource] = parts as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  if (prefix !== 'arn') return 'an ARN begins with arn:';
+  if (!PARTITION_PART.test(partition))
+    return `partition ${JSON.stringify(partition)} is not a partition (aws, aws-cn, aws-us-gov)`;
+  if (service !== 'iam' && service !== 'sts')
+    return `service ${JSON.stringify(service)} is neither iam nor sts`;
+  if (region !== '')
+    return `region ${JSON.stringify(region)} must be empty (IAM and STS principal ARNs have none)`;
+  if (!ACCOUNT_PART.test(account)) return `account ${JSON.stringify(account)} is not a 12-digit account id`;
+  if (!RESOURCE_PART.test(resource))
+    return `resource ${JSON.stringify(resource)} is empty or holds a space, a comma or a character outside \\u0021-\\u007E`;
+  return undefined;
+}
+
+/** How every message words an allowed principal ARN pattern. */
+export const PRINCIPAL_ARN_PATTERN_ALLOWED =
+  'IAM or STS ARNs with * wildcards, comma-separated, each arn:<partition>:iam::<account>:<resource> or arn:<partition>:sts::<account>:<resource> (e.g. arn:aws:iam::123456789012:role/provisioning,arn:aws:sts::123456789012:assumed-role/ci-*/*)';
+
 export const MAX_TRUSTED_KEY_ISSUERS = 50;
 
 /** EventBridge event bus name (1-256 of letters, digits and ._-/) or event bus ARN. */
@@ -54,7 +109,16 @@ export const DEFAULTS = {
   consistencyRetries: 3,
   sweepSource: 'credential-report' as SweepSource,
   trustedKeyIssuers: [] as readonly string[],
+  maxExemptionDays: 90,
 } as const;
+
+/** Upper bound of MAX_EXEMPTION_DAYS without approvers: a year. */
+export const MAX_EXEMPTION_DAYS_LIMIT = 365;
+/**
+ * How far back CloudTrail LookupEvents reaches (management events of the last 90 days): with exemption approvers,
+ * who set an exemption is proven from there, so MAX_EXEMPTION_DAYS cannot exceed it.
+ */
+export const CLOUDTRAIL_LOOKUP_DAYS = 90;
 
 /** CloudTrail access-key event names the detector handles. */
 export const KEY_EVENT_NAMES = ['CreateAccessKey', 'UpdateAccessKey', 'DeleteAccessKey'] as const;

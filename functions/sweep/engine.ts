@@ -8,6 +8,7 @@ import type { AwsSecurityFindingFilters } from '@aws-sdk/client-securityhub';
 import type { IamPort } from '../adapters/iam.ts';
 import type { NotifierPort } from '../adapters/notify.ts';
 import type { FindingsPort } from '../adapters/securityhub.ts';
+import type { TagEventsPort } from '../adapters/tag-events.ts';
 import { MAX_FINDINGS_PER_BATCH } from '../core/asff.ts';
 import { type Finding, findingIdFor, GENERATOR_ID, productArnFor, USER_NAME_FIELD } from '../core/finding.ts';
 import { readRecord } from '../core/record.ts';
@@ -42,6 +43,8 @@ export interface SweepDeps {
   readonly sleep: (ms: number) => Promise<void>;
   readonly onProgress?: ((progress: SweepProgress) => void) | undefined;
   readonly onWarning?: ((message: string, detail?: Record<string, unknown>) => void) | undefined;
+  /** Who set exemption tags, from CloudTrail (exemption approvers configured); one port per sweep. */
+  readonly tagEvents?: TagEventsPort | undefined;
 }
 
 export interface SweepOptions {
@@ -606,6 +609,7 @@ export async function runSweep(
           notifier: notifierFor(deps.notifier, candidate.previous),
           clock: deps.clock,
           sleep: deps.sleep,
+          tagEvents: deps.tagEvents,
         },
         // Findings are imported per batch of users, not one call per user; a deactivation is recorded at once.
         { ...settings, deferImports: true },

@@ -17,6 +17,7 @@ import { createIamPort } from '../adapters/iam.ts';
 import { createAccountClients } from '../adapters/member-accounts.ts';
 import { createNotifier } from '../adapters/notify.ts';
 import { createFindingsPort, type FindingsPort } from '../adapters/securityhub.ts';
+import { tagEventsPorts } from '../adapters/tag-events.ts';
 import { routeAccount } from '../core/organization.ts';
 import type { AccountContext } from '../core/types.ts';
 import { isSqsEvent } from '../detector/queue.ts';
@@ -107,7 +108,13 @@ export function createSweepHandler(deps: SweepHandlerDeps) {
   const accountIam = createAccountIamPort(clients.iam, { sleep });
   const notifier = config.eventBusName ? createNotifier(clients.eventBridge, config.eventBusName) : undefined;
   const resolveAccount = accountResolver(process.env.AWS_REGION);
-  const cloudTrail = deps.cloudTrail ?? createCloudTrailPort(cloudTrailClients());
+  const cloudTrailClientFor = cloudTrailClients();
+  const cloudTrail = deps.cloudTrail ?? createCloudTrailPort(cloudTrailClientFor);
+  // Only with exemption approvers does the sweep read who set exemption tags (one read per account sweep).
+  const tagEventsFor =
+    config.exemptionApprovers.length === 0
+      ? undefined
+      : tagEventsPorts({ clock, sleep, clientFor: cloudTrailClientFor });
 
   /** The blind-path check; its own failure is returned, so it stops nothing. */
   const trailCheck = (findings: FindingsPort, account: AccountContext): Promise<SweepFailure | undefined> =>
@@ -167,6 +174,7 @@ export function createSweepHandler(deps: SweepHandlerDeps) {
         clock,
         sleep,
         onWarning: (message, detail) => logger.warn(message, { ...detail }),
+        tagEvents: tagEventsFor?.(account),
       },
       { settings: { ...config, importFindings: true }, source, origin: 'schedule' },
       account,

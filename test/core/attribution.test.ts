@@ -283,3 +283,45 @@ describe('describeOrigin', () => {
     expect(describeOrigin(keyOrigin(trigger, grant, minter))).toBe(`${text} 2026-06-01T11:59:58Z`);
   });
 });
+
+describe('classifyMinter: trusted-issuer patterns are matched part by part, like IAM ArnLike', () => {
+  // A role path may hold any of \u0021-\u007E, colons included: a principal that may create roles under /app/ can
+  // make a role ARN whose resource part looks like another role's.
+  const session = (issuerArn: string) => ({
+    ...ASSUMED_ROLE,
+    arn: 'arn:aws:sts::123456789012:assumed-role/evil/session',
+    sessionContext: {
+      ...(ASSUMED_ROLE.sessionContext as Record<string, unknown>),
+      sessionIssuer: { type: 'Role', arn: issuerArn, accountId: ACCOUNT_ID, userName: 'evil' },
+    },
+  });
+  it.each([
+    {
+      case: 'a role under /provisioning/, matched by the provisioning pattern',
+      issuer: 'arn:aws:iam::123456789012:role/provisioning/deployer',
+      pattern: 'arn:aws:iam::*:role/provisioning/*',
+      kind: 'trusted',
+    },
+    {
+      case: 'a role under /app/ whose path holds ":role/provisioning/", not matched (* stays in its part)',
+      issuer: 'arn:aws:iam::123456789012:role/app/x:role/provisioning/evil',
+      pattern: 'arn:aws:iam::*:role/provisioning/*',
+      kind: 'another-principal',
+    },
+    {
+      case: 'the same attacker role against a pattern naming the account',
+      issuer: 'arn:aws:iam::123456789012:role/app/x:role/provisioning/evil',
+      pattern: 'arn:aws:iam::123456789012:role/provisioning/*',
+      kind: 'another-principal',
+    },
+    {
+      case: 'a role whose name only begins like the pattern, the pattern naming the role exactly',
+      issuer: 'arn:aws:iam::123456789012:role/provisioning-evil',
+      pattern: 'arn:aws:iam::123456789012:role/provisioning',
+      kind: 'another-principal',
+    },
+  ])('$case: $kind', ({ issuer, pattern, kind }) => {
+    const trigger = createdBy(session(issuer), 'bob');
+    expect(classifyMinter(trigger, 'bob', ACCOUNT_ID, [pattern]).kind).toBe(kind);
+  });
+});

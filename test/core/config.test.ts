@@ -14,6 +14,8 @@ describe('loadConfig', () => {
       sweepSource: 'credential-report',
       trustedKeyIssuers: [],
       ownRoleArns: [],
+      exemptionApprovers: [],
+      maxExemptionDays: 90,
     });
   });
 
@@ -58,9 +60,12 @@ describe('loadConfig', () => {
     },
     {
       name: 'TRUSTED_KEY_ISSUERS',
-      value: ' arn:aws:iam::123456789012:role/provisioning , arn:aws:sts::*:assumed-role/ci-*/*,',
+      value: ' arn:aws:iam::123456789012:role/provisioning , arn:aws:sts::123456789012:assumed-role/ci-*/*,',
       field: 'trustedKeyIssuers',
-      parsed: ['arn:aws:iam::123456789012:role/provisioning', 'arn:aws:sts::*:assumed-role/ci-*/*'],
+      parsed: [
+        'arn:aws:iam::123456789012:role/provisioning',
+        'arn:aws:sts::123456789012:assumed-role/ci-*/*',
+      ],
     },
     {
       name: 'TRUSTED_KEY_ISSUERS',
@@ -83,6 +88,14 @@ describe('loadConfig', () => {
       parsed: 'arn:aws:events:us-east-1:123456789012:event-bus/security-events',
     },
     { name: 'SWEEP_SOURCE', value: 'full', field: 'sweepSource', parsed: 'full' },
+    {
+      name: 'EXEMPTION_APPROVERS',
+      value: 'arn:aws:iam::123456789012:role/security-admin',
+      field: 'exemptionApprovers',
+      parsed: ['arn:aws:iam::123456789012:role/security-admin'],
+    },
+    { name: 'MAX_EXEMPTION_DAYS', value: '1', field: 'maxExemptionDays', parsed: 1 },
+    { name: 'MAX_EXEMPTION_DAYS', value: '365', field: 'maxExemptionDays', parsed: 365 },
   ])('accepts $name=$value', ({ name, value, field, parsed }) => {
     expect(loadConfig({ [name]: value })[field as keyof ReturnType<typeof loadConfig>]).toEqual(parsed);
   });
@@ -105,6 +118,24 @@ describe('loadConfig', () => {
       value: 'arn:aws:iam::123456789012:role/ok,arn:aws:iam::123456789012:role/with space',
       allowed: '"arn:aws:iam::123456789012:role/with space" is not an ARN pattern',
     },
+    {
+      name: 'TRUSTED_KEY_ISSUERS',
+      value: 'arn:aws:ec2:us-east-1:123456789012:instance/*',
+      allowed: 'is not an ARN pattern of IAM or STS (service "ec2" is neither iam nor sts)',
+    },
+    {
+      name: 'TRUSTED_KEY_ISSUERS',
+      value: 'arn:aws:sts:*:123456789012:assumed-role/ci/*',
+      allowed: 'region "*" must be empty',
+    },
+    {
+      name: 'EXEMPTION_APPROVERS',
+      value: 'arn:aws:iam:us-east-1:123456789012:role/security-admin',
+      allowed: 'is not an ARN pattern of IAM or STS (region "us-east-1" must be empty',
+    },
+    { name: 'EXEMPTION_APPROVERS', value: 'security-admin', allowed: 'use IAM or STS ARNs with * wildcards' },
+    { name: 'MAX_EXEMPTION_DAYS', value: '0', allowed: 'use a whole number from 1 to 365' },
+    { name: 'MAX_EXEMPTION_DAYS', value: '366', allowed: 'use a whole number from 1 to 365' },
     { name: 'EXEMPT_TAG', value: 'aws:exempt', allowed: 'use an IAM tag key' },
     { name: 'EXEMPT_TAG', value: 'exempt#1', allowed: 'use an IAM tag key' },
     { name: 'EXEMPT_TAG', value: 'k'.repeat(129), allowed: 'use an IAM tag key' },
@@ -155,5 +186,23 @@ describe('loadConfig', () => {
     expect(
       loadConfig({ TRUSTED_KEY_ISSUERS: value.split(',').slice(0, 50).join(',') }).trustedKeyIssuers,
     ).toHaveLength(50);
+  });
+
+  it('caps MAX_EXEMPTION_DAYS at the 90 days CloudTrail keeps when EXEMPTION_APPROVERS is set', () => {
+    const approvers = { EXEMPTION_APPROVERS: 'arn:aws:iam::123456789012:role/security-admin' };
+    expect(loadConfig({ ...approvers, MAX_EXEMPTION_DAYS: '90' }).maxExemptionDays).toBe(90);
+    expect(() => loadConfig({ ...approvers, MAX_EXEMPTION_DAYS: '91' })).toThrow(
+      'MAX_EXEMPTION_DAYS="91" is not allowed; use a whole number from 1 to 90',
+    );
+  });
+
+  it('refuses EXEMPTION_APPROVERS in organization mode, naming both variables', () => {
+    expect(() =>
+      loadConfig({
+        EXEMPTION_APPROVERS: 'arn:aws:iam::123456789012:role/security-admin',
+        MEMBER_ROLE_NAME: 'KeyWardenMember',
+        MEMBER_ACCOUNT_IDS: '111122223333',
+      }),
+    ).toThrow(/EXEMPTION_APPROVERS is set with MEMBER_ROLE_NAME/);
   });
 });

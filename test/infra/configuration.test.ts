@@ -109,6 +109,39 @@ describe('AccessKeyDetector props', () => {
       /trustedKeyIssuers entry "arn:aws:iam::123456789012:role\/a,arn:aws:iam::123456789012:role\/b" is not allowed/,
     ],
     [
+      'a trusted key issuer of another service',
+      { trustedKeyIssuers: ['arn:aws:lambda::123456789012:function/provisioning'] },
+      /trustedKeyIssuers entry "arn:aws:lambda::123456789012:function\/provisioning" is not allowed; .*service "lambda" is neither iam nor sts/,
+    ],
+    [
+      'an exemption approver that is not an IAM or STS ARN',
+      { exemptionApprovers: ['arn:aws:s3:::approvals/*'] },
+      /exemptionApprovers entry "arn:aws:s3:::approvals\/\*" is not allowed; .*service "s3" is neither iam nor sts/,
+    ],
+    [
+      'exemption approvers in organization mode',
+      {
+        exemptionApprovers: ['arn:aws:iam::123456789012:role/security-admin'],
+        organization: {
+          organizationId: 'o-a1b2c3d4e5',
+          memberRoleName: 'KeyWardenMember',
+          memberAccountIds: ['111122223333'],
+        },
+      },
+      /exemptionApprovers is set with organization/,
+    ],
+    [
+      'an exemption of no day',
+      { maxExemptionDays: 0 },
+      /maxExemptionDays 0 is not allowed; use a whole number from 1 to 365 \(days\)/,
+    ],
+    ['an exemption over a year', { maxExemptionDays: 366 }, /maxExemptionDays 366 is not allowed/],
+    [
+      'an exemption longer than CloudTrail can prove, with approvers',
+      { exemptionApprovers: ['arn:aws:iam::123456789012:role/security-admin'], maxExemptionDays: 91 },
+      /maxExemptionDays 91 is not allowed; use a whole number from 1 to 90 \(days\), as CloudTrail LookupEvents proves/,
+    ],
+    [
       'more than 50 trusted key issuers',
       { trustedKeyIssuers: Array.from({ length: 51 }, (_, i) => `arn:aws:iam::123456789012:role/r${i}`) },
       /trustedKeyIssuers holds 51 patterns; use at most 50/,
@@ -145,11 +178,16 @@ describe('AccessKeyDetector props', () => {
         trustedKeyIssuers: [
           'arn:aws:iam::123456789012:role/provisioning',
           'arn:aws:sts::123456789012:assumed-role/ci-*/*',
-          'arn:aws:iam::*:role/OrganizationAccountAccessRole',
+          'arn:aws:iam::111122223333:role/OrganizationAccountAccessRole',
         ],
       },
     ],
     ['the least detector concurrency', { detectorConcurrency: 2 }],
+    ['a year-long exemption cap without approvers', { maxExemptionDays: 365 }],
+    [
+      'exemption approvers with a 90-day cap',
+      { exemptionApprovers: ['arn:aws:iam::123456789012:role/security-admin'], maxExemptionDays: 90 },
+    ],
     ['the most detector concurrency', { detectorConcurrency: 1000 }],
   ])('accepts %s', (_case, props) => {
     expect(build(props).detectorFunction).toBeDefined();
@@ -158,7 +196,10 @@ describe('AccessKeyDetector props', () => {
   it('passes TRUSTED_KEY_ISSUERS to the detector only, comma-separated', () => {
     const stack = scratchStack();
     new AccessKeyDetector(stack, 'Detector', {
-      trustedKeyIssuers: ['arn:aws:iam::123456789012:role/provisioning', 'arn:aws:sts::*:assumed-role/ci/*'],
+      trustedKeyIssuers: [
+        'arn:aws:iam::123456789012:role/provisioning',
+        'arn:aws:sts::123456789012:assumed-role/ci/*',
+      ],
     });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::Lambda::Function', {
@@ -166,7 +207,7 @@ describe('AccessKeyDetector props', () => {
       Environment: {
         Variables: Match.objectLike({
           [ENV.trustedKeyIssuers]:
-            'arn:aws:iam::123456789012:role/provisioning,arn:aws:sts::*:assumed-role/ci/*',
+            'arn:aws:iam::123456789012:role/provisioning,arn:aws:sts::123456789012:assumed-role/ci/*',
         }),
       },
     });
@@ -256,8 +297,8 @@ describe('stackPropsFromContext', () => {
 
   it.each<[unknown, string[]]>([
     [
-      'arn:aws:iam::123456789012:role/a, arn:aws:sts::*:assumed-role/ci/*',
-      ['arn:aws:iam::123456789012:role/a', 'arn:aws:sts::*:assumed-role/ci/*'],
+      'arn:aws:iam::123456789012:role/a, arn:aws:sts::123456789012:assumed-role/ci/*',
+      ['arn:aws:iam::123456789012:role/a', 'arn:aws:sts::123456789012:assumed-role/ci/*'],
     ],
     [
       ['arn:aws:iam::123456789012:role/a', ' arn:aws:iam::123456789012:role/b '],
@@ -504,6 +545,19 @@ describe('the CDK app', () => {
         ).join(','),
       },
       message: 'trustedKeyIssuers holds 51 patterns; use at most 50 (a * wildcard covers many principals)',
+    },
+    {
+      context: { trustedKeyIssuers: 'arn:aws:iam:*:*:role/provisioning/*' },
+      message:
+        'trustedKeyIssuers entry "arn:aws:iam:*:*:role/provisioning/*" is not allowed; use an IAM or STS ARN with * wildcards, e.g. arn:aws:iam::123456789012:role/provisioning (region "*" must be empty (IAM and STS principal ARNs have none))',
+    },
+    {
+      context: {
+        exemptionApprovers: 'arn:aws:iam::123456789012:role/security-admin',
+        maxExemptionDays: '120',
+      },
+      message:
+        'maxExemptionDays 120 is not allowed; use a whole number from 1 to 90 (days), as CloudTrail LookupEvents proves who set an exemption for 90 days only',
     },
     {
       context: { detectorConcurrency: '1' },

@@ -545,6 +545,9 @@ describe('AccessKeyDetector permissions', () => {
       called.delete('organizations:ListAccounts');
       // The account queue: sqs:SendMessage allows SendMessageBatch (checked with the queue's own tests).
       called.delete('sqs:SendMessageBatch');
+      // Who set an exemption tag: granted only with exemptionApprovers, which organization mode refuses (checked
+      // with that variant below).
+      called.delete('cloudtrail:LookupEvents');
       const role = logicalId(t, 'AWS::IAM::Policy', kind === 'detector' ? 'DetectorRole' : 'SweepRole');
       const granted = statements(t)
         .filter((s) => s.policy === role)
@@ -952,3 +955,62 @@ async function actionsCalledBy(entry: string, prefixes: Record<string, string>):
   }
   return actions;
 }
+
+describe('KeyWarden with exemption approvers', () => {
+  const APPROVER = 'arn:aws:iam::123456789012:role/security-admin';
+  let approved: SynthesizedVariant;
+  beforeAll(() => {
+    approved = synthesizeVariant({
+      env: { region: 'us-east-1' },
+      detector: { exemptionApprovers: [APPROVER], maxExemptionDays: 30 },
+    });
+  });
+
+  it('grants cloudtrail:LookupEvents to both functions, on "*" (no resource type), and only then', () => {
+    const t = approved.template;
+    const lookups = statements(t).filter((s) => actionsOf(s).includes('cloudtrail:LookupEvents'));
+    expect(lookups.map((s) => s.policy).sort()).toEqual(
+      [
+        logicalId(t, 'AWS::IAM::Policy', 'DetectorRole'),
+        logicalId(t, 'AWS::IAM::Policy', 'SweepRole'),
+      ].sort(),
+    );
+    for (const statement of lookups) {
+      expect(statement).toMatchObject({
+        Sid: 'LookupTagEvents',
+        Action: 'cloudtrail:LookupEvents',
+        Resource: '*',
+      });
+    }
+    for (const variant of [defaults, everything, forwarded]) {
+      expect(
+        statements(variant.template).filter((s) => actionsOf(s).includes('cloudtrail:LookupEvents')),
+      ).toEqual([]);
+    }
+  });
+
+  it('passes EXEMPTION_APPROVERS and MAX_EXEMPTION_DAYS to both functions', () => {
+    const functions = Object.values(approved.template.findResources('AWS::Lambda::Function'));
+    const keyWarden = functions.filter((fn) => /KeyWarden: /.test(String(fn.Properties.Description)));
+    expect(keyWarden).toHaveLength(2);
+    for (const fn of keyWarden) {
+      expect(fn.Properties.Environment.Variables).toMatchObject({
+        EXEMPTION_APPROVERS: APPROVER,
+        MAX_EXEMPTION_DAYS: '30',
+      });
+    }
+    for (const fn of Object.values(defaults.template.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.Environment?.Variables ?? {}).not.toHaveProperty('EXEMPTION_APPROVERS');
+      expect(fn.Properties.Environment?.Variables ?? {}).not.toHaveProperty('MAX_EXEMPTION_DAYS');
+    }
+  });
+
+  it('has no unacknowledged cdk-nag AwsSolutions finding', () => {
+    const report = new AwsSolutionsChecks().validateScope(approved.app);
+    expect(
+      report.violations.flatMap((violation) =>
+        violation.violatingResources.map((resource) => `${violation.ruleName} at ${resource.constructPath}`),
+      ),
+    ).toEqual([]);
+  });
+});

@@ -89,7 +89,56 @@ export interface AwsProxy {
    * from the request, as Security Hub ignores it (moto overwrites regardless).
    */
   enforceUpdatedAt(): void;
+  /**
+   * From now on, CloudTrail LookupEvents (which moto answers 500) is answered from `records`, CloudTrail records as
+   * a trail holds them: filtered by the EventName attribute and StartTime/EndTime, newest first, paged by
+   * MaxResults with a NextToken, each event carrying its record as the `CloudTrailEvent` JSON string.
+   */
+  serveLookupEvents(records: readonly Record<string, unknown>[]): void;
   close(): Promise<void>;
+}
+
+interface LookupEventsRequest {
+  LookupAttributes?: { AttributeKey?: string; AttributeValue?: string }[];
+  StartTime?: number;
+  EndTime?: number;
+  MaxResults?: number;
+  NextToken?: string;
+}
+
+/** A LookupEvents answer over `records`, as CloudTrail gives it (times in epoch seconds, as the JSON protocol does). */
+function lookupEvents(records: readonly Record<string, unknown>[], body: Buffer): unknown {
+  const request = JSON.parse(body.toString('utf8') || '{}') as LookupEventsRequest;
+  const eventName = request.LookupAttributes?.find((a) => a.AttributeKey === 'EventName')?.AttributeValue;
+  const timeOf = (record: Record<string, unknown>) => Date.parse(String(record.eventTime)) / 1000;
+  const matching = records
+    .filter((record) => eventName === undefined || record.eventName === eventName)
+    .filter((record) => request.StartTime === undefined || timeOf(record) >= request.StartTime)
+    .filter((record) => request.EndTime === undefined || timeOf(record) <= request.EndTime)
+    .sort((a, b) => timeOf(b) - timeOf(a));
+  const start = Number(request.NextToken ?? 0);
+  const size = request.MaxResults ?? 50;
+  const page = matching.slice(start, start + size);
+  const identity = (record: Record<string, unknown>) =>
+    (record.userIdentity ?? {}) as Record<string, unknown>;
+  return {
+    Events: page.map((record) => ({
+      EventId: record.eventID,
+      EventName: record.eventName,
+      ReadOnly: 'false',
+      EventTime: timeOf(record),
+      EventSource: record.eventSource,
+      Username: String(
+        identity(record).userName ??
+          String(identity(record).arn ?? '')
+            .split('/')
+            .pop(),
+      ),
+      Resources: [],
+      CloudTrailEvent: JSON.stringify(record),
+    })),
+    ...(start + size < matching.length ? { NextToken: String(start + size) } : {}),
+  };
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -236,6 +285,7 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
   const now = options.now ?? Date.now;
   const limits = (options.rateLimits ?? []).map((limit) => ({ limit, take: tokenBucket(limit, now) }));
   let newestUpdatedAt: Map<string, number> | undefined;
+  let trailRecords: readonly Record<string, unknown>[] | undefined;
 
   const server: Server = createServer(async (req, res) => {
     let body = await readBody(req);
@@ -273,6 +323,11 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
         res.end(JSON.stringify({ Findings: findings }));
         return;
       }
+    }
+    if (trailRecords !== undefined && call.service === 'cloudtrail' && call.operation === 'LookupEvents') {
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': 'proxy' });
+      res.end(JSON.stringify(lookupEvents(trailRecords, body)));
+      return;
     }
     if (newestUpdatedAt !== undefined && call.operation === 'BatchImportFindings') {
       body = dropStaleFindings(body, newestUpdatedAt);
@@ -329,9 +384,13 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
     clearFaults: () => {
       faults = [];
       newestUpdatedAt = undefined;
+      trailRecords = undefined;
     },
     enforceUpdatedAt: () => {
       newestUpdatedAt ??= new Map();
+    },
+    serveLookupEvents: (records) => {
+      trailRecords = records;
     },
     close: () =>
       new Promise<void>((resolve) => {
