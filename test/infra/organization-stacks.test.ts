@@ -2,15 +2,16 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { type App, type Stack, Validations } from 'aws-cdk-lib';
+import { type App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV, KEY_EVENT_PATTERN } from '../../functions/shared/constants.ts';
 import { KeyWardenCentralStack, type KeyWardenCentralStackProps } from '../../infra/central-stack.ts';
+import { SettingError } from '../../infra/errors.ts';
 import { KeyWardenManagementStack } from '../../infra/management-stack.ts';
 import { KeyWardenMemberStack, MEMBER_STACK_PARAMETERS } from '../../infra/member-stack.ts';
-import { MAX_TEMPLATE_BODY_BYTES } from '../../infra/member-stack-set.ts';
+import { MAX_TEMPLATE_BODY_BYTES, MemberStackSet } from '../../infra/member-stack-set.ts';
 import { findPythonTool, installAdvice } from '../../scripts/lib/python-tools.mjs';
 import { removeTestApps, testApp } from './synth.ts';
 
@@ -240,6 +241,61 @@ describe('MemberStackSet', () => {
         },
       }),
     ).toThrow(/the member template is \d+ bytes, more than the 51200 CloudFormation takes inline/);
+  });
+
+  it('refuses an allow-list that leaves no member once the central account is left out', () => {
+    // Prepare: without the refusal, the empty filtered list would drop the filter and reach every account of the OUs.
+    const build = () =>
+      central({
+        env: { account: CENTRAL_ACCOUNT, region: 'us-east-1' },
+        organization: {
+          organizationId: ORGANIZATION_ID,
+          memberOus: OUS,
+          memberAccountIds: [CENTRAL_ACCOUNT],
+        },
+      });
+
+    // Act, Assess
+    expect(build).toThrow(SettingError);
+    expect(build).toThrow(
+      `memberAccountIds names no member account: ${CENTRAL_ACCOUNT} is the central account, which the StackSet leaves out; name the member accounts, or leave memberAccountIds out to deploy to every account of memberOus`,
+    );
+  });
+
+  it('keeps the allow-listed members when the central account is among them', () => {
+    const variant = central({
+      env: { account: CENTRAL_ACCOUNT, region: 'us-east-1' },
+      organization: {
+        organizationId: ORGANIZATION_ID,
+        memberOus: OUS,
+        memberAccountIds: [CENTRAL_ACCOUNT, '111122223333'],
+      },
+    });
+    expect(stackSetOf(variant).StackInstancesGroup[0].DeploymentTargets).toEqual({
+      OrganizationalUnitIds: OUS,
+      AccountFilterType: 'INTERSECTION',
+      Accounts: ['111122223333'],
+    });
+  });
+
+  it('refuses an empty account list rather than deploying to every account of the OUs', () => {
+    const stack = new Stack(testApp(), 'Scratch');
+    expect(
+      () =>
+        new MemberStackSet(stack, 'Members', {
+          organizationalUnitIds: OUS,
+          region: 'us-east-1',
+          parameters: {
+            centralEventBusArn: 'arn:aws:events:us-east-1:999988887777:event-bus/keywarden-organization',
+            detectorRoleArn: 'arn:aws:iam::999988887777:role/detector',
+            sweepRoleArn: 'arn:aws:iam::999988887777:role/sweep',
+            homeRegion: 'us-east-1',
+          },
+          accountIds: [],
+        }),
+    ).toThrow(
+      'accountIds is empty; name at least one account, or leave accountIds out to deploy to every account of the OUs',
+    );
   });
 
   it.each([
