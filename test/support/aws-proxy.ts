@@ -11,6 +11,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
+import { type Caller, lookupEvents, type TrailRecord, updateAccessKeyRecord } from './trail-records.ts';
 
 export interface RecordedCall {
   readonly service: string;
@@ -84,6 +85,15 @@ export interface AwsProxy {
    * from the request, as Security Hub ignores it (moto overwrites regardless).
    */
   enforceUpdatedAt(): void;
+  /** CloudTrail records LookupEvents serves (moto answers it 500). */
+  readonly trail: TrailRecord[];
+  /**
+   * From now on, every IAM UpdateAccessKey that moto carries out is added to {@link trail} as made by `caller`
+   * (undefined: not recorded), as CloudTrail would log it.
+   */
+  recordKeyUpdates(caller: (() => Caller | undefined) | undefined): void;
+  /** Empties {@link trail} and stops recording. */
+  clearTrail(): void;
   close(): Promise<void>;
 }
 
@@ -231,6 +241,8 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
   const now = options.now ?? Date.now;
   const limits = (options.rateLimits ?? []).map((limit) => ({ limit, take: tokenBucket(limit, now) }));
   let newestUpdatedAt: Map<string, number> | undefined;
+  const trail: TrailRecord[] = [];
+  let keyUpdateCaller: (() => Caller | undefined) | undefined;
 
   const server: Server = createServer(async (req, res) => {
     let body = await readBody(req);
@@ -269,6 +281,20 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
         return;
       }
     }
+    if (aws && call.service === 'cloudtrail' && call.operation === 'LookupEvents') {
+      const answer = lookupEvents(trail, JSON.parse(body.toString('utf8') || '{}'));
+      res.writeHead(answer.status, {
+        'content-type': 'application/x-amz-json-1.1',
+        ...(answer.status === 200 ? {} : { 'x-amzn-errortype': String(answer.body.__type) }),
+      });
+      res.end(JSON.stringify(answer.body));
+      return;
+    }
+    const keyUpdate =
+      call.operation === 'UpdateAccessKey' && keyUpdateCaller !== undefined
+        ? new URLSearchParams(body.toString('utf8'))
+        : undefined;
+    const updater = keyUpdate === undefined ? undefined : keyUpdateCaller?.();
     if (newestUpdatedAt !== undefined && call.operation === 'BatchImportFindings') {
       body = dropStaleFindings(body, newestUpdatedAt);
     }
@@ -281,6 +307,17 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
         headers: { ...req.headers, host: target.host, 'content-length': String(body.length) },
       },
       (upstreamRes) => {
+        if (keyUpdate !== undefined && updater !== undefined && upstreamRes.statusCode === 200) {
+          trail.push(
+            updateAccessKeyRecord({
+              caller: updater,
+              userName: keyUpdate.get('UserName') ?? '',
+              accessKeyId: keyUpdate.get('AccessKeyId') ?? '',
+              status: keyUpdate.get('Status') === 'Active' ? 'Active' : 'Inactive',
+              eventTime: new Date(),
+            }),
+          );
+        }
         res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
         upstreamRes.pipe(res);
       },
@@ -315,6 +352,14 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
     },
     enforceUpdatedAt: () => {
       newestUpdatedAt ??= new Map();
+    },
+    trail,
+    recordKeyUpdates: (caller) => {
+      keyUpdateCaller = caller;
+    },
+    clearTrail: () => {
+      trail.length = 0;
+      keyUpdateCaller = undefined;
     },
     close: () =>
       new Promise<void>((resolve) => {
