@@ -1,4 +1,13 @@
-import { Annotations, Aws, CfnParameter, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import {
+  Annotations,
+  Aws,
+  CfnParameter,
+  Duration,
+  Fn,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -212,7 +221,21 @@ export class KeyWardenMember extends Construct {
         conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [exemptTag] } },
       }),
     );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'LookupKeyDeactivations',
+        // restore proves from CloudTrail that KeyWarden switched the key off. LookupEvents has no resource-level
+        // permissions (Service Authorization Reference, CloudTrail), so "*" is the only resource that works.
+        actions: ['cloudtrail:LookupEvents'],
+        resources: ['*'],
+      }),
+    );
     acknowledgeWildcards(role, 'detector');
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'cloudtrail:LookupEvents has no resource-level permissions (Service Authorization Reference for CloudTrail), so it needs Resource "*"; that statement grants only this read action, which restore needs to prove who switched a key off.',
+    });
     return role;
   }
 }

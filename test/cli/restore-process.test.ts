@@ -286,17 +286,20 @@ describe('keywarden restore (process)', () => {
     );
 
     // Act
-    const result = await keywarden([
-      'restore',
-      'member-frank',
-      '--key',
-      keyId,
-      '--account',
-      member,
-      '--role-name',
-      'KeyWardenMember',
-      '--yes',
-    ]);
+    const result = await keywarden(
+      [
+        'restore',
+        'member-frank',
+        '--key',
+        keyId,
+        '--account',
+        member,
+        '--role-name',
+        'KeyWardenMember',
+        '--yes',
+      ],
+      { KEYWARDEN_ROLE_ARNS: '' },
+    );
 
     // Assess
     expect(result.code, result.stderr).toBe(0);

@@ -27,10 +27,28 @@ describe('parseCommandLine: restore', () => {
       exemptDays: 7,
       exemptTag: 'keywarden:exempt',
       yes: false,
+      force: false,
+      keywardenRoles: [],
       profile: undefined,
       region: undefined,
       member: undefined,
     });
+  });
+
+  it('reads --force with --key, and KeyWarden roles from --keywarden-roles, else KEYWARDEN_ROLE_ARNS', () => {
+    const detector = 'arn:aws:iam::123456789012:role/KeyWarden-DetectorRole';
+    const sweep = 'arn:aws:iam::123456789012:role/path/KeyWarden-SweepRole';
+    expect(restoreOptions(['restore', 'alice', '--key', 'AKIAIOSFODNN7EXAMPLE', '--force']).force).toBe(true);
+    expect(
+      restoreOptions(['restore', 'alice', '--keywarden-roles', `${detector}, ${sweep}`]).keywardenRoles,
+    ).toEqual([detector, sweep]);
+    expect(restoreOptions(['restore', 'alice'], { KEYWARDEN_ROLE_ARNS: sweep }).keywardenRoles).toEqual([
+      sweep,
+    ]);
+    expect(
+      restoreOptions(['restore', 'alice', '--keywarden-roles', detector], { KEYWARDEN_ROLE_ARNS: sweep })
+        .keywardenRoles,
+    ).toEqual([detector]);
   });
 
   it('reads --account and --role-name into the member account to act in', () => {
@@ -98,6 +116,26 @@ describe('parseCommandLine: restore', () => {
       message: /--exempt-days "1.5"/,
     },
     { case: 'an unknown flag', argv: ['restore', 'alice', '--force'], message: /--force/ },
+    {
+      case: '--force without --key',
+      argv: ['restore', 'alice', '--force'],
+      message: /--force goes with --key ID/,
+    },
+    {
+      case: 'a KeyWarden role given as a pattern',
+      argv: ['restore', 'alice', '--keywarden-roles', 'arn:aws:iam::*:role/KeyWarden-*'],
+      message: /--keywarden-roles "arn:aws:iam::\*:role\/KeyWarden-\*" is not allowed/,
+    },
+    {
+      case: 'a KeyWarden role that is a session, not a role',
+      argv: [
+        'restore',
+        'alice',
+        '--keywarden-roles',
+        'arn:aws:sts::123456789012:assumed-role/KeyWarden-DetectorRole/keywarden-detector',
+      ],
+      message: /is not allowed; use the exact ARNs of KeyWarden's roles/,
+    },
     { case: 'a scan flag', argv: ['restore', 'alice', '--remediate'], message: /--remediate/ },
     {
       case: 'a bad tag key',

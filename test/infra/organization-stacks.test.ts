@@ -476,8 +476,14 @@ describe('KeyWardenMember (the StackSet template)', () => {
         'iam:UpdateAccessKey',
         'securityhub:BatchImportFindings',
         'securityhub:GetFindings',
+        'cloudtrail:LookupEvents',
       ].sort(),
     );
+    // restore proves from CloudTrail who switched a key off; LookupEvents takes no resource but "*".
+    expect(statements.find((s) => s.Sid === 'LookupKeyDeactivations')).toMatchObject({
+      Action: 'cloudtrail:LookupEvents',
+      Resource: '*',
+    });
     expect(statements.find((s) => s.Sid === 'TagUserExempt')?.Condition).toEqual({
       'ForAllValues:StringEquals': { 'aws:TagKeys': ['team:exempt'] },
     });
