@@ -62,8 +62,11 @@ describe('keywarden restore (process)', () => {
   };
 
   /** A user whose surplus key KeyWarden deactivated and recorded (the CLI's remediation, findings imported). */
-  async function deactivatedByKeyWarden(userName: string): Promise<{ deactivated: string; kept: string }> {
-    await aws.seed([{ userName, activeKeys: 2 }]);
+  async function deactivatedByKeyWarden(
+    userName: string,
+    tags?: Record<string, string>,
+  ): Promise<{ deactivated: string; kept: string }> {
+    await aws.seed([{ userName, activeKeys: 2, ...(tags ? { tags } : {}) }]);
     // CloudTrail logs the deactivation as the sweep role's; the restore's own calls as the operator's.
     aws.proxy.recordKeyUpdates(() => SWEEP);
     const scan = await keywarden(['scan', '--import-findings', '--remediate', '--yes']);
@@ -158,6 +161,26 @@ describe('keywarden restore (process)', () => {
       'kept-alice',
     ]);
     expect((await keys('kept-alice'))[deactivated]).toBe('Active');
+  });
+
+  it('confirms an exemption tag IAM holds in other letters, since IAM tag keys are case-insensitive', async () => {
+    // Prepare: a tag in other letters that exempts nobody; IAM then replaces its value and keeps its letters.
+    const { deactivated } = await deactivatedByKeyWarden('case-kim', { 'KeyWarden:Exempt': 'false' });
+    aws.proxy.caseInsensitiveTagKeys();
+
+    // Act
+    const result = await keywarden(['restore', 'case-kim', '--yes']);
+
+    // Assess
+    expect(result.code, result.stderr).toBe(0);
+    const until = (await tags('case-kim'))['KeyWarden:Exempt'] as string;
+    expect(until).toMatch(ISO_SECOND);
+    expect(result.stdout).toContain(`Confirmed by IAM: ${deactivated} Active, keywarden:exempt=${until}`);
+    expect(writes()).toEqual({
+      'iam.TagUser': 1,
+      'iam.UpdateAccessKey': 1,
+      'securityhub.BatchImportFindings': 1,
+    });
   });
 
   it('re-activates the key named with --key when no deactivation is recorded', async () => {

@@ -5,6 +5,7 @@ import {
   describePlan,
   exemptUntil,
   planRestore,
+  RESTORE_HELP,
   type RestoreOptions,
   RestoreRefusedError,
   restoreConfirmed,
@@ -174,6 +175,19 @@ describe('parseCommandLine: restore', () => {
   });
 });
 
+describe('RESTORE_HELP', () => {
+  it('names the restore role the member stack adds for --role-name, not the member role', () => {
+    const roleName = RESTORE_HELP.slice(
+      RESTORE_HELP.indexOf('--role-name NAME'),
+      RESTORE_HELP.indexOf('--profile NAME'),
+    );
+    expect(roleName).toContain('KeyWardenMemberRestore');
+    expect(roleName).toContain('restorePrincipals');
+    expect(roleName).not.toMatch(/the member role KeyWarden is deployed with/);
+    expect(RESTORE_HELP).toMatch(/sts:AssumeRole on the restore role/);
+  });
+});
+
 describe('exemptUntil', () => {
   it('is now + N days in ISO 8601 UTC, to the second', () => {
     expect(exemptUntil(new Date('2026-06-01T12:00:00.789Z'), 7)).toBe('2026-06-08T12:00:00Z');
@@ -310,6 +324,21 @@ describe('restoreConfirmed', () => {
 
   it('confirms when IAM shows the key active and the tag set', () => {
     expect(restoreConfirmed(planned, snapshot([OLD_KEY, NEW_KEY], tagged))).toBeUndefined();
+  });
+
+  it.each<{ case: string; tags: Record<string, string> }>([
+    { case: 'in other letters', tags: { 'KeyWarden:Exempt': '2026-06-08T12:00:00Z' } },
+    {
+      case: 'twice, the exact letters holding the value (an emulator keeps both)',
+      tags: { 'KeyWarden:Exempt': 'false', 'keywarden:exempt': '2026-06-08T12:00:00Z' },
+    },
+  ])('confirms the tag IAM holds $case, since IAM tag keys are case-insensitive', ({ tags }) => {
+    expect(restoreConfirmed(planned, snapshot([OLD_KEY, NEW_KEY], { tags }))).toBeUndefined();
+  });
+
+  it('does not confirm a tag in other letters that holds another value', () => {
+    const other = snapshot([OLD_KEY, NEW_KEY], { tags: { 'KEYWARDEN:EXEMPT': 'true' } });
+    expect(restoreConfirmed(planned, other)).toMatch(/"true", not 2026-06-08T12:00:00Z/);
   });
 
   it.each([

@@ -352,6 +352,32 @@ describe('KeyWardenMember (the StackSet template)', () => {
     );
   });
 
+  it("pins the forwarding role's trust to the forwarding rule (aws:SourceArn), not any rule of the account", () => {
+    const t = memberBodyOf(deactivating);
+    const [ruleId, rule] = only(t, 'AWS::Events::Rule', 'ForwardKeyEvents');
+    const [, role] = only(t, 'AWS::IAM::Role', 'ForwardRole');
+    const [trust] = role.Properties.AssumeRolePolicyDocument.Statement;
+    // The rule's ARN as CloudFormation resolves it; a GetAtt of the rule would make the role and rule a cycle.
+    expect(rule.Properties.Name).toEqual(expect.any(String));
+    expect(trust.Condition.ArnEquals).toEqual({
+      'aws:SourceArn': {
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':events:',
+            { Ref: 'AWS::Region' },
+            ':',
+            { Ref: 'AWS::AccountId' },
+            `:rule/${rule.Properties.Name}`,
+          ],
+        ],
+      },
+    });
+    expect(ruleId).toContain('ForwardKeyEvents');
+  });
+
   it('lets only the central detector and sweep roles assume the member role', () => {
     const [, role] = only(memberBodyOf(deactivating), 'AWS::IAM::Role', 'MemberRole');
     expect(role.Properties.RoleName).toBe('KeyWardenMember');

@@ -94,6 +94,12 @@ export interface AwsProxy {
   recordKeyUpdates(caller: (() => Caller | undefined) | undefined): void;
   /** Empties {@link trail} and stops recording. */
   clearTrail(): void;
+  /**
+   * From now on, IAM tag keys are case-insensitive, as in IAM (moto keeps `A` and `a` as two tags): a TagUser whose
+   * key matches a tag of the user in other letters replaces that tag's value and keeps its letters. Until
+   * {@link clearFaults}.
+   */
+  caseInsensitiveTagKeys(): void;
   close(): Promise<void>;
 }
 
@@ -226,6 +232,33 @@ async function findingsById(
   return found;
 }
 
+/** A TagUser body whose keys take the letters of the user's tags that match them case-insensitively. */
+async function withStoredTagKeys(upstream: string, req: IncomingMessage, body: Buffer): Promise<Buffer> {
+  const form = new URLSearchParams(body.toString('utf8'));
+  const userName = form.get('UserName') ?? '';
+  const response = await fetch(upstream, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: String(req.headers.authorization ?? ''),
+    },
+    body: new URLSearchParams({
+      Action: 'ListUserTags',
+      Version: '2010-05-08',
+      UserName: userName,
+    }).toString(),
+  });
+  const stored = [...(await response.text()).matchAll(/<Key>([^<]*)<\/Key>/g)].map(
+    (match) => match[1] as string,
+  );
+  for (const [name, value] of [...form.entries()]) {
+    if (!/^Tags\.member\.\d+\.Key$/.test(name)) continue;
+    const existing = stored.find((key) => key.toLowerCase() === value.toLowerCase());
+    if (existing !== undefined) form.set(name, existing);
+  }
+  return Buffer.from(form.toString());
+}
+
 function countBy(calls: readonly RecordedCall[]): Record<string, number> {
   return calls.reduce<Record<string, number>>((acc, c) => {
     const key = `${c.service}.${c.operation}`;
@@ -243,6 +276,7 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
   let newestUpdatedAt: Map<string, number> | undefined;
   const trail: TrailRecord[] = [];
   let keyUpdateCaller: (() => Caller | undefined) | undefined;
+  let tagKeysIgnoreCase = false;
 
   const server: Server = createServer(async (req, res) => {
     let body = await readBody(req);
@@ -295,6 +329,9 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
         ? new URLSearchParams(body.toString('utf8'))
         : undefined;
     const updater = keyUpdate === undefined ? undefined : keyUpdateCaller?.();
+    if (tagKeysIgnoreCase && call.operation === 'TagUser') {
+      body = await withStoredTagKeys(upstream, req, body);
+    }
     if (newestUpdatedAt !== undefined && call.operation === 'BatchImportFindings') {
       body = dropStaleFindings(body, newestUpdatedAt);
     }
@@ -349,6 +386,10 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
     clearFaults: () => {
       faults = [];
       newestUpdatedAt = undefined;
+      tagKeysIgnoreCase = false;
+    },
+    caseInsensitiveTagKeys: () => {
+      tagKeysIgnoreCase = true;
     },
     enforceUpdatedAt: () => {
       newestUpdatedAt ??= new Map();
