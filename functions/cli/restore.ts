@@ -77,8 +77,10 @@ Options:
   --yes              do it
   --exempt-tag KEY   the exemption tag (default: EXEMPT_TAG or keywarden:exempt)
   --account ID --role-name NAME
-                     organization mode: act in member account ID through its role
-                     NAME (the member role KeyWarden is deployed with)
+                     organization mode: act in member account ID through its
+                     restore role NAME: KeyWardenMemberRestore (<member role
+                     name>Restore), which the member stack adds when deployed
+                     with restorePrincipals; the member role cannot restore
   --profile NAME     AWS profile (default: the standard credential chain)
   --region REGION    region for STS and Security Hub (default: the profile's or AWS_REGION)
   -h, --help         show this help
@@ -86,8 +88,8 @@ Options:
 Permissions: sts:GetCallerIdentity, iam:GetUser, iam:ListAccessKeys,
 securityhub:GetFindings and cloudtrail:LookupEvents; with --yes also
 iam:TagUser, iam:UpdateAccessKey, iam:GetAccessKeyLastUsed and
-securityhub:BatchImportFindings. With --account,
-the caller needs sts:AssumeRole on the member role, and the role those.
+securityhub:BatchImportFindings. With --account, the caller needs
+sts:AssumeRole on the restore role, which grants those.
 
 Exit codes:
   0   done (or, without --yes, the plan was shown)
@@ -336,6 +338,16 @@ export function describePlan(plan: RestorePlan, callerArn: string): string[] {
   ];
 }
 
+/**
+ * The value of tag `key`: IAM tag keys are case-insensitive, so a tag held in other letters is the same tag (TagUser
+ * replaces its value and IAM keeps its letters). The exact letters win when an emulator holds both.
+ */
+export function tagValue(tags: Readonly<Record<string, string>>, key: string): string | undefined {
+  if (Object.hasOwn(tags, key)) return tags[key];
+  const wanted = key.toLowerCase();
+  return Object.entries(tags).find(([name]) => name.toLowerCase() === wanted)?.[1];
+}
+
 /** Whether IAM shows the restore's outcome: the key active and the tag set to the planned value. */
 export function restoreConfirmed(plan: RestorePlan, snapshot: UserSnapshot | undefined): string | undefined {
   if (snapshot === undefined) return `IAM user ${plan.userName} no longer exists`;
@@ -343,7 +355,7 @@ export function restoreConfirmed(plan: RestorePlan, snapshot: UserSnapshot | und
   const problems: string[] = [];
   if (key?.status !== 'Active')
     problems.push(`IAM lists ${plan.key.accessKeyId} as ${key ? key.status : 'absent'}, not Active`);
-  const tag = snapshot.user.tags[plan.exemptTag];
+  const tag = tagValue(snapshot.user.tags, plan.exemptTag);
   if (tag !== plan.exemptUntil)
     problems.push(
       `IAM shows tag ${plan.exemptTag}=${tag === undefined ? '(none)' : JSON.stringify(tag)}, not ${plan.exemptUntil}`,
