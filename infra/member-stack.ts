@@ -23,6 +23,7 @@ import {
 } from '../functions/shared/constants.ts';
 import { SettingError } from './errors.ts';
 import { keyEventPattern } from './event-pattern.ts';
+import { forwardingRuleIdentity } from './forwarding-role.ts';
 import {
   AlarmedDeadLetterQueue,
   createAlarmTopic,
@@ -137,15 +138,15 @@ export class KeyWardenMember extends Construct {
     this.alarms = [dlq.alarm];
 
     // A cross-account event-bus target needs a role in the sending account; this one may put events on the
-    // central bus only, and only EventBridge acting for this account may assume it.
+    // central bus only, and only EventBridge acting for this rule of this account may assume it.
+    const forwarding = forwardingRuleIdentity(this, 'ForwardKeyEvents');
     this.forwardingRole = new iam.Role(this, 'ForwardRole', {
-      assumedBy: new iam.ServicePrincipal('events.amazonaws.com').withConditions({
-        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
-      }),
+      assumedBy: forwarding.principal,
       description: 'KeyWarden: lets EventBridge put IAM access-key events on the central KeyWarden bus',
     });
     const centralBus = events.EventBus.fromEventBusArn(this, 'CentralBus', props.centralEventBusArn);
     this.rule = new events.Rule(this, 'ForwardKeyEvents', {
+      ruleName: forwarding.ruleName,
       description:
         'KeyWarden: forwards successful IAM access-key and user-tag calls to the central KeyWarden bus',
       eventPattern: keyEventPattern(),

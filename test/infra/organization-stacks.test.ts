@@ -346,7 +346,10 @@ describe('KeyWardenMember (the StackSet template)', () => {
           Effect: 'Allow',
           Action: 'sts:AssumeRole',
           Principal: { Service: 'events.amazonaws.com' },
-          Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+            ArnEquals: { 'aws:SourceArn': expect.anything() },
+          },
         },
       ],
     );
