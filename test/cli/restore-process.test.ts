@@ -423,6 +423,21 @@ describe('keywarden restore (process)', () => {
       expect(writes()).toEqual({});
     });
 
+    it('exits 1 naming cloudtrail:LookupEvents when CloudTrail cannot be read, and changes nothing', async () => {
+      // Prepare
+      const { deactivated } = await deactivatedByKeyWarden('blind-lena');
+      aws.proxy.inject({ operation: 'cloudtrail.LookupEvents', status: 400, code: 'AccessDeniedException' });
+
+      // Act
+      const result = await keywarden(['restore', 'blind-lena', '--yes']);
+
+      // Assess
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('cloudtrail:LookupEvents');
+      expect((await keys('blind-lena'))[deactivated]).toBe('Inactive');
+      expect(writes()).toEqual({});
+    });
+
     it('refuses --key without proof unless --force, and names who switched the key off', async () => {
       // Prepare
       const switchedOff = await forgedRecord('forced-jack');
