@@ -70,7 +70,8 @@ Options:
   --force            with --key: re-activate it even without that proof
   --keywarden-roles ARN[,ARN...]
                      KeyWarden's roles, whose deactivations may be undone: the
-                     detector's and the sweep's execution role ARNs (default:
+                     detector's and the sweep's execution role ARNs, as the
+                     stack's KeyWardenRoleArns output lists them (default:
                      KEYWARDEN_ROLE_ARNS; with --account, the member role
                      KeyWardenMember of that account)
   --exempt-days N    days the exemption lasts, 1 to 90 (default: 7)

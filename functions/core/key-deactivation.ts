@@ -112,7 +112,7 @@ export function proveDeactivation(input: {
     );
   if (input.keywardenRoles.length === 0)
     return unproven(
-      `KeyWarden's roles are not known to compare with ${who(latest)}, who switched it off at ${latest.eventTime}; name them with --keywarden-roles or KEYWARDEN_ROLE_ARNS`,
+      `KeyWarden's roles are not known to compare with ${who(latest)}, who switched it off at ${latest.eventTime}; name them with --keywarden-roles or KEYWARDEN_ROLE_ARNS (the KeyWarden stack's KeyWardenRoleArns output)`,
     );
   if (!input.keywardenRoles.includes(latest.principalArn))
     return unproven(

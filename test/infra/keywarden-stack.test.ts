@@ -775,6 +775,20 @@ describe('AccessKeyDetector trail', () => {
 });
 
 describe('KeyWardenStack placement', () => {
+  it('outputs the ARNs of its two function roles, the KEYWARDEN_ROLE_ARNS keywarden restore proves a deactivation by', () => {
+    const roleArn = (logicalIdPrefix: string) => {
+      const roles = Object.keys(defaults.template.findResources('AWS::IAM::Role')).filter((id) =>
+        id.startsWith(logicalIdPrefix),
+      );
+      expect(roles).toHaveLength(1);
+      return { 'Fn::GetAtt': [roles[0], 'Arn'] };
+    };
+    defaults.template.hasOutput('KeyWardenRoleArns', {
+      Value: { 'Fn::Join': [',', [roleArn('AccessKeyDetectorDetector'), roleArn('AccessKeyDetectorSweep')]] },
+      Description: Match.stringLikeRegexp('KEYWARDEN_ROLE_ARNS'),
+    });
+  });
+
   it('adds no region rule and no forwarder in us-east-1', () => {
     expect(defaults.template.toJSON().Rules?.IamEventRegion).toBeUndefined();
     expect(defaults.stack.forwarder).toBeUndefined();
