@@ -1,5 +1,6 @@
-import { Annotations, Stack, type StackProps, Stage, Token } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Fn, Stack, type StackProps, Stage, Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { EVENT_BUS_PATTERN } from '../functions/shared/constants.ts';
 import { AccessKeyDetector, type AccessKeyDetectorProps } from './access-key-detector.ts';
@@ -63,6 +64,11 @@ export class KeyWardenStack extends Stack {
       notificationEventBus: this.notificationBus(props.notificationBusName),
       eventsForwarded: forwarded,
     });
+    // keywarden restore re-activates a key only when CloudTrail shows one of these roles switched it off.
+    new CfnOutput(this, 'KeyWardenRoleArns', {
+      value: Fn.join(',', [this.detector.detectorFunction, this.detector.sweepFunction].map(roleArnOf)),
+      description: 'KEYWARDEN_ROLE_ARNS for keywarden restore: the roles whose deactivations it may undo',
+    });
     if (props.createDashboard ?? true) {
       this.dashboard = new KeyWardenDashboard(this, 'Dashboard', { detector: this.detector });
     }
@@ -102,4 +108,9 @@ export class KeyWardenStack extends Stack {
       ? events.EventBus.fromEventBusArn(this, 'NotificationBus', nameOrArn)
       : events.EventBus.fromEventBusName(this, 'NotificationBus', nameOrArn);
   }
+}
+
+function roleArnOf(fn: lambda.IFunction): string {
+  if (fn.role === undefined) throw new Error(`${fn.node.path} has no execution role`);
+  return fn.role.roleArn;
 }

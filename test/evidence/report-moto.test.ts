@@ -42,7 +42,8 @@ const BIN = 'functions/cli/bin.mjs';
 const MEMBER = '111122223333';
 const LOCKED = '444455556666';
 const ROLE = 'KeyWardenMember';
-const EXEMPT_UNTIL = '2099-01-01T00:00:00.000Z';
+// Within MAX_EXEMPTION_DAYS (default 90) of now: a later end exempts nobody.
+const EXEMPT_UNTIL = new Date(Date.now() + 30 * 86_400_000).toISOString();
 const DETECTOR_CONTEXT = {
   invokedFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:keywarden-detector`,
   awsRequestId: 'report-test',

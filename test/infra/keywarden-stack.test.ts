@@ -775,6 +775,20 @@ describe('AccessKeyDetector trail', () => {
 });
 
 describe('KeyWardenStack placement', () => {
+  it('outputs the ARNs of its two function roles, the KEYWARDEN_ROLE_ARNS keywarden restore proves a deactivation by', () => {
+    const roleArn = (logicalIdPrefix: string) => {
+      const roles = Object.keys(defaults.template.findResources('AWS::IAM::Role')).filter((id) =>
+        id.startsWith(logicalIdPrefix),
+      );
+      expect(roles).toHaveLength(1);
+      return { 'Fn::GetAtt': [roles[0], 'Arn'] };
+    };
+    defaults.template.hasOutput('KeyWardenRoleArns', {
+      Value: { 'Fn::Join': [',', [roleArn('AccessKeyDetectorDetector'), roleArn('AccessKeyDetectorSweep')]] },
+      Description: Match.stringLikeRegexp('KEYWARDEN_ROLE_ARNS'),
+    });
+  });
+
   it('adds no region rule and no forwarder in us-east-1', () => {
     expect(defaults.template.toJSON().Rules?.IamEventRegion).toBeUndefined();
     expect(defaults.stack.forwarder).toBeUndefined();
@@ -834,6 +848,39 @@ describe('KeyWardenStack placement', () => {
       AlarmActions: [{ Ref: logicalId(t, 'AWS::SNS::Topic', 'AlarmTopic') }],
     });
     t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: ALARM_EMAIL });
+  });
+
+  it("forwards through a role only EventBridge may assume, for this account's forwarding rule only", () => {
+    const forwarder = forwarded.stack.forwarder;
+    if (forwarder === undefined) throw new Error('no forwarder');
+    const t = Template.fromStack(forwarder);
+    const rules = t.findResources('AWS::Events::Rule');
+    const [rule] = Object.values(rules);
+    const roleArn = rule?.Properties.Targets[0].RoleArn;
+    const roleId = roleArn['Fn::GetAtt'][0] as string;
+    const role = t.toJSON().Resources[roleId];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Principal: { Service: 'events.amazonaws.com' },
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': '111122223333' },
+          ArnEquals: {
+            'aws:SourceArn': {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  `:events:us-east-1:111122223333:rule/${rule?.Properties.Name}`,
+                ],
+              ],
+            },
+          },
+        },
+      },
+    ]);
   });
 
   it('keeps the detector and its rule in the home region', () => {
