@@ -37,7 +37,7 @@ import { createAccountIamPort } from '../sweep/iam-account.ts';
 import { ACCOUNT_SCAN_CONCURRENCY, EXIT } from './args.ts';
 import { describeError } from './errors.ts';
 import type { ReportOptions } from './evidence.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './io.ts';
 import { checkProfile } from './profiles.ts';
 import { accountClientsFor, selectAccounts, targetFor } from './scan-accounts.ts';
 

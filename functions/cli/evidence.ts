@@ -2,7 +2,7 @@
 
 import { parseArgs } from 'node:util';
 import { DEFAULT_SINCE_DAYS } from '../evidence/model.ts';
-import { type MemberScan, parseMembers } from './args.ts';
+import { type MemberScan, parseMembers } from './members.ts';
 
 export const REPORT_FORMATS = ['html', 'csv', 'json', 'ocsf'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];

@@ -22,7 +22,7 @@ import {
 } from '../shared/constants.ts';
 import { EXIT } from './args.ts';
 import { describeError } from './errors.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './io.ts';
 import { checkProfile } from './profiles.ts';
 import {
   describePlan,

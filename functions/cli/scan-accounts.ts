@@ -20,11 +20,12 @@ import {
   renderAccountsJson,
   renderAccountsTable,
 } from './accounts-report.ts';
-import { ACCOUNT_SCAN_CONCURRENCY, EXIT, type MemberScan, type ScanOptions } from './args.ts';
+import { ACCOUNT_SCAN_CONCURRENCY, EXIT, type ScanOptions } from './args.ts';
 import { describeError } from './errors.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo, Output } from './io.ts';
+import type { MemberScan } from './members.ts';
 import { checkProfile } from './profiles.ts';
-import { type Output, progressReporter } from './progress.ts';
+import { progressReporter } from './progress.ts';
 import { buildScanReport, plural, summaryLine } from './report.ts';
 import { reportSettings, sweepAccount } from './sweep-account.ts';
 
