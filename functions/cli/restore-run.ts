@@ -99,13 +99,7 @@ export async function restore(
     });
     const proof = await proveOrRefuse(session, options, plan);
     printHeader(session, options, plan, proof);
-    if (!options.yes) {
-      session.out('Would:');
-      for (const step of describePlan(plan, caller.arn)) session.out(`  - ${step}`);
-      session.out();
-      session.out('Nothing changed. Run again with --yes to do it.');
-      return EXIT.compliant;
-    }
+    if (!options.yes) return printDryRun(session, plan);
     const confirmed = await writeAndConfirm(session, plan, written);
     await recordFinding(session, plan, confirmed, finding);
     return EXIT.compliant;
@@ -264,6 +258,15 @@ function printHeader(
         }. Going ahead: --force`,
   );
   out();
+}
+
+/** Without --yes: what the restore would do, and nothing done. */
+function printDryRun(session: RestoreSession, plan: RestorePlan): number {
+  session.out('Would:');
+  for (const step of describePlan(plan, session.caller.arn)) session.out(`  - ${step}`);
+  session.out();
+  session.out('Nothing changed. Run again with --yes to do it.');
+  return EXIT.compliant;
 }
 
 /** Tags the user exempt, re-activates the key, and reads IAM until it shows both. */
