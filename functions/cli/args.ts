@@ -107,14 +107,7 @@ export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty:
   try {
     parsed = parse(argv);
   } catch (error) {
-    const message = (error as Error).message;
-    // `restore` takes one account (--account); `scan` takes a list.
-    if (message.startsWith("Unknown option '--account'"))
-      return {
-        kind: 'usage-error',
-        message: "unknown option '--account': scan takes --accounts ID[,ID...] (restore takes --account ID)",
-      };
-    return { kind: 'usage-error', message };
+    return { kind: 'usage-error', message: scanUsageMessage((error as Error).message) };
   }
   const { values, positionals } = parsed;
   if (values.help) return { kind: 'help' };
@@ -138,17 +131,54 @@ export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty:
       message: `--format ${JSON.stringify(format)} is not allowed; use table or json`,
     };
   }
-  for (const [name, value] of [
-    ['--profile', values.profile],
-    ['--region', values.region],
-  ] as const) {
-    if (value !== undefined && value.trim() === '')
-      return { kind: 'usage-error', message: `${name} needs a value` };
-  }
+  const empty = emptyValue(values);
+  if (empty !== undefined) return { kind: 'usage-error', message: `${empty} needs a value` };
 
   const members = parseMembers(values.accounts, values.organization ?? false, values['role-name']);
   if (typeof members === 'string') return { kind: 'usage-error', message: members };
 
+  const config = configFromFlags(values, env);
+  if ('kind' in config) return config;
+  return {
+    kind: 'scan',
+    options: {
+      profile: values.profile,
+      region: values.region,
+      format,
+      source: config.sweepSource,
+      importFindings: values['import-findings'] ?? false,
+      remediationMode: values.remediate ? (values.yes ? 'deactivate' : 'dry-run') : 'off',
+      keepKey: config.keepKey,
+      exemptTag: config.exemptTag,
+      rotationGraceHours: config.rotationGraceHours,
+      members,
+    },
+  };
+}
+
+type ScanFlags = ReturnType<typeof parse>['values'];
+
+/** The parser's message, with the way out when a restore flag was given to scan. */
+function scanUsageMessage(message: string): string {
+  // `restore` takes one account (--account); `scan` takes a list.
+  return message.startsWith("Unknown option '--account'")
+    ? "unknown option '--account': scan takes --accounts ID[,ID...] (restore takes --account ID)"
+    : message;
+}
+
+/** The flag among --profile and --region given an empty value, if any. */
+function emptyValue(values: ScanFlags): string | undefined {
+  for (const [name, value] of [
+    ['--profile', values.profile],
+    ['--region', values.region],
+  ] as const) {
+    if (value !== undefined && value.trim() === '') return name;
+  }
+  return undefined;
+}
+
+/** The settings the flags override in the environment, validated as the Lambda validates them. */
+function configFromFlags(values: ScanFlags, env: Env): Config | Extract<Command, { kind: 'usage-error' }> {
   const overrides: Record<string, string | undefined> = {
     [ENV.keepKey]: values['keep-key'] ?? env[ENV.keepKey],
     [ENV.exemptTag]: values['exempt-tag'] ?? env[ENV.exemptTag],
@@ -167,21 +197,7 @@ export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty:
     const message = flagged ? error.message.replace(`${flagged[0]}=`, `${flagged[1]} `) : error.message;
     return { kind: 'usage-error', message };
   }
-  return {
-    kind: 'scan',
-    options: {
-      profile: values.profile,
-      region: values.region,
-      format,
-      source: config.sweepSource,
-      importFindings: values['import-findings'] ?? false,
-      remediationMode: values.remediate ? (values.yes ? 'deactivate' : 'dry-run') : 'off',
-      keepKey: config.keepKey,
-      exemptTag: config.exemptTag,
-      rotationGraceHours: config.rotationGraceHours,
-      members,
-    },
-  };
+  return config;
 }
 
 function parse(argv: readonly string[]) {

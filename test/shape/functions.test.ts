@@ -7,7 +7,12 @@ import { allFunctionSpans, importCircles, importGraph } from './source-shape.ts'
 
 const FUNCTIONS = fileURLToPath(new URL('../../functions', import.meta.url));
 
-/** A function longer than this no longer fits one screen, which is the point of the limit. */
+/**
+ * A function longer than this no longer fits one screen, which is the point of the limit. Every function-like
+ * node counts (declarations, methods, accessors, constructors, function expressions and arrows), from its first
+ * line to its last, nested functions included in their parent. Data tables (constant object and array literals,
+ * template strings such as the help texts) are not functions, so they are not measured.
+ */
 const MAX_LINES = 60;
 
 /**
@@ -15,16 +20,16 @@ const MAX_LINES = 60;
  * no longer names a long function fails the test, so it only ever shrinks.
  */
 const LONG_FUNCTIONS_ALLOWED: Readonly<Record<string, string>> = {
-  'cli/args.ts: parseCommandLine': 'not yet split (83 lines)',
-  'cli/restore.ts: parseRestoreCommandLine': 'not yet split (73 lines)',
-  'core/evaluate.ts: exemptionOf': 'not yet split (72 lines)',
-  'engine/check-user.ts: checkUserNow': 'not yet split (226 lines)',
-  'engine/check-user.ts: resolveGoneUser': 'not yet split (79 lines)',
+  // The engine is being reshaped into one pure decision and a thin shell that acts on it; these three go with it.
+  'engine/check-user.ts: checkUserNow': 'plans reads, decides and writes in one flow (226 lines)',
+  'engine/check-user.ts: resolveGoneUser': 'part of the same flow (79 lines)',
+  'core/evaluate.ts: exemptionOf': 'the exemption rules the decision reads (72 lines)',
 };
 
 /** Import circles allowed, each as its sorted modules joined by ` <-> `, with the reason. Exact, like the above. */
 const CIRCLES_ALLOWED: Readonly<Record<string, string>> = {
-  'core/finding.ts <-> core/record.ts': 'not yet broken',
+  // record.ts reads the finding type, finding.ts the record's fields: broken when the record moves with the engine.
+  'core/finding.ts <-> core/record.ts': 'the stored record and the finding that carries it',
 };
 
 describe('functions/ source shape', () => {
