@@ -188,7 +188,7 @@ const FLAG_FOR_ENV: Readonly<Record<string, string>> = {
 /** Parses `argv` (without node and the script). Flags override KEEP_KEY, EXEMPT_TAG and ROTATION_GRACE_HOURS. */
 export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty: boolean): Command {
   if (argv[0] === 'restore') return parseRestoreCommandLine(argv, env);
-  const parsed = parseOptions(argv, SCAN_OPTIONS, 'scan');
+  const parsed = parseOptions(argv, SCAN_OPTIONS, 'keywarden scan');
   if (typeof parsed === 'string') {
     // `restore` takes one account (--account); `scan` takes a list.
     if (parsed.startsWith("unknown option '--account'"))

@@ -5,26 +5,26 @@ import { isRegionCode } from '../shared/constants.ts';
 
 export type OptionTable = NonNullable<ParseArgsConfig['options']>;
 
-/** The options and positionals of `argv`, or a usage message naming the option that is wrong. */
+/** The options and positionals of `argv`, or a usage message naming the option and the program (`keywarden scan`). */
 export function parseOptions<const T extends OptionTable>(
   argv: readonly string[],
   options: T,
-  command: string,
+  program: string,
 ) {
   try {
     return parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
   } catch (error) {
-    return usageMessage(error, command);
+    return usageMessage(error, program);
   }
 }
 
 // node:util's messages give advice that does not apply here ("place it after '--'") and lose a quote.
-function usageMessage(error: unknown, command: string): string {
+function usageMessage(error: unknown, program: string): string {
   const { code, message } = error as { code?: string; message: string };
   const quoted = /'([^']*)'/.exec(message)?.[1] ?? '';
   // "-h, --help" or "--region <value>": the long form names the option.
   const name = quoted.split(/[ ,]+/).find((part) => part.startsWith('--')) ?? quoted.split(' ')[0];
-  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option '${quoted}' for keywarden ${command}`;
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option '${quoted}' for ${program}`;
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')
     return message.includes('argument missing') ? `${name} needs a value` : `${name} takes no value`;
   throw error;

@@ -97,7 +97,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /** Parses `restore USER ...` (argv without node and the script). Pure: the environment is passed in. */
 export function parseRestoreCommandLine(argv: readonly string[], env: Env): RestoreCommand {
-  const parsed = parseOptions(argv, RESTORE_OPTIONS, 'restore');
+  const parsed = parseOptions(argv, RESTORE_OPTIONS, 'keywarden restore');
   if (typeof parsed === 'string') return { kind: 'usage-error', message: parsed };
   const { values, positionals } = parsed;
   if (values.help) return { kind: 'restore-help' };
