@@ -37,8 +37,8 @@ import {
   TRUSTED_KEY_ISSUER_PATTERN,
   wholeNumberRange,
 } from '../functions/shared/constants.ts';
-import { DetectorQueue } from './detector-queue.ts';
-import { SettingError } from './errors.ts';
+import { DetectorQueue, validateDetectorConcurrency } from './detector-queue.ts';
+import { reportedSetting, SettingError } from './errors.ts';
 import { keyEventPattern } from './event-pattern.ts';
 import {
   AlarmedDeadLetterQueue,
@@ -266,12 +266,38 @@ export class AccessKeyDetector extends Construct {
 
   constructor(scope: Construct, id: string, props: AccessKeyDetectorProps = {}) {
     super(scope, id);
-    const settings = resolveSettings(props);
-    validateOrganization(props);
+    // A bad prop is a synth error of this construct (one line from `cdk synth`); the default stands in for it.
+    let settingsValid = true;
+    const settings = reportedSetting(
+      this,
+      () => resolveSettings(props),
+      () => {
+        settingsValid = false;
+        return resolveSettings({});
+      },
+    );
+    const organizationValid = reportedSetting(
+      this,
+      () => {
+        validateOrganization(props);
+        return true;
+      },
+      () => false,
+    );
+    const memberSweepConcurrency = organizationValid ? props.memberSweepConcurrency : undefined;
+    const detectorConcurrency = reportedSetting(
+      this,
+      () => {
+        if (props.detectorConcurrency !== undefined) validateDetectorConcurrency(props.detectorConcurrency);
+        return props.detectorConcurrency;
+      },
+      () => undefined,
+    );
     guardEventRegion(this, props.eventsForwarded ?? false);
 
     this.alarmTopic = props.alarmTopic ?? createAlarmTopic(this, 'AlarmTopic');
-    subscribeAlarmEmail(this.alarmTopic, props.alarmEmail);
+    // resolveSettings checked the address; after a reported error it may be the bad one.
+    subscribeAlarmEmail(this.alarmTopic, settingsValid ? props.alarmEmail : undefined);
     const eventDlq = new AlarmedDeadLetterQueue(this, 'EventDeadLetterQueue', {
       purpose:
         'the queue of events (IAM key events, sweep schedules) EventBridge could not deliver to KeyWarden',
@@ -355,7 +381,7 @@ export class AccessKeyDetector extends Construct {
       detector: this.detectorFunction,
       detectorTimeout: DETECTOR_TIMEOUT,
       alarmTopic: this.alarmTopic,
-      ...(props.detectorConcurrency !== undefined ? { maxConcurrency: props.detectorConcurrency } : {}),
+      ...(detectorConcurrency !== undefined ? { maxConcurrency: detectorConcurrency } : {}),
     });
     this.detectorQueue = detectorQueue.queue;
     this.detectorDeadLetterQueue = detectorQueue.deadLetterQueue;
@@ -380,9 +406,7 @@ export class AccessKeyDetector extends Construct {
         sweep: this.sweepFunction,
         sweepTimeout: SWEEP_TIMEOUT,
         alarmTopic: this.alarmTopic,
-        ...(props.memberSweepConcurrency !== undefined
-          ? { maxConcurrency: props.memberSweepConcurrency }
-          : {}),
+        ...(memberSweepConcurrency !== undefined ? { maxConcurrency: memberSweepConcurrency } : {}),
       });
       this.sweepFunction.addEnvironment(ENV.sweepQueueUrl, accountQueue.queue.queueUrl);
       this.sweepAccountQueue = accountQueue.queue;
@@ -718,7 +742,7 @@ function resolveSettings(props: AccessKeyDetectorProps): Settings {
       !Token.isUnresolved(pattern) &&
       (pattern.length > 2048 || !TRUSTED_KEY_ISSUER_PATTERN.test(pattern))
     ) {
-      throw new Error(
+      throw new SettingError(
         `trustedKeyIssuers entry ${JSON.stringify(pattern)} is not allowed; use an IAM or STS ARN with * wildcards, e.g. arn:aws:iam::123456789012:role/provisioning`,
       );
     }
