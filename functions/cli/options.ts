@@ -5,12 +5,17 @@ import { isRegionCode } from '../shared/constants.ts';
 
 export type OptionTable = NonNullable<ParseArgsConfig['options']>;
 
+/** What parseArgs reads from a command line with the options `T`. */
+export type ParsedOptions<T extends OptionTable> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: true }>
+>;
+
 /** The options and positionals of `argv`, or a usage message naming the option and the program (`keywarden scan`). */
 export function parseOptions<const T extends OptionTable>(
   argv: readonly string[],
   options: T,
   program: string,
-) {
+): ParsedOptions<T> | string {
   try {
     return parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
   } catch (error) {

@@ -1,7 +1,6 @@
 /** The command line of `npm run demo` and `npm run bench`: `--help`, and a usage error for what they do not take. */
 
-import type { parseArgs } from 'node:util';
-import { type OptionTable, parseOptions } from '../../functions/cli/options.ts';
+import { type OptionTable, type ParsedOptions, parseOptions } from '../../functions/cli/options.ts';
 
 /** sysexits.h EX_USAGE, as the `keywarden` CLI uses. */
 export const USAGE_EXIT = 64;
@@ -14,9 +13,7 @@ export type ScriptArgs<V> =
 const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
 
 /** The values parseArgs reads for `T`. */
-export type OptionValues<T extends OptionTable> = ReturnType<
-  typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: true }>
->['values'];
+export type OptionValues<T extends OptionTable> = ParsedOptions<T>['values'];
 
 /**
  * Reads `argv` (without node and the script) against `options`; a positional argument, or a value `check` refuses,
