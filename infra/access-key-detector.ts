@@ -95,7 +95,7 @@ export const DEFAULT_SWEEP_SCHEDULE = 'rate(6 hours)';
 /** Default `logRetention`: one year, the usual audit retention for a record of remediation actions. */
 export const DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR;
 
-// Detector memory from `npm run bench` on Lambda's CPU model (README, "Performance"): an invocation gets
+// Detector memory from `npm run bench` on Lambda's CPU model (docs/performance.md): an invocation gets
 // memory ÷ 1,769 MB of a vCPU, and most key events meet a cold function. At 512 MB the modeled cold path (init
 // at a full vCPU plus the first event) is about 300 ms against about 390 ms at 256 MB, warm events take half as
 // long, and a million cold events cost about $2 instead of $1.50; above 512 MB each doubling buys half as much.
