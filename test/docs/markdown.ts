@@ -32,10 +32,9 @@ export function tableAfter(page: string, marker: string): string[][] {
     // A `\|` inside a cell is a literal bar (`table\|json`).
     rows.push(
       line
-        .replace(/\\\|/g, '\u0000')
         .slice(1, -1)
-        .split('|')
-        .map((cell) => cell.replace(/\u0000/g, '|').trim()),
+        .split(/(?<!\\)\|/)
+        .map((cell) => cell.replace(/\\\|/g, '|').trim()),
     );
   }
   return rows.slice(2);
