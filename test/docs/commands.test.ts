@@ -14,7 +14,7 @@
  *   and `npx keywarden` command lines parse (test/package/consumer.test.ts runs the packaged CLI through npx).
  */
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -129,21 +129,49 @@ describe('the commands the docs show, run in a fresh copy of the repository', { 
     if (copy !== undefined) rmSync(copy, { recursive: true, force: true });
   });
 
-  const bash = (command: string) =>
-    spawnSync('bash', ['-c', command], { cwd: copy, env, encoding: 'utf8', timeout: 600_000 });
+  /** `command` in its own process group, so that a timeout ends what it started too, not only bash. */
+  const bash = (command: string): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+    new Promise((resolve, reject) => {
+      const child = spawn('bash', ['-c', command], { cwd: copy, env, detached: true });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const killGroup = (): void => {
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // The group has already ended.
+        }
+      };
+      const timer = setTimeout(killGroup, 600_000);
+      child.on('error', reject);
+      child.on('close', (status) => {
+        clearTimeout(timer);
+        killGroup();
+        resolve({ status, stdout, stderr });
+      });
+    });
 
-  it.each(commandsOf(/^run/))('$where: $command exits $exit', ({ command, exit }) => {
-    const result = bash(command);
+  it.each(commandsOf(/^run/))('$where: $command exits $exit', async ({ command, exit }) => {
+    const result = await bash(command);
     expect(result.status, `${command}\n${result.stdout.slice(-2000)}\n${result.stderr.slice(-2000)}`).toBe(
       exit,
     );
   });
 
-  it.each(commandsOf(/^help$/))('$where: $command takes its options and answers --help', ({ command }) => {
-    const result = bash(
-      `${command}${command.startsWith('npm run ') && !command.includes(' -- ') ? ' --' : ''} --help`,
-    );
-    expect(result.status, `${command}\n${result.stdout}\n${result.stderr}`).toBe(0);
-    expect(result.stdout).toMatch(/^(> .*\n|\n)*Usage: /);
-  });
+  it.each(commandsOf(/^help$/))(
+    '$where: $command takes its options and answers --help',
+    async ({ command }) => {
+      const result = await bash(
+        `${command}${command.startsWith('npm run ') && !command.includes(' -- ') ? ' --' : ''} --help`,
+      );
+      expect(result.status, `${command}\n${result.stdout}\n${result.stderr}`).toBe(0);
+      expect(result.stdout).toMatch(/^(> .*\n|\n)*Usage: /);
+    },
+  );
 });
