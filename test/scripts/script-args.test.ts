@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BENCH_SECTIONS, benchArgs } from '../../scripts/lib/bench-args.ts';
@@ -109,6 +111,22 @@ describe('replaceBenchSection', () => {
   ])('refuses a page with $case', ({ text, section }) => {
     expect(() => replaceBenchSection(text, section, 'x')).toThrow(BenchMarkerError);
   });
+});
+
+describe('docs/performance.md', () => {
+  it.each(BENCH_SECTIONS)(
+    'has one pair of markers for the %s section, where the bench writes it',
+    (section) => {
+      // Prepare
+      const page = readFileSync(join(ROOT, 'docs', 'performance.md'), 'utf8');
+
+      // Act
+      const written = replaceBenchSection(page, section, 'measured');
+
+      // Assess
+      expect(written).toContain(`<!-- bench:${section}:start -->\nmeasured\n<!-- bench:${section}:end -->`);
+    },
+  );
 });
 
 /** A script as npm runs it, without npm: node with the tsx loader. */
