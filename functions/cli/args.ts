@@ -1,6 +1,5 @@
 /** The `keywarden` command line, parsed and validated into typed options. Pure: the environment is passed in. */
 
-import { parseArgs } from 'node:util';
 import { type Config, loadConfig } from '../shared/config.ts';
 import {
   ACCOUNT_ID_PATTERN,
@@ -11,15 +10,27 @@ import {
   type SweepSource,
 } from '../shared/constants.ts';
 import { ConfigError } from '../shared/errors.ts';
-import { parseReportCommandLine, type ReportCommand } from './evidence.ts';
-import { parseRestoreCommandLine, type RestoreCommand } from './restore.ts';
+import {
+  parseReportCommandLine,
+  REPORT_EXIT_CODES,
+  REPORT_HELP,
+  REPORT_OPTIONS,
+  type ReportCommand,
+} from './evidence.ts';
+import { type MemberScan, parseMembers } from './members.ts';
+import { type OptionTable, parseOptions, regionProblem } from './options.ts';
+import {
+  parseRestoreCommandLine,
+  RESTORE_EXIT_CODES,
+  RESTORE_HELP,
+  RESTORE_OPTIONS,
+  type RestoreCommand,
+} from './restore.ts';
 
 export type OutputFormat = 'table' | 'json';
 
-/** Organization mode: which accounts to scan, each through the member role (the caller's own with its own). */
-export type MemberScan =
-  | { readonly from: 'accounts'; readonly accountIds: readonly string[]; readonly roleName: string }
-  | { readonly from: 'organization'; readonly roleName: string };
+export type { MemberScan } from './members.ts';
+export { parseMembers } from './members.ts';
 
 export interface ScanOptions {
   readonly profile: string | undefined;
@@ -37,14 +48,14 @@ export interface ScanOptions {
 }
 
 export type Command =
-  | { readonly kind: 'help' }
+  | { readonly kind: 'help'; readonly command?: CommandName }
   | { readonly kind: 'version' }
   | { readonly kind: 'scan'; readonly options: ScanOptions }
   | RestoreCommand
   | ReportCommand
   | { readonly kind: 'usage-error'; readonly message: string };
 
-/** Exit codes, documented in `--help` and the README. 64 is EX_USAGE from sysexits.h. */
+/** Exit codes, documented in `--help` and docs/configuration.md. 64 is EX_USAGE from sysexits.h. */
 export const EXIT = { compliant: 0, error: 1, violations: 2, usage: 64 } as const;
 
 /**
@@ -53,13 +64,10 @@ export const EXIT = { compliant: 0, error: 1, violations: 2, usage: 64 } as cons
  */
 export const ACCOUNT_SCAN_CONCURRENCY = 8;
 
-export const HELP = `Usage: keywarden scan [options]
+/** `keywarden scan --help`. */
+export const SCAN_HELP = `Usage: keywarden scan [options]
        keywarden scan --accounts ID[,ID...] --role-name NAME [options]
        keywarden scan --organization --role-name NAME [options]
-       keywarden restore USER [--key ID] [--exempt-days N] [--yes]
-                             undo a deactivation (see keywarden restore --help)
-       keywarden report [--format html|csv|json|ocsf] [--output FILE] [--since DAYS]
-                             evidence for auditors (see keywarden report --help)
 
 Scans an AWS account for IAM users with more than one active access key
 (CIS AWS Foundations Benchmark v3.0.0 1.13). Candidates come from the IAM
@@ -102,6 +110,88 @@ Exit codes:
   64  usage error
 `;
 
+/** The options `keywarden scan` reads; docs/configuration.md lists each (a test compares the two). */
+export const SCAN_OPTIONS = {
+  profile: { type: 'string' },
+  region: { type: 'string' },
+  format: { type: 'string' },
+  full: { type: 'boolean' },
+  'import-findings': { type: 'boolean' },
+  remediate: { type: 'boolean' },
+  yes: { type: 'boolean' },
+  'keep-key': { type: 'string' },
+  'exempt-tag': { type: 'string' },
+  'rotation-grace-hours': { type: 'string' },
+  accounts: { type: 'string', multiple: true },
+  organization: { type: 'boolean' },
+  'role-name': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const satisfies OptionTable;
+
+/**
+ * Every command: its usage lines and summary (the general help), its own help, its options and exit codes. A new
+ * command is a row here (and a case in `main`); docs/configuration.md is checked against this table.
+ */
+export const COMMANDS = {
+  scan: {
+    usage: [
+      'keywarden scan [options]',
+      'keywarden scan --accounts ID[,ID...] --role-name NAME [options]',
+      'keywarden scan --organization --role-name NAME [options]',
+    ],
+    summary: 'find IAM users with more than one active access key, in one account or several',
+    help: SCAN_HELP,
+    options: SCAN_OPTIONS,
+    exitCodes: [EXIT.compliant, EXIT.violations, EXIT.error, EXIT.usage],
+  },
+  restore: {
+    usage: ['keywarden restore USER [--key ID] [--exempt-days N] [--yes]'],
+    summary: 'undo a deactivation: re-activate the key and exempt the user for a few days',
+    help: RESTORE_HELP,
+    options: RESTORE_OPTIONS,
+    exitCodes: RESTORE_EXIT_CODES,
+  },
+  report: {
+    usage: ['keywarden report [--format html|csv|json|ocsf] [--output FILE] [--since DAYS]'],
+    summary:
+      'evidence for auditors: compliance now, exemptions, resolved violations, threats, blind accounts',
+    help: REPORT_HELP,
+    options: REPORT_OPTIONS,
+    exitCodes: REPORT_EXIT_CODES,
+  },
+} as const satisfies Readonly<
+  Record<
+    string,
+    {
+      usage: readonly string[];
+      summary: string;
+      help: string;
+      options: OptionTable;
+      exitCodes: readonly number[];
+    }
+  >
+>;
+export type CommandName = keyof typeof COMMANDS;
+
+/** `keywarden --help`: every command's usage, and where each command's own help is. */
+export const HELP = `${Object.values(COMMANDS)
+  .flatMap((command) => command.usage)
+  .map((line, index) => `${index === 0 ? 'Usage: ' : '       '}${line}`)
+  .join('\n')}
+
+Keeps IAM users to one active access key (CIS AWS Foundations Benchmark v3.0.0 1.13).
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, command]) => `  ${name.padEnd(10)} ${command.summary}`)
+  .join('\n')}
+
+Run keywarden COMMAND --help for a command's options and exit codes.
+  -h, --help     show this help
+  -V, --version  show the version
+`;
+
 type Env = Readonly<Record<string, string | undefined>>;
 
 const FLAG_FOR_ENV: Readonly<Record<string, string>> = {
@@ -114,21 +204,18 @@ const FLAG_FOR_ENV: Readonly<Record<string, string>> = {
 export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty: boolean): Command {
   if (argv[0] === 'restore') return parseRestoreCommandLine(argv, env);
   if (argv[0] === 'report') return parseReportCommandLine(argv);
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    const message = (error as Error).message;
+  const parsed = parseOptions(argv, SCAN_OPTIONS, 'keywarden scan');
+  if (typeof parsed === 'string') {
     // `restore` takes one account (--account); `scan` takes a list.
-    if (message.startsWith("Unknown option '--account'"))
+    if (parsed.startsWith("unknown option '--account'"))
       return {
         kind: 'usage-error',
         message: "unknown option '--account': scan takes --accounts ID[,ID...] (restore takes --account ID)",
       };
-    return { kind: 'usage-error', message };
+    return { kind: 'usage-error', message: parsed };
   }
   const { values, positionals } = parsed;
-  if (values.help) return { kind: 'help' };
+  if (values.help) return positionals[0] === 'scan' ? { kind: 'help', command: 'scan' } : { kind: 'help' };
   if (values.version) return { kind: 'version' };
   const [command, ...extra] = positionals;
   if (command === undefined)
@@ -156,6 +243,8 @@ export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty:
     if (value !== undefined && value.trim() === '')
       return { kind: 'usage-error', message: `${name} needs a value` };
   }
+  const badRegion = regionProblem(values.region);
+  if (badRegion !== undefined) return { kind: 'usage-error', message: badRegion };
 
   const members = parseMembers(values.accounts, values.organization ?? false, values['role-name']);
   if (typeof members === 'string') return { kind: 'usage-error', message: members };
@@ -193,56 +282,4 @@ export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty:
       members,
     },
   };
-}
-
-/** `--accounts` (each value a comma list), `--organization` and `--role-name`; a string is the usage error. */
-export function parseMembers(
-  accounts: readonly string[] | undefined,
-  organization: boolean,
-  roleName: string | undefined,
-): MemberScan | undefined | string {
-  if (accounts !== undefined && organization)
-    return '--accounts and --organization do not go together: name the accounts, or scan the organization';
-  if (accounts === undefined && !organization)
-    return roleName === undefined ? undefined : '--role-name goes with --accounts or --organization';
-  const flag = organization ? '--organization' : '--accounts';
-  if (roleName === undefined)
-    return `${flag} needs --role-name NAME, the member role KeyWarden is deployed with (e.g. KeyWardenMember)`;
-  if (!ROLE_NAME_PATTERN.test(roleName))
-    return `--role-name ${JSON.stringify(roleName)} is not an IAM role name (1 to 64 letters, digits and +=,.@_-)`;
-  if (accounts === undefined) return { from: 'organization', roleName };
-  const accountIds: string[] = [];
-  for (const value of accounts) {
-    for (const id of value.split(',').map((part) => part.trim())) {
-      if (!ACCOUNT_ID_PATTERN.test(id))
-        return `--accounts ${JSON.stringify(value)}: ${JSON.stringify(id)} is not a 12-digit account id`;
-      if (!accountIds.includes(id)) accountIds.push(id);
-    }
-  }
-  return { from: 'accounts', accountIds, roleName };
-}
-
-function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      profile: { type: 'string' },
-      region: { type: 'string' },
-      format: { type: 'string' },
-      full: { type: 'boolean' },
-      'import-findings': { type: 'boolean' },
-      remediate: { type: 'boolean' },
-      yes: { type: 'boolean' },
-      'keep-key': { type: 'string' },
-      'exempt-tag': { type: 'string' },
-      'rotation-grace-hours': { type: 'string' },
-      accounts: { type: 'string', multiple: true },
-      organization: { type: 'boolean' },
-      'role-name': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'V' },
-    },
-  });
 }
