@@ -187,7 +187,10 @@ describe('renderTable', () => {
     );
     expect(text).toMatch(/^USER +ARN +ACTIVE ACCESS KEYS +EXEMPT UNTIL$/m);
     expect(text).toMatch(
-      new RegExp(`^etl +arn:aws:iam::123456789012:user/etl +AKIA\\w+, AKIA\\w+ +${day}T00:00:00\\.000Z$`, 'm'),
+      new RegExp(
+        `^etl +arn:aws:iam::123456789012:user/etl +AKIA\\w+, AKIA\\w+ +${day}T00:00:00\\.000Z$`,
+        'm',
+      ),
     );
     expect(text).toMatch(
       /^svc +arn:aws:iam::123456789012:user\/svc +AKIA\w+, AKIA\w+ +no end \(tagged true\)$/m,
