@@ -123,7 +123,8 @@ export interface KeyWardenOrganizationSettings {
    */
   readonly memberRoleName?: string;
   /**
-   * Only these member accounts: the detector skips the others' events, and the StackSet deploys only to them.
+   * Only these member accounts: the detector skips the others' events, and the StackSet deploys only to them. A list
+   * that names only this (central) account leaves the StackSet no member and is a setting error.
    * @default - every account of the organization
    */
   readonly memberAccountIds?: readonly string[];
@@ -238,6 +239,12 @@ export class KeyWardenCentralStack extends KeyWardenStack {
       const memberAccountIds = organization.memberAccountIds?.filter(
         (account) => Token.isUnresolved(this.account) || account !== this.account,
       );
+      // An allow-list is a limit: with nothing left, the StackSet must not fall back to every account of the OUs.
+      if (organization.memberAccountIds?.length && !memberAccountIds?.length) {
+        throw new SettingError(
+          `memberAccountIds names no member account: ${this.account} is the central account, which the StackSet leaves out; name the member accounts, or leave memberAccountIds out to deploy to every account of memberOus`,
+        );
+      }
       this.memberStackSet = new MemberStackSet(this, 'MemberStackSet', {
         organizationalUnitIds: organization.memberOus,
         region,

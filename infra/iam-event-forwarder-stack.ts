@@ -2,10 +2,12 @@ import { ArnFormat, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { keyEventPattern } from './event-pattern.ts';
+import { forwardingRuleIdentity } from './forwarding-role.ts';
 import {
   AlarmedDeadLetterQueue,
   createAlarmTopic,
@@ -32,6 +34,8 @@ export interface IamEventForwarderStackProps extends StackProps {
 export class IamEventForwarderStack extends Stack {
   /** Matches the same events as the detector's rule and forwards them. */
   readonly rule: events.Rule;
+  /** Assumed by EventBridge, for the rule only, to put the events on the home region's default bus. */
+  readonly forwardingRole: iam.Role;
   /** Events EventBridge could not forward. */
   readonly deadLetterQueue: sqs.IQueue;
   /** Topic the alarm notifies. */
@@ -63,11 +67,20 @@ export class IamEventForwarderStack extends Stack {
         arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
       }),
     );
+    // Cross-region targets need a role; only EventBridge acting for this rule of this account may assume it.
+    const forwarding = forwardingRuleIdentity(this, 'ForwardKeyEvents');
+    this.forwardingRole = new iam.Role(this, 'ForwardRole', {
+      assumedBy: forwarding.principal,
+      description: `KeyWarden: lets EventBridge put IAM access-key events on the default bus in ${props.targetRegion}`,
+    });
     this.rule = new events.Rule(this, 'ForwardKeyEvents', {
+      ruleName: forwarding.ruleName,
       description: `KeyWarden: forwards successful IAM access-key calls to the default bus in ${props.targetRegion}`,
       eventPattern: keyEventPattern(),
     });
     // Event-bus targets take no retry policy; EventBridge retries them for 24 hours, then the dead-letter queue.
-    this.rule.addTarget(new targets.EventBus(homeBus, { deadLetterQueue: dlq.queue }));
+    this.rule.addTarget(
+      new targets.EventBus(homeBus, { deadLetterQueue: dlq.queue, role: this.forwardingRole }),
+    );
   }
 }

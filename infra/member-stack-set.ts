@@ -29,7 +29,8 @@ export interface MemberStackSetProps {
   /** The member template's settings (role name, remediation mode, alarm address, restore role). */
   readonly member?: Omit<KeyWardenMemberStackProps, keyof StackProps>;
   /**
-   * Only these accounts of the OUs (`INTERSECTION`), e.g. the detector's allow-list.
+   * Only these accounts of the OUs (`INTERSECTION`), e.g. the detector's allow-list. An empty list is a setting
+   * error, not "every account".
    * @default - every account of the OUs
    */
   readonly accountIds?: readonly string[];
@@ -75,6 +76,11 @@ export class MemberStackSet extends Construct {
     props.organizationalUnitIds.forEach((ou, index) => {
       validateOrganizationalUnit(`organizationalUnitIds[${index}]`, ou);
     });
+    if (props.accountIds !== undefined && props.accountIds.length === 0) {
+      throw new SettingError(
+        'accountIds is empty; name at least one account, or leave accountIds out to deploy to every account of the OUs',
+      );
+    }
     props.accountIds?.forEach((account, index) => {
       validateAccountId(`accountIds[${index}]`, account);
     });
@@ -90,7 +96,7 @@ export class MemberStackSet extends Construct {
     }
 
     const filter =
-      props.accountIds !== undefined && props.accountIds.length > 0
+      props.accountIds !== undefined
         ? { accountFilterType: 'INTERSECTION', accounts: [...props.accountIds] }
         : props.excludedAccountIds !== undefined && props.excludedAccountIds.length > 0
           ? { accountFilterType: 'DIFFERENCE', accounts: [...props.excludedAccountIds] }

@@ -1,4 +1,4 @@
-import { Annotations, Aws, CfnParameter, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnParameter, Duration, Fn, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -14,6 +14,7 @@ import {
 } from '../functions/shared/constants.ts';
 import { SettingError } from './errors.ts';
 import { keyEventPattern } from './event-pattern.ts';
+import { forwardingRuleIdentity } from './forwarding-role.ts';
 import {
   AlarmedDeadLetterQueue,
   createAlarmTopic,
@@ -128,15 +129,15 @@ export class KeyWardenMember extends Construct {
     this.alarms = [dlq.alarm];
 
     // A cross-account event-bus target needs a role in the sending account; this one may put events on the
-    // central bus only, and only EventBridge acting for this account may assume it.
+    // central bus only, and only EventBridge acting for this rule of this account may assume it.
+    const forwarding = forwardingRuleIdentity(this, 'ForwardKeyEvents');
     this.forwardingRole = new iam.Role(this, 'ForwardRole', {
-      assumedBy: new iam.ServicePrincipal('events.amazonaws.com').withConditions({
-        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
-      }),
+      assumedBy: forwarding.principal,
       description: 'KeyWarden: lets EventBridge put IAM access-key events on the central KeyWarden bus',
     });
     const centralBus = events.EventBus.fromEventBusArn(this, 'CentralBus', props.centralEventBusArn);
     this.rule = new events.Rule(this, 'ForwardKeyEvents', {
+      ruleName: forwarding.ruleName,
       description:
         'KeyWarden: forwards successful IAM access-key and user-tag calls to the central KeyWarden bus',
       eventPattern: keyEventPattern(),
@@ -212,7 +213,21 @@ export class KeyWardenMember extends Construct {
         conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [exemptTag] } },
       }),
     );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'LookupKeyDeactivations',
+        // restore proves from CloudTrail that KeyWarden switched the key off. LookupEvents has no resource-level
+        // permissions (Service Authorization Reference, CloudTrail), so "*" is the only resource that works.
+        actions: ['cloudtrail:LookupEvents'],
+        resources: ['*'],
+      }),
+    );
     acknowledgeWildcards(role, 'detector');
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'cloudtrail:LookupEvents has no resource-level permissions (Service Authorization Reference for CloudTrail), so it needs Resource "*"; that statement grants only this read action, which restore needs to prove who switched a key off.',
+    });
     return role;
   }
 }

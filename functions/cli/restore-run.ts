@@ -1,17 +1,25 @@
 /** Runs `keywarden restore`: reads, plans, and with `--yes` writes, confirms with IAM, and updates the finding. */
 
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { callerIdentity } from '../adapters/account.ts';
 import { CLIENT_SETTINGS, createClients, VERSION } from '../adapters/clients.ts';
 import { createIamPort } from '../adapters/iam.ts';
 import { createRestoreIamPort } from '../adapters/iam-restore.ts';
+import { createKeyHistoryPort } from '../adapters/key-history.ts';
 import { createAccountClients } from '../adapters/member-accounts.ts';
 import { createFindingsPort } from '../adapters/securityhub.ts';
 import { findingIdFor, productArnFor } from '../core/finding.ts';
-import type { AccountTarget } from '../core/organization.ts';
+import { type DeactivationProof, proveDeactivation } from '../core/key-deactivation.ts';
+import { type AccountTarget, memberRoleArn } from '../core/organization.ts';
 import type { AccountContext, Trigger, UserSnapshot } from '../core/types.ts';
 import { checkUser } from '../engine/check-user.ts';
 import { monotonicClock, sleep as realSleep } from '../shared/clock.ts';
-import { DEFAULTS, USER_AGENT_MARKER } from '../shared/constants.ts';
+import {
+  DEFAULT_MEMBER_ROLE_NAME,
+  DEFAULTS,
+  iamEventRegionFor,
+  USER_AGENT_MARKER,
+} from '../shared/constants.ts';
 import { EXIT } from './args.ts';
 import { describeError } from './errors.ts';
 import type { CliIo } from './main.ts';
@@ -27,6 +35,9 @@ import {
 
 /** Reads after the writes until IAM shows them (it is eventually consistent): 250 ms, 500 ms, 1 s, 2 s. */
 const CONFIRM_BACKOFF_MS = [250, 500, 1_000, 2_000];
+
+/** How far back LookupEvents reaches: management events of the last 90 days. */
+const TRAIL_DAYS = 90;
 
 export async function restore(
   options: RestoreOptions,
@@ -88,11 +99,72 @@ export async function restore(
     ]);
     const plan = planRestore({ options, snapshot, finding, accountId: account.accountId, now: clock() });
 
+    // Proof that KeyWarden switched the key off, from IAM (the plan's read) and CloudTrail. IAM's calls are
+    // logged where its events arrive: us-east-1 in `aws`.
+    const trailRegion = iamEventRegionFor(account.partition) ?? account.region;
+    const keywardenRoles =
+      options.keywardenRoles.length > 0 || options.member === undefined
+        ? options.keywardenRoles
+        : [memberRoleArn(account.partition, account.accountId, DEFAULT_MEMBER_ROLE_NAME)];
+    const history = createKeyHistoryPort(
+      new CloudTrailClient({
+        ...CLIENT_SETTINGS,
+        region: trailRegion,
+        credentials: clients.iam.config.credentials,
+        customUserAgent: userAgent,
+      }),
+      { sleep },
+    );
+    let proof: DeactivationProof;
+    try {
+      const found = await history.statusChanges(
+        plan.key.accessKeyId,
+        new Date(clock().getTime() - TRAIL_DAYS * 86_400_000),
+      );
+      proof = proveDeactivation({
+        key: plan.key,
+        changes: found.changes,
+        search: { region: trailRegion, complete: found.complete, eventsRead: found.eventsRead },
+        keywardenRoles,
+      });
+    } catch (error) {
+      // Without --force the proof is required, so a CloudTrail that cannot be read stops the restore.
+      if (!options.force) throw error;
+      proof = {
+        kind: 'unproven',
+        reason: `CloudTrail could not be read (${describe(error)})`,
+        deactivation: undefined,
+      };
+    }
+    if (proof.kind === 'unproven' && !options.force) {
+      const shown = proof.deactivation;
+      const last =
+        shown !== undefined && !proof.reason.includes(shown.by)
+          ? `; CloudTrail shows it last switched off by ${shown.by} at ${shown.at}`
+          : '';
+      throw new RestoreRefusedError(
+        `cannot prove that KeyWarden switched off ${plan.key.accessKeyId} of IAM user ${plan.userName}: ${proof.reason}${last}. Nothing changed. ${
+          plan.source === 'flag'
+            ? `To re-activate it anyway: --key ${plan.key.accessKeyId} --force`
+            : `A finding's record alone is no proof; if you know why the key is off, name it: --key ${plan.key.accessKeyId} --force`
+        }`,
+      );
+    }
+
     out(
       `KeyWarden ${VERSION} restore · account ${account.accountId} (${account.partition}, ${account.region})${options.member ? ` through role ${options.member.roleName}` : ''}`,
     );
     out(`Caller: ${caller.arn}`);
     out(`IAM user ${plan.userName} (${plan.userArn})`);
+    out(
+      proof.kind === 'proven'
+        ? `Proven: KeyWarden switched ${plan.key.accessKeyId} off (${proof.deactivation.by} at ${proof.deactivation.at}, in CloudTrail) and IAM lists it Inactive`
+        : `Not proven that KeyWarden switched ${plan.key.accessKeyId} off: ${proof.reason}${
+            proof.deactivation !== undefined && !proof.reason.includes(proof.deactivation.by)
+              ? `; CloudTrail shows it last switched off by ${proof.deactivation.by} at ${proof.deactivation.at}`
+              : ''
+          }. Going ahead: --force`,
+    );
     out();
     if (!options.yes) {
       out('Would:');

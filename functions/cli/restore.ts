@@ -29,6 +29,13 @@ export interface RestoreOptions {
   readonly exemptTag: string;
   /** False: show the plan, change nothing. */
   readonly yes: boolean;
+  /** With `--key`: re-activate it although IAM and CloudTrail do not prove that KeyWarden switched it off. */
+  readonly force: boolean;
+  /**
+   * ARNs of KeyWarden's roles whose deactivations restore may undo (`--keywarden-roles`, else
+   * `KEYWARDEN_ROLE_ARNS`). Empty in organization mode: the member role (`KeyWardenMember`) of that account.
+   */
+  readonly keywardenRoles: readonly string[];
   readonly profile: string | undefined;
   readonly region: string | undefined;
   /** Organization mode: the member account, reached through the member role. Absent: the caller's account. */
@@ -41,6 +48,7 @@ export type RestoreCommand =
   | { readonly kind: 'usage-error'; readonly message: string };
 
 export const RESTORE_HELP = `Usage: keywarden restore USER [--key ID] [--exempt-days N] [--yes]
+       keywarden restore USER --key ID --force [--exempt-days N] [--yes]
 
 Undoes a KeyWarden deactivation: re-activates the access key KeyWarden
 deactivated (named by the user's finding in Security Hub, or by --key), tags
@@ -49,33 +57,55 @@ switches the key off meanwhile, checks both with a read of IAM, and updates
 the finding to WARNING (restored by whom, which key, exempt until when).
 Without --yes it shows what it would do and changes nothing.
 
+A finding is no proof (anyone allowed securityhub:BatchImportFindings can
+write one). Before anything is changed, IAM must list the key Inactive as a
+key of USER, and CloudTrail (LookupEvents, in the partition's IAM event
+region, last 90 days) must show that one of KeyWarden's roles switched it off
+and nobody switched it on since. Otherwise the command refuses and says what
+could not be proven, and who switched the key off when CloudTrail shows it.
+
 Options:
   --key ID           the access key to re-activate (default: the one the finding
                      records as deactivated by KeyWarden); must be a key of USER
+  --force            with --key: re-activate it even without that proof
+  --keywarden-roles ARN[,ARN...]
+                     KeyWarden's roles, whose deactivations may be undone: the
+                     detector's and the sweep's execution role ARNs (default:
+                     KEYWARDEN_ROLE_ARNS; with --account, the member role
+                     KeyWardenMember of that account)
   --exempt-days N    days the exemption lasts, 1 to 90 (default: 7)
   --yes              do it
   --exempt-tag KEY   the exemption tag (default: EXEMPT_TAG or keywarden:exempt)
   --account ID --role-name NAME
-                     organization mode: act in member account ID through its role
-                     NAME (the member role KeyWarden is deployed with)
+                     organization mode: act in member account ID through its
+                     restore role NAME: KeyWardenMemberRestore (<member role
+                     name>Restore), which the member stack adds when deployed
+                     with restorePrincipals; the member role cannot restore
   --profile NAME     AWS profile (default: the standard credential chain)
   --region REGION    region for STS and Security Hub (default: the profile's or AWS_REGION)
   -h, --help         show this help
 
 Permissions: sts:GetCallerIdentity, iam:GetUser, iam:ListAccessKeys,
-securityhub:GetFindings; with --yes also iam:TagUser, iam:UpdateAccessKey,
-iam:GetAccessKeyLastUsed and securityhub:BatchImportFindings. With --account,
-the caller needs sts:AssumeRole on the member role, and the role those.
+securityhub:GetFindings and cloudtrail:LookupEvents; with --yes also
+iam:TagUser, iam:UpdateAccessKey, iam:GetAccessKeyLastUsed and
+securityhub:BatchImportFindings. With --account, the caller needs
+sts:AssumeRole on the restore role, which grants those.
 
 Exit codes:
   0   done (or, without --yes, the plan was shown)
   1   AWS error (credentials, permission, a write IAM does not confirm, ...)
-  64  usage error (including a user or key that does not exist, or no
-      recorded deactivation and no --key)
+  64  usage error (including a user or key that does not exist, no
+      recorded deactivation and no --key, or a deactivation by KeyWarden
+      that IAM and CloudTrail do not prove, without --key ID --force)
 `;
 
 // Access key ids: 16-128 upper-case letters and digits.
 const ACCESS_KEY_ID = /^[A-Z0-9]{16,128}$/;
+// The exact ARN of a role (paths allowed), as CloudTrail's sessionIssuer.arn shows it.
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+
+/** The environment variable that names KeyWarden's roles when `--keywarden-roles` is not given. */
+export const KEYWARDEN_ROLES_ENV = 'KEYWARDEN_ROLE_ARNS';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -101,6 +131,25 @@ export function parseRestoreCommandLine(argv: readonly string[], env: Env): Rest
   const accessKeyId = values.key;
   if (accessKeyId !== undefined && !ACCESS_KEY_ID.test(accessKeyId))
     return { kind: 'usage-error', message: `--key ${JSON.stringify(accessKeyId)} is not an access key id` };
+  // Without --key the key comes from a finding, which anyone allowed to import findings can write.
+  if (values.force && accessKeyId === undefined)
+    return {
+      kind: 'usage-error',
+      message:
+        '--force goes with --key ID: name the key to re-activate without proof that KeyWarden switched it off',
+    };
+  const rolesSource =
+    values['keywarden-roles'] !== undefined ? '--keywarden-roles' : `${KEYWARDEN_ROLES_ENV}=`;
+  const keywardenRoles = (values['keywarden-roles'] ?? env[KEYWARDEN_ROLES_ENV] ?? '')
+    .split(',')
+    .map((arn) => arn.trim())
+    .filter((arn) => arn !== '');
+  const badRole = keywardenRoles.find((arn) => !ROLE_ARN.test(arn));
+  if (badRole !== undefined)
+    return {
+      kind: 'usage-error',
+      message: `${rolesSource} ${JSON.stringify(badRole)} is not allowed; use the exact ARNs of KeyWarden's roles, comma-separated (arn:<partition>:iam::<account>:role/<name>), no wildcard`,
+    };
   const days = values['exempt-days'] ?? String(EXEMPT_DAYS.default);
   const exemptDays = /^\d+$/.test(days) ? Number(days) : Number.NaN;
   if (!(exemptDays >= EXEMPT_DAYS.min && exemptDays <= EXEMPT_DAYS.max))
@@ -147,6 +196,8 @@ export function parseRestoreCommandLine(argv: readonly string[], env: Env): Rest
       exemptDays,
       exemptTag,
       yes: values.yes ?? false,
+      force: values.force ?? false,
+      keywardenRoles,
       profile: values.profile,
       region: values.region,
       member: accountId !== undefined && roleName !== undefined ? { accountId, roleName } : undefined,
@@ -164,6 +215,8 @@ function parse(argv: readonly string[]) {
       'exempt-days': { type: 'string' },
       'exempt-tag': { type: 'string' },
       yes: { type: 'boolean' },
+      force: { type: 'boolean' },
+      'keywarden-roles': { type: 'string' },
       profile: { type: 'string' },
       region: { type: 'string' },
       account: { type: 'string' },
@@ -285,6 +338,16 @@ export function describePlan(plan: RestorePlan, callerArn: string): string[] {
   ];
 }
 
+/**
+ * The value of tag `key`: IAM tag keys are case-insensitive, so a tag held in other letters is the same tag (TagUser
+ * replaces its value and IAM keeps its letters). The exact letters win when an emulator holds both.
+ */
+export function tagValue(tags: Readonly<Record<string, string>>, key: string): string | undefined {
+  if (Object.hasOwn(tags, key)) return tags[key];
+  const wanted = key.toLowerCase();
+  return Object.entries(tags).find(([name]) => name.toLowerCase() === wanted)?.[1];
+}
+
 /** Whether IAM shows the restore's outcome: the key active and the tag set to the planned value. */
 export function restoreConfirmed(plan: RestorePlan, snapshot: UserSnapshot | undefined): string | undefined {
   if (snapshot === undefined) return `IAM user ${plan.userName} no longer exists`;
@@ -292,7 +355,7 @@ export function restoreConfirmed(plan: RestorePlan, snapshot: UserSnapshot | und
   const problems: string[] = [];
   if (key?.status !== 'Active')
     problems.push(`IAM lists ${plan.key.accessKeyId} as ${key ? key.status : 'absent'}, not Active`);
-  const tag = snapshot.user.tags[plan.exemptTag];
+  const tag = tagValue(snapshot.user.tags, plan.exemptTag);
   if (tag !== plan.exemptUntil)
     problems.push(
       `IAM shows tag ${plan.exemptTag}=${tag === undefined ? '(none)' : JSON.stringify(tag)}, not ${plan.exemptUntil}`,

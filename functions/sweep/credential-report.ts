@@ -4,6 +4,8 @@
  * every candidate is confirmed with a live read before anything is reported or changed.
  */
 
+import { parse } from 'csv-parse/sync';
+import { USER_NAME } from '../core/event.ts';
 import type { AccessKey, KeyLastUsed, UserSnapshot } from '../core/types.ts';
 import { CredentialReportError } from '../shared/errors.ts';
 
@@ -24,8 +26,17 @@ export interface CredentialReportUser {
   readonly keys: readonly [ReportKeySlot, ReportKeySlot];
 }
 
+/** A row whose fields do not line up with the header, but whose user is known: that user is checked live. */
+export interface UnreadableReportRow {
+  readonly line: number;
+  readonly userName: string;
+  readonly reason: string;
+}
+
 export interface CredentialReport {
+  /** Every user row; an unreadable row's user with both key states unknown, so it is a candidate. */
   readonly users: readonly CredentialReportUser[];
+  readonly unreadable: readonly UnreadableReportRow[];
   /** The `<root_account>` row: root keys are another control (CIS 1.4), so the sweep leaves them out. */
   readonly root: CredentialReportUser | undefined;
 }
@@ -37,46 +48,20 @@ const NO_VALUE = new Set(['', 'n/a', 'not_supported', 'no_information']);
 
 /** Splits RFC 4180 CSV into rows of fields: quoted fields may hold commas, quotes ("") and line breaks. */
 export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  let index = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  const endField = (): void => {
-    row.push(field);
-    field = '';
-  };
-  const endRow = (): void => {
-    endField();
-    // A blank line (one empty field) carries no record.
-    if (row.length > 1 || row[0] !== '') rows.push(row);
-    row = [];
-  };
-  for (; index < text.length; index++) {
-    const char = text[index];
-    if (quoted) {
-      if (char === '"' && text[index + 1] === '"') {
-        field += '"';
-        index++;
-      } else if (char === '"') {
-        quoted = false;
-      } else {
-        field += char;
-      }
-    } else if (char === '"' && field === '') {
-      quoted = true;
-    } else if (char === ',') {
-      endField();
-    } else if (char === '\n' || char === '\r') {
-      if (char === '\r' && text[index + 1] === '\n') index++;
-      endRow();
-    } else {
-      field += char;
-    }
+  try {
+    return parse(text, {
+      bom: true,
+      // A row of another length is the report's business (see parseCredentialReport), not a parse error.
+      relax_column_count: true,
+      // IAM writes paths unquoted, and a path may hold a quote.
+      relax_quotes: true,
+      skip_empty_lines: true,
+    }) as string[][];
+  } catch (error) {
+    throw new CredentialReportError(`credential report CSV cannot be read: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
-  if (quoted) throw new CredentialReportError('credential report CSV ends inside a quoted field');
-  if (field !== '' || row.length > 0) endRow();
-  return rows;
 }
 
 function parseBoolean(raw: string | undefined): boolean | undefined {
@@ -110,12 +95,21 @@ export function parseCredentialReport(csv: string): CredentialReport {
   }
   const users: CredentialReportUser[] = [];
   let root: CredentialReportUser | undefined;
+  const unreadable: UnreadableReportRow[] = [];
+  const userAt = column.get('user');
+  const arnAt = column.get('arn');
   records.forEach((record, index) => {
     const line = index + 2;
     if (record.length !== header.length) {
-      throw new CredentialReportError(
-        `credential report line ${line} has ${record.length} fields, the header has ${header.length}`,
-      );
+      const reason = `line ${line} has ${record.length} fields, the header has ${header.length}`;
+      const recovered =
+        userAt === 0 && arnAt === 1 && record.length > header.length ? userOfSplitRow(record) : undefined;
+      if (recovered === undefined) throw new CredentialReportError(`credential report ${reason}`);
+      // Nothing else of the row can be trusted: both key states unknown, so the engine reads this user live.
+      const unknown: ReportKeySlot = { active: undefined, lastRotated: undefined, lastUsed: undefined };
+      users.push({ ...recovered, createdAt: undefined, keys: [unknown, unknown] });
+      unreadable.push({ line, userName: recovered.userName, reason });
+      return;
     }
     const get = (name: string): string | undefined => {
       const at = column.get(name);
@@ -149,7 +143,24 @@ export function parseCredentialReport(csv: string): CredentialReport {
     if (userName === ROOT_ACCOUNT_ROW) root = user;
     else users.push(user);
   });
-  return { users, root };
+  return { users, unreadable, root };
+}
+
+/**
+ * The user of a row that IAM split on a comma of the user name (IAM writes the report unquoted, and allows `,` in
+ * names and paths): the name is the fields before the first one that starts an ARN (a name cannot hold `:`), and
+ * the ARN is the shortest run of fields from there that ends with `/<name>`. Undefined when the row does not read so.
+ */
+function userOfSplitRow(record: readonly string[]): { userName: string; arn: string } | undefined {
+  const arnAt = record.findIndex((field) => field.startsWith('arn:'));
+  if (arnAt < 1) return undefined;
+  const userName = record.slice(0, arnAt).join(',');
+  if (!USER_NAME.test(userName)) return undefined;
+  for (let end = arnAt + 1; end <= record.length; end++) {
+    const arn = record.slice(arnAt, end).join(',');
+    if (/^arn:[^:]+:iam::\d{12}:user\//.test(arn) && arn.endsWith(`/${userName}`)) return { userName, arn };
+  }
+  return undefined;
 }
 
 /**

@@ -241,6 +241,12 @@ async function listFromReport(deps: SweepDeps): Promise<Listing | { fallbackReas
     if (error instanceof CredentialReportError) return { fallbackReason: error.message };
     throw error;
   }
+  for (const row of report.unreadable) {
+    deps.onWarning?.('a credential report row could not be read; checking that user live', {
+      userName: row.userName,
+      reason: row.reason,
+    });
+  }
   return {
     listedNames: new Set(report.users.map((row) => row.userName.toLowerCase())),
     candidates: report.users

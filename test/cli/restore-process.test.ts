@@ -8,10 +8,12 @@ import {
   ListAccessKeysCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
+import { BatchImportFindingsCommand } from '@aws-sdk/client-securityhub';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findingIdFor } from '../../functions/core/finding.ts';
 import { expectValidAsff } from '../support/asff-matchers.ts';
+import { updateAccessKeyRecord } from '../support/trail-records.ts';
 import {
   ACCOUNT_ID,
   type IsolatedAws,
@@ -23,11 +25,23 @@ import {
 const BIN = 'functions/cli/bin.mjs';
 const CALLER = `arn:aws:sts::${ACCOUNT_ID}:user/moto`;
 const ISO_SECOND = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+// KeyWarden's functions in this account, as the operator names them to the CLI.
+const DETECTOR_ROLE = `arn:aws:iam::${ACCOUNT_ID}:role/KeyWarden-DetectorRole`;
+const SWEEP_ROLE = `arn:aws:iam::${ACCOUNT_ID}:role/KeyWarden-SweepRole`;
+const SWEEP = { roleArn: SWEEP_ROLE, sessionName: 'keywarden-sweep' } as const;
+// Someone else who may switch keys off: an incident responder.
+const RESPONDER_ROLE = `arn:aws:iam::${ACCOUNT_ID}:role/IncidentResponder`;
+const RESPONDER = { roleArn: RESPONDER_ROLE, sessionName: 'jane' } as const;
+const OPERATOR = { userArn: `arn:aws:iam::${ACCOUNT_ID}:user/operator` } as const;
 
 describe('keywarden restore (process)', () => {
   let aws: IsolatedAws;
   const keywarden = (args: string[], env: Record<string, string | undefined> = {}): Promise<ProcessResult> =>
-    run('node', [BIN, ...args], { AWS_ENDPOINT_URL: aws.proxy.endpoint, ...env });
+    run('node', [BIN, ...args], {
+      AWS_ENDPOINT_URL: aws.proxy.endpoint,
+      KEYWARDEN_ROLE_ARNS: `${DETECTOR_ROLE},${SWEEP_ROLE}`,
+      ...env,
+    });
   const keys = async (userName: string): Promise<Record<string, string>> => {
     const { AccessKeyMetadata = [] } = await aws.iam.send(new ListAccessKeysCommand({ UserName: userName }));
     return Object.fromEntries(
@@ -48,9 +62,15 @@ describe('keywarden restore (process)', () => {
   };
 
   /** A user whose surplus key KeyWarden deactivated and recorded (the CLI's remediation, findings imported). */
-  async function deactivatedByKeyWarden(userName: string): Promise<{ deactivated: string; kept: string }> {
-    await aws.seed([{ userName, activeKeys: 2 }]);
+  async function deactivatedByKeyWarden(
+    userName: string,
+    tags?: Record<string, string>,
+  ): Promise<{ deactivated: string; kept: string }> {
+    await aws.seed([{ userName, activeKeys: 2, ...(tags ? { tags } : {}) }]);
+    // CloudTrail logs the deactivation as the sweep role's; the restore's own calls as the operator's.
+    aws.proxy.recordKeyUpdates(() => SWEEP);
     const scan = await keywarden(['scan', '--import-findings', '--remediate', '--yes']);
+    aws.proxy.recordKeyUpdates(() => OPERATOR);
     expect(scan.code, scan.stderr).toBe(2);
     const state = await keys(userName);
     const deactivated = Object.keys(state).find((id) => state[id] === 'Inactive') as string;
@@ -143,10 +163,39 @@ describe('keywarden restore (process)', () => {
     expect((await keys('kept-alice'))[deactivated]).toBe('Active');
   });
 
+  it('confirms an exemption tag IAM holds in other letters, since IAM tag keys are case-insensitive', async () => {
+    // Prepare: a tag in other letters that exempts nobody; IAM then replaces its value and keeps its letters.
+    const { deactivated } = await deactivatedByKeyWarden('case-kim', { 'KeyWarden:Exempt': 'false' });
+    aws.proxy.caseInsensitiveTagKeys();
+
+    // Act
+    const result = await keywarden(['restore', 'case-kim', '--yes']);
+
+    // Assess
+    expect(result.code, result.stderr).toBe(0);
+    const until = (await tags('case-kim'))['KeyWarden:Exempt'] as string;
+    expect(until).toMatch(ISO_SECOND);
+    expect(result.stdout).toContain(`Confirmed by IAM: ${deactivated} Active, keywarden:exempt=${until}`);
+    expect(writes()).toEqual({
+      'iam.TagUser': 1,
+      'iam.UpdateAccessKey': 1,
+      'securityhub.BatchImportFindings': 1,
+    });
+  });
+
   it('re-activates the key named with --key when no deactivation is recorded', async () => {
     // Prepare
     const seeded = await aws.seed([{ userName: 'flag-bob', activeKeys: 1, inactiveKeys: 1 }]);
     const inactive = seeded.get('flag-bob')?.[1] as string;
+    aws.proxy.trail.push(
+      updateAccessKeyRecord({
+        caller: { roleArn: DETECTOR_ROLE, sessionName: 'keywarden-detector' },
+        userName: 'flag-bob',
+        accessKeyId: inactive,
+        status: 'Inactive',
+        eventTime: new Date(Date.now() - 3_600_000),
+      }),
+    );
 
     // Act
     const result = await keywarden(['restore', 'flag-bob', '--key', inactive, '--yes']);
@@ -248,19 +297,32 @@ describe('keywarden restore (process)', () => {
     await memberIam.send(
       new UpdateAccessKeyCommand({ UserName: 'member-frank', AccessKeyId: keyId, Status: 'Inactive' }),
     );
+    // The central detector switched it off through the member role, as the member's CloudTrail shows.
+    aws.proxy.trail.push(
+      updateAccessKeyRecord({
+        caller: { roleArn: `arn:aws:iam::${member}:role/KeyWardenMember`, sessionName: 'keywarden-detector' },
+        userName: 'member-frank',
+        accessKeyId: keyId,
+        status: 'Inactive',
+        eventTime: new Date(Date.now() - 3_600_000),
+      }),
+    );
 
     // Act
-    const result = await keywarden([
-      'restore',
-      'member-frank',
-      '--key',
-      keyId,
-      '--account',
-      member,
-      '--role-name',
-      'KeyWardenMember',
-      '--yes',
-    ]);
+    const result = await keywarden(
+      [
+        'restore',
+        'member-frank',
+        '--key',
+        keyId,
+        '--account',
+        member,
+        '--role-name',
+        'KeyWardenMember',
+        '--yes',
+      ],
+      { KEYWARDEN_ROLE_ARNS: '' },
+    );
 
     // Assess
     expect(result.code, result.stderr).toBe(0);
@@ -272,6 +334,133 @@ describe('keywarden restore (process)', () => {
     const { User } = await memberIam.send(new GetUserCommand({ UserName: 'member-frank' }));
     expect(User?.Tags?.find((tag) => tag.Key === 'keywarden:exempt')?.Value).toMatch(ISO_SECOND);
     expect(aws.proxy.count('AssumeRole')).toBe(1);
+  });
+
+  describe('what it proves before re-activating', () => {
+    /**
+     * A user whose key an incident responder switched off, and a finding re-imported by someone with
+     * securityhub:BatchImportFindings that names that key as deactivated by KeyWarden.
+     */
+    async function forgedRecord(userName: string, responder = true): Promise<string> {
+      await aws.seed([{ userName, activeKeys: 2 }]);
+      const scan = await keywarden(['scan', '--import-findings']);
+      expect(scan.code, scan.stderr).toBe(2);
+      const switchedOff = Object.keys(await keys(userName))[0] as string;
+      await aws.iam.send(
+        new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: switchedOff, Status: 'Inactive' }),
+      );
+      // As CloudTrail logs the responder's call (without it: a trail that holds no such event).
+      if (responder) {
+        aws.proxy.trail.push(
+          updateAccessKeyRecord({
+            caller: RESPONDER,
+            userName,
+            accessKeyId: switchedOff,
+            status: 'Inactive',
+            eventTime: new Date(Date.now() - 60_000),
+          }),
+        );
+      }
+      aws.proxy.recordKeyUpdates(() => OPERATOR);
+      const finding = (await aws.findings()).get(findingIdFor(ACCOUNT_ID, userName));
+      const forged = {
+        ...finding,
+        UpdatedAt: new Date().toISOString(),
+        ProductFields: {
+          ...finding?.ProductFields,
+          'keywarden/detector/deactivatedKeys': switchedOff,
+          'keywarden/detector/deactivatedAt': new Date().toISOString(),
+        },
+      };
+      await aws.securityHub.send(new BatchImportFindingsCommand({ Findings: [forged as never] }));
+      aws.proxy.reset();
+      return switchedOff;
+    }
+
+    it('refuses a key the finding names but an incident responder switched off, and writes nothing', async () => {
+      // Prepare
+      const switchedOff = await forgedRecord('forged-gina');
+
+      // Act
+      const result = await keywarden(['restore', 'forged-gina', '--yes']);
+
+      // Assess
+      expect(result.code).toBe(64);
+      expect(result.stderr).toContain(`cannot prove that KeyWarden switched off ${switchedOff}`);
+      expect(result.stderr).toContain(`switched off by ${RESPONDER_ROLE}`);
+      expect((await keys('forged-gina'))[switchedOff]).toBe('Inactive');
+      expect(await tags('forged-gina')).toEqual({});
+      expect(writes()).toEqual({});
+      expect(aws.proxy.count('cloudtrail.LookupEvents')).toBeGreaterThan(0);
+    });
+
+    it('refuses a key the finding names when CloudTrail shows no deactivation of it', async () => {
+      // Prepare
+      const switchedOff = await forgedRecord('forged-hank', false);
+
+      // Act
+      const result = await keywarden(['restore', 'forged-hank', '--yes']);
+
+      // Assess
+      expect(result.code).toBe(64);
+      expect(result.stderr).toContain(`cannot prove that KeyWarden switched off ${switchedOff}`);
+      expect(result.stderr).toMatch(/CloudTrail shows no UpdateAccessKey of/);
+      expect((await keys('forged-hank'))[switchedOff]).toBe('Inactive');
+      expect(await tags('forged-hank')).toEqual({});
+      expect(writes()).toEqual({});
+    });
+
+    it('refuses when KeyWarden roles are not named, saying how to name them', async () => {
+      // Prepare
+      await deactivatedByKeyWarden('unnamed-ivy');
+
+      // Act
+      const result = await keywarden(['restore', 'unnamed-ivy', '--yes'], { KEYWARDEN_ROLE_ARNS: '' });
+
+      // Assess
+      expect(result.code).toBe(64);
+      expect(result.stderr).toContain('--keywarden-roles');
+      expect(writes()).toEqual({});
+    });
+
+    it('exits 1 naming cloudtrail:LookupEvents when CloudTrail cannot be read, and changes nothing', async () => {
+      // Prepare
+      const { deactivated } = await deactivatedByKeyWarden('blind-lena');
+      aws.proxy.inject({ operation: 'cloudtrail.LookupEvents', status: 400, code: 'AccessDeniedException' });
+
+      // Act
+      const result = await keywarden(['restore', 'blind-lena', '--yes']);
+
+      // Assess
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('cloudtrail:LookupEvents');
+      expect((await keys('blind-lena'))[deactivated]).toBe('Inactive');
+      expect(writes()).toEqual({});
+    });
+
+    it('refuses --key without proof unless --force, and names who switched the key off', async () => {
+      // Prepare
+      const switchedOff = await forgedRecord('forced-jack');
+
+      // Act
+      const refused = await keywarden(['restore', 'forced-jack', '--key', switchedOff, '--yes']);
+
+      // Assess
+      expect(refused.code).toBe(64);
+      expect(refused.stderr).toContain(`switched off by ${RESPONDER_ROLE}`);
+      expect(refused.stderr).toContain('--force');
+      expect((await keys('forced-jack'))[switchedOff]).toBe('Inactive');
+      expect(writes()).toEqual({});
+
+      // Act
+      const forced = await keywarden(['restore', 'forced-jack', '--key', switchedOff, '--force', '--yes']);
+
+      // Assess
+      expect(forced.code, forced.stderr).toBe(0);
+      expect(forced.stdout).toContain(`switched off by ${RESPONDER_ROLE}`);
+      expect((await keys('forced-jack'))[switchedOff]).toBe('Active');
+      expect((await tags('forced-jack'))['keywarden:exempt']).toMatch(ISO_SECOND);
+    });
   });
 
   it('shows its help, with the permissions it needs', async () => {

@@ -5,6 +5,7 @@ import {
   describePlan,
   exemptUntil,
   planRestore,
+  RESTORE_HELP,
   type RestoreOptions,
   RestoreRefusedError,
   restoreConfirmed,
@@ -27,10 +28,28 @@ describe('parseCommandLine: restore', () => {
       exemptDays: 7,
       exemptTag: 'keywarden:exempt',
       yes: false,
+      force: false,
+      keywardenRoles: [],
       profile: undefined,
       region: undefined,
       member: undefined,
     });
+  });
+
+  it('reads --force with --key, and KeyWarden roles from --keywarden-roles, else KEYWARDEN_ROLE_ARNS', () => {
+    const detector = 'arn:aws:iam::123456789012:role/KeyWarden-DetectorRole';
+    const sweep = 'arn:aws:iam::123456789012:role/path/KeyWarden-SweepRole';
+    expect(restoreOptions(['restore', 'alice', '--key', 'AKIAIOSFODNN7EXAMPLE', '--force']).force).toBe(true);
+    expect(
+      restoreOptions(['restore', 'alice', '--keywarden-roles', `${detector}, ${sweep}`]).keywardenRoles,
+    ).toEqual([detector, sweep]);
+    expect(restoreOptions(['restore', 'alice'], { KEYWARDEN_ROLE_ARNS: sweep }).keywardenRoles).toEqual([
+      sweep,
+    ]);
+    expect(
+      restoreOptions(['restore', 'alice', '--keywarden-roles', detector], { KEYWARDEN_ROLE_ARNS: sweep })
+        .keywardenRoles,
+    ).toEqual([detector]);
   });
 
   it('reads --account and --role-name into the member account to act in', () => {
@@ -98,6 +117,26 @@ describe('parseCommandLine: restore', () => {
       message: /--exempt-days "1.5"/,
     },
     { case: 'an unknown flag', argv: ['restore', 'alice', '--force'], message: /--force/ },
+    {
+      case: '--force without --key',
+      argv: ['restore', 'alice', '--force'],
+      message: /--force goes with --key ID/,
+    },
+    {
+      case: 'a KeyWarden role given as a pattern',
+      argv: ['restore', 'alice', '--keywarden-roles', 'arn:aws:iam::*:role/KeyWarden-*'],
+      message: /--keywarden-roles "arn:aws:iam::\*:role\/KeyWarden-\*" is not allowed/,
+    },
+    {
+      case: 'a KeyWarden role that is a session, not a role',
+      argv: [
+        'restore',
+        'alice',
+        '--keywarden-roles',
+        'arn:aws:sts::123456789012:assumed-role/KeyWarden-DetectorRole/keywarden-detector',
+      ],
+      message: /is not allowed; use the exact ARNs of KeyWarden's roles/,
+    },
     { case: 'a scan flag', argv: ['restore', 'alice', '--remediate'], message: /--remediate/ },
     {
       case: 'a bad tag key',
@@ -133,6 +172,19 @@ describe('parseCommandLine: restore', () => {
 
   it('shows its own help', () => {
     expect(parseCommandLine(['restore', '--help'], {}, false)).toEqual({ kind: 'restore-help' });
+  });
+});
+
+describe('RESTORE_HELP', () => {
+  it('names the restore role the member stack adds for --role-name, not the member role', () => {
+    const roleName = RESTORE_HELP.slice(
+      RESTORE_HELP.indexOf('--role-name NAME'),
+      RESTORE_HELP.indexOf('--profile NAME'),
+    );
+    expect(roleName).toContain('KeyWardenMemberRestore');
+    expect(roleName).toContain('restorePrincipals');
+    expect(roleName).not.toMatch(/the member role KeyWarden is deployed with/);
+    expect(RESTORE_HELP).toMatch(/sts:AssumeRole on the restore role/);
   });
 });
 
@@ -272,6 +324,21 @@ describe('restoreConfirmed', () => {
 
   it('confirms when IAM shows the key active and the tag set', () => {
     expect(restoreConfirmed(planned, snapshot([OLD_KEY, NEW_KEY], tagged))).toBeUndefined();
+  });
+
+  it.each<{ case: string; tags: Record<string, string> }>([
+    { case: 'in other letters', tags: { 'KeyWarden:Exempt': '2026-06-08T12:00:00Z' } },
+    {
+      case: 'twice, the exact letters holding the value (an emulator keeps both)',
+      tags: { 'KeyWarden:Exempt': 'false', 'keywarden:exempt': '2026-06-08T12:00:00Z' },
+    },
+  ])('confirms the tag IAM holds $case, since IAM tag keys are case-insensitive', ({ tags }) => {
+    expect(restoreConfirmed(planned, snapshot([OLD_KEY, NEW_KEY], { tags }))).toBeUndefined();
+  });
+
+  it('does not confirm a tag in other letters that holds another value', () => {
+    const other = snapshot([OLD_KEY, NEW_KEY], { tags: { 'KEYWARDEN:EXEMPT': 'true' } });
+    expect(restoreConfirmed(planned, other)).toMatch(/"true", not 2026-06-08T12:00:00Z/);
   });
 
   it.each([

@@ -589,6 +589,32 @@ describe('the CDK app', () => {
     expect(run.stderr).toBe(`keywarden: ${message}\n`);
   });
 
+  it('exits 1 with only the message when memberAccountIds names only the account it deploys to', () => {
+    // Act: the StackSet leaves out the central account, so such an allow-list would leave no member at all.
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'infra/app.ts'], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: {
+        ...process.env,
+        CDK_DEFAULT_ACCOUNT: '999988887777',
+        CDK_DEFAULT_REGION: 'us-east-1',
+        CDK_OUTDIR: testApp().outdir,
+        CDK_CONTEXT_JSON: JSON.stringify({
+          organization: 'o-abcdefghij',
+          memberOus: 'ou-abcd-abcdefgh',
+          memberAccountIds: '999988887777',
+          'aws:cdk:bundling-stacks': [],
+        }),
+      },
+      encoding: 'utf8',
+    });
+
+    // Assess
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(
+      /^keywarden: memberAccountIds names no member account: 999988887777 is the central account, which the StackSet leaves out[^\n]*\n$/,
+    );
+  });
+
   it.each([
     { context: {}, stacks: ['KeyWarden'] },
     {

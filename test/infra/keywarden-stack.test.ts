@@ -836,6 +836,39 @@ describe('KeyWardenStack placement', () => {
     t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: ALARM_EMAIL });
   });
 
+  it("forwards through a role only EventBridge may assume, for this account's forwarding rule only", () => {
+    const forwarder = forwarded.stack.forwarder;
+    if (forwarder === undefined) throw new Error('no forwarder');
+    const t = Template.fromStack(forwarder);
+    const rules = t.findResources('AWS::Events::Rule');
+    const [rule] = Object.values(rules);
+    const roleArn = rule?.Properties.Targets[0].RoleArn;
+    const roleId = roleArn['Fn::GetAtt'][0] as string;
+    const role = t.toJSON().Resources[roleId];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Principal: { Service: 'events.amazonaws.com' },
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': '111122223333' },
+          ArnEquals: {
+            'aws:SourceArn': {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  `:events:us-east-1:111122223333:rule/${rule?.Properties.Name}`,
+                ],
+              ],
+            },
+          },
+        },
+      },
+    ]);
+  });
+
   it('keeps the detector and its rule in the home region', () => {
     expect(forwarded.stack.region).toBe('eu-west-1');
     forwarded.template.hasResourceProperties('AWS::Events::Rule', {

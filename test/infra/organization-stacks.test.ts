@@ -2,15 +2,16 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { type App, type Stack, Validations } from 'aws-cdk-lib';
+import { type App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV, KEY_EVENT_PATTERN } from '../../functions/shared/constants.ts';
 import { KeyWardenCentralStack, type KeyWardenCentralStackProps } from '../../infra/central-stack.ts';
+import { SettingError } from '../../infra/errors.ts';
 import { KeyWardenManagementStack } from '../../infra/management-stack.ts';
 import { KeyWardenMemberStack, MEMBER_STACK_PARAMETERS } from '../../infra/member-stack.ts';
-import { MAX_TEMPLATE_BODY_BYTES } from '../../infra/member-stack-set.ts';
+import { MAX_TEMPLATE_BODY_BYTES, MemberStackSet } from '../../infra/member-stack-set.ts';
 import { findPythonTool, installAdvice } from '../../scripts/lib/python-tools.mjs';
 import { removeTestApps, testApp } from './synth.ts';
 
@@ -242,6 +243,61 @@ describe('MemberStackSet', () => {
     ).toThrow(/the member template is \d+ bytes, more than the 51200 CloudFormation takes inline/);
   });
 
+  it('refuses an allow-list that leaves no member once the central account is left out', () => {
+    // Prepare: without the refusal, the empty filtered list would drop the filter and reach every account of the OUs.
+    const build = () =>
+      central({
+        env: { account: CENTRAL_ACCOUNT, region: 'us-east-1' },
+        organization: {
+          organizationId: ORGANIZATION_ID,
+          memberOus: OUS,
+          memberAccountIds: [CENTRAL_ACCOUNT],
+        },
+      });
+
+    // Act, Assess
+    expect(build).toThrow(SettingError);
+    expect(build).toThrow(
+      `memberAccountIds names no member account: ${CENTRAL_ACCOUNT} is the central account, which the StackSet leaves out; name the member accounts, or leave memberAccountIds out to deploy to every account of memberOus`,
+    );
+  });
+
+  it('keeps the allow-listed members when the central account is among them', () => {
+    const variant = central({
+      env: { account: CENTRAL_ACCOUNT, region: 'us-east-1' },
+      organization: {
+        organizationId: ORGANIZATION_ID,
+        memberOus: OUS,
+        memberAccountIds: [CENTRAL_ACCOUNT, '111122223333'],
+      },
+    });
+    expect(stackSetOf(variant).StackInstancesGroup[0].DeploymentTargets).toEqual({
+      OrganizationalUnitIds: OUS,
+      AccountFilterType: 'INTERSECTION',
+      Accounts: ['111122223333'],
+    });
+  });
+
+  it('refuses an empty account list rather than deploying to every account of the OUs', () => {
+    const stack = new Stack(testApp(), 'Scratch');
+    expect(
+      () =>
+        new MemberStackSet(stack, 'Members', {
+          organizationalUnitIds: OUS,
+          region: 'us-east-1',
+          parameters: {
+            centralEventBusArn: 'arn:aws:events:us-east-1:999988887777:event-bus/keywarden-organization',
+            detectorRoleArn: 'arn:aws:iam::999988887777:role/detector',
+            sweepRoleArn: 'arn:aws:iam::999988887777:role/sweep',
+            homeRegion: 'us-east-1',
+          },
+          accountIds: [],
+        }),
+    ).toThrow(
+      'accountIds is empty; name at least one account, or leave accountIds out to deploy to every account of the OUs',
+    );
+  });
+
   it.each([
     {
       memberOus: ['ou-AB12-cd34ef56'],
@@ -290,10 +346,39 @@ describe('KeyWardenMember (the StackSet template)', () => {
           Effect: 'Allow',
           Action: 'sts:AssumeRole',
           Principal: { Service: 'events.amazonaws.com' },
-          Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+            ArnEquals: { 'aws:SourceArn': expect.anything() },
+          },
         },
       ],
     );
+  });
+
+  it("pins the forwarding role's trust to the forwarding rule (aws:SourceArn), not any rule of the account", () => {
+    const t = memberBodyOf(deactivating);
+    const [ruleId, rule] = only(t, 'AWS::Events::Rule', 'ForwardKeyEvents');
+    const [, role] = only(t, 'AWS::IAM::Role', 'ForwardRole');
+    const [trust] = role.Properties.AssumeRolePolicyDocument.Statement;
+    // The rule's ARN as CloudFormation resolves it; a GetAtt of the rule would make the role and rule a cycle.
+    expect(rule.Properties.Name).toEqual(expect.any(String));
+    expect(trust.Condition.ArnEquals).toEqual({
+      'aws:SourceArn': {
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':events:',
+            { Ref: 'AWS::Region' },
+            ':',
+            { Ref: 'AWS::AccountId' },
+            `:rule/${rule.Properties.Name}`,
+          ],
+        ],
+      },
+    });
+    expect(ruleId).toContain('ForwardKeyEvents');
   });
 
   it('lets only the central detector and sweep roles assume the member role', () => {
@@ -420,8 +505,14 @@ describe('KeyWardenMember (the StackSet template)', () => {
         'iam:UpdateAccessKey',
         'securityhub:BatchImportFindings',
         'securityhub:GetFindings',
+        'cloudtrail:LookupEvents',
       ].sort(),
     );
+    // restore proves from CloudTrail who switched a key off; LookupEvents takes no resource but "*".
+    expect(statements.find((s) => s.Sid === 'LookupKeyDeactivations')).toMatchObject({
+      Action: 'cloudtrail:LookupEvents',
+      Resource: '*',
+    });
     expect(statements.find((s) => s.Sid === 'TagUserExempt')?.Condition).toEqual({
       'ForAllValues:StringEquals': { 'aws:TagKeys': ['team:exempt'] },
     });

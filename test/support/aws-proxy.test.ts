@@ -1,5 +1,9 @@
-/** The test proxy's AWS-like behaviour the tests rely on: rate limits, finding filters and targeted faults. */
+/**
+ * The test proxy's AWS-like behaviour the tests rely on: rate limits, finding filters, targeted faults and CloudTrail
+ * LookupEvents.
+ */
 
+import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import {
   CreateAccessKeyCommand,
   CreateUserCommand,
@@ -16,6 +20,7 @@ import {
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { type AwsProxy, startAwsProxy } from './aws-proxy.ts';
+import { type TrailRecord, updateAccessKeyRecord } from './trail-records.ts';
 
 const PRODUCT_ARN = 'arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default';
 const proxies: AwsProxy[] = [];
@@ -194,5 +199,61 @@ describe('startAwsProxy faults', () => {
     // Assess
     expect(lastUsed.UserName).toBe('renamed');
     expect(listed.AccessKeyMetadata?.[0]?.UserName).toBe(userName);
+  });
+});
+
+describe('startAwsProxy CloudTrail LookupEvents', () => {
+  it('answers from its trail: filtered by attribute and time, newest first, 50 a page with NextToken', async () => {
+    // Prepare
+    const served = await proxy({});
+    const start = Date.parse('2026-06-01T00:00:00Z');
+    for (let i = 0; i < 60; i++) {
+      served.trail.push(
+        updateAccessKeyRecord({
+          caller: { roleArn: 'arn:aws:iam::123456789012:role/KeyWarden-DetectorRole', sessionName: 'd' },
+          userName: `user-${i}`,
+          accessKeyId: `AKIAKEY${String(i).padStart(13, '0')}`,
+          status: 'Inactive',
+          eventTime: new Date(start + i * 60_000),
+        }),
+      );
+    }
+    served.trail.push({
+      ...(served.trail[0] as TrailRecord),
+      eventID: 'other',
+      eventName: 'CreateAccessKey',
+    });
+    const trail = new CloudTrailClient({
+      endpoint: served.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+    const lookup = (NextToken?: string, StartTime?: Date) =>
+      trail.send(
+        new LookupEventsCommand({
+          LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'UpdateAccessKey' }],
+          ...(NextToken ? { NextToken } : {}),
+          ...(StartTime ? { StartTime } : {}),
+        }),
+      );
+
+    // Act
+    const first = await lookup();
+    const second = await lookup(first.NextToken);
+    const recent = await lookup(undefined, new Date(start + 55 * 60_000));
+
+    // Assess
+    expect(first.Events).toHaveLength(50);
+    expect(first.Events?.[0]?.EventTime).toEqual(new Date(start + 59 * 60_000));
+    expect(JSON.parse(first.Events?.[0]?.CloudTrailEvent ?? '{}').requestParameters).toEqual({
+      userName: 'user-59',
+      accessKeyId: 'AKIAKEY0000000000059',
+      status: 'Inactive',
+    });
+    expect(second.Events).toHaveLength(10);
+    expect(second.NextToken).toBeUndefined();
+    expect(recent.Events?.map((event) => event.Username)).toEqual(['d', 'd', 'd', 'd', 'd']);
+    expect(served.count('cloudtrail.LookupEvents')).toBe(3);
   });
 });

@@ -11,6 +11,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
+import { type Caller, lookupEvents, type TrailRecord, updateAccessKeyRecord } from './trail-records.ts';
 
 export interface RecordedCall {
   readonly service: string;
@@ -90,55 +91,27 @@ export interface AwsProxy {
    */
   enforceUpdatedAt(): void;
   /**
-   * From now on, CloudTrail LookupEvents (which moto answers 500) is answered from `records`, CloudTrail records as
-   * a trail holds them: filtered by the EventName attribute and StartTime/EndTime, newest first, paged by
-   * MaxResults with a NextToken, each event carrying its record as the `CloudTrailEvent` JSON string.
+   * From now on, CloudTrail LookupEvents (which moto answers 500) also answers from `records`, CloudTrail records
+   * as a trail holds them, beside {@link trail} (see trail-records.ts for the filtering, ordering and paging).
+   * Until {@link clearFaults}.
    */
   serveLookupEvents(records: readonly Record<string, unknown>[]): void;
+  /** CloudTrail records LookupEvents serves (moto answers it 500). */
+  readonly trail: TrailRecord[];
+  /**
+   * From now on, every IAM UpdateAccessKey that moto carries out is added to {@link trail} as made by `caller`
+   * (undefined: not recorded), as CloudTrail would log it.
+   */
+  recordKeyUpdates(caller: (() => Caller | undefined) | undefined): void;
+  /** Empties {@link trail} and stops recording. */
+  clearTrail(): void;
+  /**
+   * From now on, IAM tag keys are case-insensitive, as in IAM (moto keeps `A` and `a` as two tags): a TagUser whose
+   * key matches a tag of the user in other letters replaces that tag's value and keeps its letters. Until
+   * {@link clearFaults}.
+   */
+  caseInsensitiveTagKeys(): void;
   close(): Promise<void>;
-}
-
-interface LookupEventsRequest {
-  LookupAttributes?: { AttributeKey?: string; AttributeValue?: string }[];
-  StartTime?: number;
-  EndTime?: number;
-  MaxResults?: number;
-  NextToken?: string;
-}
-
-/** A LookupEvents answer over `records`, as CloudTrail gives it (times in epoch seconds, as the JSON protocol does). */
-function lookupEvents(records: readonly Record<string, unknown>[], body: Buffer): unknown {
-  const request = JSON.parse(body.toString('utf8') || '{}') as LookupEventsRequest;
-  const eventName = request.LookupAttributes?.find((a) => a.AttributeKey === 'EventName')?.AttributeValue;
-  const timeOf = (record: Record<string, unknown>) => Date.parse(String(record.eventTime)) / 1000;
-  const matching = records
-    .filter((record) => eventName === undefined || record.eventName === eventName)
-    .filter((record) => request.StartTime === undefined || timeOf(record) >= request.StartTime)
-    .filter((record) => request.EndTime === undefined || timeOf(record) <= request.EndTime)
-    .sort((a, b) => timeOf(b) - timeOf(a));
-  const start = Number(request.NextToken ?? 0);
-  const size = request.MaxResults ?? 50;
-  const page = matching.slice(start, start + size);
-  const identity = (record: Record<string, unknown>) =>
-    (record.userIdentity ?? {}) as Record<string, unknown>;
-  return {
-    Events: page.map((record) => ({
-      EventId: record.eventID,
-      EventName: record.eventName,
-      ReadOnly: 'false',
-      EventTime: timeOf(record),
-      EventSource: record.eventSource,
-      Username: String(
-        identity(record).userName ??
-          String(identity(record).arn ?? '')
-            .split('/')
-            .pop(),
-      ),
-      Resources: [],
-      CloudTrailEvent: JSON.stringify(record),
-    })),
-    ...(start + size < matching.length ? { NextToken: String(start + size) } : {}),
-  };
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -270,6 +243,33 @@ async function findingsById(
   return found;
 }
 
+/** A TagUser body whose keys take the letters of the user's tags that match them case-insensitively. */
+async function withStoredTagKeys(upstream: string, req: IncomingMessage, body: Buffer): Promise<Buffer> {
+  const form = new URLSearchParams(body.toString('utf8'));
+  const userName = form.get('UserName') ?? '';
+  const response = await fetch(upstream, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: String(req.headers.authorization ?? ''),
+    },
+    body: new URLSearchParams({
+      Action: 'ListUserTags',
+      Version: '2010-05-08',
+      UserName: userName,
+    }).toString(),
+  });
+  const stored = [...(await response.text()).matchAll(/<Key>([^<]*)<\/Key>/g)].map(
+    (match) => match[1] as string,
+  );
+  for (const [name, value] of [...form.entries()]) {
+    if (!/^Tags\.member\.\d+\.Key$/.test(name)) continue;
+    const existing = stored.find((key) => key.toLowerCase() === value.toLowerCase());
+    if (existing !== undefined) form.set(name, existing);
+  }
+  return Buffer.from(form.toString());
+}
+
 function countBy(calls: readonly RecordedCall[]): Record<string, number> {
   return calls.reduce<Record<string, number>>((acc, c) => {
     const key = `${c.service}.${c.operation}`;
@@ -285,7 +285,10 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
   const now = options.now ?? Date.now;
   const limits = (options.rateLimits ?? []).map((limit) => ({ limit, take: tokenBucket(limit, now) }));
   let newestUpdatedAt: Map<string, number> | undefined;
-  let trailRecords: readonly Record<string, unknown>[] | undefined;
+  let served: readonly TrailRecord[] = [];
+  const trail: TrailRecord[] = [];
+  let keyUpdateCaller: (() => Caller | undefined) | undefined;
+  let tagKeysIgnoreCase = false;
 
   const server: Server = createServer(async (req, res) => {
     let body = await readBody(req);
@@ -324,10 +327,22 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
         return;
       }
     }
-    if (trailRecords !== undefined && call.service === 'cloudtrail' && call.operation === 'LookupEvents') {
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': 'proxy' });
-      res.end(JSON.stringify(lookupEvents(trailRecords, body)));
+    if (aws && call.service === 'cloudtrail' && call.operation === 'LookupEvents') {
+      const answer = lookupEvents([...served, ...trail], JSON.parse(body.toString('utf8') || '{}'));
+      res.writeHead(answer.status, {
+        'content-type': 'application/x-amz-json-1.1',
+        ...(answer.status === 200 ? {} : { 'x-amzn-errortype': String(answer.body.__type) }),
+      });
+      res.end(JSON.stringify(answer.body));
       return;
+    }
+    const keyUpdate =
+      call.operation === 'UpdateAccessKey' && keyUpdateCaller !== undefined
+        ? new URLSearchParams(body.toString('utf8'))
+        : undefined;
+    const updater = keyUpdate === undefined ? undefined : keyUpdateCaller?.();
+    if (tagKeysIgnoreCase && call.operation === 'TagUser') {
+      body = await withStoredTagKeys(upstream, req, body);
     }
     if (newestUpdatedAt !== undefined && call.operation === 'BatchImportFindings') {
       body = dropStaleFindings(body, newestUpdatedAt);
@@ -341,6 +356,17 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
         headers: { ...req.headers, host: target.host, 'content-length': String(body.length) },
       },
       (upstreamRes) => {
+        if (keyUpdate !== undefined && updater !== undefined && upstreamRes.statusCode === 200) {
+          trail.push(
+            updateAccessKeyRecord({
+              caller: updater,
+              userName: keyUpdate.get('UserName') ?? '',
+              accessKeyId: keyUpdate.get('AccessKeyId') ?? '',
+              status: keyUpdate.get('Status') === 'Active' ? 'Active' : 'Inactive',
+              eventTime: new Date(),
+            }),
+          );
+        }
         const rewrite = active?.fault.rewriteResponse;
         if (rewrite === undefined) {
           res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
@@ -384,13 +410,25 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
     clearFaults: () => {
       faults = [];
       newestUpdatedAt = undefined;
-      trailRecords = undefined;
+      served = [];
+      tagKeysIgnoreCase = false;
+    },
+    caseInsensitiveTagKeys: () => {
+      tagKeysIgnoreCase = true;
     },
     enforceUpdatedAt: () => {
       newestUpdatedAt ??= new Map();
     },
     serveLookupEvents: (records) => {
-      trailRecords = records;
+      served = records as readonly TrailRecord[];
+    },
+    trail,
+    recordKeyUpdates: (caller) => {
+      keyUpdateCaller = caller;
+    },
+    clearTrail: () => {
+      trail.length = 0;
+      keyUpdateCaller = undefined;
     },
     close: () =>
       new Promise<void>((resolve) => {

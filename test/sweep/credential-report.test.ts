@@ -224,6 +224,40 @@ describe('parseCredentialReport', () => {
     expect(user?.arn).toBe('arn:aws:iam::123456789012:user/x"y/a,b');
   });
 
+  it('keeps the other rows when a user name holds a comma IAM wrote unquoted, and marks that user for a live check', () => {
+    // Prepare: the row of "ops,batch" splits into two more fields than the header (name and ARN both hold the comma).
+    const csv = [
+      HEADER,
+      row('alice', 'arn:aws:iam::123456789012:user/alice', activeKey('2024-01-01T00:00:00+00:00'), NO_KEY),
+      row(
+        'ops,batch',
+        'arn:aws:iam::123456789012:user/a,b/ops,batch',
+        activeKey('2024-01-01T00:00:00+00:00'),
+        NO_KEY,
+      ),
+      row('bob', 'arn:aws:iam::123456789012:user/bob', NO_KEY, NO_KEY),
+    ].join('\n');
+
+    // Act
+    const report = parseCredentialReport(csv);
+
+    // Assess
+    expect(report.users.map((user) => user.userName)).toEqual(['alice', 'ops,batch', 'bob']);
+    const unreadable = report.users[1] as CredentialReportUser;
+    expect(unreadable.arn).toBe('arn:aws:iam::123456789012:user/a,b/ops,batch');
+    expect(unreadable.keys.map((slot) => slot.active)).toEqual([undefined, undefined]);
+    expect(isReportCandidate(unreadable)).toBe(true);
+    expect(report.unreadable).toEqual([
+      { line: 3, userName: 'ops,batch', reason: 'line 3 has 25 fields, the header has 22' },
+    ]);
+    expect(report.users.filter(isReportCandidate).map((user) => user.userName)).toEqual(['ops,batch']);
+  });
+
+  it('still rejects a longer row whose user it cannot tell', () => {
+    const csv = `${HEADER}\n${row('x', 'not-an-arn,extra', NO_KEY, NO_KEY)}`;
+    expect(() => parseCredentialReport(csv)).toThrow(/line 2 has 23 fields, the header has 22/);
+  });
+
   it.each([
     {
       case: 'no user column',

@@ -183,6 +183,33 @@ describe('sweep handler against moto', () => {
       expect(aws.proxy.count('UpdateAccessKey')).toBe(1);
     });
 
+    it('keeps the credential report when a user name holds a comma, and checks that user live', async () => {
+      // Prepare: IAM allows "," in user names; the report row of such a user splits into more fields than the
+      // header has (moto, like IAM, writes the names unquoted).
+      await aws.seed([
+        { userName: 'ops,batch', activeKeys: 2 },
+        { userName: 'svc,one', activeKeys: 1 },
+        { userName: 'plain-violator', activeKeys: 2 },
+        ...Array.from({ length: 10 }, (_, i) => ({ userName: `plain-${i}`, activeKeys: 1 })),
+      ]);
+      aws.proxy.reset();
+
+      // Act
+      const summary = await handlerWith({ SWEEP_SOURCE: 'credential-report' })({}, CONTEXT);
+
+      // Assess: no fallback to the full listing; the two violators found, the unreadable rows read live.
+      expect(summary).toMatchObject({ source: 'credential-report', violating: 2 });
+      expect(summary).not.toHaveProperty('fallbackReason', expect.anything());
+      const findings = await aws.findings();
+      expect(findings.get(idOf('ops,batch'))?.Compliance?.Status).toBe('FAILED');
+      expect(findings.get(idOf('plain-violator'))?.Compliance?.Status).toBe('FAILED');
+      const calls = iamCalls(aws.proxy);
+      expect(calls.ListUsers).toBeUndefined();
+      // The two users of unreadable rows (one of them a violator) and the other violator; no other user.
+      expect(calls.ListAccessKeys).toBe(3);
+      expect(summary).toMatchObject({ candidates: 3, usersScanned: 13 });
+    });
+
     it('only reports a violation inside ROTATION_GRACE_HOURS and deactivates it on the first sweep after', async () => {
       // Prepare: both keys are minutes old; the grace is one hour.
       await aws.seed([{ userName: 'grace-user', activeKeys: 2 }]);

@@ -222,6 +222,7 @@ export async function startIsolatedAws(): Promise<IsolatedAws> {
       if (!response.ok) throw new Error(`moto reset answered ${response.status}`);
       proxy.reset();
       proxy.clearFaults();
+      proxy.clearTrail();
     },
     async stop() {
       await proxy.close();
