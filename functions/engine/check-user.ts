@@ -185,7 +185,7 @@ export async function pendingIntentFor(
   return accessKeyId !== undefined && pending?.keys.includes(accessKeyId) ? stored : undefined;
 }
 
-/** Evaluates one user end to end. Throws (named errors) on any AWS failure, so the caller's retries apply. */
+/** Read the user → plan the reads → read → decide → act (IAM write, when decided) → import and notify. */
 async function checkUserNow(
   deps: EngineDeps,
   settings: EngineSettings,
