@@ -108,7 +108,10 @@ export class EnforcedAws {
   }
 
   /** Starts the server and, within its unchecked requests, an administrator in each of `accountIds`. */
-  static async start(accountIds: readonly string[]): Promise<EnforcedAws> {
+  static async start(
+    accountIds: readonly string[],
+    options: { readonly trailBucketAccount?: string } = {},
+  ): Promise<EnforcedAws> {
     const accounts = [...new Set([...accountIds, SERVICE_ACCOUNT])];
     const directory = mkdtempSync(path.join(tmpdir(), 'keywarden-enforced-'));
     const moto = await startMoto({
@@ -121,7 +124,10 @@ export class EnforcedAws {
     try {
       for (const accountId of accounts) await aws.bootstrap(accountId);
       // The last unchecked request; S3 is not one KeyWarden calls.
-      const bucket = await fetch(`${moto.endpoint}/${TRAIL_BUCKET}`, { method: 'PUT' });
+      const bucket = await fetch(`${moto.endpoint}/${TRAIL_BUCKET}`, {
+        method: 'PUT',
+        headers: { 'x-moto-account-id': options.trailBucketAccount ?? accountIds[0] ?? SERVICE_ACCOUNT },
+      });
       if (!bucket.ok) throw new Error(`creating bucket ${TRAIL_BUCKET} answered ${bucket.status}`);
     } catch (error) {
       await aws.stop();
@@ -200,11 +206,15 @@ export class EnforcedAws {
   ): Promise<void> {
     const { iam } = this.admin(accountId);
     const { PolicyNames = [] } = await iam.send(new ListRolePoliciesCommand({ RoleName: roleName }));
+    // A policy left with no statement cannot be put: the role goes without it.
+    const kept = Object.fromEntries(
+      Object.entries(policies).filter(([, document]) => document.Statement.length > 0),
+    );
     for (const PolicyName of PolicyNames) {
-      if (!(PolicyName in policies))
+      if (!(PolicyName in kept))
         await iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName }));
     }
-    for (const [PolicyName, document] of Object.entries(policies)) {
+    for (const [PolicyName, document] of Object.entries(kept)) {
       await iam.send(
         new PutRolePolicyCommand({
           RoleName: roleName,

@@ -93,7 +93,7 @@ export async function startMoto(
   const [command, ...args] = enforceIam ? [motoPython(), ENFORCING_LAUNCHER] : motoCommand();
   const port = await freePort();
   const child = spawn(command as string, [...args, '-H', '127.0.0.1', '-p', String(port)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'ignore', process.env.KEYWARDEN_MOTO_DEBUG ? 'inherit' : 'pipe'],
     env: {
       ...process.env,
       ...(options.accountId ? { MOTO_ACCOUNT_ID: options.accountId } : {}),

@@ -48,6 +48,23 @@ def _log(request, resource, allowed):
         )
 
 
+# API operations IAM authorises under another action (Service Authorization Reference, Amazon SQS).
+AUTHORIZED_AS = {
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+}
+
+_init = IAMRequestBase.__init__
+
+
+def init(self, *args, **kwargs):
+    _init(self, *args, **kwargs)
+    self._action = AUTHORIZED_AS.get(self._action, self._action)
+
+
+IAMRequestBase.__init__ = init
+
 _check_action_permitted = IAMRequestBase.check_action_permitted
 
 
