@@ -38,6 +38,7 @@ import { KeyWardenMemberStack, MEMBER_STACK_PARAMETERS } from '../../infra/membe
 import { keyEvent } from '../detector/moto-helpers.ts';
 import { removeTestApps, testApp } from '../infra/synth.ts';
 import { type Credentials, EnforcedAws, REGION, TRAIL_BUCKET } from './enforced-aws.ts';
+import { referenceProblems } from './iam-reference.ts';
 import {
   expectEachGrantNeeded,
   expectEveryGrantUsed,
@@ -477,6 +478,19 @@ describe('organization, under the templates’ roles on moto enforcing IAM', () 
       await usage.record(scenario);
     },
   );
+
+  it('grants only what IAM’s reference says exists and applies (actions, resources, condition keys)', async () => {
+    const problems: string[] = [];
+    for (const { label, role } of roles) {
+      for (const [name, policy] of Object.entries(role.policies)) {
+        problems.push(...(await referenceProblems(policy, 'identity')).map((p) => `${label} ${name}: ${p}`));
+      }
+      problems.push(
+        ...(await referenceProblems(role.trustPolicy, 'trust')).map((p) => `${label} trust: ${p}`),
+      );
+    }
+    expect(problems).toEqual([]);
+  });
 
   it('needs every action each role is granted, but those listed as unexercised (with the reason)', () => {
     expectEveryGrantUsed(roles, usage, ORGANIZATION_UNEXERCISED);

@@ -30,6 +30,7 @@ import { CLI_PERMISSIONS } from '../../infra/permissions.ts';
 import { ADMIN_CALLER, keyEvent } from '../detector/moto-helpers.ts';
 import { removeTestApps, synthesizeVariant } from '../infra/synth.ts';
 import { type Credentials, EnforcedAws, REGION, TRAIL_BUCKET } from './enforced-aws.ts';
+import { referenceProblems } from './iam-reference.ts';
 import {
   expectEachGrantNeeded,
   expectEveryGrantUsed,
@@ -389,6 +390,19 @@ describe('single account, under the template’s roles on moto enforcing IAM', (
       await usage.record(scenario);
     },
   );
+
+  it('grants only what IAM’s reference says exists and applies (actions, resources, condition keys)', async () => {
+    const problems: string[] = [];
+    for (const { label, role } of roles.filter((r) => r.label !== 'CLI operator')) {
+      for (const [name, policy] of Object.entries(role.policies)) {
+        problems.push(...(await referenceProblems(policy, 'identity')).map((p) => `${label} ${name}: ${p}`));
+      }
+      problems.push(
+        ...(await referenceProblems(role.trustPolicy, 'trust')).map((p) => `${label} trust: ${p}`),
+      );
+    }
+    expect(problems).toEqual([]);
+  });
 
   it('needs every action each role is granted, but those listed as unexercised (with the reason)', () => {
     expectEveryGrantUsed(roles, usage, SINGLE_ACCOUNT_UNEXERCISED);
