@@ -25,6 +25,8 @@ export interface Scenario {
 export interface Unexercised {
   readonly role: string;
   readonly action: string;
+  /** Who uses the grant, for the docs' "why". */
+  readonly usedBy: string;
   readonly reason: string;
 }
 
@@ -138,4 +140,46 @@ export async function expectEachGrantNeeded(
     proven.push(action);
   }
   return proven;
+}
+
+/** Why an action is needed: the purpose in the code data, else the action itself. */
+function purposeOf(action: string, purposes: Readonly<Record<string, string>>): string {
+  return purposes[action] ?? '—';
+}
+
+/**
+ * One Markdown table per role: each granted action, why KeyWarden needs it, and the run that proves it (removed,
+ * that run fails with AccessDenied) or why no run here can.
+ */
+export function permissionTables(
+  roles: readonly RoleUnderTest[],
+  usage: Usage,
+  unexercised: readonly Unexercised[],
+  purposes: Readonly<Record<string, string>>,
+  describeRole: (role: RoleUnderTest) => string,
+): string {
+  const sections = roles.map((target) => {
+    const used = usage.used(target.label);
+    const rows = grantedActions(target.role).map((action) => {
+      const excused = unexercised.find((u) => u.role === target.label && u.action === action);
+      const proof =
+        action === 'sts:GetCallerIdentity'
+          ? 'not enforceable: AWS and moto allow it to every caller'
+          : used.has(action)
+            ? `${used.get(action)} (fails without it)`
+            : `not exercised: ${excused?.reason ?? 'MISSING'}`;
+      const why = excused !== undefined ? `used by ${excused.usedBy}` : purposeOf(action, purposes);
+      return `| \`${action}\` | ${why} | ${proof} |`;
+    });
+    return [
+      `### ${target.label}`,
+      '',
+      describeRole(target),
+      '',
+      '| Action | Why | Proved by |',
+      '| --- | --- | --- |',
+      ...rows,
+    ].join('\n');
+  });
+  return `${sections.join('\n\n')}\n`;
 }

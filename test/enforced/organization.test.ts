@@ -35,6 +35,7 @@ import {
 } from '../../infra/central-stack.ts';
 import { KeyWardenManagementStack } from '../../infra/management-stack.ts';
 import { KeyWardenMemberStack, MEMBER_STACK_PARAMETERS } from '../../infra/member-stack.ts';
+import { ACTION_PURPOSES } from '../../infra/permissions.ts';
 import { keyEvent } from '../detector/moto-helpers.ts';
 import { removeTestApps, testApp } from '../infra/synth.ts';
 import { type Credentials, EnforcedAws, REGION, TRAIL_BUCKET } from './enforced-aws.ts';
@@ -42,11 +43,13 @@ import { referenceProblems } from './iam-reference.ts';
 import {
   expectEachGrantNeeded,
   expectEveryGrantUsed,
+  permissionTables,
   type RoleUnderTest,
   type Scenario,
   type Unexercised,
   Usage,
 } from './least-privilege.ts';
+import { documentedSection } from './permissions-doc.ts';
 import { functionEnvironments, type TemplateJson, templateRoles } from './template-roles.ts';
 import { lambdaServiceGrants } from './unexercised.ts';
 
@@ -73,11 +76,13 @@ const ORGANIZATION_UNEXERCISED: readonly Unexercised[] = [
   ...['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage'].map((action) => ({
     role: 'Central sweep',
     action,
+    usedBy: 'the Lambda service, for the function',
     reason: 'the event source mapping (the Lambda service) polls the account queue with the function’s role',
   })),
   {
     role: 'Member forward',
     action: 'events:PutEvents',
+    usedBy: 'EventBridge, to forward the member’s key events',
     reason:
       'EventBridge, not KeyWarden code, puts the member’s events on the central bus; moto looks a bus up in the caller’s own account, so a put on another account’s bus cannot run here',
   },
@@ -99,6 +104,25 @@ let loadConfig: typeof LoadConfig;
 let createLogger: typeof CreateLogger;
 let main: typeof Main;
 let counter = 0;
+
+const ROLE_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  'Central detector':
+    'The detector’s execution role in the central stack (organization mode, `remediationMode=deactivate`).',
+  'Central sweep':
+    'The sweep’s execution role in the central stack: it queues the accounts, then sweeps each, the members through the member role.',
+  'Member role':
+    'The member stack’s `KeyWardenMember`, assumed by the central detector and sweep in each member account.',
+  'Member restore':
+    'The member stack’s `KeyWardenMemberRestore` (with `restorePrincipalArns`), assumed by operators for `keywarden restore --account`.',
+  'Member forward':
+    'The member stack’s forwarding role, assumed by EventBridge to put key events on the central bus.',
+  'Organization reader':
+    'The management stack’s `KeyWardenOrganizationReader`, assumed by the central sweep.',
+};
+
+function describeRole({ label }: RoleUnderTest): string {
+  return ROLE_DESCRIPTIONS[label] ?? label;
+}
 
 function roleFor(label: string): RoleUnderTest {
   const found = roles.find((r) => r.label === label);
@@ -490,6 +514,11 @@ describe('organization, under the templates’ roles on moto enforcing IAM', () 
       );
     }
     expect(problems).toEqual([]);
+  });
+
+  it('is what docs/permissions.md shows: each role’s actions, why, and the run that proves each', () => {
+    const generated = permissionTables(roles, usage, ORGANIZATION_UNEXERCISED, ACTION_PURPOSES, describeRole);
+    expect(documentedSection('organization', generated)).toBe(generated);
   });
 
   it('needs every action each role is granted, but those listed as unexercised (with the reason)', () => {

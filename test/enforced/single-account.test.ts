@@ -26,7 +26,7 @@ import type { createDetector as CreateDetector } from '../../functions/detector/
 import type { loadConfig as LoadConfig } from '../../functions/shared/config.ts';
 import type { createLogger as CreateLogger } from '../../functions/shared/logger.ts';
 import type { createSweepHandler as CreateSweepHandler } from '../../functions/sweep/handler.ts';
-import { CLI_PERMISSIONS } from '../../infra/permissions.ts';
+import { ACTION_PURPOSES, CLI_PERMISSIONS } from '../../infra/permissions.ts';
 import { ADMIN_CALLER, keyEvent } from '../detector/moto-helpers.ts';
 import { removeTestApps, synthesizeVariant } from '../infra/synth.ts';
 import { type Credentials, EnforcedAws, REGION, TRAIL_BUCKET } from './enforced-aws.ts';
@@ -34,11 +34,13 @@ import { referenceProblems } from './iam-reference.ts';
 import {
   expectEachGrantNeeded,
   expectEveryGrantUsed,
+  permissionTables,
   type RoleUnderTest,
   type Scenario,
   type Unexercised,
   Usage,
 } from './least-privilege.ts';
+import { documentedSection } from './permissions-doc.ts';
 import {
   functionEnvironments,
   type PolicyDocument,
@@ -102,6 +104,14 @@ function cliOperatorRole(): TemplateRole {
     },
     policies: { documented: policy },
   };
+}
+
+function describeRole({ label }: RoleUnderTest): string {
+  if (label === 'CLI operator') {
+    return 'A role made of exactly the lists above, on every resource, running `keywarden scan` and `keywarden restore`.';
+  }
+  const [fn, mode] = label.replace(')', '').split(' (');
+  return `The ${fn?.toLowerCase()} function’s execution role in the single-account stack, \`remediationMode=${mode}\`${mode === 'off' ? '' : ', with a notification bus'}, \`trustedKeyIssuers\` set.`;
 }
 
 function roleFor(label: string): RoleUnderTest {
@@ -402,6 +412,22 @@ describe('single account, under the template’s roles on moto enforcing IAM', (
       );
     }
     expect(problems).toEqual([]);
+  });
+
+  it('is what docs/permissions.md shows: the CLI’s lists, and each role’s actions, why, and the run that proves each', () => {
+    const cliLists = Object.entries(CLI_PERMISSIONS)
+      .map(([command, lists]) =>
+        [
+          `### \`keywarden ${command}\``,
+          '',
+          '| When | Actions |',
+          '| --- | --- |',
+          ...lists.map((list) => `| ${list.when} | ${list.actions.map((a) => `\`${a}\``).join(', ')} |`),
+        ].join('\n'),
+      )
+      .join('\n\n');
+    const generated = `${cliLists}\n\n${permissionTables(roles, usage, SINGLE_ACCOUNT_UNEXERCISED, ACTION_PURPOSES, describeRole)}`;
+    expect(documentedSection('single-account', generated)).toBe(generated);
   });
 
   it('needs every action each role is granted, but those listed as unexercised (with the reason)', () => {

@@ -16,12 +16,14 @@ export function lambdaServiceGrants(
     ...['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => ({
       role,
       action,
+      usedBy: 'the Lambda service, for the function',
       reason:
         'the Lambda runtime writes the function’s logs to its own log group; no KeyWarden code calls it',
     })),
     ...['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'].map((action) => ({
       role,
       action,
+      usedBy: 'the Lambda service, for the function',
       reason:
         'Lambda’s on-failure destination sends a failed asynchronous invocation to the invocation failure queue',
     })),
@@ -29,6 +31,7 @@ export function lambdaServiceGrants(
       ? ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage'].map((action) => ({
           role,
           action,
+          usedBy: 'the Lambda service, for the function',
           reason:
             'the event source mapping (the Lambda service) polls the detector queue with the function’s role',
         }))
