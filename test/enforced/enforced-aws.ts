@@ -34,7 +34,7 @@ import {
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
-import { SecurityHubClient } from '@aws-sdk/client-securityhub';
+import { type AwsSecurityFinding, GetFindingsCommand, SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { vi } from 'vitest';
 import { type MotoServer, startMoto } from '../support/moto.ts';
@@ -236,6 +236,20 @@ export class EnforcedAws {
       secretAccessKey: session?.SecretAccessKey as string,
       sessionToken: session?.SessionToken as string,
     };
+  }
+
+  /** The findings of `accountId`'s hub with `id`, every page read (moto ignores GetFindings filters). */
+  async findingsById(accountId: string, id: string): Promise<AwsSecurityFinding[]> {
+    const found: AwsSecurityFinding[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await this.admin(accountId).securityHub.send(
+        new GetFindingsCommand({ MaxResults: 100, NextToken }),
+      );
+      found.push(...(page.Findings ?? []).filter((finding) => finding.Id === id));
+      NextToken = page.NextToken || undefined;
+    } while (NextToken !== undefined);
+    return found;
   }
 
   /** Every decision so far, in order. */

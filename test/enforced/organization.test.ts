@@ -18,7 +18,7 @@ import {
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
 import { CreateOrganizationCommand } from '@aws-sdk/client-organizations';
-import { type AwsSecurityFinding, GetFindingsCommand } from '@aws-sdk/client-securityhub';
+import type { AwsSecurityFinding } from '@aws-sdk/client-securityhub';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -150,10 +150,8 @@ async function statuses(accountId: string, userName: string): Promise<string[]> 
 }
 
 async function findingOf(accountId: string, userName: string): Promise<AwsSecurityFinding | undefined> {
-  const { Findings = [] } = await aws
-    .admin(accountId)
-    .securityHub.send(new GetFindingsCommand({ MaxResults: 100 }));
-  return Findings.find((f) => f.Id === `keywarden/cis-1.13/${accountId}/${userName}`);
+  const [finding] = await aws.findingsById(accountId, `keywarden/cis-1.13/${accountId}/${userName}`);
+  return finding;
 }
 
 /** A key event of `accountId`, as the member's forwarding rule delivers it to the central bus. */

@@ -18,7 +18,7 @@ import {
   ListAccessKeysCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
-import { type AwsSecurityFinding, GetFindingsCommand } from '@aws-sdk/client-securityhub';
+import type { AwsSecurityFinding } from '@aws-sdk/client-securityhub';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { createClients as CreateClients } from '../../functions/adapters/clients.ts';
 import type { main as Main } from '../../functions/cli/main.ts';
@@ -149,9 +149,8 @@ async function statuses(userName: string): Promise<string[]> {
   return AccessKeyMetadata.map((key) => key.Status as string).sort();
 }
 
-async function findingsById(id: string): Promise<AwsSecurityFinding[]> {
-  const { Findings = [] } = await admin().securityHub.send(new GetFindingsCommand({ MaxResults: 100 }));
-  return Findings.filter((f) => f.Id === id);
+function findingsById(id: string): Promise<AwsSecurityFinding[]> {
+  return aws.findingsById(ACCOUNT, id);
 }
 
 async function detect(mode: Mode, event: Record<string, unknown>) {
