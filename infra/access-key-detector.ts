@@ -39,8 +39,8 @@ import {
   TAG_KEY_PATTERN,
   wholeNumberRange,
 } from '../functions/shared/constants.ts';
-import { DetectorQueue } from './detector-queue.ts';
-import { SettingError } from './errors.ts';
+import { DetectorQueue, validateDetectorConcurrency } from './detector-queue.ts';
+import { reportedSetting, SettingError } from './errors.ts';
 import { keyEventPattern } from './event-pattern.ts';
 import {
   AlarmedDeadLetterQueue,
@@ -97,7 +97,7 @@ export const DEFAULT_SWEEP_SCHEDULE = 'rate(6 hours)';
 /** Default `logRetention`: one year, the usual audit retention for a record of remediation actions. */
 export const DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR;
 
-// Detector memory from `npm run bench` on Lambda's CPU model (README, "Performance"): an invocation gets
+// Detector memory from `npm run bench` on Lambda's CPU model (docs/performance.md): an invocation gets
 // memory ÷ 1,769 MB of a vCPU, and most key events meet a cold function. At 512 MB the modeled cold path (init
 // at a full vCPU plus the first event) is about 300 ms against about 390 ms at 256 MB, warm events take half as
 // long, and a million cold events cost about $2 instead of $1.50; above 512 MB each doubling buys half as much.
@@ -286,12 +286,38 @@ export class AccessKeyDetector extends Construct {
 
   constructor(scope: Construct, id: string, props: AccessKeyDetectorProps = {}) {
     super(scope, id);
-    const settings = resolveSettings(props);
-    validateOrganization(props);
+    // A bad prop is a synth error of this construct (one line from `cdk synth`); the default stands in for it.
+    let settingsValid = true;
+    const settings = reportedSetting(
+      this,
+      () => resolveSettings(props),
+      () => {
+        settingsValid = false;
+        return resolveSettings({});
+      },
+    );
+    const organizationValid = reportedSetting(
+      this,
+      () => {
+        validateOrganization(props);
+        return true;
+      },
+      () => false,
+    );
+    const memberSweepConcurrency = organizationValid ? props.memberSweepConcurrency : undefined;
+    const detectorConcurrency = reportedSetting(
+      this,
+      () => {
+        if (props.detectorConcurrency !== undefined) validateDetectorConcurrency(props.detectorConcurrency);
+        return props.detectorConcurrency;
+      },
+      () => undefined,
+    );
     guardEventRegion(this, props.eventsForwarded ?? false);
 
     this.alarmTopic = props.alarmTopic ?? createAlarmTopic(this, 'AlarmTopic');
-    subscribeAlarmEmail(this.alarmTopic, props.alarmEmail);
+    // resolveSettings checked the address; after a reported error it may be the bad one.
+    subscribeAlarmEmail(this.alarmTopic, settingsValid ? props.alarmEmail : undefined);
     const eventDlq = new AlarmedDeadLetterQueue(this, 'EventDeadLetterQueue', {
       purpose:
         'the queue of events (IAM key events, sweep schedules) EventBridge could not deliver to KeyWarden',
@@ -381,7 +407,7 @@ export class AccessKeyDetector extends Construct {
       detector: this.detectorFunction,
       detectorTimeout: DETECTOR_TIMEOUT,
       alarmTopic: this.alarmTopic,
-      ...(props.detectorConcurrency !== undefined ? { maxConcurrency: props.detectorConcurrency } : {}),
+      ...(detectorConcurrency !== undefined ? { maxConcurrency: detectorConcurrency } : {}),
     });
     this.detectorQueue = detectorQueue.queue;
     this.detectorDeadLetterQueue = detectorQueue.deadLetterQueue;
@@ -406,9 +432,7 @@ export class AccessKeyDetector extends Construct {
         sweep: this.sweepFunction,
         sweepTimeout: SWEEP_TIMEOUT,
         alarmTopic: this.alarmTopic,
-        ...(props.memberSweepConcurrency !== undefined
-          ? { maxConcurrency: props.memberSweepConcurrency }
-          : {}),
+        ...(memberSweepConcurrency !== undefined ? { maxConcurrency: memberSweepConcurrency } : {}),
       });
       this.sweepFunction.addEnvironment(ENV.sweepQueueUrl, accountQueue.queue.queueUrl);
       this.sweepAccountQueue = accountQueue.queue;

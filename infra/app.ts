@@ -36,7 +36,19 @@ try {
 } catch (error) {
   // A bad setting is the user's to fix: say which and why, without a stack trace of CDK internals.
   if (!(error instanceof SettingError)) throw error;
-  process.stderr.write(`keywarden: ${error.message}\n`);
+  settingErrorExit([error.message]);
+}
+// Constructs report a bad prop as a synth error (`cdk synth` would print `[Error at …]` after synthesizing): say it
+// here before any synth work, as a context value's error is said.
+const reported = app.node
+  .findAll()
+  .flatMap((construct) => construct.node.metadata)
+  .filter((entry) => entry.type === 'aws:cdk:error')
+  .map((entry) => String(entry.data));
+if (reported.length > 0) settingErrorExit(reported);
+
+function settingErrorExit(messages: readonly string[]): never {
+  for (const message of messages) process.stderr.write(`keywarden: ${message}\n`);
   process.exit(1);
 }
 // Every synth is checked: an unsuppressed AwsSolutions finding fails `cdk synth`.

@@ -56,18 +56,7 @@ export class DetectorQueue extends Construct {
   constructor(scope: Construct, id: string, props: DetectorQueueProps) {
     super(scope, id);
     const maxConcurrency = props.maxConcurrency ?? DETECTOR_QUEUE.maxConcurrency;
-    if (
-      !Token.isUnresolved(maxConcurrency) &&
-      !(
-        Number.isInteger(maxConcurrency) &&
-        maxConcurrency >= MAX_CONCURRENCY_RANGE.min &&
-        maxConcurrency <= MAX_CONCURRENCY_RANGE.max
-      )
-    ) {
-      throw new SettingError(
-        `detectorConcurrency ${maxConcurrency} is not allowed; use a whole number from ${MAX_CONCURRENCY_RANGE.min} to ${MAX_CONCURRENCY_RANGE.max}`,
-      );
-    }
+    validateDetectorConcurrency(maxConcurrency);
     if (DETECTOR_QUEUE.visibilityTimeout.toSeconds() < props.detectorTimeout.toSeconds()) {
       throw new Error(
         `the detector queue's visibility timeout (${DETECTOR_QUEUE.visibilityTimeout.toHumanString()}) is shorter than the detector's timeout (${props.detectorTimeout.toHumanString()})`,
@@ -96,4 +85,14 @@ export class DetectorQueue extends Construct {
       }),
     );
   }
+}
+
+/** Throws a SettingError unless `value` is a maximum concurrency Lambda accepts for an SQS event source. */
+export function validateDetectorConcurrency(value: number): void {
+  if (Token.isUnresolved(value)) return;
+  if (Number.isInteger(value) && value >= MAX_CONCURRENCY_RANGE.min && value <= MAX_CONCURRENCY_RANGE.max)
+    return;
+  throw new SettingError(
+    `detectorConcurrency ${value} is not allowed; use a whole number from ${MAX_CONCURRENCY_RANGE.min} to ${MAX_CONCURRENCY_RANGE.max}`,
+  );
 }

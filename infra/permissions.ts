@@ -242,3 +242,69 @@ export function acknowledgeMemberRoleWildcard(role: iam.IRole, roleName: string)
       'The member role has one name in every member account; the account is the wildcard, narrowed to the organization by the aws:ResourceOrgID condition.',
   });
 }
+
+/** A list of IAM actions and when a caller needs it. */
+export interface PermissionList {
+  /** `always`, or the option or setting that adds the actions. */
+  readonly when: string;
+  readonly actions: readonly string[];
+}
+
+/**
+ * What `keywarden scan` and `keywarden restore` call, by option: the permissions their documentation lists
+ * (docs/permissions.md is generated from this), and the role the enforced tests run them under.
+ */
+export const CLI_PERMISSIONS = {
+  scan: [
+    {
+      when: 'always',
+      actions: ['sts:GetCallerIdentity', 'iam:GetUser', 'iam:ListAccessKeys', 'iam:GetAccessKeyLastUsed'],
+    },
+    {
+      when: 'default (credential report)',
+      actions: ['iam:GenerateCredentialReport', 'iam:GetCredentialReport'],
+    },
+    { when: '--full', actions: ['iam:ListUsers'] },
+    { when: '--import-findings', actions: ['securityhub:GetFindings', 'securityhub:BatchImportFindings'] },
+    { when: '--remediate --yes', actions: ['iam:UpdateAccessKey'] },
+  ],
+  restore: [
+    {
+      when: 'always',
+      actions: ['sts:GetCallerIdentity', 'iam:GetUser', 'iam:ListAccessKeys', 'securityhub:GetFindings'],
+    },
+    {
+      when: '--yes',
+      actions: [
+        'iam:TagUser',
+        'iam:UpdateAccessKey',
+        'iam:GetAccessKeyLastUsed',
+        'securityhub:BatchImportFindings',
+      ],
+    },
+  ],
+} as const satisfies Record<string, readonly PermissionList[]>;
+
+/** Why KeyWarden's code calls each action it is granted or documents (docs/permissions.md). */
+export const ACTION_PURPOSES: Readonly<Record<string, string>> = {
+  'iam:GetUser':
+    "reads the user's ARN, path, id and tags (the exemption tag) for the finding and the decision",
+  'iam:ListAccessKeys': "lists the user's keys and their status: the truth the event only hints at",
+  'iam:GetAccessKeyLastUsed': 'dates each key’s last use, to choose the key to keep and to describe the keys',
+  'iam:UpdateAccessKey': 'deactivates the surplus key (restore: re-activates it)',
+  'iam:TagUser': 'restore: sets the exemption tag before re-activating the key',
+  'iam:ListUsers': 'the full listing (`full` sweep source, `--full`)',
+  'iam:GenerateCredentialReport': 'starts the credential report, the sweep’s list of candidates',
+  'iam:GetCredentialReport': 'reads the credential report',
+  'securityhub:BatchImportFindings': 'imports the finding into this account’s Security Hub',
+  'securityhub:GetFindings': 'reads the stored finding (what was deactivated, open findings to resolve)',
+  'events:PutEvents': 'publishes the notification event on the notification bus',
+  'cloudtrail:DescribeTrails': 'lists the trails for the blind-path check',
+  'cloudtrail:GetTrailStatus': 'checks that a trail is logging',
+  'cloudtrail:GetEventSelectors': 'checks that a trail records management write events',
+  'sts:AssumeRole':
+    'acts in a member account through its member role (or lists accounts through the reader role)',
+  'sts:GetCallerIdentity': 'names the account and the caller',
+  'organizations:ListAccounts': 'lists the ACTIVE accounts of the organization',
+  'sqs:SendMessage': 'queues one message per member account for the sweep',
+};

@@ -17,7 +17,7 @@ import { AlarmedDeadLetterQueue } from './monitoring.ts';
  *   and region), so members in parallel do not share them; what they share is the central account's Lambda
  *   concurrency (1,000 per region by default, less in a new account, with the detector and every other function)
  *   and its STS calls (one AssumeRole per account). 10 sweeps 1,000 accounts well inside the 6-hour schedule
- *   (see the README) while holding 1 % of the default Lambda concurrency.
+ *   (docs/organization.md) while holding 1 % of the default Lambda concurrency.
  * - batchSize 1: one account per invocation, with its own 15 minutes, retries and failure record.
  * - visibilityTimeout 30 minutes: at least the sweep's timeout (Lambda refuses less), with room for an invocation
  *   that Lambda throttles and retries; a failed account is received again this long after its last receive.

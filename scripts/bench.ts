@@ -14,12 +14,8 @@
  * - peak memory (max RSS) of the handler process;
  * - bursts: 100, 300 and 1,000 key events at once with Security Hub's rate limits enforced at the proxy.
  *
- * Usage: npm run bench [-- --quick] [-- --only=lambda,profile,cold,events,sweep,burst,org,report]
- *                      [-- --detector=<other bundle>/index.mjs]
- *                      [-- --burst=queue,async] (how the burst reaches the detector: the deployed SQS queue, or
- *                      direct asynchronous invocation as a rule targeting the function would do)
- *                      [-- --burst-sizes=100,300,1000]
- * Writes the Markdown to stdout and to .bench/results.md; progress goes to stderr.
+ * Usage: see BENCH_USAGE (`npm run bench -- --help`). Writes each section's Markdown between its markers in
+ * docs/performance.md, and the whole run to stdout and .bench/results.md; progress goes to stderr.
  */
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -42,6 +38,14 @@ import { startAwsProxy } from '../test/support/aws-proxy.ts';
 import { startMoto } from '../test/support/moto.ts';
 import { build, type Metafile, outputFiles, outputSizes } from './build.mjs';
 import {
+  BENCH_SECTIONS,
+  BENCH_USAGE,
+  type BenchSection,
+  benchArgs,
+  type BenchOptions as Options,
+} from './lib/bench-args.ts';
+import { writeBenchSection } from './lib/bench-docs.ts';
+import {
   type AsyncModel,
   type BurstEvent,
   type EventOutcome,
@@ -62,6 +66,7 @@ import { byKind, bySource } from './lib/cpu-profile.ts';
 import { clientConfig, createQueue, EMULATOR_REGION, emulatorEnv } from './lib/emulator.ts';
 import { FULL_VCPU_MB, invocationMs, modelPath, PRICES, vcpuShare } from './lib/lambda-model.ts';
 import { accountSweepMs, accountsWithin, organizationSweepMs } from './lib/org-model.ts';
+import { valuesOrExit } from './lib/script-args.ts';
 import { type SeededUser, seedUsers } from './lib/seed.ts';
 import {
   formatBytes,
@@ -84,28 +89,6 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const COLD_IMPORT_TARGET = 1.5;
 const BENCH_DIR = join(ROOT, '.bench');
-
-interface Options {
-  readonly quick: boolean;
-  readonly sections: ReadonlySet<string>;
-  /** Another detector bundle for the per-event rows, to compare builds. */
-  readonly detector: string | undefined;
-  /** How bursts reach the detector: `queue` (SQS, as deployed) and/or `async` (direct asynchronous invocation). */
-  readonly burstModels: readonly string[];
-  readonly burstSizes: readonly number[] | undefined;
-}
-
-function parseArgs(argv: readonly string[]): Options {
-  const value = (name: string): string | undefined =>
-    argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
-  return {
-    quick: argv.includes('--quick'),
-    sections: new Set((value('only') ?? 'lambda,profile,cold,events,sweep,burst,org,report').split(',')),
-    detector: value('detector'),
-    burstModels: (value('burst') ?? 'queue').split(','),
-    burstSizes: value('burst-sizes')?.split(',').map(Number),
-  };
-}
 
 const progress = (message: string): void => {
   process.stderr.write(`[bench] ${message}\n`);
@@ -1337,11 +1320,38 @@ function machine(): string {
   return `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${motoVersion()}, ${process.platform}/${process.arch}`;
 }
 
+const PERFORMANCE_PAGE = join(ROOT, 'docs', 'performance.md');
+
+/** Each section's heading in the run's own output; the page has its own headings outside the markers. */
+const HEADINGS: Readonly<Record<BenchSection, string>> = {
+  lambda: "Cold path on Lambda's CPU model",
+  profile: 'Where the CPU goes',
+  cold: 'Cold start (wall time)',
+  events: 'Per event',
+  sweep: 'Sweep scaling (1 % of users have two active keys)',
+  org: 'Organization sweep (500 users per member account, 1 % violators)',
+  burst: 'Bursts (Security Hub rate limits enforced)',
+  report: 'Evidence report (keywarden report, 500 users per member account, 1 % violators)',
+};
+
+async function perEventSection(options: Options, detectorBundle: string): Promise<string> {
+  const { table, rows } = await perEvent(options, detectorBundle);
+  const compliant = rows.filter(
+    (row) => row.scenario.expect === 'evaluated/compliant/none' && row.scenario.threat === undefined,
+  );
+  const plain = compliant.filter((row) => row.scenario.env.EVENT_BUS_NAME === undefined);
+  const withBus = compliant.filter((row) => row.scenario.env.EVENT_BUS_NAME !== undefined);
+  const most = Math.max(...plain.map((row) => row.callsPerEvent));
+  const verdict = `Target: compliant event ≤ 3 AWS calls: ${most <= 3 ? 'met' : 'NOT met'} (${plain.map((row) => row.callsPerEvent).join(' and ')}${withBus.length > 0 ? `; ${withBus.map((row) => row.callsPerEvent).join(', ')} with a notification bus` : ''}). `;
+  return `${table}\n\n${verdict}Each row: one detector process (the built bundle, as on Lambda) handles ${rows[0]?.iterations ?? 0} events for fresh users, one at a time, against moto through a counting proxy; calls are counted at the proxy. The first event of each process (it opens the connections) is timed apart and not counted. Max RSS: the process's peak.`;
+}
+
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = valuesOrExit(benchArgs(process.argv.slice(2)), 'npm run bench', BENCH_USAGE);
   const started = Date.now();
+  const host = machine();
   const sections: string[] = [
-    `Machine: ${machine()}. Command: \`npm run bench${options.quick ? ' -- --quick' : ''}\`.`,
+    `Machine: ${host}. Command: \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\`.`,
   ];
   const detectorBundle = options.detector ?? join(ROOT, 'dist', 'detector', 'index.mjs');
   await build({});
@@ -1349,49 +1359,28 @@ async function main(): Promise<void> {
     options.sections.has(section),
   );
   const deployed = needsTemplate ? await synthesizedFunctions('123456789012') : undefined;
-  if (options.sections.has('lambda') && deployed !== undefined) {
-    const { markdown } = await lambdaColdPath(options, detectorBundle, deployed.detector);
-    sections.push(`### Cold path on Lambda's CPU model\n\n${markdown}`);
-  }
-  if (options.sections.has('profile') && deployed !== undefined) {
-    sections.push(
-      `### Where the CPU goes\n\n${await cpuProfiles(options, detectorBundle, deployed.detector)}`,
-    );
-  }
-  if (options.sections.has('cold'))
-    sections.push(`### Cold start (wall time)\n\n${await coldStart(options)}`);
-  if (options.sections.has('events')) {
-    const { table, rows } = await perEvent(options, detectorBundle);
-    const compliant = rows.filter(
-      (row) => row.scenario.expect === 'evaluated/compliant/none' && row.scenario.threat === undefined,
-    );
-    const plain = compliant.filter((row) => row.scenario.env.EVENT_BUS_NAME === undefined);
-    const withBus = compliant.filter((row) => row.scenario.env.EVENT_BUS_NAME !== undefined);
-    const most = Math.max(...plain.map((row) => row.callsPerEvent));
-    const verdict = `Target: compliant event ≤ 3 AWS calls: ${most <= 3 ? 'met' : 'NOT met'} (${plain.map((row) => row.callsPerEvent).join(' and ')}${withBus.length > 0 ? `; ${withBus.map((row) => row.callsPerEvent).join(', ')} with a notification bus` : ''}). `;
-    sections.push(
-      `### Per event\n\n${table}\n\n${verdict}Each row: one detector process (the built bundle, as on Lambda) handles ${rows[0]?.iterations ?? 0} events for fresh users, one at a time, against moto through a counting proxy; calls are counted at the proxy. The first event of each process (it opens the connections) is timed apart and not counted. Max RSS: the process's peak.`,
-    );
-  }
-  if (options.sections.has('sweep') && deployed !== undefined) {
-    sections.push(
-      `### Sweep scaling (1 % of users have two active keys)\n\n${await sweepScaling(options, join(ROOT, 'dist', 'sweep', 'index.mjs'), deployed.sweep)}`,
-    );
-  }
-  if (options.sections.has('org') && deployed !== undefined) {
-    sections.push(
-      `### Organization sweep (500 users per member account, 1 % violators)\n\n${await organizationSweep(options, join(ROOT, 'dist', 'sweep', 'index.mjs'), deployed.sweep)}`,
-    );
-  }
-  if (options.sections.has('report')) {
-    sections.push(
-      `### Evidence report (keywarden report, 500 users per member account, 1 % violators)\n\n${await reportBench(options)}`,
-    );
-  }
-  if (options.sections.has('burst')) {
-    sections.push(
-      `### Bursts (Security Hub rate limits enforced)\n\n${await bursts(options, detectorBundle)}`,
-    );
+  const sweepBundle = join(ROOT, 'dist', 'sweep', 'index.mjs');
+  const measure: Readonly<Record<BenchSection, () => Promise<string>>> = {
+    lambda: async () => (await lambdaColdPath(options, detectorBundle, required(deployed).detector)).markdown,
+    profile: () => cpuProfiles(options, detectorBundle, required(deployed).detector),
+    cold: () => coldStart(options),
+    events: () => perEventSection(options, detectorBundle),
+    sweep: () => sweepScaling(options, sweepBundle, required(deployed).sweep),
+    org: () => organizationSweep(options, sweepBundle, required(deployed).sweep),
+    burst: () => bursts(options, detectorBundle),
+    report: () => reportBench(options),
+  };
+  for (const section of BENCH_SECTIONS) {
+    if (!options.sections.has(section)) continue;
+    const sectionStarted = Date.now();
+    const markdown = await measure[section]();
+    sections.push(`### ${HEADINGS[section]}\n\n${markdown}`);
+    if (options.writeDocs) {
+      // Each section says how and where it was measured, since sections are rerun one at a time.
+      const provenance = `Measured by \`npm run bench -- --only=${section}${options.quick ? ' --quick' : ''}\` in ${((Date.now() - sectionStarted) / 1000).toFixed(0)} s on ${new Date().toISOString().slice(0, 10)}; ${host}.`;
+      await writeBenchSection(PERFORMANCE_PAGE, section, `${markdown}\n\n${provenance}`);
+      progress(`${section}: written to ${relative(ROOT, PERFORMANCE_PAGE)}`);
+    }
   }
   sections.push(
     `Measured in ${((Date.now() - started) / 1000).toFixed(0)} s on ${new Date().toISOString().slice(0, 10)}.`,
@@ -1400,6 +1389,11 @@ async function main(): Promise<void> {
   await mkdir(BENCH_DIR, { recursive: true });
   await writeFile(join(BENCH_DIR, 'results.md'), markdown);
   process.stdout.write(markdown);
+}
+
+function required<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('the synthesized template was not read');
+  return value;
 }
 
 await main();

@@ -46,6 +46,7 @@ import {
   type SqsQueue,
   startEmulator,
 } from './lib/emulator.ts';
+import { readScriptArgs, valuesOrExit } from './lib/script-args.ts';
 import { createUser } from './lib/seed.ts';
 import { synthesizedKeyEventPattern } from './lib/synth.ts';
 
@@ -53,8 +54,29 @@ import { synthesizedKeyEventPattern } from './lib/synth.ts';
 // about Node 20 on every run.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const verbose = process.argv.includes('--verbose');
-const organization = process.argv.includes('--organization');
+/** `npm run demo -- --help`. */
+const DEMO_USAGE = `Usage: npm run demo [-- --organization] [-- --verbose]
+
+Runs KeyWarden end to end on moto server (started for the run, or the emulator
+in AWS_ENDPOINT_URL), with no AWS account: access-key changes in IAM, their
+CloudTrail events through the synthesized EventBridge rule, the detector, and
+the findings and keys read back. Exits 1 when an outcome is not the expected one.
+
+Options:
+  --organization   a central account and two member accounts instead of one account
+  --verbose        also show the handler's JSON logs and each threat finding's JSON
+  -h, --help       show this help
+`;
+
+const { verbose = false, organization = false } = valuesOrExit(
+  readScriptArgs(
+    process.argv.slice(2),
+    { verbose: { type: 'boolean' }, organization: { type: 'boolean' } },
+    'npm run demo',
+  ),
+  'npm run demo',
+  DEMO_USAGE,
+);
 const out = (line = ''): void => {
   process.stdout.write(`${line}\n`);
 };

@@ -1,22 +1,12 @@
 /** Custom events on the notification bus, one per outcome. */
 
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { Notification } from '../core/notification.ts';
 import { NOTIFICATION_SOURCE } from '../shared/constants.ts';
 import { NotificationError } from '../shared/errors.ts';
 import { errorCode, errorMessage } from './clients.ts';
 
-export type Outcome =
-  | 'Violation Detected'
-  | 'Key Deactivated'
-  | 'Violation Resolved'
-  | 'Key Minted By Another Principal'
-  | 'Deactivation Rolled Back'
-  | 'Deactivated Key Reactivated';
-
-export interface Notification {
-  readonly outcome: Outcome;
-  readonly detail: Readonly<Record<string, unknown>>;
-}
+export type { Notification, Outcome } from '../core/notification.ts';
 
 export interface NotifierPort {
   notify(notification: Notification): Promise<void>;

@@ -1,14 +1,29 @@
 /** The `keywarden` command line, parsed and validated into typed options. Pure: the environment is passed in. */
 
-import { parseArgs } from 'node:util';
 import { type Config, loadConfig } from '../shared/config.ts';
 import { DEFAULTS, ENV, type RemediationMode, type SweepSource } from '../shared/constants.ts';
 import { ConfigError } from '../shared/errors.ts';
-import { parseReportCommandLine, type ReportCommand } from './evidence.ts';
+import {
+  parseReportCommandLine,
+  REPORT_EXIT_CODES,
+  REPORT_HELP,
+  REPORT_OPTIONS,
+  type ReportCommand,
+} from './evidence.ts';
 import { type MemberScan, parseMembers } from './members.ts';
-import { parseRestoreCommandLine, type RestoreCommand } from './restore.ts';
+import { type OptionTable, type ParsedOptions, parseOptions, regionProblem } from './options.ts';
+import {
+  parseRestoreCommandLine,
+  RESTORE_EXIT_CODES,
+  RESTORE_HELP,
+  RESTORE_OPTIONS,
+  type RestoreCommand,
+} from './restore.ts';
 
 export type OutputFormat = 'table' | 'json';
+
+export type { MemberScan } from './members.ts';
+export { parseMembers } from './members.ts';
 
 export interface ScanOptions {
   readonly profile: string | undefined;
@@ -26,14 +41,14 @@ export interface ScanOptions {
 }
 
 export type Command =
-  | { readonly kind: 'help' }
+  | { readonly kind: 'help'; readonly command?: CommandName }
   | { readonly kind: 'version' }
   | { readonly kind: 'scan'; readonly options: ScanOptions }
   | RestoreCommand
   | ReportCommand
   | { readonly kind: 'usage-error'; readonly message: string };
 
-/** Exit codes, documented in `--help` and the README. 64 is EX_USAGE from sysexits.h. */
+/** Exit codes, documented in `--help` and docs/configuration.md. 64 is EX_USAGE from sysexits.h. */
 export const EXIT = { compliant: 0, error: 1, violations: 2, usage: 64 } as const;
 
 /**
@@ -42,13 +57,10 @@ export const EXIT = { compliant: 0, error: 1, violations: 2, usage: 64 } as cons
  */
 export const ACCOUNT_SCAN_CONCURRENCY = 8;
 
-export const HELP = `Usage: keywarden scan [options]
+/** `keywarden scan --help`. */
+export const SCAN_HELP = `Usage: keywarden scan [options]
        keywarden scan --accounts ID[,ID...] --role-name NAME [options]
        keywarden scan --organization --role-name NAME [options]
-       keywarden restore USER [--key ID] [--exempt-days N] [--yes]
-                             undo a deactivation (see keywarden restore --help)
-       keywarden report [--format html|csv|json|ocsf] [--output FILE] [--since DAYS]
-                             evidence for auditors (see keywarden report --help)
 
 Scans an AWS account for IAM users with more than one active access key
 (CIS AWS Foundations Benchmark v3.0.0 1.13). Candidates come from the IAM
@@ -91,6 +103,88 @@ Exit codes:
   64  usage error
 `;
 
+/** The options `keywarden scan` reads; docs/configuration.md lists each (a test compares the two). */
+export const SCAN_OPTIONS = {
+  profile: { type: 'string' },
+  region: { type: 'string' },
+  format: { type: 'string' },
+  full: { type: 'boolean' },
+  'import-findings': { type: 'boolean' },
+  remediate: { type: 'boolean' },
+  yes: { type: 'boolean' },
+  'keep-key': { type: 'string' },
+  'exempt-tag': { type: 'string' },
+  'rotation-grace-hours': { type: 'string' },
+  accounts: { type: 'string', multiple: true },
+  organization: { type: 'boolean' },
+  'role-name': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const satisfies OptionTable;
+
+/**
+ * Every command: its usage lines and summary (the general help), its own help, its options and exit codes. A new
+ * command is a row here (and a case in `main`); docs/configuration.md is checked against this table.
+ */
+export const COMMANDS = {
+  scan: {
+    usage: [
+      'keywarden scan [options]',
+      'keywarden scan --accounts ID[,ID...] --role-name NAME [options]',
+      'keywarden scan --organization --role-name NAME [options]',
+    ],
+    summary: 'find IAM users with more than one active access key, in one account or several',
+    help: SCAN_HELP,
+    options: SCAN_OPTIONS,
+    exitCodes: [EXIT.compliant, EXIT.violations, EXIT.error, EXIT.usage],
+  },
+  restore: {
+    usage: ['keywarden restore USER [--key ID] [--exempt-days N] [--yes]'],
+    summary: 'undo a deactivation: re-activate the key and exempt the user for a few days',
+    help: RESTORE_HELP,
+    options: RESTORE_OPTIONS,
+    exitCodes: RESTORE_EXIT_CODES,
+  },
+  report: {
+    usage: ['keywarden report [--format html|csv|json|ocsf] [--output FILE] [--since DAYS]'],
+    summary:
+      'evidence for auditors: compliance now, exemptions, resolved violations, threats, blind accounts',
+    help: REPORT_HELP,
+    options: REPORT_OPTIONS,
+    exitCodes: REPORT_EXIT_CODES,
+  },
+} as const satisfies Readonly<
+  Record<
+    string,
+    {
+      usage: readonly string[];
+      summary: string;
+      help: string;
+      options: OptionTable;
+      exitCodes: readonly number[];
+    }
+  >
+>;
+export type CommandName = keyof typeof COMMANDS;
+
+/** `keywarden --help`: every command's usage, and where each command's own help is. */
+export const HELP = `${Object.values(COMMANDS)
+  .flatMap((command) => command.usage)
+  .map((line, index) => `${index === 0 ? 'Usage: ' : '       '}${line}`)
+  .join('\n')}
+
+Keeps IAM users to one active access key (CIS AWS Foundations Benchmark v3.0.0 1.13).
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, command]) => `  ${name.padEnd(10)} ${command.summary}`)
+  .join('\n')}
+
+Run keywarden COMMAND --help for a command's options and exit codes.
+  -h, --help     show this help
+  -V, --version  show the version
+`;
+
 type Env = Readonly<Record<string, string | undefined>>;
 
 const FLAG_FOR_ENV: Readonly<Record<string, string>> = {
@@ -103,14 +197,10 @@ const FLAG_FOR_ENV: Readonly<Record<string, string>> = {
 export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty: boolean): Command {
   if (argv[0] === 'restore') return parseRestoreCommandLine(argv, env);
   if (argv[0] === 'report') return parseReportCommandLine(argv);
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    return { kind: 'usage-error', message: scanUsageMessage((error as Error).message) };
-  }
+  const parsed = parseOptions(argv, SCAN_OPTIONS, 'keywarden scan');
+  if (typeof parsed === 'string') return { kind: 'usage-error', message: scanUsageMessage(parsed) };
   const { values, positionals } = parsed;
-  if (values.help) return { kind: 'help' };
+  if (values.help) return positionals[0] === 'scan' ? { kind: 'help', command: 'scan' } : { kind: 'help' };
   if (values.version) return { kind: 'version' };
   const [command, ...extra] = positionals;
   if (command === undefined)
@@ -131,8 +221,8 @@ export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty:
       message: `--format ${JSON.stringify(format)} is not allowed; use table or json`,
     };
   }
-  const empty = emptyValue(values);
-  if (empty !== undefined) return { kind: 'usage-error', message: `${empty} needs a value` };
+  const where = whereProblem(values);
+  if (where !== undefined) return { kind: 'usage-error', message: where };
 
   const members = parseMembers(values.accounts, values.organization ?? false, values['role-name']);
   if (typeof members === 'string') return { kind: 'usage-error', message: members };
@@ -156,25 +246,25 @@ export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty:
   };
 }
 
-type ScanFlags = ReturnType<typeof parse>['values'];
+type ScanFlags = Exclude<ParsedOptions<typeof SCAN_OPTIONS>, string>['values'];
 
 /** The parser's message, with the way out when a restore flag was given to scan. */
 function scanUsageMessage(message: string): string {
   // `restore` takes one account (--account); `scan` takes a list.
-  return message.startsWith("Unknown option '--account'")
+  return message.startsWith("unknown option '--account'")
     ? "unknown option '--account': scan takes --accounts ID[,ID...] (restore takes --account ID)"
     : message;
 }
 
-/** The flag among --profile and --region given an empty value, if any. */
-function emptyValue(values: ScanFlags): string | undefined {
+/** What is wrong with --profile and --region, if anything. */
+function whereProblem(values: ScanFlags): string | undefined {
   for (const [name, value] of [
     ['--profile', values.profile],
     ['--region', values.region],
   ] as const) {
-    if (value !== undefined && value.trim() === '') return name;
+    if (value !== undefined && value.trim() === '') return `${name} needs a value`;
   }
-  return undefined;
+  return regionProblem(values.region);
 }
 
 /** The settings the flags override in the environment, validated as the Lambda validates them. */
@@ -198,29 +288,4 @@ function configFromFlags(values: ScanFlags, env: Env): Config | Extract<Command,
     return { kind: 'usage-error', message };
   }
   return config;
-}
-
-function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      profile: { type: 'string' },
-      region: { type: 'string' },
-      format: { type: 'string' },
-      full: { type: 'boolean' },
-      'import-findings': { type: 'boolean' },
-      remediate: { type: 'boolean' },
-      yes: { type: 'boolean' },
-      'keep-key': { type: 'string' },
-      'exempt-tag': { type: 'string' },
-      'rotation-grace-hours': { type: 'string' },
-      accounts: { type: 'string', multiple: true },
-      organization: { type: 'boolean' },
-      'role-name': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'V' },
-    },
-  });
 }

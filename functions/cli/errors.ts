@@ -98,7 +98,7 @@ export function describeError(error: unknown, context: ErrorContext): string {
     const permission = deniedPermission(operation, message);
     return permission === undefined
       ? `Access denied: ${message}`
-      : `Access denied: the credentials in use may not call ${permission}; grant it (see the README's permission list) and retry${REPORT_ACTIONS.has(permission) ? ', or list users live with --full' : ''}.`;
+      : `Access denied: the credentials in use may not call ${permission}; grant it (see the permissions in docs/cli.md) and retry${REPORT_ACTIONS.has(permission) ? ', or list users live with --full' : ''}.`;
   }
   if (unreachable) {
     return `Could not reach AWS (${message}): check the network, any proxy, and AWS_ENDPOINT_URL if set.`;

@@ -1,8 +1,8 @@
 /** `keywarden report`: its options, parsed and validated. Pure: the environment is not read here. */
 
-import { parseArgs } from 'node:util';
 import { DEFAULT_SINCE_DAYS } from '../evidence/model.ts';
 import { type MemberScan, parseMembers } from './members.ts';
+import { type OptionTable, parseOptions, regionProblem } from './options.ts';
 
 export const REPORT_FORMATS = ['html', 'csv', 'json', 'ocsf'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -62,14 +62,26 @@ Exit codes:
   64  usage error
 `;
 
+/** The options `keywarden report` reads; docs/configuration.md lists each (a test compares the two). */
+export const REPORT_OPTIONS = {
+  format: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  since: { type: 'string' },
+  accounts: { type: 'string', multiple: true },
+  organization: { type: 'boolean' },
+  'role-name': { type: 'string' },
+  profile: { type: 'string' },
+  region: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies OptionTable;
+
+/** `keywarden report`'s exit codes: written, an account unreadable (or no report), usage error. */
+export const REPORT_EXIT_CODES = [0, 1, 64] as const;
+
 /** Parses `report ...` (argv without node and the script). */
 export function parseReportCommandLine(argv: readonly string[]): ReportCommand {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    return { kind: 'usage-error', message: (error as Error).message };
-  }
+  const parsed = parseOptions(argv, REPORT_OPTIONS, 'keywarden report');
+  if (typeof parsed === 'string') return { kind: 'usage-error', message: parsed };
   const { values, positionals } = parsed;
   if (values.help) return { kind: 'report-help' };
   const [, ...extra] = positionals;
@@ -96,6 +108,8 @@ export function parseReportCommandLine(argv: readonly string[]): ReportCommand {
     if (value !== undefined && value.trim() === '')
       return { kind: 'usage-error', message: `${name} needs a value` };
   }
+  const badRegion = regionProblem(values.region);
+  if (badRegion !== undefined) return { kind: 'usage-error', message: badRegion };
   const members = parseMembers(values.accounts, values.organization ?? false, values['role-name']);
   if (typeof members === 'string') return { kind: 'usage-error', message: members };
   return {
@@ -109,23 +123,4 @@ export function parseReportCommandLine(argv: readonly string[]): ReportCommand {
       members,
     },
   };
-}
-
-function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      format: { type: 'string' },
-      output: { type: 'string', short: 'o' },
-      since: { type: 'string' },
-      accounts: { type: 'string', multiple: true },
-      organization: { type: 'boolean' },
-      'role-name': { type: 'string' },
-      profile: { type: 'string' },
-      region: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
 }

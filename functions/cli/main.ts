@@ -5,7 +5,7 @@ import { createClients, VERSION } from '../adapters/clients.ts';
 import type { AccountContext } from '../core/types.ts';
 import { monotonicClock } from '../shared/clock.ts';
 import { USER_AGENT_MARKER } from '../shared/constants.ts';
-import { EXIT, HELP, parseCommandLine, type ScanOptions } from './args.ts';
+import { EXIT, HELP, parseCommandLine, SCAN_HELP, type ScanOptions } from './args.ts';
 import { describeError } from './errors.ts';
 import { REPORT_HELP } from './evidence.ts';
 import { report } from './evidence-run.ts';
@@ -39,9 +39,8 @@ async function scan(options: ScanOptions, io: CliIo): Promise<number> {
     const clients = createClients({
       region: account.region,
       ...(options.profile !== undefined ? { profile: options.profile } : {}),
-      // The detector skips the echo of a KeyWarden deactivation because KeyWarden already wrote its finding.
-      // Without --import-findings the CLI writes none, so it signs differently and the detector resolves the
-      // finding when the echo arrives.
+      // A marker for people reading CloudTrail, nothing more: a deployed detector knows its own calls by the
+      // role that made them (OWN_ROLE_ARNS), so it evaluates the CLI's deactivations like anyone's.
       ...(options.importFindings ? {} : { userAgent: `${USER_AGENT_MARKER}-cli/${VERSION}` }),
     });
     const clock = monotonicClock();
@@ -76,7 +75,7 @@ export async function main(argv: readonly string[], io?: CliIo): Promise<number>
   const command = parseCommandLine(argv, env, stdout.isTTY === true);
   switch (command.kind) {
     case 'help':
-      stdout.write(HELP);
+      stdout.write(command.command === 'scan' ? SCAN_HELP : HELP);
       return EXIT.compliant;
     case 'version':
       stdout.write(`keywarden ${VERSION}\n`);

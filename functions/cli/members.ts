@@ -1,4 +1,4 @@
-/** Organization mode on the command line: which accounts a command reads, and the member role it reads them through. */
+/** Organization mode on the command line: which accounts a command reads, each through the member role. Pure. */
 
 import { ACCOUNT_ID_PATTERN, ROLE_NAME_PATTERN } from '../shared/constants.ts';
 

@@ -33,6 +33,8 @@ export interface ExemptEntry {
   readonly path: string;
   readonly activeAccessKeyIds: string[];
   readonly reason: string;
+  /** End of a time-bound exemption (ISO 8601); null when the tag exempts for good. */
+  readonly exemptUntil: string | null;
 }
 
 export interface ScanReport {
@@ -134,6 +136,7 @@ export function buildScanReport(result: SweepResult, context: ReportContext): Sc
         path: evaluation.snapshot.user.path,
         activeAccessKeyIds: evaluation.activeKeys.map((key) => key.accessKeyId),
         reason: evaluation.reason,
+        exemptUntil: evaluation.until?.toISOString() ?? null,
       });
     } else if (previousStatus !== undefined && checked.finding !== undefined) {
       resolvedFindings.push({
@@ -263,13 +266,22 @@ export function renderFindings(
     );
   }
   if (report.exempt.length > 0) {
+    const tag = report.settings.exemptTag;
+    const timed = report.exempt.some((e) => e.exemptUntil !== null);
     out.push(
       '',
-      `${plural(report.exempt.length, 'exempt user')} (tagged ${report.settings.exemptTag}=true, reported, never changed):`,
+      timed
+        ? `${plural(report.exempt.length, 'exempt user')} (tagged ${tag}: reported, not changed until the exemption ends):`
+        : `${plural(report.exempt.length, 'exempt user')} (tagged ${tag}=true, reported, never changed):`,
       '',
       table(
-        ['USER', 'ARN', 'ACTIVE ACCESS KEYS'],
-        report.exempt.map((e) => [e.userName, e.userArn, e.activeAccessKeyIds.join(', ')]),
+        ['USER', 'ARN', 'ACTIVE ACCESS KEYS', ...(timed ? ['EXEMPT UNTIL'] : [])],
+        report.exempt.map((e) => [
+          e.userName,
+          e.userArn,
+          e.activeAccessKeyIds.join(', '),
+          ...(timed ? [e.exemptUntil ?? 'no end (tagged true)'] : []),
+        ]),
       ),
     );
   }

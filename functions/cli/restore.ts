@@ -5,7 +5,6 @@
  * until when). Without `--yes` it only shows what it would do.
  */
 
-import { parseArgs } from 'node:util';
 import { USER_NAME } from '../core/event.ts';
 import type { Finding } from '../core/finding.ts';
 import { findingIdFor } from '../core/finding.ts';
@@ -13,6 +12,7 @@ import type { AccessKey, UserSnapshot } from '../core/types.ts';
 import { loadConfig } from '../shared/config.ts';
 import { ACCOUNT_ID_PATTERN, ENV, ROLE_NAME_PATTERN } from '../shared/constants.ts';
 import { ConfigError, KeyWardenError } from '../shared/errors.ts';
+import { type OptionTable, type ParsedOptions, parseOptions, regionProblem } from './options.ts';
 
 /** `--exempt-days`: default and bounds. */
 export const EXEMPT_DAYS = { default: 7, min: 1, max: 90 } as const;
@@ -100,6 +100,24 @@ Exit codes:
       that IAM and CloudTrail do not prove, without --key ID --force)
 `;
 
+/** The options `keywarden restore` reads; docs/configuration.md lists each (a test compares the two). */
+export const RESTORE_OPTIONS = {
+  key: { type: 'string' },
+  'exempt-days': { type: 'string' },
+  'exempt-tag': { type: 'string' },
+  yes: { type: 'boolean' },
+  force: { type: 'boolean' },
+  'keywarden-roles': { type: 'string' },
+  profile: { type: 'string' },
+  region: { type: 'string' },
+  account: { type: 'string' },
+  'role-name': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies OptionTable;
+
+/** `keywarden restore`'s exit codes: done, an AWS error, a usage error (as RESTORE_HELP says). */
+export const RESTORE_EXIT_CODES = [0, 1, 64] as const;
+
 // Access key ids: 16-128 upper-case letters and digits.
 const ACCESS_KEY_ID = /^[A-Z0-9]{16,128}$/;
 // The exact ARN of a role (paths allowed), as CloudTrail's sessionIssuer.arn shows it.
@@ -112,12 +130,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /** Parses `restore USER ...` (argv without node and the script). Pure: the environment is passed in. */
 export function parseRestoreCommandLine(argv: readonly string[], env: Env): RestoreCommand {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    return { kind: 'usage-error', message: (error as Error).message };
-  }
+  const parsed = parseOptions(argv, RESTORE_OPTIONS, 'keywarden restore');
+  if (typeof parsed === 'string') return { kind: 'usage-error', message: parsed };
   const { values, positionals } = parsed;
   if (values.help) return { kind: 'restore-help' };
   const [, userName, ...extra] = positionals;
@@ -157,7 +171,7 @@ export function parseRestoreCommandLine(argv: readonly string[], env: Env): Rest
   };
 }
 
-type RestoreFlags = ReturnType<typeof parse>['values'];
+type RestoreFlags = Exclude<ParsedOptions<typeof RESTORE_OPTIONS>, string>['values'];
 
 function keyUsageError(values: RestoreFlags): string | undefined {
   const accessKeyId = values.key;
@@ -200,6 +214,8 @@ function whereUsageError(values: RestoreFlags): string | undefined {
   ] as const) {
     if (value !== undefined && value.trim() === '') return `${name} needs a value`;
   }
+  const badRegion = regionProblem(values.region);
+  if (badRegion !== undefined) return badRegion;
   const accountId = values.account;
   const roleName = values['role-name'];
   if ((accountId === undefined) !== (roleName === undefined)) return '--account and --role-name go together';
@@ -224,27 +240,6 @@ function exemptTagFrom(
       : error.message;
     return { kind: 'usage-error', message };
   }
-}
-
-function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      key: { type: 'string' },
-      'exempt-days': { type: 'string' },
-      'exempt-tag': { type: 'string' },
-      yes: { type: 'boolean' },
-      force: { type: 'boolean' },
-      'keywarden-roles': { type: 'string' },
-      profile: { type: 'string' },
-      region: { type: 'string' },
-      account: { type: 'string' },
-      'role-name': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
 }
 
 /** The restore cannot be planned from what IAM and Security Hub show: the operator must name the key (exit 64). */

@@ -189,62 +189,74 @@ export function exemptionOf(
   const end = EXEMPT_UNTIL.test(value) ? new Date(value) : undefined;
   if (!permanent && (end === undefined || Number.isNaN(end.getTime())))
     return { kind: 'malformed', value: entry[1] };
-  const maxDays = rules.maxExemptionDays ?? DEFAULTS.maxExemptionDays;
+  const tag: ExemptionTag = {
+    exemptTag,
+    value,
+    end,
+    maxDays: rules.maxExemptionDays ?? DEFAULTS.maxExemptionDays,
+  };
   const approvers = rules.exemptionApprovers ?? [];
-  const shown = JSON.stringify(value.slice(0, 64));
-  if (approvers.length === 0) {
-    if (permanent) return { kind: 'permanent' };
-    const until = end as Date;
-    if (until.getTime() <= now.getTime()) return { kind: 'expired', until };
-    const latest = new Date(now.getTime() + maxDays * DAY_MS);
-    if (until.getTime() > latest.getTime()) {
-      return {
-        kind: 'invalid',
-        value,
-        reason: `the ${exemptTag} tag's end ${until.toISOString()} is more than MAX_EXEMPTION_DAYS (${maxDays}) days away, so it exempts nobody`,
-      };
-    }
-    return { kind: 'until', until };
-  }
+  return approvers.length === 0
+    ? exemptionByAnyone(tag, now)
+    : exemptionByApprover(tag, approvers, rules, now);
+}
+
+/** A readable exemption tag: its value, its end (undefined: `true`) and the cap on its length. */
+interface ExemptionTag {
+  readonly exemptTag: string;
+  readonly value: string;
+  readonly end: Date | undefined;
+  readonly maxDays: number;
+}
+
+const tooFar = (tag: ExemptionTag, until: Date, from: string): Exemption => ({
+  kind: 'invalid',
+  value: tag.value,
+  reason: `the ${tag.exemptTag} tag's end ${until.toISOString()} is more than MAX_EXEMPTION_DAYS (${tag.maxDays}) days ${from}, so it exempts nobody`,
+});
+
+/** Without approvers: `true` is permanent; an end is honoured up to the cap from `now` (the tag was set by then). */
+function exemptionByAnyone(tag: ExemptionTag, now: Date): Exemption {
+  if (tag.end === undefined) return { kind: 'permanent' };
+  const until = tag.end;
+  if (until.getTime() <= now.getTime()) return { kind: 'expired', until };
+  if (until.getTime() > now.getTime() + tag.maxDays * DAY_MS) return tooFar(tag, until, 'away');
+  return { kind: 'until', until };
+}
+
+/** With approvers: counts only when the evidence proves an approver set the tag to its current value. */
+function exemptionByApprover(
+  tag: ExemptionTag,
+  approvers: readonly string[],
+  rules: ExemptionRules,
+  now: Date,
+): Exemption {
+  const { end, value, exemptTag } = tag;
   // Ended or too far out whenever it was set (it was set at now or before): nothing needs proving.
   if (end !== undefined && end.getTime() <= now.getTime()) return { kind: 'expired', until: end };
-  if (end !== undefined && end.getTime() > now.getTime() + maxDays * DAY_MS) {
-    return {
-      kind: 'invalid',
-      value,
-      reason: `the ${exemptTag} tag's end ${end.toISOString()} is more than MAX_EXEMPTION_DAYS (${maxDays}) days away, so it exempts nobody`,
-    };
-  }
+  if (end !== undefined && end.getTime() > now.getTime() + tag.maxDays * DAY_MS)
+    return tooFar(tag, end, 'away');
   const evidence: ExemptionEvidence = rules.evidence ?? {
     kind: 'unproven',
     reason: 'CloudTrail was not read',
   };
-  if (evidence.kind === 'unproven') {
-    return {
-      kind: 'not-proven',
-      value,
-      reason: `who set ${exemptTag}=${shown} could not be proven: ${evidence.reason}`,
-    };
-  }
+  const unproven = `who set ${exemptTag}=${JSON.stringify(value.slice(0, 64))} could not be proven`;
+  if (evidence.kind === 'unproven')
+    return { kind: 'not-proven', value, reason: `${unproven}: ${evidence.reason}` };
   const { setting } = evidence;
   if (setting.value.trim() !== value) {
     return {
       kind: 'not-proven',
       value,
-      reason: `who set ${exemptTag}=${shown} could not be proven: the newest TagUser of it (event ${setting.eventId} by ${setting.setterArn} at ${setting.setAt.toISOString()}) set ${JSON.stringify(setting.value.slice(0, 64))}`,
+      reason: `${unproven}: the newest TagUser of it (event ${setting.eventId} by ${setting.setterArn} at ${setting.setAt.toISOString()}) set ${JSON.stringify(setting.value.slice(0, 64))}`,
     };
   }
   const pattern = approverOf(approvers, setting);
   if (pattern === undefined) return { kind: 'not-approved', value, setting };
-  const latest = new Date(setting.setAt.getTime() + maxDays * DAY_MS);
+  const latest = new Date(setting.setAt.getTime() + tag.maxDays * DAY_MS);
   const until = end ?? latest;
-  if (until.getTime() > latest.getTime()) {
-    return {
-      kind: 'invalid',
-      value,
-      reason: `the ${exemptTag} tag's end ${until.toISOString()} is more than MAX_EXEMPTION_DAYS (${maxDays}) days after it was set at ${setting.setAt.toISOString()}, so it exempts nobody`,
-    };
-  }
+  if (until.getTime() > latest.getTime())
+    return tooFar(tag, until, `after it was set at ${setting.setAt.toISOString()}`);
   if (until.getTime() <= now.getTime()) return { kind: 'expired', until };
   return { kind: 'until', until, approval: { setting, pattern } };
 }

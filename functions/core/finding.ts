@@ -1,13 +1,12 @@
 /** Builds the ASFF finding for one user's CIS 1.13 state. Pure: the caller passes the time. */
 
-import type { AwsSecurityFinding } from '@aws-sdk/client-securityhub';
 import { describeOrigin, type KeyOrigin, type KeyOrigins, NO_KEY_ORIGINS } from './attribution.ts';
 import type { Evaluation } from './evaluate.ts';
 import { type CompliantOutcome, FIELD, RECORD_FIELDS, type ResolvedViolation } from './record.ts';
 import type { ActionTaken } from './remediation.ts';
-import type { AccessKey, AccountContext, EventTrigger, Trigger, UserSnapshot } from './types.ts';
+import type { AccessKey, AccountContext, EventTrigger, Finding, Trigger, UserSnapshot } from './types.ts';
 
-export type Finding = AwsSecurityFinding;
+export type { Finding } from './types.ts';
 
 export const GENERATOR_ID = 'keywarden/cis-aws-foundations-benchmark/v3.0.0/1.13';
 export const FINDING_TYPE =

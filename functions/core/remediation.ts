@@ -50,24 +50,6 @@ export function planRemediation(evaluation: Evaluation, mode: RemediationMode): 
     : { kind: 'deactivate', keys: evaluation.keysToDeactivate };
 }
 
-/**
- * Checks a fresh read of the keys before deactivating: the key to keep and every key to switch off must still
- * be active, so the user is never left with no active key. Returns why not, or undefined when it is safe.
- */
-export function unsafeToDeactivate(
-  keyToKeepId: string,
-  toDeactivate: readonly AccessKey[],
-  freshKeys: readonly AccessKey[],
-): string | undefined {
-  const active = new Set(freshKeys.filter((key) => key.status === 'Active').map((key) => key.accessKeyId));
-  if (!active.has(keyToKeepId)) return `the key to keep, ${keyToKeepId}, is no longer active`;
-  const gone = toDeactivate.filter((key) => !active.has(key.accessKeyId)).map((key) => key.accessKeyId);
-  if (gone.length > 0) return `${gone.join(', ')} is no longer active`;
-  if (toDeactivate.some((key) => key.accessKeyId === keyToKeepId))
-    return 'the key to keep is among those to switch off';
-  return undefined;
-}
-
 /** What a read after deactivating `deactivated` (keeping `keyToKeepId`) proves. */
 export type Verification =
   /** Every deactivated key is listed and inactive, and some key is active. */
@@ -89,4 +71,35 @@ export function verifyDeactivation(
   if (stillActive.length > 0) return { kind: 'pending', stillActive };
   if (active.size === 0) return { kind: 'no-active-key' };
   return { kind: 'confirmed' };
+}
+
+/**
+ * The action a proof read shows, when it leaves some key active (`no-active-key` calls for a rollback first): the
+ * keys deactivated, still listed active (unconfirmed, never reported as deactivated), or the user gone meanwhile.
+ */
+export function provenAction(
+  verification: Exclude<Verification, { kind: 'no-active-key' }>,
+  keys: readonly AccessKey[],
+  keysAfter: readonly AccessKey[] | undefined,
+  at: Date,
+): ActionTaken {
+  switch (verification.kind) {
+    case 'confirmed':
+      return { kind: 'deactivated', keys, at, keysAfter: keysAfter ?? [] };
+    case 'pending':
+      return { kind: 'unconfirmed', keys, keysAfter: keysAfter ?? [] };
+    case 'user-gone':
+      return { kind: 'aborted', reason: 'the user was deleted meanwhile' };
+  }
+}
+
+/** The rollback of a write that left no key active, as the read after re-activating shows it. */
+export function rolledBack(
+  keys: readonly AccessKey[],
+  restoredKeys: readonly AccessKey[],
+  at: Date,
+): ActionTaken {
+  const active = new Set(restoredKeys.filter((key) => key.status === 'Active').map((key) => key.accessKeyId));
+  const restored = keys.every((key) => active.has(key.accessKeyId));
+  return { kind: 'rolled-back', keys, at, keysAfter: restoredKeys, restored };
 }

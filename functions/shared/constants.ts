@@ -213,3 +213,23 @@ export const SKIP_REASON_DIMENSION = 'reason';
 
 export const PRODUCT_NAME = 'KeyWarden';
 export const COMPANY_NAME = 'KeyWarden';
+
+/**
+ * Region codes by partition, as the AWS SDK's partition table writes them (its `regionRegex`); a region matching
+ * none (a typo such as `us-east`, `mars-1`) is refused rather than sent to an endpoint that does not exist.
+ */
+export const REGION_PATTERNS: Readonly<Record<string, RegExp>> = {
+  aws: /^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$/,
+  'aws-cn': /^cn-\w+-\d+$/,
+  'aws-us-gov': /^us-gov-\w+-\d+$/,
+  'aws-iso': /^us-iso-\w+-\d+$/,
+  'aws-iso-b': /^us-isob-\w+-\d+$/,
+  'aws-iso-e': /^eu-isoe-\w+-\d+$/,
+  'aws-iso-f': /^us-isof-\w+-\d+$/,
+  'aws-eusc': /^eusc-(de)-\w+-\d+$/,
+};
+
+/** Whether `region` is a region code of some partition (lower case, as AWS writes them). */
+export function isRegionCode(region: string): boolean {
+  return Object.values(REGION_PATTERNS).some((pattern) => pattern.test(region));
+}

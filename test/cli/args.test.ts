@@ -251,3 +251,46 @@ describe('parseCommandLine: organization mode', () => {
     });
   });
 });
+
+describe('parseCommandLine: what a user mistypes', () => {
+  it.each([
+    { argv: ['scan', '--bogus'], message: "unknown option '--bogus' for keywarden scan" },
+    { argv: ['scan', '-x'], message: "unknown option '-x' for keywarden scan" },
+    { argv: ['--bogus'], message: "unknown option '--bogus' for keywarden scan" },
+    { argv: ['restore', 'alice', '--bogus'], message: "unknown option '--bogus' for keywarden restore" },
+    { argv: ['scan', '--region'], message: '--region needs a value' },
+    { argv: ['restore', 'alice', '--key'], message: '--key needs a value' },
+    { argv: ['scan', '--full=yes'], message: '--full takes no value' },
+  ])('names the option in one line for $argv', ({ argv, message }) => {
+    // Act
+    const command = parseCommandLine(argv, {}, false);
+
+    // Assess
+    expect(command).toEqual({ kind: 'usage-error', message });
+  });
+
+  it.each([
+    { region: 'mars-1', allowed: false },
+    { region: 'us-east', allowed: false },
+    { region: 'US-EAST-1', allowed: false },
+    { region: 'us-east-1', allowed: true },
+    { region: 'eu-central-2', allowed: true },
+    { region: 'cn-north-1', allowed: true },
+    { region: 'us-gov-west-1', allowed: true },
+    { region: 'us-isob-east-1', allowed: true },
+  ])('accepts --region $region only when a partition has such regions: $allowed', ({ region, allowed }) => {
+    // Act
+    const scanned = parseCommandLine(['scan', '--region', region], {}, false);
+    const restored = parseCommandLine(['restore', 'alice', '--region', region], {}, false);
+
+    // Assess
+    for (const command of [scanned, restored]) {
+      if (allowed) expect(command.kind).not.toBe('usage-error');
+      else
+        expect(command).toEqual({
+          kind: 'usage-error',
+          message: `--region ${JSON.stringify(region)} is not an AWS region code (such as us-east-1, eu-west-1, cn-north-1 or us-gov-west-1)`,
+        });
+    }
+  });
+});

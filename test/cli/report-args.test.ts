@@ -59,7 +59,8 @@ describe('parseCommandLine report', () => {
     { argv: ['--accounts', '1234', '--role-name', 'R'], message: '"1234" is not a 12-digit account id' },
     { argv: ['--role-name', 'R'], message: '--role-name goes with --accounts or --organization' },
     { argv: ['extra'], message: 'unexpected argument "extra"' },
-    { argv: ['--remediate'], message: "Unknown option '--remediate'" },
+    { argv: ['--remediate'], message: "unknown option '--remediate' for keywarden report" },
+    { argv: ['--region', 'mars-1'], message: '--region "mars-1" is not an AWS region code' },
   ])('refuses $argv', ({ argv, message }) => {
     const command = parse(argv);
 

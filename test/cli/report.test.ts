@@ -96,6 +96,7 @@ describe('buildScanReport', () => {
         path: '/service/',
         activeAccessKeyIds: account.users.get('svc')?.keys.map((k) => k.accessKeyId),
         reason: expect.stringContaining('keywarden:exempt=true'),
+        exemptUntil: null,
       },
     ]);
   });
@@ -165,6 +166,34 @@ describe('renderTable', () => {
     expect(text).toMatch(/^1 exempt user \(tagged keywarden:exempt=true/m);
     expect(text.trimEnd().split('\n').at(-1)).toBe(
       'Summary: 3 users scanned, 1 compliant, 1 violating, 1 exempt.',
+    );
+  });
+
+  it('says until when each user is exempt when an exemption ends at a time', async () => {
+    // Prepare
+    const account = new FakeAccount();
+    // Within MAX_EXEMPTION_DAYS (default 90) of now, so the exemption is valid.
+    const day = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+    account.addUser('etl', { activeKeys: 2, tags: { 'keywarden:exempt': `${day}T00:00:00Z` } });
+    account.addUser('svc', { activeKeys: 2, tags: { 'keywarden:exempt': 'true' } });
+
+    // Act
+    const text = renderTable(await reportFor(account));
+
+    // Assess
+    expect(text).not.toContain('keywarden:exempt=true, reported, never changed');
+    expect(text).toMatch(
+      /^2 exempt users \(tagged keywarden:exempt: reported, not changed until the exemption ends\):$/m,
+    );
+    expect(text).toMatch(/^USER +ARN +ACTIVE ACCESS KEYS +EXEMPT UNTIL$/m);
+    expect(text).toMatch(
+      new RegExp(
+        `^etl +arn:aws:iam::123456789012:user/etl +AKIA\\w+, AKIA\\w+ +${day}T00:00:00\\.000Z$`,
+        'm',
+      ),
+    );
+    expect(text).toMatch(
+      /^svc +arn:aws:iam::123456789012:user\/svc +AKIA\w+, AKIA\w+ +no end \(tagged true\)$/m,
     );
   });
 

@@ -16,7 +16,7 @@ import {
 import { type ContextKey, organizationFromContext, stackPropsFromContext } from '../../infra/context.ts';
 import { IamEventForwarderStack } from '../../infra/iam-event-forwarder-stack.ts';
 import { KeyWardenStack } from '../../infra/keywarden-stack.ts';
-import { removeTestApps, testApp } from './synth.ts';
+import { removeTestApps, settingErrorsOf, testApp } from './synth.ts';
 
 afterAll(removeTestApps);
 
@@ -161,8 +161,22 @@ describe('AccessKeyDetector props', () => {
       { detectorConcurrency: 2.5 },
       /detectorConcurrency 2.5 is not allowed/,
     ],
-  ])('rejects %s, naming the value', (_case, props, message) => {
-    expect(() => build(props)).toThrow(message);
+  ])('rejects %s at synth, naming the value', (_case, props, message) => {
+    expect(settingErrorsOf(build(props))).toEqual([expect.stringMatching(message)]);
+  });
+
+  it('reports a bad prop as a synth error of the construct, which cdk synth prints in one line', () => {
+    // Prepare
+    const stack = scratchStack();
+
+    // Act
+    new AccessKeyDetector(stack, 'Detector', { remediationMode: 'delete' as never });
+
+    // Assess
+    Annotations.fromStack(stack).hasError(
+      '/Scratch/Detector',
+      Match.stringLikeRegexp('^remediationMode "delete" is not allowed'),
+    );
   });
 
   it.each<[string, AccessKeyDetectorProps]>([
@@ -240,9 +254,11 @@ describe('AccessKeyDetector props', () => {
   });
 
   it('rejects a schedule EventBridge would refuse, naming the value and the problem', () => {
-    expect(() => build({ sweepSchedule: events.Schedule.expression('rate(0 minutes)') })).toThrow(
-      /^sweepSchedule "rate\(0 minutes\)" is not allowed \(a rate must be at least 1\); use rate\(N unit\) with N a whole number from 1/,
-    );
+    expect(settingErrorsOf(build({ sweepSchedule: events.Schedule.expression('rate(0 minutes)') }))).toEqual([
+      expect.stringMatching(
+        /^sweepSchedule "rate\(0 minutes\)" is not allowed \(a rate must be at least 1\); use rate\(N unit\) with N a whole number from 1/,
+      ),
+    ]);
   });
 
   it('rejects a bad alarm address for the forwarder stack too', () => {
@@ -373,7 +389,10 @@ describe('stackPropsFromContext', () => {
   it('hands allowed-value checks to the construct, whose error names the value', () => {
     const app = testApp();
     const props = fromContext({ remediationMode: 'on' });
-    expect(() => new KeyWardenStack(app, 'KeyWarden', props)).toThrow(/remediationMode "on" is not allowed/);
+    const stack = new KeyWardenStack(app, 'KeyWarden', props);
+    expect(settingErrorsOf(stack.detector)).toEqual([
+      expect.stringMatching(/remediationMode "on" is not allowed/),
+    ]);
   });
 });
 

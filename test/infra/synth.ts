@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
 import { KeyWardenStack, type KeyWardenStackProps } from '../../infra/keywarden-stack.ts';
 
 export interface SynthesizedVariant {
@@ -55,4 +56,14 @@ export function synthesizeVariant(
     templateFiles: assembly.stacks.map((artifact) => path.join(assembly.directory, artifact.templateFile)),
     assemblyDirectory: assembly.directory,
   };
+}
+
+/**
+ * The setting errors a construct reported through CDK's annotations, as `cdk synth` prints them (one line each,
+ * `[Error at /Stack/Construct] message`), without synthesizing.
+ */
+export function settingErrorsOf(construct: IConstruct): string[] {
+  return construct.node.metadata
+    .filter((entry) => entry.type === 'aws:cdk:error')
+    .map((entry) => String(entry.data));
 }

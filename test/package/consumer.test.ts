@@ -77,6 +77,17 @@ new KeyWardenStack(app, 'ConsumerKeyWardenStack', { env: { region: 'eu-west-1' }
 app.synth();
 `;
 
+// A prop JavaScript does not type-check: cdk synth must say what is wrong in a line, not in a stack trace.
+const BAD_PROP_APP = `const { App, Stack } = require('aws-cdk-lib');
+const { AccessKeyDetector } = require('keywarden');
+
+const app = new App();
+const stack = new Stack(app, 'ConsumerBadProp', { env: { region: 'us-east-1' } });
+new AccessKeyDetector(stack, 'KeyWarden', { remediationMode: 'delete' });
+app.synth();
+`;
+const CDK_CLI = join(ROOT, 'node_modules', 'aws-cdk', 'bin', 'cdk');
+
 // As `cdk init app --language typescript` writes it: a CommonJS package, module NodeNext, skipLibCheck.
 const TS_APP = `import { App, Stack } from 'aws-cdk-lib';
 import { AccessKeyDetector, type AccessKeyDetectorProps } from 'keywarden';
@@ -148,6 +159,7 @@ describe('the npm package in a fresh CDK app', { timeout: 600_000 }, () => {
     writeFileSync(join(app, 'app.js'), CJS_APP);
     writeFileSync(join(app, 'app.mjs'), ESM_APP);
     writeFileSync(join(app, 'app.ts'), TS_APP);
+    writeFileSync(join(app, 'bad-prop.js'), BAD_PROP_APP);
     writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(TS_CONFIG, null, 2));
     // The versions this repository tests against, from the cache `npm ci` filled; the registry only if missing.
     succeed(
@@ -176,6 +188,7 @@ describe('the npm package in a fresh CDK app', { timeout: 600_000 }, () => {
       expect.arrayContaining([
         'package/package.json',
         'package/README.md',
+        'package/LICENSE',
         'package/lib/infra/index.js',
         'package/lib/infra/index.d.ts',
         'package/lib/functions/cli/bin.js',
@@ -185,7 +198,7 @@ describe('the npm package in a fresh CDK app', { timeout: 600_000 }, () => {
     );
     const unexpected = files.filter(
       (file) =>
-        !/^package\/(package\.json|README\.md|lib\/.+\.(js|d\.ts|mjs|mjs\.map))$/.test(file) ||
+        !/^package\/(package\.json|README\.md|LICENSE|lib\/.+\.(js|d\.ts|mjs|mjs\.map))$/.test(file) ||
         /\.ts$/.test(file.replace(/\.d\.ts$/, '')),
     );
     expect(unexpected).toEqual([]);
@@ -282,6 +295,24 @@ describe('the npm package in a fresh CDK app', { timeout: 600_000 }, () => {
       'ConsumerKeyWardenStack-IamEventForwarder.template.json',
       'ConsumerKeyWardenStack.template.json',
     ]);
+  });
+
+  it('ends cdk synth of a JavaScript app with a wrong prop on the message, without a stack trace', () => {
+    // Act
+    const result = run(
+      'node',
+      [CDK_CLI, 'synth', '--app', 'node bad-prop.js', '--output', 'cdk.out.bad', '--no-notices'],
+      app,
+    );
+
+    // Assess
+    const output = result.stdout + result.stderr;
+    expect(result.status, output).not.toBe(0);
+    expect(output).toMatch(
+      /^.*remediationMode "delete" is not allowed; use one of: off, dry-run, deactivate.*$/m,
+    );
+    expect(output).not.toMatch(/^\s+at /m);
+    expect(output).not.toContain('SettingError');
   });
 
   it('type-checks a TypeScript app as cdk init writes it (CommonJS, module NodeNext)', () => {

@@ -1,7 +1,10 @@
 /** Starts moto server (the local AWS stand-in) on a free loopback port, and stops it. */
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ensurePythonTools, PythonToolsMissingError } from '../../scripts/lib/python-tools.mjs';
 
 export interface MotoServer {
@@ -62,12 +65,45 @@ async function waitUntilReady(endpoint: string, child: ChildProcess, timeoutMs: 
   throw new Error(`moto server did not answer at ${endpoint} within ${timeoutMs} ms`);
 }
 
-export async function startMoto(options: { accountId?: string } = {}): Promise<MotoServer> {
-  const [command, ...args] = motoCommand();
+/** Options of a moto server that enforces IAM: see test/support/moto_enforcing.py. */
+export interface EnforceIamOptions {
+  /** INITIAL_NO_AUTH_ACTION_COUNT: how many requests moto serves before it authorises every request. */
+  readonly initialNoAuthActionCount: number;
+  /** File that receives one JSON line per authorisation decision (principal, action, resource, allowed). */
+  readonly authorizationLog: string;
+}
+
+const ENFORCING_LAUNCHER = fileURLToPath(new URL('./moto_enforcing.py', import.meta.url));
+
+/**
+ * The Python that runs moto: MOTO_PYTHON, else the `python3` beside `moto_server` (a virtual environment's, or the
+ * pyenv shim's), else `python3` on the PATH.
+ */
+export function motoPython(): string {
+  if (process.env.MOTO_PYTHON) return process.env.MOTO_PYTHON;
+  const [server] = process.env.MOTO_SERVER ? [] : motoCommand();
+  const beside = server === undefined ? undefined : path.join(path.dirname(server), 'python3');
+  return beside !== undefined && existsSync(beside) ? beside : 'python3';
+}
+
+export async function startMoto(
+  options: { accountId?: string; enforceIam?: EnforceIamOptions } = {},
+): Promise<MotoServer> {
+  const { enforceIam } = options;
+  const [command, ...args] = enforceIam ? [motoPython(), ENFORCING_LAUNCHER] : motoCommand();
   const port = await freePort();
   const child = spawn(command as string, [...args, '-H', '127.0.0.1', '-p', String(port)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, ...(options.accountId ? { MOTO_ACCOUNT_ID: options.accountId } : {}) },
+    stdio: ['ignore', 'ignore', process.env.KEYWARDEN_MOTO_DEBUG ? 'inherit' : 'pipe'],
+    env: {
+      ...process.env,
+      ...(options.accountId ? { MOTO_ACCOUNT_ID: options.accountId } : {}),
+      ...(enforceIam
+        ? {
+            INITIAL_NO_AUTH_ACTION_COUNT: String(enforceIam.initialNoAuthActionCount),
+            KEYWARDEN_AUTHZ_LOG: enforceIam.authorizationLog,
+          }
+        : {}),
+    },
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {

@@ -1,0 +1,112 @@
+/** The notifications a check sends, one per outcome, built from what it decided and did. Pure. */
+
+import type { Evaluation } from './evaluate.ts';
+import type { Finding } from './finding.ts';
+import { type CompliantOutcome, readRecord } from './record.ts';
+import type { ActionTaken } from './remediation.ts';
+import { threatRecordOf } from './threat-finding.ts';
+import type { AccessKey, AccountContext } from './types.ts';
+
+export type Outcome =
+  | 'Violation Detected'
+  | 'Key Deactivated'
+  | 'Violation Resolved'
+  | 'Key Minted By Another Principal'
+  | 'Deactivation Rolled Back'
+  | 'Deactivated Key Reactivated';
+
+export interface Notification {
+  readonly outcome: Outcome;
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+/** A check of a user IAM knows, as its compliance notification needs it. */
+export interface ComplianceChange {
+  readonly account: AccountContext;
+  readonly evaluation: Exclude<Evaluation, { verdict: 'user-gone' }>;
+  readonly action: ActionTaken;
+  readonly outcome: CompliantOutcome | undefined;
+  readonly finding: Finding;
+  /** The stored finding before this check. */
+  readonly previous: Finding | undefined;
+}
+
+const ids = (keys: readonly AccessKey[]): string[] => keys.map((key) => key.accessKeyId);
+
+/** The notification for a written compliance finding; undefined when the change is not news. */
+export function complianceNotification(change: ComplianceChange): Notification | undefined {
+  const { account, evaluation, action, outcome, finding, previous } = change;
+  const { user } = evaluation.snapshot;
+  const base = {
+    accountId: account.accountId,
+    userName: user.userName,
+    userArn: user.arn,
+    findingId: finding.Id,
+    activeAccessKeyIds: ids(evaluation.activeKeys),
+  };
+  if (action.kind === 'deactivated') {
+    return {
+      outcome: 'Key Deactivated',
+      detail: { ...base, deactivatedAccessKeyIds: ids(action.keys), deactivatedAt: action.at.toISOString() },
+    };
+  }
+  if (action.kind === 'rolled-back') {
+    return {
+      outcome: 'Deactivation Rolled Back',
+      detail: { ...base, reactivatedAccessKeyIds: ids(action.keys), restored: action.restored },
+    };
+  }
+  if (outcome?.kind === 'reactivated') {
+    // Said once: a finding that already records the re-activation is not news.
+    if (readRecord(previous).reactivated !== undefined) return undefined;
+    return {
+      outcome: 'Deactivated Key Reactivated',
+      detail: { ...base, reactivatedAccessKeyIds: ids(outcome.keys), reactivatedBy: outcome.by },
+    };
+  }
+  if (evaluation.verdict === 'violation') {
+    return { outcome: 'Violation Detected', detail: { ...base, action: action.kind } };
+  }
+  const wasFailing = previous?.Compliance?.Status === 'FAILED';
+  if (evaluation.verdict === 'compliant' && wasFailing)
+    return { outcome: 'Violation Resolved', detail: base };
+  return undefined;
+}
+
+/** The notification for the archived finding of a user that was failing and is now deleted. */
+export function userGoneNotification(
+  account: AccountContext,
+  userName: string,
+  findingId: string,
+): Notification {
+  return {
+    outcome: 'Violation Resolved',
+    detail: { accountId: account.accountId, userName, findingId, reason: 'user deleted' },
+  };
+}
+
+/** The notification for a raised threat finding. */
+export function threatNotification(account: AccountContext, finding: Finding): Notification | undefined {
+  const record = threatRecordOf(finding);
+  if (record === undefined) return undefined;
+  return {
+    outcome: 'Key Minted By Another Principal',
+    detail: {
+      accountId: account.accountId,
+      userName: record.userName,
+      userArn: record.userArn,
+      accessKeyId: record.accessKeyId,
+      how: record.how,
+      actorArn: record.actorArn,
+      actorType: record.actorType,
+      actorIssuerArn: record.actorIssuerArn || undefined,
+      actorMfa: record.actorMfa,
+      sourceIp: record.sourceIp,
+      eventId: record.eventId,
+      eventTime: record.eventTime,
+      activeAccessKeyIds: record.activeKeysAfterCall,
+      keyState: finding.ProductFields?.['keywarden/threat/keyState'],
+      findingId: finding.Id,
+    },
+  };
+}
