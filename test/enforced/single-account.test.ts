@@ -44,6 +44,7 @@ import { documentedSection } from './permissions-doc.ts';
 import {
   functionEnvironments,
   type PolicyDocument,
+  resolveIntrinsics,
   type TemplateRole,
   templateRoles,
 } from './template-roles.ts';
@@ -72,6 +73,8 @@ let aws: EnforcedAws;
 const roles: RoleUnderTest[] = [];
 const environments = new Map<string, Record<string, string>>();
 let cliRole: RoleUnderTest;
+/** The deactivate stack's KeyWardenRoleArns output: the roles whose deactivations restore may undo. */
+let keywardenRoleArns: string;
 let usage: Usage;
 let createDetector: typeof CreateDetector;
 let createSweepHandler: typeof CreateSweepHandler;
@@ -183,7 +186,10 @@ async function sweep(mode: Mode, sweepSource: 'credential-report' | 'full') {
   return value;
 }
 
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(
+  argv: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const session = await aws.session(cliRole.role.arn, 'operator');
   const stdout: string[] = [];
   const stderr: string[] = [];
@@ -191,7 +197,7 @@ async function cli(argv: string[]): Promise<{ code: number; stdout: string; stde
     main(argv, {
       stdout: { write: (text: string) => stdout.push(text) > 0, isTTY: false },
       stderr: { write: (text: string) => stderr.push(text) > 0, isTTY: false },
-      env: { ...process.env },
+      env: { ...process.env, ...env },
     }),
   );
   return { code, stdout: stdout.join(''), stderr: stderr.join('') };
@@ -312,7 +318,10 @@ const cliScenarios: Scenario[] = [
       const { userName, keys } = await userWithKeys(2);
       await detect('deactivate', keyEvent({ userName, accessKeyId: keys[1] }));
       expect(await statuses(userName)).toEqual(['Active', 'Inactive']);
-      const { code, stderr } = await cli(['restore', userName, '--yes']);
+      // The proof comes from the enforcing moto's event history: the detector role's UpdateAccessKey above.
+      const { code, stderr } = await cli(['restore', userName, '--yes'], {
+        KEYWARDEN_ROLE_ARNS: keywardenRoleArns,
+      });
       expect({ code, stderr }).toMatchObject({ code: 0, stderr: '' });
       expect(await statuses(userName)).toEqual(['Active', 'Active']);
       const { User } = await admin().iam.send(new GetUserCommand({ UserName: userName }));
@@ -336,6 +345,10 @@ beforeAll(async () => {
     });
     const template = variant.template.toJSON() as Parameters<typeof templateRoles>[0];
     const named = { ...deployment, namePrefix: `${mode}-` };
+    if (mode === 'deactivate') {
+      const { Outputs } = variant.template.toJSON() as { Outputs: Record<string, { Value: unknown }> };
+      keywardenRoleArns = String(resolveIntrinsics(template, named, Outputs.KeyWardenRoleArns?.Value));
+    }
     for (const role of templateRoles(template, named)) {
       const fn = /SweepRole/.test(role.logicalId)
         ? 'Sweep'
