@@ -64,11 +64,14 @@ export class KeyWardenStack extends Stack {
       notificationEventBus: this.notificationBus(props.notificationBusName),
       eventsForwarded: forwarded,
     });
-    // keywarden restore re-activates a key only when CloudTrail shows one of these roles switched it off.
-    new CfnOutput(this, 'KeyWardenRoleArns', {
-      value: Fn.join(',', [this.detector.detectorFunction, this.detector.sweepFunction].map(roleArnOf)),
-      description: 'KEYWARDEN_ROLE_ARNS for keywarden restore: the roles whose deactivations it may undo',
-    });
+    // keywarden restore re-activates a key only when CloudTrail shows one of these roles switched it off. In
+    // organization mode restore proves the member role instead, and the central stack outputs both roles already.
+    if (props.detector?.organization === undefined) {
+      new CfnOutput(this, 'KeyWardenRoleArns', {
+        value: Fn.join(',', [this.detector.detectorFunction, this.detector.sweepFunction].map(roleArnOf)),
+        description: 'KEYWARDEN_ROLE_ARNS for keywarden restore: the roles whose deactivations it may undo',
+      });
+    }
     if (props.createDashboard ?? true) {
       this.dashboard = new KeyWardenDashboard(this, 'Dashboard', { detector: this.detector });
     }

@@ -271,7 +271,13 @@ export const CLI_PERMISSIONS = {
   restore: [
     {
       when: 'always',
-      actions: ['sts:GetCallerIdentity', 'iam:GetUser', 'iam:ListAccessKeys', 'securityhub:GetFindings'],
+      actions: [
+        'sts:GetCallerIdentity',
+        'iam:GetUser',
+        'iam:ListAccessKeys',
+        'securityhub:GetFindings',
+        'cloudtrail:LookupEvents',
+      ],
     },
     {
       when: '--yes',
@@ -302,6 +308,8 @@ export const ACTION_PURPOSES: Readonly<Record<string, string>> = {
   'cloudtrail:DescribeTrails': 'lists the trails for the blind-path check',
   'cloudtrail:GetTrailStatus': 'checks that a trail is logging',
   'cloudtrail:GetEventSelectors': 'checks that a trail records management write events',
+  'cloudtrail:LookupEvents':
+    'reads CloudTrail’s event history: restore, that one of KeyWarden’s roles switched the key off; with exemption approvers, who set the exemption tag',
   'sts:AssumeRole':
     'acts in a member account through its member role (or lists accounts through the reader role)',
   'sts:GetCallerIdentity': 'names the account and the caller',

@@ -16,6 +16,7 @@ import {
   CreateUserCommand,
   GetUserCommand,
   ListAccessKeysCommand,
+  TagUserCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
 import type { AwsSecurityFinding } from '@aws-sdk/client-securityhub';
@@ -44,6 +45,7 @@ import { documentedSection } from './permissions-doc.ts';
 import {
   functionEnvironments,
   type PolicyDocument,
+  resolveIntrinsics,
   type TemplateRole,
   templateRoles,
 } from './template-roles.ts';
@@ -57,10 +59,19 @@ const CONTEXT = {
   awsRequestId: 'enforced',
 };
 const MODES = ['off', 'dry-run', 'deactivate'] as const;
-type Mode = (typeof MODES)[number];
+/**
+ * The stacks under test: one per remediation mode, and `approvers`: remediation off with `exemptionApprovers` set,
+ * under which both functions read CloudTrail's TagUser history to prove who set an exemption tag.
+ */
+const VARIANTS = [...MODES, 'approvers'] as const;
+type Mode = (typeof VARIANTS)[number];
+const remediationOf = (mode: Mode) => (mode === 'approvers' ? 'off' : mode);
+/** The exemption approver of the `approvers` stack: a role of the account, allowed to tag users. */
+const APPROVER_ARN = `arn:aws:iam::${ACCOUNT}:role/exemption-approver`;
+const EXEMPT_TAG = 'keywarden:exempt';
 
 /** Granted, but no run of KeyWarden's code here exercises them: the Lambda service uses them for the function. */
-const SINGLE_ACCOUNT_UNEXERCISED: readonly Unexercised[] = MODES.flatMap((mode) => [
+const SINGLE_ACCOUNT_UNEXERCISED: readonly Unexercised[] = VARIANTS.flatMap((mode) => [
   ...lambdaServiceGrants(`Detector (${mode})`, 'Detector'),
   ...lambdaServiceGrants(`Sweep (${mode})`, 'Sweep'),
 ]);
@@ -72,6 +83,8 @@ let aws: EnforcedAws;
 const roles: RoleUnderTest[] = [];
 const environments = new Map<string, Record<string, string>>();
 let cliRole: RoleUnderTest;
+/** The deactivate stack's KeyWardenRoleArns output: the roles whose deactivations restore may undo. */
+let keywardenRoleArns: string;
 let usage: Usage;
 let createDetector: typeof CreateDetector;
 let createSweepHandler: typeof CreateSweepHandler;
@@ -111,6 +124,9 @@ function describeRole({ label }: RoleUnderTest): string {
     return 'A role made of exactly the lists above, on every resource, running `keywarden scan` and `keywarden restore`.';
   }
   const [fn, mode] = label.replace(')', '').split(' (');
+  if (mode === 'approvers') {
+    return `The ${fn?.toLowerCase()} function’s execution role in the single-account stack, \`remediationMode=off\`, \`trustedKeyIssuers\` and \`exemptionApprovers\` set.`;
+  }
   return `The ${fn?.toLowerCase()} function’s execution role in the single-account stack, \`remediationMode=${mode}\`${mode === 'off' ? '' : ', with a notification bus'}, \`trustedKeyIssuers\` set.`;
 }
 
@@ -183,7 +199,10 @@ async function sweep(mode: Mode, sweepSource: 'credential-report' | 'full') {
   return value;
 }
 
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(
+  argv: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const session = await aws.session(cliRole.role.arn, 'operator');
   const stdout: string[] = [];
   const stderr: string[] = [];
@@ -191,7 +210,7 @@ async function cli(argv: string[]): Promise<{ code: number; stdout: string; stde
     main(argv, {
       stdout: { write: (text: string) => stdout.push(text) > 0, isTTY: false },
       stderr: { write: (text: string) => stderr.push(text) > 0, isTTY: false },
-      env: { ...process.env },
+      env: { ...process.env, ...env },
     }),
   );
   return { code, stdout: stdout.join(''), stderr: stderr.join('') };
@@ -263,6 +282,80 @@ function detectorScenarios(mode: Mode): Scenario[] {
   ];
 }
 
+/** The approver's role: trusted by the account, allowed to tag its users. */
+function approverRole(): TemplateRole {
+  return {
+    logicalId: 'ExemptionApprover',
+    roleName: 'exemption-approver',
+    arn: APPROVER_ARN,
+    trustPolicy: {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` } },
+      ],
+    },
+    policies: {
+      tag: {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 'iam:TagUser', Resource: `arn:aws:iam::${ACCOUNT}:user/*` }],
+      },
+    },
+  };
+}
+
+/** A user with two active keys, exempted for 30 days by `by` (the approver's session, or the administrator). */
+async function exemptedUser(by: 'approver' | 'administrator') {
+  const user = await userWithKeys(2);
+  const until = new Date(Date.now() + 30 * 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const tagger =
+    by === 'approver' ? aws.clientsFor(await aws.session(APPROVER_ARN, 'jane')).iam : admin().iam;
+  await tagger.send(
+    new TagUserCommand({ UserName: user.userName, Tags: [{ Key: EXEMPT_TAG, Value: until }] }),
+  );
+  return user;
+}
+
+/**
+ * Under exemption approvers, who set the tag is proven from CloudTrail's TagUser history (the enforcing moto's:
+ * the TagUser calls it authorised), so these runs need the functions' cloudtrail:LookupEvents.
+ */
+function approverScenarios(): Scenario[] {
+  return [
+    {
+      name: 'detector (approvers): an exemption an approver set, proven from CloudTrail, is honoured',
+      async run() {
+        const { userName, keys } = await exemptedUser('approver');
+        const result = await detect('approvers', keyEvent({ userName, accessKeyId: keys[1] }));
+        expect(result).toMatchObject({ status: 'evaluated', verdict: 'exempt' });
+        const [finding] = await findingsById(findingIdOf(userName));
+        expect(finding?.Compliance?.Status).toBe('WARNING');
+        expect(JSON.stringify(finding)).toContain('assumed-role/exemption-approver/jane');
+      },
+    },
+    {
+      name: 'detector (approvers): an exemption another principal set is refused',
+      async run() {
+        const { userName, keys } = await exemptedUser('administrator');
+        const result = await detect('approvers', keyEvent({ userName, accessKeyId: keys[1] }));
+        expect(result).toMatchObject({ status: 'evaluated', verdict: 'violation' });
+        const [finding] = await findingsById(findingIdOf(userName));
+        expect(finding?.Compliance?.Status).toBe('FAILED');
+        expect(finding?.Severity?.Label).toBe('HIGH');
+      },
+    },
+    {
+      name: 'sweep (approvers): an exemption an approver set, proven from CloudTrail, is honoured',
+      async run() {
+        const { userName } = await exemptedUser('approver');
+        const result = await sweep('approvers', 'credential-report');
+        expect(result).toMatchObject({ failed: 0 });
+        const [finding] = await findingsById(findingIdOf(userName));
+        expect(finding?.Compliance?.Status).toBe('WARNING');
+      },
+    },
+  ];
+}
+
 function sweepScenarios(mode: Mode): Scenario[] {
   return (['credential-report', 'full'] as const).map((source) => ({
     name: `sweep (${mode}, ${source}): every user checked, the trails checked`,
@@ -312,7 +405,10 @@ const cliScenarios: Scenario[] = [
       const { userName, keys } = await userWithKeys(2);
       await detect('deactivate', keyEvent({ userName, accessKeyId: keys[1] }));
       expect(await statuses(userName)).toEqual(['Active', 'Inactive']);
-      const { code, stderr } = await cli(['restore', userName, '--yes']);
+      // The proof comes from the enforcing moto's event history: the detector role's UpdateAccessKey above.
+      const { code, stderr } = await cli(['restore', userName, '--yes'], {
+        KEYWARDEN_ROLE_ARNS: keywardenRoleArns,
+      });
       expect({ code, stderr }).toMatchObject({ code: 0, stderr: '' });
       expect(await statuses(userName)).toEqual(['Active', 'Active']);
       const { User } = await admin().iam.send(new GetUserCommand({ UserName: userName }));
@@ -322,20 +418,29 @@ const cliScenarios: Scenario[] = [
 ];
 
 const scenarios: Scenario[] = [
-  ...MODES.flatMap((mode) => [...detectorScenarios(mode), ...sweepScenarios(mode)]),
+  ...VARIANTS.flatMap((mode) => [...detectorScenarios(mode), ...sweepScenarios(mode)]),
+  ...approverScenarios(),
   ...cliScenarios,
 ];
 
 beforeAll(async () => {
   const deployment = { accountId: ACCOUNT, region: REGION };
-  for (const mode of MODES) {
+  for (const mode of VARIANTS) {
     const variant = synthesizeVariant({
       env: { account: ACCOUNT, region: REGION },
-      notificationBusName: mode === 'off' ? undefined : NOTIFICATION_BUS,
-      detector: { remediationMode: mode, trustedKeyIssuers: [TRUSTED_ISSUER] },
+      notificationBusName: remediationOf(mode) === 'off' ? undefined : NOTIFICATION_BUS,
+      detector: {
+        remediationMode: remediationOf(mode),
+        trustedKeyIssuers: [TRUSTED_ISSUER],
+        ...(mode === 'approvers' ? { exemptionApprovers: [APPROVER_ARN] } : {}),
+      },
     });
     const template = variant.template.toJSON() as Parameters<typeof templateRoles>[0];
     const named = { ...deployment, namePrefix: `${mode}-` };
+    if (mode === 'deactivate') {
+      const { Outputs } = variant.template.toJSON() as { Outputs: Record<string, { Value: unknown }> };
+      keywardenRoleArns = String(resolveIntrinsics(template, named, Outputs.KeyWardenRoleArns?.Value));
+    }
     for (const role of templateRoles(template, named)) {
       const fn = /SweepRole/.test(role.logicalId)
         ? 'Sweep'
@@ -371,6 +476,7 @@ beforeAll(async () => {
     }),
   );
   await admin().cloudTrail.send(new StartLoggingCommand({ Name: 'management' }));
+  await aws.createRole(ACCOUNT, approverRole());
   usage = new Usage(aws, roles);
 
   // The handler modules prime their clients at import; their own configuration is not used here.
@@ -433,7 +539,7 @@ describe('single account, under the template’s roles on moto enforcing IAM', (
     expectEveryGrantUsed(roles, usage, SINGLE_ACCOUNT_UNEXERCISED);
   });
 
-  it.each(MODES.flatMap((mode) => [`Detector (${mode})`, `Sweep (${mode})`]).concat('CLI operator'))(
+  it.each(VARIANTS.flatMap((mode) => [`Detector (${mode})`, `Sweep (${mode})`]).concat('CLI operator'))(
     '%s: each needed action removed, its run fails with AccessDenied',
     async (label) => {
       const proven = await expectEachGrantNeeded(aws, roleFor(label), usage, scenarios);

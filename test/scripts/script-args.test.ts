@@ -45,7 +45,7 @@ describe('benchArgs', () => {
       expected: {
         kind: 'usage-error',
         message:
-          '--only: unknown value "lamda"; use one or more of lambda, profile, cold, events, sweep, org, burst, comma-separated',
+          '--only: unknown value "lamda"; use one or more of lambda, profile, cold, events, sweep, org, burst, report, comma-separated',
       },
     },
     {

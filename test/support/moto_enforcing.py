@@ -12,11 +12,21 @@ Each decision is appended as one JSON line to the file named by KEYWARDEN_AUTHZ_
 {"principal": ..., "action": ..., "resource": ..., "allowed": true|false}.
 
 An AccessDenied of a JSON-protocol service is answered in JSON (moto answers XML, which the SDK cannot parse).
+
+CloudTrail LookupEvents, which moto does not implement (it answers 500), is served here after moto's own
+authorisation, so a caller without cloudtrail:LookupEvents is refused as AWS would refuse it. Its event history is
+what this server did: each successful UpdateAccessKey and TagUser an authorised principal made is kept as the
+CloudTrail record AWS writes for it (shaped like test/fixtures/cloudtrail/record-*.json, the caller's identity
+taken from the credentials that signed the call), in the account and region where IAM logs it, and LookupEvents
+filters, orders and pages those records as test/support/trail-records.ts `lookupEvents` does.
 """
 
+import itertools
 import json
 import os
 import sys
+import threading
+from datetime import datetime, timezone
 
 from moto import settings
 from moto.cloudtrail.responses import CloudTrailResponse
@@ -68,13 +78,19 @@ IAMRequestBase.__init__ = init
 _check_action_permitted = IAMRequestBase.check_action_permitted
 
 
+# The credentials of the request this thread serves, once moto authorised it: who a trail record names.
+_caller = threading.local()
+
+
 def check_action_permitted(self, resource):
+    _caller.access_key = None
     try:
         _check_action_permitted(self, resource)
     except Exception:
         _log(self, resource, False)
         raise
     _log(self, resource, True)
+    _caller.access_key = getattr(self, "_access_key", None)
 
 
 IAMRequestBase.check_action_permitted = check_action_permitted
@@ -100,6 +116,7 @@ _authorize = ActionAuthenticatorMixin._authenticate_and_authorize_normal_action
 
 def authorize(self, resource="*"):
     """A call acting on several resources (PutEvents to several buses) is authorised on each."""
+    _caller.access_key = None
     resources = resource if isinstance(resource, list) else [resource]
     unique = list(dict.fromkeys(resources)) or ["*"]
     if ActionAuthenticatorMixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
@@ -192,6 +209,206 @@ def cloudtrail_resource(self):
 
 
 CloudTrailResponse._determine_resource = cloudtrail_resource
+
+# ---- CloudTrail event history: what IAM logged here, served by LookupEvents ----------------------------------
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "cloudtrail")
+
+
+def _fixture(name):
+    with open(os.path.join(FIXTURES, name), encoding="utf-8") as fixture:
+        return json.load(fixture)
+
+
+TEMPLATES = {
+    "UpdateAccessKey": _fixture("record-update-access-key-deactivate-assumed-role.json"),
+    "TagUser": _fixture("record-tag-user-assumed-role.json"),
+}
+# IAM is a global service: CloudTrail logs its calls in the partition's IAM event region.
+IAM_EVENT_REGION = {"aws": "us-east-1", "aws-us-gov": "us-gov-west-1", "aws-cn": "cn-north-1"}
+_trail_lock = threading.Lock()
+_trail = []  # (sequence, account, region, record)
+_sequence = itertools.count(1)
+
+
+def _user_identity(access_key, template):
+    """The userIdentity CloudTrail writes for the principal behind `access_key` (an assumed role or a user)."""
+    account_id = access_key.account_id
+    if hasattr(access_key, "_owner_role_name"):
+        role_name = access_key._owner_role_name
+        session_name = access_key._session_name
+        try:
+            role = access_key.backend.get_role(role_name)
+            role_arn, role_id = role.arn, role.id
+        except Exception:
+            role_arn, role_id = f"arn:{access_key.partition}:iam::{account_id}:role/{role_name}", "AROAXXXXXXXXXXXXXXXXX"
+        session_context = template["userIdentity"]["sessionContext"]
+        return {
+            "type": "AssumedRole",
+            "principalId": f"{role_id}:{session_name}",
+            "arn": access_key.arn,
+            "accountId": account_id,
+            "accessKeyId": access_key._access_key_id,
+            "sessionContext": {
+                **session_context,
+                "sessionIssuer": {
+                    **session_context["sessionIssuer"],
+                    "principalId": role_id,
+                    "arn": role_arn,
+                    "accountId": account_id,
+                    "userName": role_name,
+                },
+            },
+        }
+    return {
+        "type": "IAMUser",
+        "principalId": "AIDAXXXXXXXXXXXXXXXXX",
+        "arn": access_key.arn,
+        "accountId": account_id,
+        "accessKeyId": access_key._access_key_id,
+        "userName": access_key.arn.split("/")[-1],
+    }
+
+
+def _log_iam_call(response, event_name, request_parameters):
+    """Keeps the record of a successful IAM call made by an authorised principal (the unchecked set-up is not)."""
+    access_key = getattr(_caller, "access_key", None)
+    if access_key is None:
+        return
+    template = TEMPLATES[event_name]
+    sequence = next(_sequence)
+    suffix = str(sequence).rjust(12, "0")
+    region = IAM_EVENT_REGION.get(access_key.partition, "us-east-1")
+    record = {
+        **template,
+        "userIdentity": _user_identity(access_key, template),
+        "eventTime": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "awsRegion": region,
+        "requestParameters": request_parameters,
+        "requestID": f"5b2e9c1d-3f7a-4c8e-9d21-{suffix}",
+        "eventID": f"9e8d7c6b-5a49-4838-a726-{suffix}",
+        "recipientAccountId": response.current_account,
+    }
+    with _trail_lock:
+        _trail.append((sequence, response.current_account, region, record))
+
+
+_update_access_key = IamResponse.update_access_key
+
+
+def update_access_key(self):
+    result = _update_access_key(self)
+    parameters = {"accessKeyId": self._get_param("AccessKeyId"), "status": self._get_param("Status")}
+    if self._get_param("UserName"):
+        parameters = {"userName": self._get_param("UserName"), **parameters}
+    _log_iam_call(self, "UpdateAccessKey", parameters)
+    return result
+
+
+IamResponse.update_access_key = update_access_key
+
+_tag_user = IamResponse.tag_user
+
+
+def tag_user(self):
+    result = _tag_user(self)
+    tags = self._get_param("Tags", [])
+    _log_iam_call(
+        self,
+        "TagUser",
+        {
+            "userName": self._get_param("UserName"),
+            "tags": [{"key": tag.get("Key"), "value": tag.get("Value")} for tag in tags],
+        },
+    )
+    return result
+
+
+IamResponse.tag_user = tag_user
+
+LOOKUP_ATTRIBUTES = ["EventId", "EventName", "EventSource", "ReadOnly", "AccessKeyId", "Username"]
+
+
+def _attribute_of(record, key):
+    identity = record.get("userIdentity") or {}
+    if key == "EventId":
+        return record.get("eventID")
+    if key == "EventName":
+        return record.get("eventName")
+    if key == "EventSource":
+        return record.get("eventSource")
+    if key == "ReadOnly":
+        return "true" if record.get("readOnly") else "false"
+    if key == "AccessKeyId":
+        # The credentials that signed the call, not a key the call acted on.
+        return identity.get("accessKeyId")
+    if key == "Username":
+        return identity.get("userName") or str(identity.get("arn") or "").split("/")[-1]
+    return None
+
+
+def _epoch(record):
+    return datetime.strptime(record["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+
+
+def _invalid(message):
+    return json.dumps({"__type": "InvalidLookupAttributesException", "message": message}), {"status": 400}
+
+
+def lookup_events(self):
+    """LookupEvents over this account's and region's records: newest first, at most 50 a page, with NextToken."""
+    request = _body(self)
+    attributes = request.get("LookupAttributes") or []
+    if len(attributes) > 1:
+        return _invalid("only one lookup attribute")
+    attribute = attributes[0] if attributes else None
+    if attribute is not None and attribute.get("AttributeKey") not in LOOKUP_ATTRIBUTES:
+        return _invalid(str(attribute.get("AttributeKey")))
+    page_size = min(request.get("MaxResults") or 50, 50)
+    start = request.get("StartTime", float("-inf"))
+    end = request.get("EndTime", float("inf"))
+    with _trail_lock:
+        held = [
+            (sequence, record)
+            for sequence, account, region, record in _trail
+            if account == self.current_account and region == self.region
+        ]
+    selected = [
+        record
+        for sequence, record in sorted(held, key=lambda held_one: held_one[0], reverse=True)
+        if start <= _epoch(record) <= end
+        and (attribute is None or _attribute_of(record, attribute.get("AttributeKey")) == attribute.get("AttributeValue"))
+    ]
+    offset = int(request.get("NextToken") or 0)
+    page = selected[offset : offset + page_size]
+    events = []
+    for record in page:
+        parameters = record.get("requestParameters") or {}
+        resources = []
+        if parameters.get("accessKeyId"):
+            resources.append({"ResourceType": "AWS::IAM::AccessKey", "ResourceName": parameters["accessKeyId"]})
+        if parameters.get("userName"):
+            resources.append({"ResourceType": "AWS::IAM::User", "ResourceName": parameters["userName"]})
+        events.append(
+            {
+                "EventId": record["eventID"],
+                "EventName": record["eventName"],
+                "ReadOnly": _attribute_of(record, "ReadOnly"),
+                "AccessKeyId": (record.get("userIdentity") or {}).get("accessKeyId"),
+                "EventTime": _epoch(record),
+                "EventSource": record.get("eventSource"),
+                "Username": _attribute_of(record, "Username"),
+                "Resources": resources,
+                "CloudTrailEvent": json.dumps(record),
+            }
+        )
+    body = {"Events": events}
+    if offset + page_size < len(selected):
+        body["NextToken"] = str(offset + page_size)
+    return json.dumps(body)
+
+
+CloudTrailResponse.lookup_events = lookup_events
 
 if __name__ == "__main__":
     from moto.server import main
