@@ -38,99 +38,106 @@ const isNoSuchEntity = (error: unknown): boolean =>
   errorCode(error) === 'NoSuchEntityException' || errorCode(error) === 'NoSuchEntity';
 
 export function createIamPort(client: IAMClient): IamPort {
-  async function listKeys(userName: string): Promise<AccessKey[] | undefined> {
-    const keys: AccessKey[] = [];
-    let marker: string | undefined;
-    try {
-      do {
-        const page: ListAccessKeysCommandOutput = await client.send(
-          new ListAccessKeysCommand({ UserName: userName, Marker: marker }),
-        );
-        for (const key of page.AccessKeyMetadata ?? []) {
-          if (key.AccessKeyId === undefined) continue;
-          keys.push({
-            accessKeyId: key.AccessKeyId,
-            status: key.Status ?? 'Unknown',
-            createDate: key.CreateDate ?? new Date(0),
-          });
-        }
-        marker = page.IsTruncated ? page.Marker : undefined;
-      } while (marker !== undefined);
-    } catch (error) {
-      if (isNoSuchEntity(error)) return undefined;
-      throw wrap('ListAccessKeys', error);
-    }
-    return keys;
-  }
-
-  async function getUser(userName: string): Promise<IamUser | undefined> {
-    try {
-      const { User: user } = await client.send(new GetUserCommand({ UserName: userName }));
-      if (user?.UserName === undefined || user.Arn === undefined) {
-        throw new AwsCallError('GetUser', 'InvalidResponse', `no user in the response for ${userName}`);
-      }
-      return {
-        userName: user.UserName,
-        userId: user.UserId ?? '',
-        arn: user.Arn,
-        path: user.Path ?? '/',
-        createDate: user.CreateDate ?? new Date(0),
-        tags: Object.fromEntries((user.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? ''])),
-      };
-    } catch (error) {
-      if (isNoSuchEntity(error)) return undefined;
-      if (error instanceof AwsCallError) throw error;
-      throw wrap('GetUser', error);
-    }
-  }
-
-  async function setStatus(
-    userName: string,
-    accessKeyId: string,
-    status: 'Active' | 'Inactive',
-  ): Promise<void> {
-    try {
-      await client.send(
-        new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: status }),
-      );
-    } catch (error) {
-      throw wrap('UpdateAccessKey', error);
-    }
-  }
-
   return {
-    listKeys,
+    listKeys: (userName) => listKeys(client, userName),
     async readUser(userName) {
-      const [user, keys] = await Promise.all([getUser(userName), listKeys(userName)]);
+      const [user, keys] = await Promise.all([getUser(client, userName), listKeys(client, userName)]);
       if (user === undefined || keys === undefined) return undefined;
       return { user, keys };
     },
-    async lastUsed(accessKeyId) {
-      try {
-        const { AccessKeyLastUsed: used } = await client.send(
-          new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }),
-        );
-        return {
-          date: used?.LastUsedDate,
-          serviceName: used?.ServiceName && used.ServiceName !== NOT_USED ? used.ServiceName : undefined,
-          region: used?.Region && used.Region !== NOT_USED ? used.Region : undefined,
-        };
-      } catch (error) {
-        throw wrap('GetAccessKeyLastUsed', error);
-      }
-    },
-    async keyOwner(accessKeyId) {
-      try {
-        const { UserName: owner } = await client.send(
-          new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }),
-        );
-        return owner || undefined;
-      } catch (error) {
-        if (isNoSuchEntity(error)) return undefined;
-        throw wrap('GetAccessKeyLastUsed', error);
-      }
-    },
-    deactivate: (userName, accessKeyId) => setStatus(userName, accessKeyId, 'Inactive'),
-    reactivate: (userName, accessKeyId) => setStatus(userName, accessKeyId, 'Active'),
+    lastUsed: (accessKeyId) => lastUsed(client, accessKeyId),
+    keyOwner: (accessKeyId) => keyOwner(client, accessKeyId),
+    deactivate: (userName, accessKeyId) => setStatus(client, userName, accessKeyId, 'Inactive'),
+    reactivate: (userName, accessKeyId) => setStatus(client, userName, accessKeyId, 'Active'),
   };
+}
+
+/** The user's keys, every page; undefined when the user does not exist. */
+async function listKeys(client: IAMClient, userName: string): Promise<AccessKey[] | undefined> {
+  const keys: AccessKey[] = [];
+  let marker: string | undefined;
+  try {
+    do {
+      const page: ListAccessKeysCommandOutput = await client.send(
+        new ListAccessKeysCommand({ UserName: userName, Marker: marker }),
+      );
+      for (const key of page.AccessKeyMetadata ?? []) {
+        if (key.AccessKeyId === undefined) continue;
+        keys.push({
+          accessKeyId: key.AccessKeyId,
+          status: key.Status ?? 'Unknown',
+          createDate: key.CreateDate ?? new Date(0),
+        });
+      }
+      marker = page.IsTruncated ? page.Marker : undefined;
+    } while (marker !== undefined);
+  } catch (error) {
+    if (isNoSuchEntity(error)) return undefined;
+    throw wrap('ListAccessKeys', error);
+  }
+  return keys;
+}
+
+async function getUser(client: IAMClient, userName: string): Promise<IamUser | undefined> {
+  try {
+    const { User: user } = await client.send(new GetUserCommand({ UserName: userName }));
+    if (user?.UserName === undefined || user.Arn === undefined) {
+      throw new AwsCallError('GetUser', 'InvalidResponse', `no user in the response for ${userName}`);
+    }
+    return {
+      userName: user.UserName,
+      userId: user.UserId ?? '',
+      arn: user.Arn,
+      path: user.Path ?? '/',
+      createDate: user.CreateDate ?? new Date(0),
+      tags: Object.fromEntries((user.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? ''])),
+    };
+  } catch (error) {
+    if (isNoSuchEntity(error)) return undefined;
+    if (error instanceof AwsCallError) throw error;
+    throw wrap('GetUser', error);
+  }
+}
+
+async function lastUsed(client: IAMClient, accessKeyId: string) {
+  try {
+    const { AccessKeyLastUsed: used } = await client.send(
+      new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }),
+    );
+    return {
+      date: used?.LastUsedDate,
+      serviceName: used?.ServiceName && used.ServiceName !== NOT_USED ? used.ServiceName : undefined,
+      region: used?.Region && used.Region !== NOT_USED ? used.Region : undefined,
+    };
+  } catch (error) {
+    throw wrap('GetAccessKeyLastUsed', error);
+  }
+}
+
+/** The user holding the key now (a rename does not change a key's id); undefined when IAM does not know it. */
+async function keyOwner(client: IAMClient, accessKeyId: string): Promise<string | undefined> {
+  try {
+    const { UserName: owner } = await client.send(
+      new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }),
+    );
+    return owner || undefined;
+  } catch (error) {
+    if (isNoSuchEntity(error)) return undefined;
+    throw wrap('GetAccessKeyLastUsed', error);
+  }
+}
+
+async function setStatus(
+  client: IAMClient,
+  userName: string,
+  accessKeyId: string,
+  status: 'Active' | 'Inactive',
+): Promise<void> {
+  try {
+    await client.send(
+      new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: status }),
+    );
+  } catch (error) {
+    throw wrap('UpdateAccessKey', error);
+  }
 }

@@ -82,16 +82,7 @@ export function createAccountClients(options: AccountClientsOptions): AccountCli
     } catch (error) {
       throw new MemberRoleError(accountId, roleArn, errorCode(error), errorMessage(error), { cause: error });
     }
-    const credentials = output.Credentials;
-    if (!credentials?.AccessKeyId || !credentials.SecretAccessKey || !credentials.SessionToken) {
-      throw new MemberRoleError(accountId, roleArn, 'NoCredentials', 'AssumeRole returned no credentials');
-    }
-    return {
-      accessKeyId: credentials.AccessKeyId,
-      secretAccessKey: credentials.SecretAccessKey,
-      sessionToken: credentials.SessionToken,
-      expiration: credentials.Expiration ?? new Date(now() + SESSION_SECONDS * 1000),
-    };
+    return sessionCredentials(output, accountId, roleArn, now);
   }
 
   return {
@@ -110,26 +101,61 @@ export function createAccountClients(options: AccountClientsOptions): AccountCli
         );
       }
       const key = `${target.account.partition}:${target.account.accountId}:${target.account.region}`;
-      const cached = cache.get(key);
-      if (cached !== undefined && cached.expiresAt > now()) return cached.clients;
-      // Concurrent requests for one account share one AssumeRole; a failure is forgotten so the next one retries.
-      const clients = assume(target, roleName).then(
-        (credentials) => {
-          entry.expiresAt = credentials.expiration.getTime() - REFRESH_MARGIN_MS;
-          return createClients({
-            ...options.clientOptions,
-            region: target.account.region,
-            credentials,
-          });
-        },
-        (error: unknown) => {
-          if (cache.get(key) === entry) cache.delete(key);
-          throw error;
-        },
-      );
-      const entry: CacheEntry = { clients, expiresAt: Number.POSITIVE_INFINITY };
-      cache.set(key, entry);
-      return clients;
+      return cachedSession(cache, key, now, async () => {
+        const credentials = await assume(target, roleName);
+        const clients = createClients({
+          ...options.clientOptions,
+          region: target.account.region,
+          credentials,
+        });
+        return { clients, expiresAt: credentials.expiration.getTime() - REFRESH_MARGIN_MS };
+      });
     },
   };
+}
+
+/** The session's credentials; AssumeRole answering without them is the member role's failure. */
+function sessionCredentials(
+  output: AssumeRoleCommandOutput,
+  accountId: string,
+  roleArn: string,
+  now: () => number,
+): SessionCredentials {
+  const credentials = output.Credentials;
+  if (!credentials?.AccessKeyId || !credentials.SecretAccessKey || !credentials.SessionToken) {
+    throw new MemberRoleError(accountId, roleArn, 'NoCredentials', 'AssumeRole returned no credentials');
+  }
+  return {
+    accessKeyId: credentials.AccessKeyId,
+    secretAccessKey: credentials.SecretAccessKey,
+    sessionToken: credentials.SessionToken,
+    expiration: credentials.Expiration ?? new Date(now() + SESSION_SECONDS * 1000),
+  };
+}
+
+/**
+ * The account's clients while their session lasts. Concurrent requests for one account share one AssumeRole; a
+ * failure is forgotten so the next one retries.
+ */
+function cachedSession(
+  cache: Map<string, CacheEntry>,
+  key: string,
+  now: () => number,
+  open: () => Promise<{ clients: AwsClients; expiresAt: number }>,
+): Promise<AwsClients> {
+  const cached = cache.get(key);
+  if (cached !== undefined && cached.expiresAt > now()) return cached.clients;
+  const clients = open().then(
+    (session) => {
+      entry.expiresAt = session.expiresAt;
+      return session.clients;
+    },
+    (error: unknown) => {
+      if (cache.get(key) === entry) cache.delete(key);
+      throw error;
+    },
+  );
+  const entry: CacheEntry = { clients, expiresAt: Number.POSITIVE_INFINITY };
+  cache.set(key, entry);
+  return clients;
 }

@@ -49,85 +49,19 @@ export const DEFAULT_THROTTLING_BUDGET_MS = 60_000;
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function createFindingsPort(client: SecurityHubClient, options: FindingsPortOptions): FindingsPort {
-  const attempts = options.attempts ?? 3;
-  const sleep = options.sleep ?? defaultSleep;
-  const now = options.now ?? Date.now;
-  const invocationDeadline =
-    options.remainingTimeMs === undefined
-      ? undefined
-      : now() + options.remainingTimeMs - THROTTLING_MARGIN_MS;
-
-  /** Sends one command, riding out Security Hub's throttling (per account and region, shared with every tool). */
-  function send<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    return retryThrottled(call, {
-      operation,
-      deadline: invocationDeadline ?? now() + DEFAULT_THROTTLING_BUDGET_MS,
-      sleep,
-      now,
-      ...(options.random ? { random: options.random } : {}),
-    });
-  }
-
-  async function importBatch(batch: readonly Finding[]): Promise<void> {
-    let pending = batch;
-    let failed: { id: string; code: string; message: string }[] = [];
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      let output: BatchImportFindingsCommandOutput;
-      try {
-        output = await send('BatchImportFindings', () =>
-          client.send(new BatchImportFindingsCommand({ Findings: [...pending] })),
-        );
-      } catch (error) {
-        if (error instanceof AwsCallError) throw error;
-        throw new AwsCallError('BatchImportFindings', errorCode(error), errorMessage(error), {
-          cause: error,
-        });
-      }
-      if (!output.FailedCount) return;
-      failed = (output.FailedFindings ?? []).map((f) => ({
-        id: f.Id ?? '(unknown)',
-        code: f.ErrorCode ?? 'Unknown',
-        message: f.ErrorMessage ?? '',
-      }));
-      const failedIds = new Set(failed.map((f) => f.id));
-      const retry = pending.filter((finding) => failedIds.has(finding.Id ?? ''));
-      // A failure we cannot attribute to a finding cannot be retried selectively.
-      if (retry.length === 0) break;
-      pending = retry;
-      if (attempt < attempts) await sleep(200 * 2 ** attempt);
-    }
-    throw new FindingImportError(failed);
-  }
-
-  async function findFindings(filters: AwsSecurityFindingFilters, keep: (finding: Finding) => boolean) {
-    const found: Finding[] = [];
-    let nextToken: string | undefined;
-    try {
-      do {
-        const token = nextToken;
-        const page = await send('GetFindings', () =>
-          client.send(new GetFindingsCommand({ Filters: filters, MaxResults: 100, NextToken: token })),
-        );
-        for (const finding of page.Findings ?? []) if (keep(finding)) found.push(finding);
-        nextToken = page.NextToken || undefined;
-      } while (nextToken !== undefined);
-    } catch (error) {
-      if (error instanceof AwsCallError) throw error;
-      throw new AwsCallError('GetFindings', errorCode(error), errorMessage(error), { cause: error });
-    }
-    return found;
-  }
-
+  const sender = throttledSender(client, options);
+  const find = (filters: AwsSecurityFindingFilters, keep: (finding: Finding) => boolean) =>
+    findFindings(sender, filters, keep);
   return {
     async importFindings(findings) {
       for (let start = 0; start < findings.length; start += MAX_FINDINGS_PER_BATCH) {
         const batch = findings.slice(start, start + MAX_FINDINGS_PER_BATCH);
         assertValidBatch(batch, options.accountId, options.partition);
-        await importBatch(batch);
+        await importBatch(sender, batch);
       }
     },
     async getFinding(productArn, id) {
-      const matches = await findFindings(
+      const matches = await find(
         {
           Id: [{ Value: id, Comparison: 'EQUALS' }],
           ProductArn: [{ Value: productArn, Comparison: 'EQUALS' }],
@@ -136,6 +70,93 @@ export function createFindingsPort(client: SecurityHubClient, options: FindingsP
       );
       return matches[0];
     },
-    findFindings,
+    findFindings: find,
   };
+}
+
+/** The client, with its retries and its throttling budget. */
+interface ThrottledSender {
+  readonly client: SecurityHubClient;
+  readonly attempts: number;
+  readonly sleep: (ms: number) => Promise<void>;
+  /** Sends one command, riding out Security Hub's throttling (per account and region, shared with every tool). */
+  readonly send: <T>(operation: string, call: () => Promise<T>) => Promise<T>;
+}
+
+function throttledSender(client: SecurityHubClient, options: FindingsPortOptions): ThrottledSender {
+  const sleep = options.sleep ?? defaultSleep;
+  const now = options.now ?? Date.now;
+  const invocationDeadline =
+    options.remainingTimeMs === undefined
+      ? undefined
+      : now() + options.remainingTimeMs - THROTTLING_MARGIN_MS;
+  return {
+    client,
+    attempts: options.attempts ?? 3,
+    sleep,
+    send: (operation, call) =>
+      retryThrottled(call, {
+        operation,
+        deadline: invocationDeadline ?? now() + DEFAULT_THROTTLING_BUDGET_MS,
+        sleep,
+        now,
+        ...(options.random ? { random: options.random } : {}),
+      }),
+  };
+}
+
+/** One BatchImportFindings of at most 100, the findings it refused retried; any left refused is a failure. */
+async function importBatch(sender: ThrottledSender, batch: readonly Finding[]): Promise<void> {
+  const { client, attempts, sleep, send } = sender;
+  let pending = batch;
+  let failed: { id: string; code: string; message: string }[] = [];
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    let output: BatchImportFindingsCommandOutput;
+    try {
+      output = await send('BatchImportFindings', () =>
+        client.send(new BatchImportFindingsCommand({ Findings: [...pending] })),
+      );
+    } catch (error) {
+      if (error instanceof AwsCallError) throw error;
+      throw new AwsCallError('BatchImportFindings', errorCode(error), errorMessage(error), {
+        cause: error,
+      });
+    }
+    if (!output.FailedCount) return;
+    failed = (output.FailedFindings ?? []).map((f) => ({
+      id: f.Id ?? '(unknown)',
+      code: f.ErrorCode ?? 'Unknown',
+      message: f.ErrorMessage ?? '',
+    }));
+    const failedIds = new Set(failed.map((f) => f.id));
+    const retry = pending.filter((finding) => failedIds.has(finding.Id ?? ''));
+    // A failure we cannot attribute to a finding cannot be retried selectively.
+    if (retry.length === 0) break;
+    pending = retry;
+    if (attempt < attempts) await sleep(200 * 2 ** attempt);
+  }
+  throw new FindingImportError(failed);
+}
+
+async function findFindings(
+  sender: ThrottledSender,
+  filters: AwsSecurityFindingFilters,
+  keep: (finding: Finding) => boolean,
+): Promise<Finding[]> {
+  const found: Finding[] = [];
+  let nextToken: string | undefined;
+  try {
+    do {
+      const token = nextToken;
+      const page = await sender.send('GetFindings', () =>
+        sender.client.send(new GetFindingsCommand({ Filters: filters, MaxResults: 100, NextToken: token })),
+      );
+      for (const finding of page.Findings ?? []) if (keep(finding)) found.push(finding);
+      nextToken = page.NextToken || undefined;
+    } while (nextToken !== undefined);
+  } catch (error) {
+    if (error instanceof AwsCallError) throw error;
+    throw new AwsCallError('GetFindings', errorCode(error), errorMessage(error), { cause: error });
+  }
+  return found;
 }

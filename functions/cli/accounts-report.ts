@@ -8,7 +8,8 @@ import type { AccountContext } from '../core/types.ts';
 import type { SweepSource } from '../shared/constants.ts';
 import { addSummaries } from '../sweep/accounts.ts';
 import type { SweepSummary } from '../sweep/engine.ts';
-import { EXIT, type MemberScan } from './args.ts';
+import { EXIT } from './args.ts';
+import type { MemberScan } from './members.ts';
 import {
   CONTROL,
   describeSource,

@@ -1,14 +1,7 @@
 /** The `keywarden` command line, parsed and validated into typed options. Pure: the environment is passed in. */
 
 import { type Config, loadConfig } from '../shared/config.ts';
-import {
-  ACCOUNT_ID_PATTERN,
-  DEFAULTS,
-  ENV,
-  type RemediationMode,
-  ROLE_NAME_PATTERN,
-  type SweepSource,
-} from '../shared/constants.ts';
+import { DEFAULTS, ENV, type RemediationMode, type SweepSource } from '../shared/constants.ts';
 import { ConfigError } from '../shared/errors.ts';
 import {
   parseReportCommandLine,
@@ -18,7 +11,7 @@ import {
   type ReportCommand,
 } from './evidence.ts';
 import { type MemberScan, parseMembers } from './members.ts';
-import { type OptionTable, parseOptions, regionProblem } from './options.ts';
+import { type OptionTable, type ParsedOptions, parseOptions, regionProblem } from './options.ts';
 import {
   parseRestoreCommandLine,
   RESTORE_EXIT_CODES,
@@ -205,15 +198,7 @@ export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty:
   if (argv[0] === 'restore') return parseRestoreCommandLine(argv, env);
   if (argv[0] === 'report') return parseReportCommandLine(argv);
   const parsed = parseOptions(argv, SCAN_OPTIONS, 'keywarden scan');
-  if (typeof parsed === 'string') {
-    // `restore` takes one account (--account); `scan` takes a list.
-    if (parsed.startsWith("unknown option '--account'"))
-      return {
-        kind: 'usage-error',
-        message: "unknown option '--account': scan takes --accounts ID[,ID...] (restore takes --account ID)",
-      };
-    return { kind: 'usage-error', message: parsed };
-  }
+  if (typeof parsed === 'string') return { kind: 'usage-error', message: scanUsageMessage(parsed) };
   const { values, positionals } = parsed;
   if (values.help) return positionals[0] === 'scan' ? { kind: 'help', command: 'scan' } : { kind: 'help' };
   if (values.version) return { kind: 'version' };
@@ -236,19 +221,54 @@ export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty:
       message: `--format ${JSON.stringify(format)} is not allowed; use table or json`,
     };
   }
-  for (const [name, value] of [
-    ['--profile', values.profile],
-    ['--region', values.region],
-  ] as const) {
-    if (value !== undefined && value.trim() === '')
-      return { kind: 'usage-error', message: `${name} needs a value` };
-  }
-  const badRegion = regionProblem(values.region);
-  if (badRegion !== undefined) return { kind: 'usage-error', message: badRegion };
+  const where = whereProblem(values);
+  if (where !== undefined) return { kind: 'usage-error', message: where };
 
   const members = parseMembers(values.accounts, values.organization ?? false, values['role-name']);
   if (typeof members === 'string') return { kind: 'usage-error', message: members };
 
+  const config = configFromFlags(values, env);
+  if ('kind' in config) return config;
+  return {
+    kind: 'scan',
+    options: {
+      profile: values.profile,
+      region: values.region,
+      format,
+      source: config.sweepSource,
+      importFindings: values['import-findings'] ?? false,
+      remediationMode: values.remediate ? (values.yes ? 'deactivate' : 'dry-run') : 'off',
+      keepKey: config.keepKey,
+      exemptTag: config.exemptTag,
+      rotationGraceHours: config.rotationGraceHours,
+      members,
+    },
+  };
+}
+
+type ScanFlags = Exclude<ParsedOptions<typeof SCAN_OPTIONS>, string>['values'];
+
+/** The parser's message, with the way out when a restore flag was given to scan. */
+function scanUsageMessage(message: string): string {
+  // `restore` takes one account (--account); `scan` takes a list.
+  return message.startsWith("unknown option '--account'")
+    ? "unknown option '--account': scan takes --accounts ID[,ID...] (restore takes --account ID)"
+    : message;
+}
+
+/** What is wrong with --profile and --region, if anything. */
+function whereProblem(values: ScanFlags): string | undefined {
+  for (const [name, value] of [
+    ['--profile', values.profile],
+    ['--region', values.region],
+  ] as const) {
+    if (value !== undefined && value.trim() === '') return `${name} needs a value`;
+  }
+  return regionProblem(values.region);
+}
+
+/** The settings the flags override in the environment, validated as the Lambda validates them. */
+function configFromFlags(values: ScanFlags, env: Env): Config | Extract<Command, { kind: 'usage-error' }> {
   const overrides: Record<string, string | undefined> = {
     [ENV.keepKey]: values['keep-key'] ?? env[ENV.keepKey],
     [ENV.exemptTag]: values['exempt-tag'] ?? env[ENV.exemptTag],
@@ -267,19 +287,5 @@ export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty:
     const message = flagged ? error.message.replace(`${flagged[0]}=`, `${flagged[1]} `) : error.message;
     return { kind: 'usage-error', message };
   }
-  return {
-    kind: 'scan',
-    options: {
-      profile: values.profile,
-      region: values.region,
-      format,
-      source: config.sweepSource,
-      importFindings: values['import-findings'] ?? false,
-      remediationMode: values.remediate ? (values.yes ? 'deactivate' : 'dry-run') : 'off',
-      keepKey: config.keepKey,
-      exemptTag: config.exemptTag,
-      rotationGraceHours: config.rotationGraceHours,
-      members,
-    },
-  };
+  return config;
 }

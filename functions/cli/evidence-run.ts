@@ -9,6 +9,7 @@ import { callerIdentity } from '../adapters/account.ts';
 import type { AwsClients } from '../adapters/clients.ts';
 import { createClients, VERSION } from '../adapters/clients.ts';
 import { createIamPort } from '../adapters/iam.ts';
+import type { AccountClients } from '../adapters/member-accounts.ts';
 import type { OrganizationAccount } from '../adapters/organizations.ts';
 import { createFindingsPort } from '../adapters/securityhub.ts';
 import { type Finding, GENERATOR_ID, productArnFor } from '../core/finding.ts';
@@ -37,7 +38,7 @@ import { createAccountIamPort } from '../sweep/iam-account.ts';
 import { ACCOUNT_SCAN_CONCURRENCY, EXIT } from './args.ts';
 import { describeError } from './errors.ts';
 import type { ReportOptions } from './evidence.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './io.ts';
 import { checkProfile } from './profiles.ts';
 import { accountClientsFor, selectAccounts, targetFor } from './scan-accounts.ts';
 
@@ -124,6 +125,18 @@ async function readUsers(
   }
 }
 
+/** How the report reads its accounts: who calls, through which clients, and where it says what it does. */
+interface ReportReader {
+  readonly options: ReportOptions;
+  readonly io: CliIo;
+  readonly own: AccountContext;
+  readonly userAgent: string;
+  readonly clock: () => Date;
+  /** Undefined: the caller's account only. */
+  readonly accountClients: AccountClients | undefined;
+  readonly describeIn: (account: AccountContext | undefined) => (error: unknown) => string;
+}
+
 export async function report(options: ReportOptions, io: CliIo): Promise<number> {
   const profile = options.profile ?? (io.env.AWS_PROFILE || undefined);
   const describeIn =
@@ -145,7 +158,6 @@ export async function report(options: ReportOptions, io: CliIo): Promise<number>
     caller = identity.account;
     const own = caller;
     const userAgent = `${USER_AGENT_MARKER}-cli/${VERSION}`;
-    const clock = () => new Date();
     const { members } = options;
     const callerClients = { caller: own, profile: options.profile, userAgent };
     const listed: readonly OrganizationAccount[] =
@@ -160,93 +172,139 @@ export async function report(options: ReportOptions, io: CliIo): Promise<number>
     }
     const accountClients =
       members === undefined ? undefined : accountClientsFor(callerClients, members.roleName);
-    const multi = members !== undefined;
-    if (multi)
+    if (members !== undefined)
       io.stderr.write(
         `Reading ${listed.length} account(s) through role ${members.roleName}, up to ${ACCOUNT_SCAN_CONCURRENCY} at a time…\n`,
       );
-
-    const readOne = async ({ accountId, name }: OrganizationAccount): Promise<AccountInput> => {
-      const target =
-        members === undefined
-          ? { account: own, via: 'own' as const }
-          : targetFor(accountId, own, members.roleName);
-      const prefix = `[${accountId}]`;
-      try {
-        if (multi)
-          io.stderr.write(
-            target.via === 'own'
-              ? `${prefix} Reading findings and the IAM credential report with the caller's credentials…\n`
-              : `${prefix} Assuming ${memberRoleArn(own.partition, accountId, members?.roleName ?? '')}; reading findings and the IAM credential report…\n`,
-          );
-        const clients =
-          accountClients === undefined
-            ? createClients({
-                region: own.region,
-                ...(options.profile !== undefined ? { profile: options.profile } : {}),
-                userAgent,
-              })
-            : await accountClients.clientsFor(target);
-        const read = await readAccount(clients, target.account, clock);
-        if (multi)
-          io.stderr.write(`${prefix} ${read.findings.length} finding(s), ${read.users.length} user(s).\n`);
-        return { accountId, name, via: target.via, read };
-      } catch (error) {
-        const message = describeIn(target.account)(error);
-        io.stderr.write(`${prefix} Could not be read: ${message}\n`);
-        return { accountId, name, via: target.via, read: { kind: 'unreadable', message } };
-      }
+    const reader: ReportReader = {
+      options,
+      io,
+      own,
+      userAgent,
+      clock: () => new Date(),
+      accountClients,
+      describeIn,
     };
-    const settled = await mapBounded(listed, ACCOUNT_SCAN_CONCURRENCY, readOne);
-    const inputs = settled.map((outcome, index): AccountInput => {
-      if (outcome?.ok) return outcome.value;
-      // readOne settles every account itself; this only guards against a bug there.
-      const entry = listed[index] as OrganizationAccount;
-      return {
-        accountId: entry.accountId,
-        name: entry.name,
-        via: entry.accountId === own.accountId ? 'own' : 'member-role',
-        read: { kind: 'unreadable', message: describeIn(own)(outcome?.error ?? new Error('not read')) },
-      };
-    });
-
-    const context: EvidenceContext = {
-      now: clock(),
-      sinceDays: options.sinceDays,
-      generatedBy: identity.arn,
-      version: VERSION,
-      region: own.region,
-      scope: members === undefined ? 'account' : members.from,
-      roleName: members?.roleName,
-    };
-    const evidence = buildEvidenceReport(inputs, context);
-    const text = ((): string => {
-      switch (options.format) {
-        case 'html':
-          return renderHtml(evidence);
-        case 'csv':
-          return renderCsv(evidence);
-        case 'json':
-          return `${JSON.stringify(evidence, null, 2)}\n`;
-        case 'ocsf':
-          return renderOcsf(reportedFindings(inputs, context), { version: VERSION, loggedAt: context.now });
-      }
-    })();
-    if (options.output === undefined) io.stdout.write(text);
-    else {
-      await writeFile(options.output, text, 'utf8');
-      io.stderr.write(
-        `Wrote the ${options.format} report to ${options.output} (${Buffer.byteLength(text)} bytes).\n`,
-      );
-    }
-    const unreadable = inputs.filter((input) => input.read.kind === 'unreadable');
-    for (const input of unreadable)
-      io.stderr.write(
-        `keywarden: account ${input.accountId} could not be read: ${input.read.kind === 'unreadable' ? input.read.message : ''}\n`,
-      );
-    return unreadable.length > 0 ? EXIT.error : EXIT.compliant;
+    const inputs = await readAccounts(reader, listed);
+    return await writeReport(options, io, inputs, reportContext(options, identity.arn, own, reader.clock()));
   } catch (error) {
     io.stderr.write(`keywarden: ${describeIn(caller)(error)}\n`);
     return EXIT.error;
+  }
+}
+
+function reportContext(
+  options: ReportOptions,
+  generatedBy: string,
+  own: AccountContext,
+  now: Date,
+): EvidenceContext {
+  const { members } = options;
+  return {
+    now,
+    sinceDays: options.sinceDays,
+    generatedBy,
+    version: VERSION,
+    region: own.region,
+    scope: members === undefined ? 'account' : members.from,
+    roleName: members?.roleName,
+  };
+}
+
+/** Every listed account, a bounded number at a time; an account that cannot be read is reported as such. */
+async function readAccounts(
+  reader: ReportReader,
+  listed: readonly OrganizationAccount[],
+): Promise<AccountInput[]> {
+  const { own } = reader;
+  const settled = await mapBounded(listed, ACCOUNT_SCAN_CONCURRENCY, (account) => readOne(reader, account));
+  return settled.map((outcome, index): AccountInput => {
+    if (outcome?.ok) return outcome.value;
+    // readOne settles every account itself; this only guards against a bug there.
+    const entry = listed[index] as OrganizationAccount;
+    return {
+      accountId: entry.accountId,
+      name: entry.name,
+      via: entry.accountId === own.accountId ? 'own' : 'member-role',
+      read: { kind: 'unreadable', message: reader.describeIn(own)(outcome?.error ?? new Error('not read')) },
+    };
+  });
+}
+
+async function readOne(
+  reader: ReportReader,
+  { accountId, name }: OrganizationAccount,
+): Promise<AccountInput> {
+  const { options, io, own, accountClients } = reader;
+  const { members } = options;
+  const multi = members !== undefined;
+  const target =
+    members === undefined
+      ? { account: own, via: 'own' as const }
+      : targetFor(accountId, own, members.roleName);
+  const prefix = `[${accountId}]`;
+  try {
+    if (multi)
+      io.stderr.write(
+        target.via === 'own'
+          ? `${prefix} Reading findings and the IAM credential report with the caller's credentials…\n`
+          : `${prefix} Assuming ${memberRoleArn(own.partition, accountId, members?.roleName ?? '')}; reading findings and the IAM credential report…\n`,
+      );
+    const clients =
+      accountClients === undefined
+        ? createClients({
+            region: own.region,
+            ...(options.profile !== undefined ? { profile: options.profile } : {}),
+            userAgent: reader.userAgent,
+          })
+        : await accountClients.clientsFor(target);
+    const read = await readAccount(clients, target.account, reader.clock);
+    if (multi)
+      io.stderr.write(`${prefix} ${read.findings.length} finding(s), ${read.users.length} user(s).\n`);
+    return { accountId, name, via: target.via, read };
+  } catch (error) {
+    const message = reader.describeIn(target.account)(error);
+    io.stderr.write(`${prefix} Could not be read: ${message}\n`);
+    return { accountId, name, via: target.via, read: { kind: 'unreadable', message } };
+  }
+}
+
+/** Renders the report in its format to stdout or the file; an unreadable account fails the command. */
+async function writeReport(
+  options: ReportOptions,
+  io: CliIo,
+  inputs: readonly AccountInput[],
+  context: EvidenceContext,
+): Promise<number> {
+  const text = renderReport(options.format, inputs, context);
+  if (options.output === undefined) io.stdout.write(text);
+  else {
+    await writeFile(options.output, text, 'utf8');
+    io.stderr.write(
+      `Wrote the ${options.format} report to ${options.output} (${Buffer.byteLength(text)} bytes).\n`,
+    );
+  }
+  const unreadable = inputs.filter((input) => input.read.kind === 'unreadable');
+  for (const input of unreadable)
+    io.stderr.write(
+      `keywarden: account ${input.accountId} could not be read: ${input.read.kind === 'unreadable' ? input.read.message : ''}\n`,
+    );
+  return unreadable.length > 0 ? EXIT.error : EXIT.compliant;
+}
+
+function renderReport(
+  format: ReportOptions['format'],
+  inputs: readonly AccountInput[],
+  context: EvidenceContext,
+): string {
+  switch (format) {
+    case 'html':
+      return renderHtml(buildEvidenceReport(inputs, context));
+    case 'csv':
+      return renderCsv(buildEvidenceReport(inputs, context));
+    case 'json':
+      return `${JSON.stringify(buildEvidenceReport(inputs, context), null, 2)}\n`;
+    case 'ocsf':
+      return renderOcsf(reportedFindings(inputs, context), { version: VERSION, loggedAt: context.now });
   }
 }

@@ -9,21 +9,16 @@ import { EXIT, HELP, parseCommandLine, SCAN_HELP, type ScanOptions } from './arg
 import { describeError } from './errors.ts';
 import { REPORT_HELP } from './evidence.ts';
 import { report } from './evidence-run.ts';
+import type { CliIo } from './io.ts';
 import { checkProfile } from './profiles.ts';
-import { type Output, progressReporter } from './progress.ts';
+import { progressReporter } from './progress.ts';
 import { buildScanReport, exitCodeFor, renderJson, renderTable } from './report.ts';
 import { RESTORE_HELP } from './restore.ts';
 import { restore } from './restore-run.ts';
 import { scanAccounts } from './scan-accounts.ts';
 import { reportSettings, sweepAccount } from './sweep-account.ts';
 
-export type { Output } from './progress.ts';
-
-export interface CliIo {
-  readonly stdout: Output;
-  readonly stderr: Output;
-  readonly env: Readonly<Record<string, string | undefined>>;
-}
+export type { CliIo, Output } from './io.ts';
 
 async function scan(options: ScanOptions, io: CliIo): Promise<number> {
   let account: AccountContext | undefined;

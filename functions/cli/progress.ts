@@ -1,11 +1,7 @@
 /** The scan's progress on stderr, never on stdout (which carries the report). */
 
 import type { SweepProgress } from '../sweep/engine.ts';
-
-export interface Output {
-  write(text: string): unknown;
-  readonly isTTY?: boolean;
-}
+import type { Output } from './io.ts';
 
 const LONG_PHASE = 200;
 

@@ -12,7 +12,7 @@ import type { AccessKey, UserSnapshot } from '../core/types.ts';
 import { loadConfig } from '../shared/config.ts';
 import { ACCOUNT_ID_PATTERN, ENV, ROLE_NAME_PATTERN } from '../shared/constants.ts';
 import { ConfigError, KeyWardenError } from '../shared/errors.ts';
-import { type OptionTable, parseOptions, regionProblem } from './options.ts';
+import { type OptionTable, type ParsedOptions, parseOptions, regionProblem } from './options.ts';
 
 /** `--exempt-days`: default and bounds. */
 export const EXEMPT_DAYS = { default: 7, min: 1, max: 90 } as const;
@@ -143,73 +143,22 @@ export function parseRestoreCommandLine(argv: readonly string[], env: Env): Rest
       kind: 'usage-error',
       message: `${JSON.stringify(userName)} is not an IAM user name (1 to 64 letters, digits and +=,.@_-)`,
     };
-  const accessKeyId = values.key;
-  if (accessKeyId !== undefined && !ACCESS_KEY_ID.test(accessKeyId))
-    return { kind: 'usage-error', message: `--key ${JSON.stringify(accessKeyId)} is not an access key id` };
-  // Without --key the key comes from a finding, which anyone allowed to import findings can write.
-  if (values.force && accessKeyId === undefined)
-    return {
-      kind: 'usage-error',
-      message:
-        '--force goes with --key ID: name the key to re-activate without proof that KeyWarden switched it off',
-    };
-  const rolesSource =
-    values['keywarden-roles'] !== undefined ? '--keywarden-roles' : `${KEYWARDEN_ROLES_ENV}=`;
-  const keywardenRoles = (values['keywarden-roles'] ?? env[KEYWARDEN_ROLES_ENV] ?? '')
-    .split(',')
-    .map((arn) => arn.trim())
-    .filter((arn) => arn !== '');
-  const badRole = keywardenRoles.find((arn) => !ROLE_ARN.test(arn));
-  if (badRole !== undefined)
-    return {
-      kind: 'usage-error',
-      message: `${rolesSource} ${JSON.stringify(badRole)} is not allowed; use the exact ARNs of KeyWarden's roles, comma-separated (arn:<partition>:iam::<account>:role/<name>), no wildcard`,
-    };
-  const days = values['exempt-days'] ?? String(EXEMPT_DAYS.default);
-  const exemptDays = /^\d+$/.test(days) ? Number(days) : Number.NaN;
-  if (!(exemptDays >= EXEMPT_DAYS.min && exemptDays <= EXEMPT_DAYS.max))
-    return {
-      kind: 'usage-error',
-      message: `--exempt-days ${JSON.stringify(days)} is not allowed; use a whole number from ${EXEMPT_DAYS.min} to ${EXEMPT_DAYS.max}`,
-    };
-  for (const [name, value] of [
-    ['--profile', values.profile],
-    ['--region', values.region],
-  ] as const) {
-    if (value !== undefined && value.trim() === '')
-      return { kind: 'usage-error', message: `${name} needs a value` };
-  }
-  const badRegion = regionProblem(values.region);
-  if (badRegion !== undefined) return { kind: 'usage-error', message: badRegion };
-  const accountId = values.account;
-  const roleName = values['role-name'];
-  if ((accountId === undefined) !== (roleName === undefined))
-    return { kind: 'usage-error', message: '--account and --role-name go together' };
-  if (accountId !== undefined && !ACCOUNT_ID_PATTERN.test(accountId))
-    return {
-      kind: 'usage-error',
-      message: `--account ${JSON.stringify(accountId)} is not a 12-digit account id`,
-    };
-  if (roleName !== undefined && !ROLE_NAME_PATTERN.test(roleName))
-    return {
-      kind: 'usage-error',
-      message: `--role-name ${JSON.stringify(roleName)} is not an IAM role name`,
-    };
-  let exemptTag: string;
-  try {
-    exemptTag = loadConfig({ [ENV.exemptTag]: values['exempt-tag'] ?? env[ENV.exemptTag] }).exemptTag;
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    const message = values['exempt-tag']
-      ? error.message.replace(`${ENV.exemptTag}=`, '--exempt-tag ')
-      : error.message;
-    return { kind: 'usage-error', message };
-  }
+  const keyError = keyUsageError(values);
+  if (keyError !== undefined) return { kind: 'usage-error', message: keyError };
+  const keywardenRoles = keywardenRolesFrom(values, env);
+  if (typeof keywardenRoles === 'string') return { kind: 'usage-error', message: keywardenRoles };
+  const exemptDays = exemptDaysFrom(values);
+  if (typeof exemptDays === 'string') return { kind: 'usage-error', message: exemptDays };
+  const where = whereUsageError(values);
+  if (where !== undefined) return { kind: 'usage-error', message: where };
+  const exemptTag = exemptTagFrom(values, env);
+  if (typeof exemptTag !== 'string') return exemptTag;
+  const { account: accountId, 'role-name': roleName } = values;
   return {
     kind: 'restore',
     options: {
       userName,
-      accessKeyId,
+      accessKeyId: values.key,
       exemptDays,
       exemptTag,
       yes: values.yes ?? false,
@@ -220,6 +169,77 @@ export function parseRestoreCommandLine(argv: readonly string[], env: Env): Rest
       member: accountId !== undefined && roleName !== undefined ? { accountId, roleName } : undefined,
     },
   };
+}
+
+type RestoreFlags = Exclude<ParsedOptions<typeof RESTORE_OPTIONS>, string>['values'];
+
+function keyUsageError(values: RestoreFlags): string | undefined {
+  const accessKeyId = values.key;
+  if (accessKeyId !== undefined && !ACCESS_KEY_ID.test(accessKeyId))
+    return `--key ${JSON.stringify(accessKeyId)} is not an access key id`;
+  // Without --key the key comes from a finding, which anyone allowed to import findings can write.
+  if (values.force && accessKeyId === undefined)
+    return '--force goes with --key ID: name the key to re-activate without proof that KeyWarden switched it off';
+  return undefined;
+}
+
+/** KeyWarden's roles, from --keywarden-roles or the environment; a string is the usage error. */
+function keywardenRolesFrom(values: RestoreFlags, env: Env): string[] | string {
+  const rolesSource =
+    values['keywarden-roles'] !== undefined ? '--keywarden-roles' : `${KEYWARDEN_ROLES_ENV}=`;
+  const keywardenRoles = (values['keywarden-roles'] ?? env[KEYWARDEN_ROLES_ENV] ?? '')
+    .split(',')
+    .map((arn) => arn.trim())
+    .filter((arn) => arn !== '');
+  const badRole = keywardenRoles.find((arn) => !ROLE_ARN.test(arn));
+  if (badRole !== undefined)
+    return `${rolesSource} ${JSON.stringify(badRole)} is not allowed; use the exact ARNs of KeyWarden's roles, comma-separated (arn:<partition>:iam::<account>:role/<name>), no wildcard`;
+  return keywardenRoles;
+}
+
+/** --exempt-days as a number; a string is the usage error. */
+function exemptDaysFrom(values: RestoreFlags): number | string {
+  const days = values['exempt-days'] ?? String(EXEMPT_DAYS.default);
+  const exemptDays = /^\d+$/.test(days) ? Number(days) : Number.NaN;
+  if (!(exemptDays >= EXEMPT_DAYS.min && exemptDays <= EXEMPT_DAYS.max))
+    return `--exempt-days ${JSON.stringify(days)} is not allowed; use a whole number from ${EXEMPT_DAYS.min} to ${EXEMPT_DAYS.max}`;
+  return exemptDays;
+}
+
+/** What is wrong with --profile, --region, --account and --role-name, if anything. */
+function whereUsageError(values: RestoreFlags): string | undefined {
+  for (const [name, value] of [
+    ['--profile', values.profile],
+    ['--region', values.region],
+  ] as const) {
+    if (value !== undefined && value.trim() === '') return `${name} needs a value`;
+  }
+  const badRegion = regionProblem(values.region);
+  if (badRegion !== undefined) return badRegion;
+  const accountId = values.account;
+  const roleName = values['role-name'];
+  if ((accountId === undefined) !== (roleName === undefined)) return '--account and --role-name go together';
+  if (accountId !== undefined && !ACCOUNT_ID_PATTERN.test(accountId))
+    return `--account ${JSON.stringify(accountId)} is not a 12-digit account id`;
+  if (roleName !== undefined && !ROLE_NAME_PATTERN.test(roleName))
+    return `--role-name ${JSON.stringify(roleName)} is not an IAM role name`;
+  return undefined;
+}
+
+/** The exemption tag, validated as the Lambda validates EXEMPT_TAG. */
+function exemptTagFrom(
+  values: RestoreFlags,
+  env: Env,
+): string | Extract<RestoreCommand, { kind: 'usage-error' }> {
+  try {
+    return loadConfig({ [ENV.exemptTag]: values['exempt-tag'] ?? env[ENV.exemptTag] }).exemptTag;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const message = values['exempt-tag']
+      ? error.message.replace(`${ENV.exemptTag}=`, '--exempt-tag ')
+      : error.message;
+    return { kind: 'usage-error', message };
+  }
 }
 
 /** The restore cannot be planned from what IAM and Security Hub show: the operator must name the key (exit 64). */

@@ -20,11 +20,12 @@ import {
   renderAccountsJson,
   renderAccountsTable,
 } from './accounts-report.ts';
-import { ACCOUNT_SCAN_CONCURRENCY, EXIT, type MemberScan, type ScanOptions } from './args.ts';
+import { ACCOUNT_SCAN_CONCURRENCY, EXIT, type ScanOptions } from './args.ts';
 import { describeError } from './errors.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo, Output } from './io.ts';
+import type { MemberScan } from './members.ts';
 import { checkProfile } from './profiles.ts';
-import { type Output, progressReporter } from './progress.ts';
+import { progressReporter } from './progress.ts';
 import { buildScanReport, plural, summaryLine } from './report.ts';
 import { reportSettings, sweepAccount } from './sweep-account.ts';
 
@@ -92,6 +93,17 @@ export async function selectAccounts(
   return organizationAccounts(callerClients);
 }
 
+/** What scanning each account of one command shares. */
+interface AccountsScan {
+  readonly options: ScanOptions;
+  readonly members: MemberScan;
+  readonly io: CliIo;
+  readonly own: AccountContext;
+  readonly accountClients: AccountClients;
+  readonly clock: () => Date;
+  readonly describeIn: (account: AccountContext | undefined) => (error: unknown) => string;
+}
+
 export async function scanAccounts(options: ScanOptions, members: MemberScan, io: CliIo): Promise<number> {
   const profile = options.profile ?? (io.env.AWS_PROFILE || undefined);
   const describeIn =
@@ -126,74 +138,98 @@ export async function scanAccounts(options: ScanOptions, members: MemberScan, io
     io.stderr.write(
       `Scanning ${plural(listed.length, 'account')} through role ${members.roleName}, up to ${ACCOUNT_SCAN_CONCURRENCY} at a time…\n`,
     );
-    const accountClients = accountClientsFor(callerClients, members.roleName);
-    const clock = monotonicClock();
-    const own = caller;
-
-    const scanOne = async ({ accountId, name }: OrganizationAccount): Promise<AccountOutcome> => {
-      const target = targetFor(accountId, own, members.roleName);
-      const prefix = `[${accountId}]`;
-      const describe = describeIn(target.account);
-      try {
-        io.stderr.write(
-          target.via === 'own'
-            ? `${prefix} Scanning with the caller's credentials (the caller's own account)…\n`
-            : `${prefix} Assuming ${memberRoleArn(own.partition, accountId, members.roleName)}…\n`,
-        );
-        const clients = await accountClients.clientsFor(target);
-        const result = await sweepAccount(clients, target.account, options, {
-          clock,
-          onProgress: progressReporter(io.stderr, accountId),
-          onWarning: (message) => io.stderr.write(`${prefix} warning: ${message}\n`),
-        });
-        const report = buildScanReport(result, {
-          account: target.account,
-          scannedAt: clock(),
-          version: VERSION,
-          settings: reportSettings(options),
-          describeError: describe,
-        });
-        io.stderr.write(`${prefix} ${summaryLine(report.summary)}\n`);
-        return { kind: 'scanned', target, name, report };
-      } catch (error) {
-        io.stderr.write(`${prefix} Could not be scanned.\n`);
-        return { kind: 'failed', target, name, message: describe(error) };
-      }
-    };
-    const settled = await mapBounded(listed, ACCOUNT_SCAN_CONCURRENCY, scanOne);
-    const outcomes = settled.map((outcome, index): AccountOutcome => {
-      if (outcome?.ok) return outcome.value;
-      // scanOne settles every account itself; this only guards against a bug there.
-      const entry = listed[index] as OrganizationAccount;
-      return {
-        kind: 'failed',
-        target: targetFor(entry.accountId, own, members.roleName),
-        name: entry.name,
-        message: describeIn(own)(outcome?.error ?? new Error('not scanned')),
-      };
-    });
-
-    const report = buildAccountsReport(outcomes, {
-      caller,
+    const scan: AccountsScan = {
+      options,
       members,
-      scannedAt: clock(),
-      version: VERSION,
-      settings: reportSettings(options),
-    });
-    io.stdout.write(options.format === 'json' ? renderAccountsJson(report) : renderAccountsTable(report));
-    for (const entry of report.accounts) {
-      const messages = new Set(entry.errors.map((error) => error.message));
-      for (const message of messages) {
-        io.stderr.write(
-          entry.status === 'failed'
-            ? `keywarden: account ${entry.accountId} could not be scanned: ${message}\n`
-            : `keywarden: account ${entry.accountId}: ${message}\n`,
-        );
-      }
-    }
-    return exitCodeForAccounts(report);
+      io,
+      own: caller,
+      accountClients: accountClientsFor(callerClients, members.roleName),
+      clock: monotonicClock(),
+      describeIn,
+    };
+    const outcomes = await scanEach(scan, listed);
+    return writeAccountsReport(scan, outcomes);
   } catch (error) {
     io.stderr.write(`keywarden: ${describeIn(caller)(error)}\n`);
     return EXIT.error;
   }
+}
+
+/** Every listed account, a bounded number at a time; an account that cannot be scanned is a failed outcome. */
+async function scanEach(
+  scan: AccountsScan,
+  listed: readonly OrganizationAccount[],
+): Promise<AccountOutcome[]> {
+  const { own, members } = scan;
+  const settled = await mapBounded(listed, ACCOUNT_SCAN_CONCURRENCY, (account) => scanOne(scan, account));
+  return settled.map((outcome, index): AccountOutcome => {
+    if (outcome?.ok) return outcome.value;
+    // scanOne settles every account itself; this only guards against a bug there.
+    const entry = listed[index] as OrganizationAccount;
+    return {
+      kind: 'failed',
+      target: targetFor(entry.accountId, own, members.roleName),
+      name: entry.name,
+      message: scan.describeIn(own)(outcome?.error ?? new Error('not scanned')),
+    };
+  });
+}
+
+async function scanOne(
+  scan: AccountsScan,
+  { accountId, name }: OrganizationAccount,
+): Promise<AccountOutcome> {
+  const { io, own, members, options, clock } = scan;
+  const target = targetFor(accountId, own, members.roleName);
+  const prefix = `[${accountId}]`;
+  const describe = scan.describeIn(target.account);
+  try {
+    io.stderr.write(
+      target.via === 'own'
+        ? `${prefix} Scanning with the caller's credentials (the caller's own account)…\n`
+        : `${prefix} Assuming ${memberRoleArn(own.partition, accountId, members.roleName)}…\n`,
+    );
+    const clients = await scan.accountClients.clientsFor(target);
+    const result = await sweepAccount(clients, target.account, options, {
+      clock,
+      onProgress: progressReporter(io.stderr, accountId),
+      onWarning: (message) => io.stderr.write(`${prefix} warning: ${message}\n`),
+    });
+    const report = buildScanReport(result, {
+      account: target.account,
+      scannedAt: clock(),
+      version: VERSION,
+      settings: reportSettings(options),
+      describeError: describe,
+    });
+    io.stderr.write(`${prefix} ${summaryLine(report.summary)}\n`);
+    return { kind: 'scanned', target, name, report };
+  } catch (error) {
+    io.stderr.write(`${prefix} Could not be scanned.\n`);
+    return { kind: 'failed', target, name, message: describe(error) };
+  }
+}
+
+/** The report on stdout, each account's errors on stderr; the exit code says the worst. */
+function writeAccountsReport(scan: AccountsScan, outcomes: readonly AccountOutcome[]): number {
+  const { io, options } = scan;
+  const report = buildAccountsReport(outcomes, {
+    caller: scan.own,
+    members: scan.members,
+    scannedAt: scan.clock(),
+    version: VERSION,
+    settings: reportSettings(options),
+  });
+  io.stdout.write(options.format === 'json' ? renderAccountsJson(report) : renderAccountsTable(report));
+  for (const entry of report.accounts) {
+    const messages = new Set(entry.errors.map((error) => error.message));
+    for (const message of messages) {
+      io.stderr.write(
+        entry.status === 'failed'
+          ? `keywarden: account ${entry.accountId} could not be scanned: ${message}\n`
+          : `keywarden: account ${entry.accountId}: ${message}\n`,
+      );
+    }
+  }
+  return exitCodeForAccounts(report);
 }

@@ -93,12 +93,13 @@ function severity(problems: Problems, name: string, value: unknown, required: bo
   oneOf(problems, `${name}.Label`, label, SEVERITY_LABELS);
 }
 
+/** The size of a finding as sent (its JSON, in UTF-8 bytes). */
+const jsonBytes = (finding: Finding): number => Buffer.byteLength(JSON.stringify(finding));
+
 /**
  * Returns every rule the finding breaks; empty when valid. `accountId` is the calling account and `partition`,
  * when given, the partition it runs in (the product ARN must be built with it).
  */
-/** The size of a finding as sent (its JSON, in UTF-8 bytes). */
-const jsonBytes = (finding: Finding): number => Buffer.byteLength(JSON.stringify(finding));
 
 export function asffProblems(
   finding: Finding,
@@ -107,7 +108,39 @@ export function asffProblems(
   bytes: number = jsonBytes(finding),
 ): string[] {
   const problems: Problems = [];
-  const f = finding as Record<string, unknown> & Finding;
+  const f = finding as FindingFields;
+  const arnPartition = identityProblems(problems, f, accountId, partition);
+  timeProblems(problems, f);
+  classificationProblems(problems, f);
+  resourceProblems(problems, f, arnPartition);
+  complianceProblems(problems, f);
+  oneOf(problems, 'RecordState', f.RecordState, RECORD_STATES, false);
+  productFieldProblems(problems, f);
+  actionProblems(problems, f);
+  const recommendation = f.Remediation?.Recommendation;
+  if (recommendation !== undefined) {
+    text(problems, 'Remediation.Recommendation.Text', recommendation.Text, 512, false);
+    if (recommendation.Url !== undefined && !/^https:\/\/\S+$/.test(recommendation.Url)) {
+      problems.push('Remediation.Recommendation.Url must be an https URL');
+    }
+  }
+  for (const field of CUSTOMER_FIELDS) {
+    if (f[field] !== undefined)
+      problems.push(`${field} belongs to the customer (BatchUpdateFindings); a provider must not set it`);
+  }
+  if (bytes > MAX_FINDING_BYTES) problems.push(`finding is ${bytes} bytes, more than 240 KB`);
+  return problems;
+}
+
+type FindingFields = Record<string, unknown> & Finding;
+
+/** Schema, ids, texts, account and product ARN; returns the product ARN's partition when it parses. */
+function identityProblems(
+  problems: Problems,
+  f: FindingFields,
+  accountId: string,
+  partition: string | undefined,
+): string | undefined {
   if (f.SchemaVersion !== '2018-10-08')
     problems.push(`SchemaVersion must be 2018-10-08, got ${JSON.stringify(f.SchemaVersion)}`);
   text(problems, 'Id', f.Id, 512);
@@ -129,7 +162,10 @@ export function asffProblems(
     if (partition !== undefined && arn[1] !== partition)
       problems.push(`ProductArn must be in partition ${partition}, got ${arn[1]}`);
   }
-  const arnPartition = arn?.[1];
+  return arn?.[1];
+}
+
+function timeProblems(problems: Problems, f: FindingFields): void {
   timestamp(problems, 'CreatedAt', f.CreatedAt);
   timestamp(problems, 'UpdatedAt', f.UpdatedAt);
   timestamp(problems, 'FirstObservedAt', f.FirstObservedAt, false);
@@ -141,6 +177,9 @@ export function asffProblems(
   ) {
     problems.push('UpdatedAt must not be before CreatedAt');
   }
+}
+
+function classificationProblems(problems: Problems, f: FindingFields): void {
   severity(problems, 'Severity', f.Severity, f.FindingProviderFields?.Severity === undefined);
   types(problems, 'Types', f.Types);
   if (f.FindingProviderFields !== undefined) {
@@ -149,92 +188,83 @@ export function asffProblems(
   }
   if (f.Types === undefined && f.FindingProviderFields?.Types === undefined)
     problems.push('Types is required');
+}
 
+function resourceProblems(problems: Problems, f: FindingFields, arnPartition: string | undefined): void {
   if (!Array.isArray(f.Resources) || f.Resources.length < 1 || f.Resources.length > 32) {
     problems.push('Resources must hold 1 to 32 resources');
-  } else {
-    f.Resources.forEach((resource, index) => {
-      text(problems, `Resources[${index}].Type`, resource?.Type, 256);
-      text(problems, `Resources[${index}].Id`, resource?.Id, 512);
-      if (
-        resource?.Partition !== undefined &&
-        arnPartition !== undefined &&
-        resource.Partition !== arnPartition
-      )
-        problems.push(
-          `Resources[${index}].Partition ${resource.Partition} differs from the ProductArn's ${arnPartition}`,
-        );
-      const status = resource?.Details?.AwsIamAccessKey?.Status;
-      if (status !== undefined)
-        oneOf(problems, `Resources[${index}].Details.AwsIamAccessKey.Status`, status, ['Active', 'Inactive']);
-    });
+    return;
   }
-
-  if (f.Compliance !== undefined) {
-    oneOf(problems, 'Compliance.Status', f.Compliance.Status, COMPLIANCE_STATUSES, false);
-    const related = f.Compliance.RelatedRequirements;
+  f.Resources.forEach((resource, index) => {
+    text(problems, `Resources[${index}].Type`, resource?.Type, 256);
+    text(problems, `Resources[${index}].Id`, resource?.Id, 512);
     if (
-      related !== undefined &&
-      (!Array.isArray(related) ||
-        related.length > 32 ||
-        related.some((r) => typeof r !== 'string' || r.length === 0))
-    ) {
-      problems.push('Compliance.RelatedRequirements must hold at most 32 non-empty strings');
-    }
-    const reasons = f.Compliance.StatusReasons ?? [];
-    if (!Array.isArray(reasons)) problems.push('Compliance.StatusReasons must be a list');
-    else
-      for (const [index, reason] of reasons.entries()) {
-        text(problems, `Compliance.StatusReasons[${index}].ReasonCode`, reason?.ReasonCode, 256);
-        text(problems, `Compliance.StatusReasons[${index}].Description`, reason?.Description, 2048, false);
-      }
-  }
-  oneOf(problems, 'RecordState', f.RecordState, RECORD_STATES, false);
+      resource?.Partition !== undefined &&
+      arnPartition !== undefined &&
+      resource.Partition !== arnPartition
+    )
+      problems.push(
+        `Resources[${index}].Partition ${resource.Partition} differs from the ProductArn's ${arnPartition}`,
+      );
+    const status = resource?.Details?.AwsIamAccessKey?.Status;
+    if (status !== undefined)
+      oneOf(problems, `Resources[${index}].Details.AwsIamAccessKey.Status`, status, ['Active', 'Inactive']);
+  });
+}
 
-  if (f.ProductFields !== undefined) {
-    const entries = Object.entries(f.ProductFields);
-    if (entries.length > 50) problems.push(`ProductFields holds ${entries.length} pairs, more than 50`);
-    for (const [key, value] of entries) {
-      if (key.length === 0 || key.length > 128)
-        problems.push(`ProductFields key ${JSON.stringify(key.slice(0, 40))} must be 1 to 128 characters`);
-      if (key.startsWith('aws/'))
-        problems.push(`ProductFields key ${JSON.stringify(key)} must not start with aws/`);
-      if (typeof value !== 'string' || value.length === 0 || value.length > 2048) {
-        problems.push(`ProductFields value of ${JSON.stringify(key)} must be 1 to 2048 characters`);
-      }
+function complianceProblems(problems: Problems, f: FindingFields): void {
+  if (f.Compliance === undefined) return;
+  oneOf(problems, 'Compliance.Status', f.Compliance.Status, COMPLIANCE_STATUSES, false);
+  const related = f.Compliance.RelatedRequirements;
+  if (
+    related !== undefined &&
+    (!Array.isArray(related) ||
+      related.length > 32 ||
+      related.some((r) => typeof r !== 'string' || r.length === 0))
+  ) {
+    problems.push('Compliance.RelatedRequirements must hold at most 32 non-empty strings');
+  }
+  const reasons = f.Compliance.StatusReasons ?? [];
+  if (!Array.isArray(reasons)) problems.push('Compliance.StatusReasons must be a list');
+  else
+    for (const [index, reason] of reasons.entries()) {
+      text(problems, `Compliance.StatusReasons[${index}].ReasonCode`, reason?.ReasonCode, 256);
+      text(problems, `Compliance.StatusReasons[${index}].Description`, reason?.Description, 2048, false);
+    }
+}
+
+function productFieldProblems(problems: Problems, f: FindingFields): void {
+  if (f.ProductFields === undefined) return;
+  const entries = Object.entries(f.ProductFields);
+  if (entries.length > 50) problems.push(`ProductFields holds ${entries.length} pairs, more than 50`);
+  for (const [key, value] of entries) {
+    if (key.length === 0 || key.length > 128)
+      problems.push(`ProductFields key ${JSON.stringify(key.slice(0, 40))} must be 1 to 128 characters`);
+    if (key.startsWith('aws/'))
+      problems.push(`ProductFields key ${JSON.stringify(key)} must not start with aws/`);
+    if (typeof value !== 'string' || value.length === 0 || value.length > 2048) {
+      problems.push(`ProductFields value of ${JSON.stringify(key)} must be 1 to 2048 characters`);
     }
   }
+}
+
+function actionProblems(problems: Problems, f: FindingFields): void {
   const action = f.Action;
-  if (action !== undefined) {
-    oneOf(problems, 'Action.ActionType', action.ActionType, ACTION_TYPES, false);
-    const call = action.AwsApiCallAction;
-    if (call !== undefined) {
-      text(problems, 'Action.AwsApiCallAction.Api', call.Api, 128, false);
-      text(problems, 'Action.AwsApiCallAction.ServiceName', call.ServiceName, 128, false);
-      oneOf(problems, 'Action.AwsApiCallAction.CallerType', call.CallerType, ['remoteip', 'domain'], false);
-      const ip = call.RemoteIpDetails?.IpAddressV4;
-      if (ip !== undefined && !IPV4.test(ip))
-        problems.push(
-          `Action.AwsApiCallAction.RemoteIpDetails.IpAddressV4 ${JSON.stringify(ip)} is not an IPv4 address`,
-        );
-      text(problems, 'Action.AwsApiCallAction.DomainDetails.Domain', call.DomainDetails?.Domain, 128, false);
-      timestamp(problems, 'Action.AwsApiCallAction.FirstSeen', call.FirstSeen, false);
-      timestamp(problems, 'Action.AwsApiCallAction.LastSeen', call.LastSeen, false);
-    }
-  }
-  const recommendation = f.Remediation?.Recommendation;
-  if (recommendation !== undefined) {
-    text(problems, 'Remediation.Recommendation.Text', recommendation.Text, 512, false);
-    if (recommendation.Url !== undefined && !/^https:\/\/\S+$/.test(recommendation.Url)) {
-      problems.push('Remediation.Recommendation.Url must be an https URL');
-    }
-  }
-  for (const field of CUSTOMER_FIELDS) {
-    if (f[field] !== undefined)
-      problems.push(`${field} belongs to the customer (BatchUpdateFindings); a provider must not set it`);
-  }
-  if (bytes > MAX_FINDING_BYTES) problems.push(`finding is ${bytes} bytes, more than 240 KB`);
-  return problems;
+  if (action === undefined) return;
+  oneOf(problems, 'Action.ActionType', action.ActionType, ACTION_TYPES, false);
+  const call = action.AwsApiCallAction;
+  if (call === undefined) return;
+  text(problems, 'Action.AwsApiCallAction.Api', call.Api, 128, false);
+  text(problems, 'Action.AwsApiCallAction.ServiceName', call.ServiceName, 128, false);
+  oneOf(problems, 'Action.AwsApiCallAction.CallerType', call.CallerType, ['remoteip', 'domain'], false);
+  const ip = call.RemoteIpDetails?.IpAddressV4;
+  if (ip !== undefined && !IPV4.test(ip))
+    problems.push(
+      `Action.AwsApiCallAction.RemoteIpDetails.IpAddressV4 ${JSON.stringify(ip)} is not an IPv4 address`,
+    );
+  text(problems, 'Action.AwsApiCallAction.DomainDetails.Domain', call.DomainDetails?.Domain, 128, false);
+  timestamp(problems, 'Action.AwsApiCallAction.FirstSeen', call.FirstSeen, false);
+  timestamp(problems, 'Action.AwsApiCallAction.LastSeen', call.LastSeen, false);
 }
 
 /** Throws AsffValidationError for the first invalid finding, or when the batch breaks a batch limit. */

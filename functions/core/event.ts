@@ -93,13 +93,65 @@ function skip(reason: SkipReason, detail: string, eventId: string | undefined): 
  * returns a skip with a reason when it is well formed but not ours to act on.
  */
 export function parseKeyEvent(raw: unknown): ParsedKeyEvent {
+  const envelope = parseEnvelope(raw);
+  if (envelope.kind === 'skip') return envelope;
+  const { detail, eventId } = envelope;
+  const eventName = optionalString(detail, 'eventName', 'detail');
+  if (eventName === undefined) throw new InvalidEventError('detail.eventName is missing');
+  if (!(WATCHED_EVENT_NAMES as readonly string[]).includes(eventName)) {
+    return skip('event-out-of-scope', `eventName=${clip(eventName, 64)}`, eventId);
+  }
+  const errorCode = optionalString(detail, 'errorCode', 'detail');
+  if (errorCode !== undefined) return skip('failed-call', `errorCode=${clip(errorCode, 128)}`, eventId);
+  const identity = optionalObject(detail, 'userIdentity', 'detail');
+  if (identity === undefined) throw new InvalidEventError('detail.userIdentity is missing');
+  const call: KeyCall = {
+    detail,
+    eventId,
+    eventName: eventName as WatchedEventName,
+    identity,
+    actorType: optionalString(identity, 'type', 'detail.userIdentity') ?? 'Unknown',
+    // requestParameters is null on some records (root, AccessDenied).
+    request: optionalObject(detail, 'requestParameters', 'detail') ?? {},
+    createdKey:
+      optionalObject(
+        optionalObject(detail, 'responseElements', 'detail') ?? {},
+        'accessKey',
+        'detail.responseElements',
+      ) ?? {},
+  };
+  const target = targetUser(call);
+  if (target.kind === 'skip') return target;
+  return {
+    kind: 'target',
+    accountId: envelope.accountId,
+    userName: target.userName,
+    ...keyCallTrigger(call, target),
+  };
+}
+
+/** An IAM API call KeyWarden watches, read as far as its names. */
+interface KeyCall {
+  readonly detail: Json;
+  readonly eventId: string | undefined;
+  readonly eventName: WatchedEventName;
+  readonly identity: Json;
+  readonly actorType: string;
+  readonly request: Json;
+  /** CreateAccessKey's response: the key it made. */
+  readonly createdKey: Json;
+}
+
+/** The EventBridge envelope: an IAM API call recorded by CloudTrail, in the account both its names agree on. */
+function parseEnvelope(
+  raw: unknown,
+): KeyEventSkip | { kind: 'call'; detail: Json; eventId: string | undefined; accountId: string } {
   if (!isObject(raw)) throw new InvalidEventError(`event must be an object, got ${typeOf(raw)}`);
   const source = optionalString(raw, 'source', 'event');
   const detailType = optionalString(raw, 'detail-type', 'event');
   const account = optionalString(raw, 'account', 'event');
   const detail = optionalObject(raw, 'detail', 'event');
   if (detail === undefined) throw new InvalidEventError('event.detail is missing');
-
   const eventId = optionalString(detail, 'eventID', 'detail');
   const eventSource = optionalString(detail, 'eventSource', 'detail');
   if (
@@ -113,7 +165,6 @@ export function parseKeyEvent(raw: unknown): ParsedKeyEvent {
       eventId,
     );
   }
-
   const recipient = optionalString(detail, 'recipientAccountId', 'detail');
   if (account === undefined && recipient === undefined) {
     throw new InvalidEventError('event.account and detail.recipientAccountId are both missing');
@@ -134,31 +185,20 @@ export function parseKeyEvent(raw: unknown): ParsedKeyEvent {
       eventId,
     );
   }
+  return { kind: 'call', detail, eventId, accountId };
+}
 
-  const eventName = optionalString(detail, 'eventName', 'detail');
-  if (eventName === undefined) throw new InvalidEventError('detail.eventName is missing');
-  if (!(WATCHED_EVENT_NAMES as readonly string[]).includes(eventName)) {
-    return skip('event-out-of-scope', `eventName=${clip(eventName, 64)}`, eventId);
-  }
-  const keyEventName = eventName as WatchedEventName;
-
-  const errorCode = optionalString(detail, 'errorCode', 'detail');
-  if (errorCode !== undefined) return skip('failed-call', `errorCode=${clip(errorCode, 128)}`, eventId);
-
-  const identity = optionalObject(detail, 'userIdentity', 'detail');
-  if (identity === undefined) throw new InvalidEventError('detail.userIdentity is missing');
-  const actorType = optionalString(identity, 'type', 'detail.userIdentity') ?? 'Unknown';
-  // requestParameters is null on some records (root, AccessDenied).
-  const request = optionalObject(detail, 'requestParameters', 'detail') ?? {};
-  const response = optionalObject(detail, 'responseElements', 'detail') ?? {};
-  const createdKey = optionalObject(response, 'accessKey', 'detail.responseElements') ?? {};
-
+/** The user the call acted on (as IAM now names it), and the name it had before a rename. */
+function targetUser(
+  call: KeyCall,
+): KeyEventSkip | { kind: 'user'; userName: string; renamedFrom: string | undefined } {
+  const { eventName, request, eventId, actorType } = call;
   // UpdateUser names the user (required) and, for a rename, its new name: the target is the user as IAM now calls it.
   const newUserName =
-    keyEventName === 'UpdateUser'
+    eventName === 'UpdateUser'
       ? optionalString(request, 'newUserName', 'detail.requestParameters')
       : undefined;
-  if (keyEventName === 'UpdateUser' && newUserName === undefined) {
+  if (eventName === 'UpdateUser' && newUserName === undefined) {
     return skip('not-a-rename', 'UpdateUser without newUserName (a path change) moves no finding', eventId);
   }
   const renamedFrom =
@@ -175,8 +215,8 @@ export function parseKeyEvent(raw: unknown): ParsedKeyEvent {
   const userName =
     newUserName ??
     optionalString(request, 'userName', 'detail.requestParameters') ??
-    optionalString(createdKey, 'userName', 'detail.responseElements.accessKey') ??
-    (actorType === 'IAMUser' ? optionalString(identity, 'userName', 'detail.userIdentity') : undefined);
+    optionalString(call.createdKey, 'userName', 'detail.responseElements.accessKey') ??
+    (actorType === 'IAMUser' ? optionalString(call.identity, 'userName', 'detail.userIdentity') : undefined);
   if (userName === undefined) {
     if (actorType === 'Root') {
       return skip('root-credentials', 'root acting on its own keys (CIS 1.4, not 1.13)', eventId);
@@ -192,28 +232,32 @@ export function parseKeyEvent(raw: unknown): ParsedKeyEvent {
       `target user name ${JSON.stringify(clip(userName, 80))} is not a valid IAM user name`,
     );
   }
+  return { kind: 'user', userName, renamedFrom };
+}
 
+/** Who made the call, from where, on which key; untrusted text clipped. */
+function keyCallTrigger(
+  call: KeyCall,
+  target: { readonly renamedFrom: string | undefined },
+): Pick<KeyEventTarget, 'trigger' | 'expectation'> {
+  const { detail, identity, request, eventName, actorType } = call;
+  const { renamedFrom } = target;
   const userAgent = optionalString(detail, 'userAgent', 'detail');
   const requestedStatus = optionalString(request, 'status', 'detail.requestParameters');
   const requestKeyId = optionalString(request, 'accessKeyId', 'detail.requestParameters');
-  const createdKeyId = optionalString(createdKey, 'accessKeyId', 'detail.responseElements.accessKey');
-  const accessKeyId = keyEventName === 'CreateAccessKey' ? createdKeyId : requestKeyId;
-  const tags = (TAG_EVENT_NAMES as readonly string[]).includes(keyEventName) ? tagChange(request) : undefined;
-
+  const createdKeyId = optionalString(call.createdKey, 'accessKeyId', 'detail.responseElements.accessKey');
+  const accessKeyId = eventName === 'CreateAccessKey' ? createdKeyId : requestKeyId;
+  const tags = (TAG_EVENT_NAMES as readonly string[]).includes(eventName) ? tagChange(request) : undefined;
   const session = optionalObject(identity, 'sessionContext', 'detail.userIdentity') ?? {};
   const issuer = optionalObject(session, 'sessionIssuer', 'detail.userIdentity.sessionContext') ?? {};
   const attributes = optionalObject(session, 'attributes', 'detail.userIdentity.sessionContext') ?? {};
   const mfa = optionalString(attributes, 'mfaAuthenticated', 'detail.userIdentity.sessionContext.attributes');
-
   return {
-    kind: 'target',
-    accountId,
-    userName,
-    expectation: expectationFor(keyEventName, accessKeyId, requestedStatus),
+    expectation: expectationFor(eventName, accessKeyId, requestedStatus),
     trigger: {
       kind: 'event',
-      eventName: keyEventName,
-      eventId: clip(eventId, 128),
+      eventName,
+      eventId: clip(call.eventId, 128),
       eventTime: clip(optionalString(detail, 'eventTime', 'detail'), 64),
       actorArn: clip(optionalString(identity, 'arn', 'detail.userIdentity')),
       actorType: clip(actorType, 64),

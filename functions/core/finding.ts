@@ -1,13 +1,12 @@
 /** Builds the ASFF finding for one user's CIS 1.13 state. Pure: the caller passes the time. */
 
-import type { AwsSecurityFinding } from '@aws-sdk/client-securityhub';
 import { describeOrigin, type KeyOrigin, type KeyOrigins, NO_KEY_ORIGINS } from './attribution.ts';
 import type { Evaluation } from './evaluate.ts';
 import { type CompliantOutcome, FIELD, RECORD_FIELDS, type ResolvedViolation } from './record.ts';
 import type { ActionTaken } from './remediation.ts';
-import type { AccessKey, AccountContext, EventTrigger, Trigger, UserSnapshot } from './types.ts';
+import type { AccessKey, AccountContext, EventTrigger, Finding, Trigger, UserSnapshot } from './types.ts';
 
-export type Finding = AwsSecurityFinding;
+export type { Finding } from './types.ts';
 
 export const GENERATOR_ID = 'keywarden/cis-aws-foundations-benchmark/v3.0.0/1.13';
 export const FINDING_TYPE =
@@ -284,195 +283,270 @@ function deactivatedShape(
   };
 }
 
-function shape(input: FindingInput): Shape {
-  const { evaluation, action, updatedAt } = input;
-  const { user } = evaluation.snapshot;
-  const name = user.userName;
-  const active = evaluation.activeKeys;
-  const trigger = describeTrigger(input.trigger, updatedAt);
-  const describe = (key: AccessKey): string => describeKey(key, input.origins ?? NO_KEY_ORIGINS);
-  const violationStart = (): Date => {
-    const newest = active[active.length - 1]?.createDate ?? updatedAt;
-    return newest.getTime() > updatedAt.getTime() ? updatedAt : newest;
-  };
+/** What every shape of a user's finding says the same way. */
+interface ShapeContext {
+  readonly name: string;
+  readonly active: readonly AccessKey[];
+  /** The trigger's sentence, for the end of the description. */
+  readonly trigger: string;
+  readonly describe: (key: AccessKey) => string;
+  /** When the violation began: the newest active key's creation, never after the read. */
+  readonly violationStart: () => Date;
+}
 
+function shapeContext(input: FindingInput): ShapeContext {
+  const { evaluation, updatedAt } = input;
+  const active = evaluation.activeKeys;
+  return {
+    name: evaluation.snapshot.user.userName,
+    active,
+    trigger: describeTrigger(input.trigger, updatedAt),
+    describe: (key) => describeKey(key, input.origins ?? NO_KEY_ORIGINS),
+    violationStart: () => {
+      const newest = active[active.length - 1]?.createDate ?? updatedAt;
+      return newest.getTime() > updatedAt.getTime() ? updatedAt : newest;
+    },
+  };
+}
+
+function shape(input: FindingInput): Shape {
+  const { evaluation } = input;
+  const context = shapeContext(input);
   switch (evaluation.verdict) {
-    case 'compliant': {
-      const outcome = input.outcome ?? { kind: 'plain' };
-      if (outcome.kind === 'deactivated') {
-        const ids = outcome.keys.map((key) => key.accessKeyId);
-        return deactivatedShape(
-          input,
-          ids,
-          outcome.at,
-          active[0]?.accessKeyId,
-          outcome.keepReason,
-          evaluation.snapshot.keys,
-          outcome.recovered
-            ? 'has one active access key, as KeyWarden set out to leave it (its outcome is recorded now):'
-            : `has ${active.length} active access key(s).`,
-          input.resolves?.detectedAt ?? iso(outcome.at),
-        );
-      }
-      if (outcome.kind === 'reactivated') {
-        const ids = outcome.keys.map((key) => key.accessKeyId);
-        const off = ids.map((id) => updateCommand(name, id, 'Inactive')).join(' && ');
-        return {
-          // CIS 1.13 holds: the finding follows compliance; the re-activation is history, kept in the record.
-          status: 'PASSED',
-          label: 'INFORMATIONAL',
-          title: `IAM user ${name} has one active access key: ${ids.join(', ')}, which KeyWarden had deactivated, is active again`,
-          description: `IAM user ${name} (${user.arn}) has ${active.length} active access key(s), within CIS 1.13's limit of one: ${active.map(describe).join('; ')}. KeyWarden deactivated ${ids.join(', ')}${outcome.deactivatedAt ? ` at ${outcome.deactivatedAt}` : ''}; ${outcome.by} re-activated it${outcome.at ? ` at ${outcome.at}` : ''}. ${reactivationNote(input.account, outcome)} ${trigger}`,
-          reasonCode: 'DEACTIVATED_KEY_REACTIVATED',
-          reason: `${active.length} active access key(s); ${ids.join(', ')} re-activated by ${outcome.by}`,
-          recommendation: `No action needed for CIS 1.13. If the re-activation was not intended, run: ${off}, and review who may call iam:UpdateAccessKey.`,
-          fields: {
-            [RECORD_FIELDS.reactivatedKeys]: ids.join(','),
-            [RECORD_FIELDS.reactivatedBy]: outcome.by,
-            [RECORD_FIELDS.reactivatedByKind]: outcome.byKind,
-            ...(outcome.at ? { [RECORD_FIELDS.reactivatedAt]: outcome.at } : {}),
-            ...(outcome.deactivatedAt ? { [RECORD_FIELDS.deactivatedAt]: outcome.deactivatedAt } : {}),
-          },
-          keys: evaluation.snapshot.keys,
-          createdAt: updatedAt,
-        };
-      }
-      return {
-        status: 'PASSED',
-        label: 'INFORMATIONAL',
-        title: `IAM user ${name} has ${active.length === 0 ? 'no active access key' : 'one active access key'}`,
-        description: `IAM user ${name} (${user.arn}) has ${active.length} active access key(s), within CIS 1.13's limit of one. ${trigger}`,
-        reasonCode: 'ONE_OR_NO_ACTIVE_KEY',
-        reason: `${active.length} active access key(s)`,
-        recommendation: `No action needed. Keep at most one active access key per IAM user. ${ADVICE}`,
-        fields: input.resolves
-          ? resolutionFields(input.resolves.detectedAt, input.resolves.resolvedAt ?? iso(updatedAt))
-          : {},
-        keys: evaluation.snapshot.keys,
-        createdAt: updatedAt,
-      };
-    }
-    case 'exempt': {
-      const { approval } = evaluation;
-      const setBy = approval
-        ? `${approval.setting.setterArn || 'unknown'} (${approval.setting.setterType || 'Unknown'}) at ${iso(approval.setting.setAt)}`
-        : input.trigger.kind === 'event' && input.trigger.eventName === 'TagUser'
-          ? `${input.trigger.actorArn || 'unknown'} (${input.trigger.actorType}) at ${input.trigger.eventTime || 'unknown time'}`
-          : undefined;
-      const approvedLine = approval
-        ? ` The exemption was set by ${setBy}, an exemption approver (${approval.pattern}), proven by CloudTrail event ${approval.setting.eventId || 'unknown'}.`
-        : setBy
-          ? ` The exemption was set by ${setBy}.`
-          : '';
-      return {
-        status: 'WARNING',
-        label: 'LOW',
-        title: `IAM user ${name} has ${active.length} active access keys (exempt from CIS 1.13 enforcement${evaluation.until ? ` until ${iso(evaluation.until)}` : ''})`,
-        description: `IAM user ${name} (${user.arn}) has ${active.length} active access keys: ${active.map(describe).join('; ')}. The ${evaluation.reason}.${approvedLine} ${trigger}`,
-        reasonCode: 'EXEMPT_BY_TAG',
-        reason: evaluation.reason,
-        recommendation: `Review the exemption regularly. ${ADVICE} Remove the tag to let KeyWarden enforce the control.`,
-        fields: {
-          [`${FIELD}/exemption`]: evaluation.reason,
-          ...(evaluation.until ? { [`${FIELD}/exemptUntil`]: iso(evaluation.until) } : {}),
-          ...(setBy ? { [`${FIELD}/exemptionSetBy`]: setBy } : {}),
-          ...(approval
-            ? {
-                [RECORD_FIELDS.exemptionApprovedBy]: approval.setting.setterArn,
-                [RECORD_FIELDS.exemptionApproverPattern]: approval.pattern,
-                [RECORD_FIELDS.exemptionSetAt]: iso(approval.setting.setAt),
-                [RECORD_FIELDS.exemptionValue]: approval.setting.value,
-                [RECORD_FIELDS.exemptionEventId]: approval.setting.eventId,
-              }
-            : {}),
-        },
-        keys: evaluation.snapshot.keys,
-        createdAt: violationStart(),
-      };
-    }
-    case 'violation': {
-      const keep = evaluation.keyToKeep.accessKeyId;
-      const others = evaluation.keysToDeactivate.map((key) => key.accessKeyId);
-      const keysLine = `${active.length} active access keys: ${active.map(describe).join('; ')}.`;
-      const refusal = evaluation.exemptionRefused ? REFUSALS[evaluation.exemptionRefused.kind] : undefined;
-      const keepLine = `Keep ${keep} because ${evaluation.keepReason}; check it is the one in use and under 90 days old before switching off ${others.join(', ')}.`;
-      const deactivateCommands = others.map((id) => updateCommand(name, id, 'Inactive')).join(' && ');
-      const baseFields = {
-        [`${FIELD}/keyToKeep`]: keep,
-        [RECORD_FIELDS.keyToKeepReason]: evaluation.keepReason,
-        [`${FIELD}/keysToDeactivate`]: others.join(','),
-        ...(evaluation.exemptionIgnored
-          ? { [`${FIELD}/exemptionIgnored`]: evaluation.exemptionIgnored }
-          : {}),
-        ...(refusal ? { [`${FIELD}/exemptionRefused`]: refusal.code } : {}),
-        ...(evaluation.exemptionRefused?.kind === 'not-approved'
-          ? { [`${FIELD}/exemptionSetBy`]: evaluation.exemptionRefused.setting.setterArn || 'unknown' }
-          : {}),
-      };
-      if (action.kind === 'deactivated') {
-        return deactivatedShape(
-          input,
-          action.keys.map((key) => key.accessKeyId),
-          action.at,
-          keep,
-          evaluation.keepReason,
-          action.keysAfter,
-          `had ${keysLine}`,
-          input.resolves?.detectedAt ?? iso(violationStart()),
-        );
-      }
-      const ids = (keys: readonly AccessKey[]): string => keys.map((key) => key.accessKeyId).join(', ');
-      const actionLine = ((): string => {
-        switch (action.kind) {
-          case 'dry-run':
-            return `Dry run: KeyWarden would deactivate ${ids(action.keys)} (${updateCommand(name, action.keys[0]?.accessKeyId ?? '', 'Inactive')}).`;
-          case 'postponed':
-            return `Within the rotation grace period: KeyWarden deactivates the surplus key after ${iso(action.until)} if both are still active.`;
-          case 'deactivating':
-            return `KeyWarden is deactivating ${ids(action.keys)} (started ${iso(action.since)}). If this finding still says so, the outcome was not recorded: the next event for this user or the next sweep records it from IAM.`;
-          case 'rolled-back':
-            return action.restored
-              ? `KeyWarden deactivated ${ids(action.keys)}, then found the user with no active key (someone switched off or deleted ${keep} at the same time), so it re-activated ${ids(action.keys)} at ${iso(action.at)}.`
-              : `KeyWarden deactivated ${ids(action.keys)}, then found the user with no active key and could not confirm re-activating it: run ${action.keys.map((key) => updateCommand(name, key.accessKeyId, 'Active')).join(' && ')}.`;
-          case 'unconfirmed':
-            return `KeyWarden asked IAM to deactivate ${ids(action.keys)}, but IAM still lists it active; this finding stays open until IAM shows it inactive.`;
-          case 'aborted':
-            return `KeyWarden did not deactivate: ${action.reason}.`;
-          case 'none':
-            return 'Detect-only mode: KeyWarden changed nothing.';
-        }
-      })();
-      const fields: Record<string, string> = { ...baseFields, [`${FIELD}/action`]: action.kind };
-      if (action.kind === 'dry-run') fields[`${FIELD}/wouldDeactivate`] = others.join(',');
-      if (action.kind === 'postponed') fields[`${FIELD}/graceUntil`] = iso(action.until);
-      if (action.kind === 'deactivating') {
-        fields[RECORD_FIELDS.pendingDeactivation] = ids(action.keys).split(', ').join(',');
-        fields[RECORD_FIELDS.pendingSince] = iso(action.since);
-      }
-      if (action.kind === 'rolled-back')
-        fields[`${FIELD}/rolledBackKeys`] = ids(action.keys).split(', ').join(',');
-      const keys =
-        action.kind === 'rolled-back' || action.kind === 'unconfirmed'
-          ? action.keysAfter
-          : evaluation.snapshot.keys;
-      return {
-        // An exemption someone set who may not grant one (or that nothing proves) is an attempt to be looked at.
-        label: refusal?.label ?? 'MEDIUM',
-        reasonCode: action.kind === 'rolled-back' ? 'DEACTIVATION_ROLLED_BACK' : 'MORE_THAN_ONE_ACTIVE_KEY',
-        ...(refusal && evaluation.exemptionIgnored
-          ? { extraReason: { ReasonCode: refusal.code, Description: evaluation.exemptionIgnored } }
-          : {}),
-        createdAt: violationStart(),
-        status: 'FAILED',
-        title: `IAM user ${name} has ${active.length} active access keys (CIS 1.13 allows one)`,
-        description: `IAM user ${name} (${user.arn}) has ${keysLine} ${keepLine} ${actionLine}${evaluation.exemptionIgnored ? ` Not exempt: ${evaluation.exemptionIgnored}.` : ''} ${trigger}`,
-        reason: `${active.length} active access keys`,
-        recommendation: `${ADVICE} Keep ${keep}, move applications off ${others.join(', ')}, then run: ${deactivateCommands}`,
-        fields,
-        keys,
-      };
-    }
+    case 'compliant':
+      return compliantShape(input, evaluation, context);
+    case 'exempt':
+      return exemptShape(input, evaluation, context);
+    case 'violation':
+      return violationShape(input, evaluation, context);
   }
+}
+
+type VerdictOf<V extends FindingInput['evaluation']['verdict']> = Extract<
+  FindingInput['evaluation'],
+  { verdict: V }
+>;
+
+function compliantShape(
+  input: FindingInput,
+  evaluation: VerdictOf<'compliant'>,
+  context: ShapeContext,
+): Shape {
+  const { updatedAt } = input;
+  const { name, active } = context;
+  const { user } = evaluation.snapshot;
+  const outcome = input.outcome ?? { kind: 'plain' };
+  if (outcome.kind === 'deactivated') {
+    const ids = outcome.keys.map((key) => key.accessKeyId);
+    return deactivatedShape(
+      input,
+      ids,
+      outcome.at,
+      active[0]?.accessKeyId,
+      outcome.keepReason,
+      evaluation.snapshot.keys,
+      outcome.recovered
+        ? 'has one active access key, as KeyWarden set out to leave it (its outcome is recorded now):'
+        : `has ${active.length} active access key(s).`,
+      input.resolves?.detectedAt ?? iso(outcome.at),
+    );
+  }
+  if (outcome.kind === 'reactivated') return reactivatedShape(input, evaluation, context, outcome);
+  return {
+    status: 'PASSED',
+    label: 'INFORMATIONAL',
+    title: `IAM user ${name} has ${active.length === 0 ? 'no active access key' : 'one active access key'}`,
+    description: `IAM user ${name} (${user.arn}) has ${active.length} active access key(s), within CIS 1.13's limit of one. ${context.trigger}`,
+    reasonCode: 'ONE_OR_NO_ACTIVE_KEY',
+    reason: `${active.length} active access key(s)`,
+    recommendation: `No action needed. Keep at most one active access key per IAM user. ${ADVICE}`,
+    fields: input.resolves
+      ? resolutionFields(input.resolves.detectedAt, input.resolves.resolvedAt ?? iso(updatedAt))
+      : {},
+    keys: evaluation.snapshot.keys,
+    createdAt: updatedAt,
+  };
+}
+
+function reactivatedShape(
+  input: FindingInput,
+  evaluation: VerdictOf<'compliant'>,
+  context: ShapeContext,
+  outcome: Extract<CompliantOutcome, { kind: 'reactivated' }>,
+): Shape {
+  const { name, active, describe } = context;
+  const { user } = evaluation.snapshot;
+  const ids = outcome.keys.map((key) => key.accessKeyId);
+  const off = ids.map((id) => updateCommand(name, id, 'Inactive')).join(' && ');
+  return {
+    // CIS 1.13 holds: the finding follows compliance; the re-activation is history, kept in the record.
+    status: 'PASSED',
+    label: 'INFORMATIONAL',
+    title: `IAM user ${name} has one active access key: ${ids.join(', ')}, which KeyWarden had deactivated, is active again`,
+    description: `IAM user ${name} (${user.arn}) has ${active.length} active access key(s), within CIS 1.13's limit of one: ${active.map(describe).join('; ')}. KeyWarden deactivated ${ids.join(', ')}${outcome.deactivatedAt ? ` at ${outcome.deactivatedAt}` : ''}; ${outcome.by} re-activated it${outcome.at ? ` at ${outcome.at}` : ''}. ${reactivationNote(input.account, outcome)} ${context.trigger}`,
+    reasonCode: 'DEACTIVATED_KEY_REACTIVATED',
+    reason: `${active.length} active access key(s); ${ids.join(', ')} re-activated by ${outcome.by}`,
+    recommendation: `No action needed for CIS 1.13. If the re-activation was not intended, run: ${off}, and review who may call iam:UpdateAccessKey.`,
+    fields: {
+      [RECORD_FIELDS.reactivatedKeys]: ids.join(','),
+      [RECORD_FIELDS.reactivatedBy]: outcome.by,
+      [RECORD_FIELDS.reactivatedByKind]: outcome.byKind,
+      ...(outcome.at ? { [RECORD_FIELDS.reactivatedAt]: outcome.at } : {}),
+      ...(outcome.deactivatedAt ? { [RECORD_FIELDS.deactivatedAt]: outcome.deactivatedAt } : {}),
+    },
+    keys: evaluation.snapshot.keys,
+    createdAt: input.updatedAt,
+  };
+}
+
+/** Who set the exemption: the approver CloudTrail proves, else the TagUser event's caller, else unknown. */
+function exemptionSetBy(input: FindingInput, approval: VerdictOf<'exempt'>['approval']): string | undefined {
+  if (approval) {
+    return `${approval.setting.setterArn || 'unknown'} (${approval.setting.setterType || 'Unknown'}) at ${iso(approval.setting.setAt)}`;
+  }
+  return input.trigger.kind === 'event' && input.trigger.eventName === 'TagUser'
+    ? `${input.trigger.actorArn || 'unknown'} (${input.trigger.actorType}) at ${input.trigger.eventTime || 'unknown time'}`
+    : undefined;
+}
+
+function exemptShape(input: FindingInput, evaluation: VerdictOf<'exempt'>, context: ShapeContext): Shape {
+  const { name, active, describe } = context;
+  const { user } = evaluation.snapshot;
+  const { approval } = evaluation;
+  const setBy = exemptionSetBy(input, approval);
+  const approvedLine = approval
+    ? ` The exemption was set by ${setBy}, an exemption approver (${approval.pattern}), proven by CloudTrail event ${approval.setting.eventId || 'unknown'}.`
+    : setBy
+      ? ` The exemption was set by ${setBy}.`
+      : '';
+  return {
+    status: 'WARNING',
+    label: 'LOW',
+    title: `IAM user ${name} has ${active.length} active access keys (exempt from CIS 1.13 enforcement${evaluation.until ? ` until ${iso(evaluation.until)}` : ''})`,
+    description: `IAM user ${name} (${user.arn}) has ${active.length} active access keys: ${active.map(describe).join('; ')}. The ${evaluation.reason}.${approvedLine} ${context.trigger}`,
+    reasonCode: 'EXEMPT_BY_TAG',
+    reason: evaluation.reason,
+    recommendation: `Review the exemption regularly. ${ADVICE} Remove the tag to let KeyWarden enforce the control.`,
+    fields: {
+      [`${FIELD}/exemption`]: evaluation.reason,
+      ...(evaluation.until ? { [`${FIELD}/exemptUntil`]: iso(evaluation.until) } : {}),
+      ...(setBy ? { [`${FIELD}/exemptionSetBy`]: setBy } : {}),
+      ...(approval
+        ? {
+            [RECORD_FIELDS.exemptionApprovedBy]: approval.setting.setterArn,
+            [RECORD_FIELDS.exemptionApproverPattern]: approval.pattern,
+            [RECORD_FIELDS.exemptionSetAt]: iso(approval.setting.setAt),
+            [RECORD_FIELDS.exemptionValue]: approval.setting.value,
+            [RECORD_FIELDS.exemptionEventId]: approval.setting.eventId,
+          }
+        : {}),
+    },
+    keys: evaluation.snapshot.keys,
+    createdAt: context.violationStart(),
+  };
+}
+
+function violationShape(
+  input: FindingInput,
+  evaluation: VerdictOf<'violation'>,
+  context: ShapeContext,
+): Shape {
+  const { action } = input;
+  const { name, active, describe } = context;
+  const { user } = evaluation.snapshot;
+  const keep = evaluation.keyToKeep.accessKeyId;
+  const others = evaluation.keysToDeactivate.map((key) => key.accessKeyId);
+  const keysLine = `${active.length} active access keys: ${active.map(describe).join('; ')}.`;
+  if (action.kind === 'deactivated') {
+    return deactivatedShape(
+      input,
+      action.keys.map((key) => key.accessKeyId),
+      action.at,
+      keep,
+      evaluation.keepReason,
+      action.keysAfter,
+      `had ${keysLine}`,
+      input.resolves?.detectedAt ?? iso(context.violationStart()),
+    );
+  }
+  const refusal = evaluation.exemptionRefused ? REFUSALS[evaluation.exemptionRefused.kind] : undefined;
+  const keepLine = `Keep ${keep} because ${evaluation.keepReason}; check it is the one in use and under 90 days old before switching off ${others.join(', ')}.`;
+  const deactivateCommands = others.map((id) => updateCommand(name, id, 'Inactive')).join(' && ');
+  const keys =
+    action.kind === 'rolled-back' || action.kind === 'unconfirmed'
+      ? action.keysAfter
+      : evaluation.snapshot.keys;
+  return {
+    // An exemption someone set who may not grant one (or that nothing proves) is an attempt to be looked at.
+    label: refusal?.label ?? 'MEDIUM',
+    reasonCode: action.kind === 'rolled-back' ? 'DEACTIVATION_ROLLED_BACK' : 'MORE_THAN_ONE_ACTIVE_KEY',
+    ...(refusal && evaluation.exemptionIgnored
+      ? { extraReason: { ReasonCode: refusal.code, Description: evaluation.exemptionIgnored } }
+      : {}),
+    createdAt: context.violationStart(),
+    status: 'FAILED',
+    title: `IAM user ${name} has ${active.length} active access keys (CIS 1.13 allows one)`,
+    description: `IAM user ${name} (${user.arn}) has ${keysLine} ${keepLine} ${violationActionLine(name, keep, action)}${evaluation.exemptionIgnored ? ` Not exempt: ${evaluation.exemptionIgnored}.` : ''} ${context.trigger}`,
+    reason: `${active.length} active access keys`,
+    recommendation: `${ADVICE} Keep ${keep}, move applications off ${others.join(', ')}, then run: ${deactivateCommands}`,
+    fields: violationFields(evaluation, action, refusal?.code),
+    keys,
+  };
+}
+
+type OpenAction = Exclude<ActionTaken, { kind: 'deactivated' }>;
+
+const keyIds = (keys: readonly AccessKey[]): string => keys.map((key) => key.accessKeyId).join(', ');
+
+/** What KeyWarden did, or did not do, about an open violation, in one sentence. */
+function violationActionLine(name: string, keep: string, action: OpenAction): string {
+  switch (action.kind) {
+    case 'dry-run':
+      return `Dry run: KeyWarden would deactivate ${keyIds(action.keys)} (${updateCommand(name, action.keys[0]?.accessKeyId ?? '', 'Inactive')}).`;
+    case 'postponed':
+      return `Within the rotation grace period: KeyWarden deactivates the surplus key after ${iso(action.until)} if both are still active.`;
+    case 'deactivating':
+      return `KeyWarden is deactivating ${keyIds(action.keys)} (started ${iso(action.since)}). If this finding still says so, the outcome was not recorded: the next event for this user or the next sweep records it from IAM.`;
+    case 'rolled-back':
+      return action.restored
+        ? `KeyWarden deactivated ${keyIds(action.keys)}, then found the user with no active key (someone switched off or deleted ${keep} at the same time), so it re-activated ${keyIds(action.keys)} at ${iso(action.at)}.`
+        : `KeyWarden deactivated ${keyIds(action.keys)}, then found the user with no active key and could not confirm re-activating it: run ${action.keys.map((key) => updateCommand(name, key.accessKeyId, 'Active')).join(' && ')}.`;
+    case 'unconfirmed':
+      return `KeyWarden asked IAM to deactivate ${keyIds(action.keys)}, but IAM still lists it active; this finding stays open until IAM shows it inactive.`;
+    case 'aborted':
+      return `KeyWarden did not deactivate: ${action.reason}.`;
+    case 'none':
+      return 'Detect-only mode: KeyWarden changed nothing.';
+  }
+}
+
+/** The product fields of an open violation: the key to keep, the ones to switch off, and the action's record. */
+function violationFields(
+  evaluation: VerdictOf<'violation'>,
+  action: OpenAction,
+  refusalCode: string | undefined,
+): Record<string, string> {
+  const others = evaluation.keysToDeactivate.map((key) => key.accessKeyId);
+  const fields: Record<string, string> = {
+    [`${FIELD}/keyToKeep`]: evaluation.keyToKeep.accessKeyId,
+    [RECORD_FIELDS.keyToKeepReason]: evaluation.keepReason,
+    [`${FIELD}/keysToDeactivate`]: others.join(','),
+    ...(evaluation.exemptionIgnored ? { [`${FIELD}/exemptionIgnored`]: evaluation.exemptionIgnored } : {}),
+    ...(refusalCode ? { [`${FIELD}/exemptionRefused`]: refusalCode } : {}),
+    ...(evaluation.exemptionRefused?.kind === 'not-approved'
+      ? { [`${FIELD}/exemptionSetBy`]: evaluation.exemptionRefused.setting.setterArn || 'unknown' }
+      : {}),
+    [`${FIELD}/action`]: action.kind,
+  };
+  if (action.kind === 'dry-run') fields[`${FIELD}/wouldDeactivate`] = others.join(',');
+  if (action.kind === 'postponed') fields[`${FIELD}/graceUntil`] = iso(action.until);
+  if (action.kind === 'deactivating') {
+    fields[RECORD_FIELDS.pendingDeactivation] = keyIds(action.keys).split(', ').join(',');
+    fields[RECORD_FIELDS.pendingSince] = iso(action.since);
+  }
+  if (action.kind === 'rolled-back')
+    fields[`${FIELD}/rolledBackKeys`] = keyIds(action.keys).split(', ').join(',');
+  return fields;
 }
 
 /** The finding for a user IAM still knows. */

@@ -4,8 +4,14 @@
  * Pure: a finding is read back, nothing is fetched.
  */
 
-import type { Finding } from './finding.ts';
-import { type AccessKey, type EventTrigger, isActive, type Trigger, type UserSnapshot } from './types.ts';
+import {
+  type AccessKey,
+  type EventTrigger,
+  type Finding,
+  isActive,
+  type Trigger,
+  type UserSnapshot,
+} from './types.ts';
 
 /** ProductFields prefix of every field KeyWarden writes on a compliance finding. */
 export const FIELD = 'keywarden/detector';

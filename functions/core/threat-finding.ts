@@ -5,7 +5,7 @@
  * Pure: the caller passes the time.
  */
 
-import type { Action } from '@aws-sdk/client-securityhub';
+import type { Action, Compliance, Resource } from '@aws-sdk/client-securityhub';
 import {
   type EventTrigger,
   type KeyGrant,
@@ -231,17 +231,6 @@ export function buildThreatFinding(
   // The severity describes the call, which stays what it was when the key is switched off.
   const severity = { Label: 'HIGH' as const, Original: 'HIGH' };
   const types = [THREAT_FINDING_TYPE];
-  const open = state.key === 'active';
-  const partition = account.partition as 'aws';
-  const keyDetails = {
-    AccessKeyId: record.accessKeyId,
-    ...(state.key === 'deleted' ? {} : { Status: open ? ('Active' as const) : ('Inactive' as const) }),
-    ...(record.keyCreatedAt ? { CreatedAt: record.keyCreatedAt } : {}),
-    PrincipalId: record.userId,
-    PrincipalName: record.userName,
-    PrincipalType: 'IAMUser',
-    AccountId: account.accountId,
-  };
   return {
     SchemaVersion: '2018-10-08',
     Id: threatFindingIdFor(account.accountId, record.accessKeyId),
@@ -267,40 +256,62 @@ export function buildThreatFinding(
     },
     ProductFields: fieldsOf(record, state),
     Action: actionOf(record),
-    Resources: [
-      {
-        Type: 'AwsIamAccessKey',
-        Id: `AWS::IAM::AccessKey:${record.accessKeyId}`,
-        Partition: partition,
-        Region: account.region,
-        Details: { AwsIamAccessKey: keyDetails },
-      },
-      {
-        Type: 'AwsIamUser',
-        Id: record.userArn,
-        Partition: partition,
-        Region: account.region,
-        Details: { AwsIamUser: { UserName: record.userName, UserId: record.userId } },
-      },
-    ],
-    Compliance: {
-      Status: open ? 'FAILED' : 'PASSED',
-      StatusReasons: [
-        open
-          ? {
-              ReasonCode: 'KEY_MINTED_BY_ANOTHER_PRINCIPAL',
-              Description: truncate(
-                `${record.how} by ${record.actorArn || 'an unknown caller'}, not a trusted key issuer`,
-                2048,
-              ),
-            }
-          : {
-              ReasonCode: state.key === 'deleted' ? 'KEY_DELETED' : 'KEY_INACTIVE',
-              Description: truncate(stateLine(record, state), 2048),
-            },
-      ],
-    },
+    Resources: threatResources(account, record, state),
+    Compliance: threatCompliance(record, state),
     RecordState: state.key === 'deleted' ? 'ARCHIVED' : 'ACTIVE',
+  };
+}
+
+/** The key, as IAM last showed it, and its user. */
+function threatResources(account: AccountContext, record: ThreatRecord, state: ThreatState): Resource[] {
+  const open = state.key === 'active';
+  const partition = account.partition as 'aws';
+  const keyDetails = {
+    AccessKeyId: record.accessKeyId,
+    ...(state.key === 'deleted' ? {} : { Status: open ? ('Active' as const) : ('Inactive' as const) }),
+    ...(record.keyCreatedAt ? { CreatedAt: record.keyCreatedAt } : {}),
+    PrincipalId: record.userId,
+    PrincipalName: record.userName,
+    PrincipalType: 'IAMUser',
+    AccountId: account.accountId,
+  };
+  return [
+    {
+      Type: 'AwsIamAccessKey',
+      Id: `AWS::IAM::AccessKey:${record.accessKeyId}`,
+      Partition: partition,
+      Region: account.region,
+      Details: { AwsIamAccessKey: keyDetails },
+    },
+    {
+      Type: 'AwsIamUser',
+      Id: record.userArn,
+      Partition: partition,
+      Region: account.region,
+      Details: { AwsIamUser: { UserName: record.userName, UserId: record.userId } },
+    },
+  ];
+}
+
+/** FAILED while the minted key is active; PASSED once it is inactive or gone, saying which. */
+function threatCompliance(record: ThreatRecord, state: ThreatState): Compliance {
+  const open = state.key === 'active';
+  return {
+    Status: open ? 'FAILED' : 'PASSED',
+    StatusReasons: [
+      open
+        ? {
+            ReasonCode: 'KEY_MINTED_BY_ANOTHER_PRINCIPAL',
+            Description: truncate(
+              `${record.how} by ${record.actorArn || 'an unknown caller'}, not a trusted key issuer`,
+              2048,
+            ),
+          }
+        : {
+            ReasonCode: state.key === 'deleted' ? 'KEY_DELETED' : 'KEY_INACTIVE',
+            Description: truncate(stateLine(record, state), 2048),
+          },
+    ],
   };
 }
 

@@ -4,6 +4,7 @@
  * are passed in.
  */
 
+import type { Resource } from '@aws-sdk/client-securityhub';
 import { type Finding, productArnFor } from './finding.ts';
 import type { AccountContext } from './types.ts';
 
@@ -250,6 +251,44 @@ export interface TrailHealthFindingInput {
 /** The account's health finding: FAILED while blind, WARNING when unverified, PASSED when covered. */
 export function buildTrailHealthFinding(input: TrailHealthFindingInput): Finding {
   const { account, health, observedAt } = input;
+  const { summary, ...shape } = trailHealthShape(health);
+  const severity = { Label: shape.label, Original: shape.label };
+  const types = [TRAIL_HEALTH_TYPE];
+  const iso = (date: Date) => date.toISOString();
+  const createdAt =
+    input.createdAt && input.createdAt.getTime() <= observedAt.getTime() ? input.createdAt : observedAt;
+  return {
+    SchemaVersion: '2018-10-08',
+    Id: trailHealthFindingId(account.accountId),
+    ProductArn: productArnFor(account),
+    ProductName: 'KeyWarden',
+    CompanyName: 'KeyWarden',
+    GeneratorId: TRAIL_HEALTH_GENERATOR_ID,
+    AwsAccountId: account.accountId,
+    Region: account.region,
+    Types: types,
+    CreatedAt: iso(createdAt),
+    UpdatedAt: iso(observedAt),
+    LastObservedAt: iso(observedAt),
+    Severity: severity,
+    FindingProviderFields: { Severity: severity, Types: types },
+    Title: truncate(shape.title, 256),
+    Description: truncate(shape.description, 1024),
+    Remediation: { Recommendation: { Text: truncate(shape.recommendation, 512), Url: TRAIL_HEALTH_URL } },
+    ProductFields: Object.fromEntries(
+      Object.entries(trailHealthFields(health)).map(([key, value]) => [key, truncate(value, 2048)]),
+    ),
+    Resources: trailHealthResources(account, health),
+    Compliance: {
+      Status: shape.status,
+      StatusReasons: [{ ReasonCode: shape.reasonCode, Description: truncate(summary, 2048) }],
+    },
+    RecordState: 'ACTIVE',
+  };
+}
+
+/** What the finding says for each state: PASSED when covered, FAILED when blind, WARNING when unverified. */
+function trailHealthShape(health: TrailHealthFindingInput['health']) {
   const region = health.iamEventRegion ?? 'the IAM event region (unknown for this partition)';
   const covering = health.assessments.filter((a) => a.verdict === 'covers');
   const summary = health.assessments.length
@@ -257,7 +296,7 @@ export function buildTrailHealthFinding(input: TrailHealthFindingInput): Finding
     : 'the account has no trail (DescribeTrails, shadow and organization trails included)';
   const consequence =
     'Without such a trail no "AWS API Call via CloudTrail" event reaches EventBridge, so KeyWarden reacts to no access-key change in real time; only its scheduled sweep still finds violations.';
-  const shape = {
+  const shapes = {
     covered: {
       status: 'PASSED',
       label: 'INFORMATIONAL',
@@ -282,75 +321,56 @@ export function buildTrailHealthFinding(input: TrailHealthFindingInput): Finding
       description: `Only an organization trail of another account may deliver IAM's management write events in ${region}, and it could not be fully read from this account: ${summary}. If it does not: ${consequence}`,
       recommendation: advice(health),
     },
-  }[health.status];
-  const severity = { Label: shape.label as 'INFORMATIONAL' | 'LOW' | 'HIGH', Original: shape.label };
-  const types = [TRAIL_HEALTH_TYPE];
-  const listed = health.assessments.slice(0, MAX_LISTED_TRAILS);
+  } as const;
+  return { ...shapes[health.status], summary };
+}
+
+/** The state, the region and each trail's verdict (the first MAX_LISTED_TRAILS), as product fields. */
+function trailHealthFields(health: TrailHealthFindingInput['health']): Record<string, string> {
+  const covering = health.assessments.filter((a) => a.verdict === 'covers');
   const fields: Record<string, string> = {
     [`${FIELD}/status`]: health.status,
     [`${FIELD}/iamEventRegion`]: health.iamEventRegion ?? 'unknown',
     [`${FIELD}/trailCount`]: String(health.assessments.length),
   };
   if (covering.length) fields[`${FIELD}/coveringTrails`] = covering.map((a) => a.trail.arn).join(',');
-  listed.forEach((assessment, index) => {
+  health.assessments.slice(0, MAX_LISTED_TRAILS).forEach((assessment, index) => {
     fields[`${FIELD}/trail${index + 1}/arn`] = assessment.trail.arn;
     fields[`${FIELD}/trail${index + 1}/verdict`] =
       assessment.verdict === 'gap' ? assessment.gaps.join(',') : assessment.verdict;
   });
-  const iso = (date: Date) => date.toISOString();
-  const createdAt =
-    input.createdAt && input.createdAt.getTime() <= observedAt.getTime() ? input.createdAt : observedAt;
-  return {
-    SchemaVersion: '2018-10-08',
-    Id: trailHealthFindingId(account.accountId),
-    ProductArn: productArnFor(account),
-    ProductName: 'KeyWarden',
-    CompanyName: 'KeyWarden',
-    GeneratorId: TRAIL_HEALTH_GENERATOR_ID,
-    AwsAccountId: account.accountId,
-    Region: account.region,
-    Types: types,
-    CreatedAt: iso(createdAt),
-    UpdatedAt: iso(observedAt),
-    LastObservedAt: iso(observedAt),
-    Severity: severity,
-    FindingProviderFields: { Severity: severity, Types: types },
-    Title: truncate(shape.title, 256),
-    Description: truncate(shape.description, 1024),
-    Remediation: { Recommendation: { Text: truncate(shape.recommendation, 512), Url: TRAIL_HEALTH_URL } },
-    ProductFields: Object.fromEntries(
-      Object.entries(fields).map(([key, value]) => [key, truncate(value, 2048)]),
-    ),
-    Resources: [
-      {
-        Type: 'AwsAccount',
-        Id: `AWS::::Account:${account.accountId}`,
-        Partition: account.partition as 'aws',
-        Region: account.region,
-      },
-      ...health.assessments.slice(0, 31).map(({ trail }) => ({
-        Type: 'AwsCloudTrailTrail',
-        Id: trail.arn,
-        Partition: account.partition as 'aws',
-        Region: trail.homeRegion,
-        Details: {
-          AwsCloudTrailTrail: {
-            Name: trail.name,
-            TrailArn: trail.arn,
-            HomeRegion: trail.homeRegion,
-            IsMultiRegionTrail: trail.isMultiRegion,
-            IsOrganizationTrail: trail.isOrganizationTrail,
-            ...(trail.includeGlobalServiceEvents !== undefined
-              ? { IncludeGlobalServiceEvents: trail.includeGlobalServiceEvents }
-              : {}),
-          },
-        },
-      })),
-    ],
-    Compliance: {
-      Status: shape.status as 'PASSED' | 'FAILED' | 'WARNING',
-      StatusReasons: [{ ReasonCode: shape.reasonCode, Description: truncate(summary, 2048) }],
+  return fields;
+}
+
+/** The account, then its trails (Security Hub takes at most 32 resources). */
+function trailHealthResources(
+  account: AccountContext,
+  health: TrailHealthFindingInput['health'],
+): Resource[] {
+  return [
+    {
+      Type: 'AwsAccount',
+      Id: `AWS::::Account:${account.accountId}`,
+      Partition: account.partition as 'aws',
+      Region: account.region,
     },
-    RecordState: 'ACTIVE',
-  };
+    ...health.assessments.slice(0, 31).map(({ trail }) => ({
+      Type: 'AwsCloudTrailTrail',
+      Id: trail.arn,
+      Partition: account.partition as 'aws',
+      Region: trail.homeRegion,
+      Details: {
+        AwsCloudTrailTrail: {
+          Name: trail.name,
+          TrailArn: trail.arn,
+          HomeRegion: trail.homeRegion,
+          IsMultiRegionTrail: trail.isMultiRegion,
+          IsOrganizationTrail: trail.isOrganizationTrail,
+          ...(trail.includeGlobalServiceEvents !== undefined
+            ? { IncludeGlobalServiceEvents: trail.includeGlobalServiceEvents }
+            : {}),
+        },
+      },
+    })),
+  ];
 }

@@ -1,6 +1,10 @@
 /** Domain types shared by the evaluation core, the adapters and the entry points. */
 
+import type { AwsSecurityFinding } from '@aws-sdk/client-securityhub';
 import type { WatchedEventName } from '../shared/constants.ts';
+
+/** A Security Hub finding in ASFF, as KeyWarden writes and reads it. */
+export type Finding = AwsSecurityFinding;
 
 /** The account and partition the function runs in, and the region findings go to. */
 export interface AccountContext {

@@ -8,10 +8,12 @@ import { accountResolver } from '../adapters/account.ts';
 import { type AccountPorts, createAccountPorts, type InvocationTime } from '../adapters/account-ports.ts';
 import { type AwsClients, createClients } from '../adapters/clients.ts';
 import { createNotifier, type NotifierPort } from '../adapters/notify.ts';
+import type { TagEventsPort } from '../adapters/tag-events.ts';
 import { prepareClients } from '../adapters/warm-up.ts';
 import { isOwnCall, type KeyEventSkip, outOfScopeTagChange, parseKeyEvent } from '../core/event.ts';
 import { type AccountTarget, memberRoleArn, routeKeyEvent } from '../core/organization.ts';
-import { checkUser, type EngineSettings, pendingIntentFor } from '../engine/check-user.ts';
+import type { AccountContext, EventTrigger } from '../core/types.ts';
+import { type CheckResult, checkUser, type EngineSettings, pendingIntentFor } from '../engine/check-user.ts';
 import { monotonicClock, sleep } from '../shared/clock.ts';
 import { type Config, loadConfig } from '../shared/config.ts';
 import { MEMBER_SESSION_NAMES, METRIC_SERVICES } from '../shared/constants.ts';
@@ -65,107 +67,149 @@ function createAdapters(deps: DetectorDeps): Adapters {
   };
 }
 
+/** What every event handled by one detector shares, built once at cold start. */
+interface DetectorRuntime {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly clock: () => Date;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly settings: EngineSettings;
+  readonly resolveAccount: ReturnType<typeof accountResolver>;
+  readonly adapters: Adapters;
+  /** Only with exemption approvers does the detector read CloudTrail: loaded then, so no other event pays for it. */
+  readonly tagEventsFor: Promise<(account: AccountContext) => TagEventsPort> | undefined;
+}
+
 /** Builds a handler around its dependencies; the exported `handler` uses the environment's. */
 export function createDetector(deps: DetectorDeps) {
   const { config, logger } = deps;
   const clock = deps.clock ?? monotonicClock();
-  const settings: EngineSettings = { ...config, importFindings: true };
-  const resolveAccount = accountResolver(process.env.AWS_REGION);
-  const { notifier, portsFor } = createAdapters(deps);
-  // Only with exemption approvers does the detector read CloudTrail: loaded then, so no other event pays for it.
-  const tagEventsFor =
-    config.exemptionApprovers.length === 0
-      ? undefined
-      : import('../adapters/tag-events.ts').then(({ tagEventsPorts }) =>
-          tagEventsPorts({ clock, sleep: deps.sleep ?? sleep }),
-        );
-  /** The roles whose sessions are KeyWarden itself in the target account: its own, or the member role there. */
-  const ownRolesIn = (target: AccountTarget): readonly string[] =>
-    target.via === 'member-role' && config.memberRoleName !== undefined
-      ? [
-          ...config.ownRoleArns,
-          memberRoleArn(target.account.partition, target.account.accountId, config.memberRoleName),
-        ]
-      : config.ownRoleArns;
-
+  const runtime: DetectorRuntime = {
+    config,
+    logger,
+    clock,
+    sleep: deps.sleep ?? sleep,
+    settings: { ...config, importFindings: true },
+    resolveAccount: accountResolver(process.env.AWS_REGION),
+    adapters: createAdapters(deps),
+    tagEventsFor:
+      config.exemptionApprovers.length === 0
+        ? undefined
+        : import('../adapters/tag-events.ts').then(({ tagEventsPorts }) =>
+            tagEventsPorts({ clock, sleep: deps.sleep ?? sleep }),
+          ),
+  };
   return async function handler(event: unknown, context?: LambdaContext): Promise<DetectorResult> {
     try {
-      const own = await resolveAccount(context);
-      // An event of another account is acted on only through a member role, and only for allowed accounts.
-      const parsed = routeKeyEvent(parseKeyEvent(event), own, config);
-      const skipped = parsed.kind === 'skip' ? parsed : outOfScopeTagChange(parsed, config.exemptTag);
-      if (skipped !== undefined || parsed.kind === 'skip') {
-        const { reason, detail, eventId } = skipped ?? (parsed as KeyEventSkip);
-        logger.info('skipped', { reason, detail, eventId });
-        return { status: 'skipped', reason, eventId };
-      }
-      const { account } = parsed.target;
-      // The invocation's remaining time bounds how long throttled Security Hub calls are retried.
-      const { iam, findings } = await portsFor(parsed.target, {
-        remainingTimeMs: context?.getRemainingTimeInMillis?.(),
-      });
-      const { trigger } = parsed;
-      let previousFinding: Awaited<ReturnType<typeof pendingIntentFor>>;
-      // KeyWarden's own UpdateAccessKey comes back as an event. Recognised by the caller's role (never the user
-      // agent, which any client can set), it needs work only when its outcome was never recorded.
-      if (trigger.eventName === 'UpdateAccessKey' && isOwnCall(trigger, ownRolesIn(parsed.target))) {
-        previousFinding = await pendingIntentFor(findings, account, parsed.userName, trigger.accessKeyId);
-        if (previousFinding === undefined) {
-          logger.info('skipped', {
-            reason: 'own-remediation',
-            detail: `KeyWarden's own UpdateAccessKey of ${trigger.accessKeyId ?? 'a key'}, already recorded`,
-            eventId: trigger.eventId,
-          });
-          return { status: 'skipped', reason: 'own-remediation', eventId: trigger.eventId };
-        }
-      }
-      const tagEvents = tagEventsFor === undefined ? undefined : (await tagEventsFor)(account);
-      const result = await checkUser(
-        { iam, findings, notifier, clock, sleep: deps.sleep ?? sleep, tagEvents },
-        // KeyWarden's own roles hand keys back too (a rolled-back deactivation): never a threat.
-        { ...settings, trustedKeyIssuers: [...config.trustedKeyIssuers, ...ownRolesIn(parsed.target)] },
-        account,
-        { userName: parsed.userName, trigger, expectation: parsed.expectation, previousFinding },
-      );
-      if (result.unconfirmed !== undefined) {
-        // Common for a key created and deleted at once (CI, attack simulations): reported as IAM shows it, logged,
-        // not retried (a retry would page for a state IAM will never show); later events and sweeps see what IAM settles on.
-        logger.warn('IAM never showed what the event reported; evaluated what IAM shows', {
-          userName: result.userName,
-          eventId: trigger.eventId,
-          expected: result.unconfirmed,
-        });
-      }
-      const summary = {
-        status: 'evaluated' as const,
-        userName: result.userName,
-        verdict: result.verdict,
-        action: result.action.kind,
-        findingId: result.findingId,
-        findingImported: result.written === 'imported',
-        ...(result.threatRaised?.Id ? { threatFindingId: result.threatRaised.Id } : {}),
-      };
-      logger.info('evaluated', {
-        ...summary,
-        accountId: account.accountId,
-        complianceStatus: result.finding?.Compliance?.Status,
-        eventId: trigger.eventId,
-        eventName: trigger.eventName,
-        ...(result.action.kind === 'deactivated'
-          ? { deactivatedAccessKeyIds: result.action.keys.map((key) => key.accessKeyId) }
-          : {}),
-        ...(result.action.kind === 'aborted' ? { abortReason: result.action.reason } : {}),
-        ...(result.threatFindings?.length
-          ? { threatFindingIds: result.threatFindings.map((finding) => finding.Id) }
-          : {}),
-      });
-      return summary;
+      return await handleKeyEvent(runtime, event, context);
     } catch (error) {
       // Rethrown so Lambda retries and, when retries run out, the event reaches the on-failure destination.
       logger.error('failed', { error: error as Error, requestId: context?.awsRequestId });
       throw error;
     }
   };
+}
+
+/** The roles whose sessions are KeyWarden itself in the target account: its own, or the member role there. */
+function ownRolesIn(config: Config, target: AccountTarget): readonly string[] {
+  return target.via === 'member-role' && config.memberRoleName !== undefined
+    ? [
+        ...config.ownRoleArns,
+        memberRoleArn(target.account.partition, target.account.accountId, config.memberRoleName),
+      ]
+    : config.ownRoleArns;
+}
+
+async function handleKeyEvent(
+  runtime: DetectorRuntime,
+  event: unknown,
+  context: LambdaContext | undefined,
+): Promise<DetectorResult> {
+  const { config, logger } = runtime;
+  const own = await runtime.resolveAccount(context);
+  // An event of another account is acted on only through a member role, and only for allowed accounts.
+  const parsed = routeKeyEvent(parseKeyEvent(event), own, config);
+  const skipped = parsed.kind === 'skip' ? parsed : outOfScopeTagChange(parsed, config.exemptTag);
+  if (skipped !== undefined || parsed.kind === 'skip') {
+    const { reason, detail, eventId } = skipped ?? (parsed as KeyEventSkip);
+    logger.info('skipped', { reason, detail, eventId });
+    return { status: 'skipped', reason, eventId };
+  }
+  const { account } = parsed.target;
+  // The invocation's remaining time bounds how long throttled Security Hub calls are retried.
+  const { iam, findings } = await runtime.adapters.portsFor(parsed.target, {
+    remainingTimeMs: context?.getRemainingTimeInMillis?.(),
+  });
+  const { trigger } = parsed;
+  let previousFinding: Awaited<ReturnType<typeof pendingIntentFor>>;
+  // KeyWarden's own UpdateAccessKey comes back as an event. Recognised by the caller's role (never the user
+  // agent, which any client can set), it needs work only when its outcome was never recorded.
+  if (trigger.eventName === 'UpdateAccessKey' && isOwnCall(trigger, ownRolesIn(config, parsed.target))) {
+    previousFinding = await pendingIntentFor(findings, account, parsed.userName, trigger.accessKeyId);
+    if (previousFinding === undefined) {
+      logger.info('skipped', {
+        reason: 'own-remediation',
+        detail: `KeyWarden's own UpdateAccessKey of ${trigger.accessKeyId ?? 'a key'}, already recorded`,
+        eventId: trigger.eventId,
+      });
+      return { status: 'skipped', reason: 'own-remediation', eventId: trigger.eventId };
+    }
+  }
+  const tagEvents = runtime.tagEventsFor === undefined ? undefined : (await runtime.tagEventsFor)(account);
+  const { notifier } = runtime.adapters;
+  const result = await checkUser(
+    { iam, findings, notifier, clock: runtime.clock, sleep: runtime.sleep, tagEvents },
+    // KeyWarden's own roles hand keys back too (a rolled-back deactivation): never a threat.
+    {
+      ...runtime.settings,
+      trustedKeyIssuers: [...config.trustedKeyIssuers, ...ownRolesIn(config, parsed.target)],
+    },
+    account,
+    { userName: parsed.userName, trigger, expectation: parsed.expectation, previousFinding },
+  );
+  return reportEvaluated(logger, account, trigger, result);
+}
+
+/** Logs what the check found and did, and returns it as the invocation's result. */
+function reportEvaluated(
+  logger: Logger,
+  account: AccountContext,
+  trigger: EventTrigger,
+  result: CheckResult,
+): DetectorResult {
+  if (result.unconfirmed !== undefined) {
+    // Common for a key created and deleted at once (CI, attack simulations): reported as IAM shows it, logged,
+    // not retried (a retry would page for a state IAM will never show); later events and sweeps see what IAM settles on.
+    logger.warn('IAM never showed what the event reported; evaluated what IAM shows', {
+      userName: result.userName,
+      eventId: trigger.eventId,
+      expected: result.unconfirmed,
+    });
+  }
+  const summary = {
+    status: 'evaluated' as const,
+    userName: result.userName,
+    verdict: result.verdict,
+    action: result.action.kind,
+    findingId: result.findingId,
+    findingImported: result.written === 'imported',
+    ...(result.threatRaised?.Id ? { threatFindingId: result.threatRaised.Id } : {}),
+  };
+  logger.info('evaluated', {
+    ...summary,
+    accountId: account.accountId,
+    complianceStatus: result.finding?.Compliance?.Status,
+    eventId: trigger.eventId,
+    eventName: trigger.eventName,
+    ...(result.action.kind === 'deactivated'
+      ? { deactivatedAccessKeyIds: result.action.keys.map((key) => key.accessKeyId) }
+      : {}),
+    ...(result.action.kind === 'aborted' ? { abortReason: result.action.reason } : {}),
+    ...(result.threatFindings?.length
+      ? { threatFindingIds: result.threatFindings.map((finding) => finding.Id) }
+      : {}),
+  });
+  return summary;
 }
 
 // Config is parsed once, at cold start: a bad value fails the init with a message naming it.

@@ -223,8 +223,33 @@ svg .v { text-anchor: middle; } svg .t { text-anchor: middle; } svg .y { text-an
 `;
 
 function summarySection(report: EvidenceReport): string {
-  const t = report.total;
-  const boxes = [
+  return `<section aria-labelledby="summary">
+<h2 id="summary">Summary</h2>
+<div class="figures">${summaryFigures(report.total)}</div>
+${table(
+  'Compliance per account (users from the IAM credential report; findings from Security Hub)',
+  [
+    'Account',
+    'Compliant now',
+    'Users',
+    'Compliant',
+    'Violating',
+    'Exempt',
+    'Open violations',
+    'Resolved in period',
+    'Open threats',
+    'Event coverage',
+  ],
+  summaryRows(report),
+  'No account.',
+)}
+${openPerDayChart(report.openPerDay)}
+</section>`;
+}
+
+/** The headline figures, one box each. */
+function summaryFigures(t: EvidenceReport['total']): string {
+  return [
     ['Users compliant now', `${percent(t.compliantShare)}`, `${t.compliant} of ${t.users}`],
     ['Open violations', String(t.openViolations), `${t.violating} users with 2 active keys now`],
     ['Exemptions', String(t.exemptions), `${t.exempt} exempt users now`],
@@ -243,6 +268,11 @@ function summarySection(report: EvidenceReport): string {
         `<div class="figure-box"><span>${e(label)}</span><strong>${e(value)}</strong><span>${e(note)}</span></div>`,
     )
     .join('\n');
+}
+
+/** One row per account, then the total. */
+function summaryRows(report: EvidenceReport): string[][] {
+  const t = report.total;
   const rows = report.accounts.map((a) => [
     accountName(a),
     a.status === 'read' ? e(percent(a.summary?.compliantShare ?? null)) : badge('unreadable'),
@@ -267,28 +297,7 @@ function summarySection(report: EvidenceReport): string {
     String(t.threatsOpen),
     `${t.accounts - t.accountsNotCovered} of ${t.accounts} covered`,
   ]);
-  return `<section aria-labelledby="summary">
-<h2 id="summary">Summary</h2>
-<div class="figures">${boxes}</div>
-${table(
-  'Compliance per account (users from the IAM credential report; findings from Security Hub)',
-  [
-    'Account',
-    'Compliant now',
-    'Users',
-    'Compliant',
-    'Violating',
-    'Exempt',
-    'Open violations',
-    'Resolved in period',
-    'Open threats',
-    'Event coverage',
-  ],
-  rows,
-  'No account.',
-)}
-${openPerDayChart(report.openPerDay)}
-</section>`;
+  return rows;
 }
 
 function coverageSection(report: EvidenceReport): string {

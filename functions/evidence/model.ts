@@ -396,27 +396,7 @@ function isOwnFinding(accountId: string, finding: Finding, generatorId: string):
 
 function accountEvidence(input: AccountInput, from: number): AccountEvidence {
   const base = { accountId: input.accountId, name: input.name ?? null, via: input.via };
-  if (input.read.kind === 'unreadable') {
-    return {
-      ...base,
-      status: 'unreadable',
-      error: input.read.message,
-      readAt: null,
-      iamSource: null,
-      iamGeneratedAt: null,
-      iamFallbackReason: null,
-      findingsRead: 0,
-      coverage: 'unreadable',
-      coverageDetail: `The account could not be read: ${input.read.message}`,
-      coverageCheckedAt: null,
-      summary: null,
-      users: [],
-      openViolations: [],
-      exemptions: [],
-      resolved: [],
-      threats: [],
-    };
-  }
+  if (input.read.kind === 'unreadable') return unreadableAccount(base, input.read.message);
   const { findings, users, iamGeneratedAt, readAt, iamSource } = input.read;
   const { accountId } = input;
   // The filters were applied server-side; they are checked again here (emulators ignore them).
@@ -425,61 +405,8 @@ function accountEvidence(input: AccountInput, from: number): AccountEvidence {
   const health = findings
     .filter((f) => isOwnFinding(accountId, f, TRAIL_HEALTH_GENERATOR_ID) && f.RecordState !== 'ARCHIVED')
     .sort((a, b) => time(b.UpdatedAt) - time(a.UpdatedAt))[0];
-
   const active = compliance.filter((f) => f.RecordState === 'ACTIVE');
-  const openViolations: OpenViolation[] = active
-    .filter((f) => statusOf(f) === 'FAILED')
-    .map((f) => ({
-      accountId,
-      ...userOf(f),
-      findingId: f.Id ?? '',
-      detectedAt: f.CreatedAt ?? null,
-      lastConfirmedAt: f.UpdatedAt ?? null,
-      reasonCode: reasonOf(f),
-      action: fieldOf(f, `${FIELD}/action`),
-      keyToKeep: fieldOf(f, `${FIELD}/keyToKeep`),
-      workflow: f.Workflow?.Status ?? null,
-      keys: keysOf(f),
-    }));
-  const exemptions: Exemption[] = active
-    .filter((f) => statusOf(f) === 'WARNING')
-    .map((f) => ({
-      accountId,
-      ...userOf(f),
-      findingId: f.Id ?? '',
-      reason: fieldOf(f, `${FIELD}/exemption`),
-      since: f.CreatedAt ?? null,
-      until: fieldOf(f, `${FIELD}/exemptUntil`),
-      setBy: fieldOf(f, `${FIELD}/exemptionSetBy`),
-      keys: keysOf(f),
-    }));
-  const resolved = compliance
-    .map((f) => resolvedViolationFrom(accountId, f))
-    .filter((r): r is ResolvedViolation => r !== undefined && time(r.resolvedAt) >= from);
-  const threats = threatFindings
-    .map((f) => threatFrom(accountId, f))
-    .filter(
-      (t): t is ThreatEvidence =>
-        t !== undefined && (t.state === 'open' || time(t.resolvedAt) >= from || !t.resolvedAt),
-    );
-
-  const byUser = new Map(active.map((f) => [userOf(f).userName.toLowerCase(), f]));
-  const rows: UserRow[] = users.map((user) => {
-    const finding = byUser.get(user.userName.toLowerCase());
-    const exempt = finding !== undefined && statusOf(finding) === 'WARNING';
-    const state: UserState = user.activeKeys <= 1 ? 'compliant' : exempt ? 'exempt' : 'violating';
-    return {
-      userName: user.userName,
-      userArn: user.arn,
-      activeKeys: user.activeKeys,
-      state,
-      findingId: finding?.Id ?? null,
-      findingStatus: finding === undefined ? null : statusOf(finding),
-      unreported: state === 'violating' && (finding === undefined || statusOf(finding) !== 'FAILED'),
-      exemptUntil: exempt ? fieldOf(finding, `${FIELD}/exemptUntil`) : null,
-    };
-  });
-
+  const rows = userRows(users, active);
   const coverage: Coverage =
     health === undefined ? 'not-checked' : (COVERAGE[statusOf(health)] ?? 'not-checked');
   return {
@@ -498,11 +425,95 @@ function accountEvidence(input: AccountInput, from: number): AccountEvidence {
     coverageCheckedAt: health?.UpdatedAt ?? null,
     summary: summarize(rows),
     users: rows,
-    openViolations,
-    exemptions,
-    resolved,
-    threats,
+    openViolations: openViolationsOf(accountId, active),
+    exemptions: exemptionsOf(accountId, active),
+    resolved: compliance
+      .map((f) => resolvedViolationFrom(accountId, f))
+      .filter((r): r is ResolvedViolation => r !== undefined && time(r.resolvedAt) >= from),
+    threats: threatFindings
+      .map((f) => threatFrom(accountId, f))
+      .filter(
+        (t): t is ThreatEvidence =>
+          t !== undefined && (t.state === 'open' || time(t.resolvedAt) >= from || !t.resolvedAt),
+      ),
   };
+}
+
+function unreadableAccount(
+  base: Pick<AccountEvidence, 'accountId' | 'name' | 'via'>,
+  message: string,
+): AccountEvidence {
+  return {
+    ...base,
+    status: 'unreadable',
+    error: message,
+    readAt: null,
+    iamSource: null,
+    iamGeneratedAt: null,
+    iamFallbackReason: null,
+    findingsRead: 0,
+    coverage: 'unreadable',
+    coverageDetail: `The account could not be read: ${message}`,
+    coverageCheckedAt: null,
+    summary: null,
+    users: [],
+    openViolations: [],
+    exemptions: [],
+    resolved: [],
+    threats: [],
+  };
+}
+
+function openViolationsOf(accountId: string, active: readonly Finding[]): OpenViolation[] {
+  return active
+    .filter((f) => statusOf(f) === 'FAILED')
+    .map((f) => ({
+      accountId,
+      ...userOf(f),
+      findingId: f.Id ?? '',
+      detectedAt: f.CreatedAt ?? null,
+      lastConfirmedAt: f.UpdatedAt ?? null,
+      reasonCode: reasonOf(f),
+      action: fieldOf(f, `${FIELD}/action`),
+      keyToKeep: fieldOf(f, `${FIELD}/keyToKeep`),
+      workflow: f.Workflow?.Status ?? null,
+      keys: keysOf(f),
+    }));
+}
+
+function exemptionsOf(accountId: string, active: readonly Finding[]): Exemption[] {
+  return active
+    .filter((f) => statusOf(f) === 'WARNING')
+    .map((f) => ({
+      accountId,
+      ...userOf(f),
+      findingId: f.Id ?? '',
+      reason: fieldOf(f, `${FIELD}/exemption`),
+      since: f.CreatedAt ?? null,
+      until: fieldOf(f, `${FIELD}/exemptUntil`),
+      setBy: fieldOf(f, `${FIELD}/exemptionSetBy`),
+      keys: keysOf(f),
+    }));
+}
+
+/** Each user IAM lists, with its state and whether its violation is reported (a FAILED finding). */
+function userRows(users: readonly IamUserState[], active: readonly Finding[]): UserRow[] {
+  const byUser = new Map(active.map((f) => [userOf(f).userName.toLowerCase(), f]));
+  return users.map((user) => {
+    const finding = byUser.get(user.userName.toLowerCase());
+    const exempt = finding !== undefined && statusOf(finding) === 'WARNING';
+    const state: UserState = user.activeKeys <= 1 ? 'compliant' : exempt ? 'exempt' : 'violating';
+    return {
+      userName: user.userName,
+      userArn: user.arn,
+      activeKeys: user.activeKeys,
+      state,
+      findingId: finding?.Id ?? null,
+      findingStatus: finding === undefined ? null : statusOf(finding),
+      unreported: state === 'violating' && (finding === undefined || statusOf(finding) !== 'FAILED'),
+      exemptUntil: exempt ? fieldOf(finding, `${FIELD}/exemptUntil`) : null,
+    };
+  });
 }
 
 const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);

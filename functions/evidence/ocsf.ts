@@ -67,6 +67,40 @@ function resourcesOf(finding: Finding): OcsfEvent[] {
   }));
 }
 
+/** Who reported the finding, and when it was logged. */
+function metadataOf(finding: Finding, context: OcsfContext): OcsfEvent {
+  return {
+    version: OCSF_VERSION,
+    profiles: ['cloud'],
+    uid: finding.Id,
+    product: {
+      name: finding.ProductName ?? 'KeyWarden',
+      vendor_name: finding.CompanyName ?? 'KeyWarden',
+      uid: finding.ProductArn,
+      version: context.version,
+    },
+    logged_time: context.loggedAt.getTime(),
+    original_time: finding.UpdatedAt,
+  };
+}
+
+/** The finding itself: ids, texts, times, and the rule that raised it. */
+function findingInfoOf(finding: Finding): OcsfEvent {
+  const updated = epoch(finding.UpdatedAt);
+  return {
+    uid: finding.Id,
+    title: finding.Title,
+    desc: finding.Description,
+    types: finding.Types,
+    created_time: epoch(finding.CreatedAt),
+    modified_time: updated,
+    first_seen_time: epoch(finding.FirstObservedAt ?? finding.CreatedAt),
+    last_seen_time: epoch(finding.LastObservedAt ?? finding.UpdatedAt),
+    product_uid: finding.ProductArn,
+    analytic: { uid: finding.GeneratorId, name: finding.GeneratorId, type_id: 1, type: 'Rule' },
+  };
+}
+
 /** The attributes both classes share, from the ASFF fields of the same meaning. */
 function common(finding: Finding, classUid: number, className: string, context: OcsfContext): OcsfEvent {
   const activity = activityOf(finding);
@@ -88,36 +122,13 @@ function common(finding: Finding, classUid: number, className: string, context: 
     status: status.name,
     time: updated,
     message: finding.Title,
-    metadata: {
-      version: OCSF_VERSION,
-      profiles: ['cloud'],
-      uid: finding.Id,
-      product: {
-        name: finding.ProductName ?? 'KeyWarden',
-        vendor_name: finding.CompanyName ?? 'KeyWarden',
-        uid: finding.ProductArn,
-        version: context.version,
-      },
-      logged_time: context.loggedAt.getTime(),
-      original_time: finding.UpdatedAt,
-    },
+    metadata: metadataOf(finding, context),
     cloud: {
       provider: 'AWS',
       region: finding.Region,
       account: { uid: finding.AwsAccountId, type_id: 10, type: 'AWS Account' },
     },
-    finding_info: {
-      uid: finding.Id,
-      title: finding.Title,
-      desc: finding.Description,
-      types: finding.Types,
-      created_time: epoch(finding.CreatedAt),
-      modified_time: updated,
-      first_seen_time: epoch(finding.FirstObservedAt ?? finding.CreatedAt),
-      last_seen_time: epoch(finding.LastObservedAt ?? finding.UpdatedAt),
-      product_uid: finding.ProductArn,
-      analytic: { uid: finding.GeneratorId, name: finding.GeneratorId, type_id: 1, type: 'Rule' },
-    },
+    finding_info: findingInfoOf(finding),
     resources: resourcesOf(finding),
     ...(finding.Remediation?.Recommendation
       ? {

@@ -13,12 +13,12 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { accountResolver } from '../adapters/account.ts';
 import { type AwsClients, createClients, errorCode } from '../adapters/clients.ts';
 import { type CloudTrailPort, cloudTrailClients, createCloudTrailPort } from '../adapters/cloudtrail.ts';
-import { createIamPort } from '../adapters/iam.ts';
+import { createIamPort, type IamPort } from '../adapters/iam.ts';
 import { createAccountClients } from '../adapters/member-accounts.ts';
-import { createNotifier } from '../adapters/notify.ts';
+import { createNotifier, type NotifierPort } from '../adapters/notify.ts';
 import { createFindingsPort, type FindingsPort } from '../adapters/securityhub.ts';
-import { tagEventsPorts } from '../adapters/tag-events.ts';
-import { routeAccount } from '../core/organization.ts';
+import { type TagEventsPort, tagEventsPorts } from '../adapters/tag-events.ts';
+import { type AccountTarget, routeAccount } from '../core/organization.ts';
 import type { AccountContext } from '../core/types.ts';
 import { isSqsEvent } from '../detector/queue.ts';
 import { monotonicClock, sleep as realSleep } from '../shared/clock.ts';
@@ -43,7 +43,7 @@ import {
   totalSummary,
 } from './accounts.ts';
 import { runSweep, SweepError, type SweepFailure, type SweepResult, type SweepSummary } from './engine.ts';
-import { createAccountIamPort } from './iam-account.ts';
+import { type AccountIamPort, createAccountIamPort } from './iam-account.ts';
 import { checkTrailHealth } from './trail-health.ts';
 
 export interface SweepHandlerDeps {
@@ -97,254 +97,308 @@ export function sourceFromEvent(event: unknown, fallback: SweepSource): SweepSou
   );
 }
 
-/** Builds a handler around its dependencies; the exported `handler` uses the environment's. */
-export function createSweepHandler(deps: SweepHandlerDeps) {
+/** What every invocation of one handler shares: its settings, ports and logger, built once at cold start. */
+interface SweepRuntime {
+  readonly config: Config;
+  readonly clients: AwsClients;
+  readonly logger: Logger;
+  readonly clock: () => Date;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly iam: IamPort;
+  readonly accountIam: AccountIamPort;
+  readonly notifier: NotifierPort | undefined;
+  readonly resolveAccount: ReturnType<typeof accountResolver>;
+  readonly cloudTrail: CloudTrailPort;
+  /** Only with exemption approvers does the sweep read who set exemption tags (one read per account sweep). */
+  readonly tagEventsFor: ((account: AccountContext) => TagEventsPort) | undefined;
+}
+
+function sweepRuntime(deps: SweepHandlerDeps): SweepRuntime {
   const { config, clients, logger } = deps;
-  // At cold start, like the configuration: an organization sweep that cannot tell its members.
-  requireSweepAccountSource(config);
   const clock = deps.clock ?? monotonicClock();
   const sleep = deps.sleep ?? realSleep;
-  const iam = createIamPort(clients.iam);
-  const accountIam = createAccountIamPort(clients.iam, { sleep });
-  const notifier = config.eventBusName ? createNotifier(clients.eventBridge, config.eventBusName) : undefined;
-  const resolveAccount = accountResolver(process.env.AWS_REGION);
   const cloudTrailClientFor = cloudTrailClients();
-  const cloudTrail = deps.cloudTrail ?? createCloudTrailPort(cloudTrailClientFor);
-  // Only with exemption approvers does the sweep read who set exemption tags (one read per account sweep).
-  const tagEventsFor =
-    config.exemptionApprovers.length === 0
-      ? undefined
-      : tagEventsPorts({ clock, sleep, clientFor: cloudTrailClientFor });
-
-  /** The blind-path check; its own failure is returned, so it stops nothing. */
-  const trailCheck = (findings: FindingsPort, account: AccountContext): Promise<SweepFailure | undefined> =>
-    checkTrailHealth({ cloudTrail, findings, clock }, account).then(
-      ({ health, finding }): SweepFailure | undefined => {
-        logger[health.status === 'covered' ? 'info' : 'warn']('trail health', {
-          status: health.status,
-          findingId: finding.Id,
-          compliance: finding.Compliance?.Status,
-        });
-        return undefined;
-      },
-      (error: unknown): SweepFailure => {
-        logger.error('trail health check failed', { code: errorCode(error), error: error as Error });
-        return { stage: 'trail-health', userName: undefined, error };
-      },
-    );
-
-  const logOutcomes = (result: SweepResult, accountId?: string): void => {
-    for (const { result: checked } of result.outcomes) {
-      if (checked.action.kind === 'deactivated') {
-        logger.info('deactivated', {
-          ...(accountId ? { accountId } : {}),
-          userName: checked.userName,
-          findingId: checked.findingId,
-          deactivatedAccessKeyIds: checked.action.keys.map((key) => key.accessKeyId),
-        });
-      }
-    }
+  return {
+    config,
+    clients,
+    logger,
+    clock,
+    sleep,
+    iam: createIamPort(clients.iam),
+    accountIam: createAccountIamPort(clients.iam, { sleep }),
+    notifier: config.eventBusName ? createNotifier(clients.eventBridge, config.eventBusName) : undefined,
+    resolveAccount: accountResolver(process.env.AWS_REGION),
+    cloudTrail: deps.cloudTrail ?? createCloudTrailPort(cloudTrailClientFor),
+    tagEventsFor:
+      config.exemptionApprovers.length === 0
+        ? undefined
+        : tagEventsPorts({ clock, sleep, clientFor: cloudTrailClientFor }),
   };
-  const logFailures = (failures: readonly SweepFailure[]): void => {
-    for (const failure of failures) {
-      logger.error('sweep step failed', {
-        ...(failure.accountId ? { accountId: failure.accountId } : {}),
-        stage: failure.stage,
-        userName: failure.userName,
-        code: errorCode(failure.error),
-        error: failure.error as Error,
-      });
-    }
-  };
+}
 
-  async function sweepOwnAccount(account: AccountContext, source: SweepSource): Promise<SweepHandlerResult> {
-    const findings = createFindingsPort(clients.securityHub, {
-      accountId: account.accountId,
-      partition: account.partition,
-      sleep,
-    });
-    // First, so a blind detector is reported even when the user sweep fails; its own failure stops nothing.
-    const trailFailure = await trailCheck(findings, account);
-    const result = await runSweep(
-      {
-        iam,
-        accountIam,
-        findings,
-        notifier,
-        clock,
-        sleep,
-        onWarning: (message, detail) => logger.warn(message, { ...detail }),
-        tagEvents: tagEventsFor?.(account),
-      },
-      { settings: { ...config, importFindings: true }, source, origin: 'schedule' },
-      account,
-    );
-    logOutcomes(result);
-    logFailures(result.failures);
-    const summary: SweepHandlerResult = {
-      source: result.source,
-      reportGeneratedAt: result.reportGeneratedAt?.toISOString(),
-      ...result.summary,
-    };
-    logger.info('swept', {
-      ...summary,
-      failures: result.failures.length,
-      fallbackReason: result.fallbackReason,
-    });
-    // A partial failure is a failure: rethrown so Lambda retries and then the on-failure destination gets it.
-    const failures = trailFailure ? [...result.failures, trailFailure] : result.failures;
-    if (failures.length > 0) throw new SweepError(failures, result.summary);
-    return summary;
-  }
-
-  /** Sweeps the accounts, each through its own ports; throws a SweepError naming the accounts that failed. */
-  async function sweepSeveral(
-    targets: ReturnType<typeof sweepTargets>,
-    source: SweepSource,
-    accountConcurrency: number,
-  ): Promise<SweepHandlerResult> {
-    // One set of member sessions per invocation: each account's session is assumed once and serves its whole
-    // sweep, and a warm function that sweeps many accounts over time keeps none of them.
-    const accountClients = createAccountClients({
-      own: clients,
-      memberRoleName: config.memberRoleName,
-      sessionName: MEMBER_SESSION_NAMES.sweep,
-    });
-    const sweeps = await sweepAccounts(
-      {
-        portsFor: sweepPortsFrom(accountClients, { sleep }),
-        notifier,
-        clock,
-        sleep,
-        // The member role grants no CloudTrail read: the trail check runs in the function's own account.
-        beforeOwnAccount: (target, ports) => trailCheck(ports.findings, target.account),
-        onWarning: (message, detail) => logger.warn(message, { ...detail }),
-      },
-      targets,
-      { settings: { ...config, importFindings: true }, source, origin: 'schedule', accountConcurrency },
-    );
-    const accounts = sweeps.map((sweep): AccountSummary => {
-      const { accountId } = sweep.target.account;
-      if (sweep.status === 'failed') {
-        return {
-          accountId,
-          status: 'failed',
-          reportGeneratedAt: undefined,
-          failures: 1,
-          ...totalSummary([]),
-        };
-      }
-      logOutcomes(sweep.result, accountId);
-      return {
-        accountId,
-        status: 'swept',
-        reportGeneratedAt: sweep.result.reportGeneratedAt?.toISOString(),
-        failures: sweep.failures.length,
-        ...sweep.result.summary,
-      };
-    });
-    logFailures(sweeps.flatMap((sweep) => sweep.failures));
-    for (const account of accounts) logger.info('swept account', { source, ...account });
-    const summary: SweepHandlerResult = {
-      source,
-      reportGeneratedAt: accounts.length === 1 ? accounts[0]?.reportGeneratedAt : undefined,
-      ...totalSummary(sweeps),
-      accounts,
-    };
-    logger.info('swept', { ...summary, accounts: accounts.length });
-    const error = sweepErrorOf(sweeps);
-    if (error !== undefined) throw error;
-    return summary;
-  }
-
-  /** The organization's member accounts: the allow-list, else Organizations through the reader role. */
-  async function memberAccountIds(): Promise<readonly string[]> {
-    // The allow-list wins: it is also what the detector acts on.
-    if (config.memberAccountIds !== undefined) return config.memberAccountIds;
-    const { organizationRoleArn } = config;
-    // requireSweepAccountSource refused this configuration at cold start.
-    if (organizationRoleArn === undefined) return [];
-    const { listOrganizationAccounts } = await import('../adapters/organization-reader.ts');
-    const accounts = await listOrganizationAccounts({
-      roleArn: organizationRoleArn,
-      sessionName: MEMBER_SESSION_NAMES.sweep,
-      region: process.env.AWS_REGION,
-    });
-    return accounts.map((account) => account.accountId);
-  }
-
-  /** Queues one message per account, 10 per SendMessageBatch; a refused message fails the invocation. */
-  async function queueAccounts(queueUrl: string, accountIds: readonly string[], source: SweepSource) {
-    const [{ SQSClient }, { createAccountQueuePort }, { CLIENT_SETTINGS }] = await Promise.all([
-      import('@aws-sdk/client-sqs'),
-      import('../adapters/account-queue.ts'),
-      import('../adapters/clients.ts'),
-    ]);
-    const port = createAccountQueuePort(new SQSClient({ ...CLIENT_SETTINGS }), queueUrl);
-    await port.send(
-      accountIds.map((accountId) => ({
-        accountId,
-        body: encodeAccountMessage({ accountId, sweepSource: source }),
-      })),
-    );
-  }
-
-  /**
-   * The queue's messages, one account each. The mapping's batch size is 1; a larger batch is swept message by
-   * message and fails as a whole when any account fails (sweeping an account again is harmless).
-   */
-  async function consume(event: SQSEvent, context: LambdaContext | undefined): Promise<SweepHandlerResult> {
-    if (config.memberRoleName === undefined) {
-      throw new InvalidEventError(
-        'an SQS batch reached the sweep, which has no account queue without MEMBER_ROLE_NAME',
-      );
-    }
-    const own = await resolveAccount(context);
-    const messages = event.Records.map((record) => parseAccountMessage(record.body));
-    const results: SweepHandlerResult[] = [];
-    let firstError: unknown;
-    for (const { accountId, sweepSource } of messages) {
-      const route = routeAccount(accountId, own, config);
-      if (route.kind === 'skip') throw new InvalidEventError(`sweep queue message refused: ${route.detail}`);
-      try {
-        results.push(await sweepSeveral([route.target], sweepSource, 1));
-      } catch (error) {
-        firstError ??= error;
-      }
-    }
-    if (firstError !== undefined) throw firstError;
-    if (results.length === 1) return results[0] as SweepHandlerResult;
-    return {
-      source: messages[0]?.sweepSource ?? config.sweepSource,
-      reportGeneratedAt: undefined,
-      ...addSummaries(results),
-      accounts: results.flatMap((result) => result.accounts ?? []),
-    };
-  }
-
+/** Builds a handler around its dependencies; the exported `handler` uses the environment's. */
+export function createSweepHandler(deps: SweepHandlerDeps) {
+  // At cold start, like the configuration: an organization sweep that cannot tell its members.
+  requireSweepAccountSource(deps.config);
+  const runtime = sweepRuntime(deps);
   return async function handler(
     event: unknown,
     context?: LambdaContext,
   ): Promise<SweepHandlerResult | SweepPlanResult> {
     try {
-      if (isSqsEvent(event)) return await consume(event, context);
-      const source = sourceFromEvent(event, config.sweepSource);
-      const account = await resolveAccount(context);
-      if (config.memberRoleName === undefined) return await sweepOwnAccount(account, source);
-      const targets = sweepTargets(account, await memberAccountIds());
-      if (config.sweepQueueUrl === undefined) {
-        return await sweepSeveral(targets, source, IN_PROCESS_ACCOUNT_CONCURRENCY);
-      }
-      const accountIds = targets.map((target) => target.account.accountId);
-      await queueAccounts(config.sweepQueueUrl, accountIds, source);
-      logger.info('queued accounts', { source, accountsQueued: accountIds.length });
-      return { source, accountsQueued: accountIds.length };
+      if (isSqsEvent(event)) return await consume(runtime, event, context);
+      return await sweepOnSchedule(runtime, event, context);
     } catch (error) {
       if (!(error instanceof SweepError)) {
-        logger.error('sweep failed', { error: error as Error, requestId: context?.awsRequestId });
+        runtime.logger.error('sweep failed', { error: error as Error, requestId: context?.awsRequestId });
       }
       throw error;
     }
+  };
+}
+
+/** The schedule: its own account alone, or the organization's accounts, swept here or queued one by one. */
+async function sweepOnSchedule(
+  runtime: SweepRuntime,
+  event: unknown,
+  context: LambdaContext | undefined,
+): Promise<SweepHandlerResult | SweepPlanResult> {
+  const { config, logger } = runtime;
+  const source = sourceFromEvent(event, config.sweepSource);
+  const account = await runtime.resolveAccount(context);
+  if (config.memberRoleName === undefined) return await sweepOwnAccount(runtime, account, source);
+  const targets = sweepTargets(account, await memberAccountIds(config));
+  if (config.sweepQueueUrl === undefined) {
+    return await sweepSeveral(runtime, targets, source, IN_PROCESS_ACCOUNT_CONCURRENCY);
+  }
+  const accountIds = targets.map((target) => target.account.accountId);
+  await queueAccounts(config.sweepQueueUrl, accountIds, source);
+  logger.info('queued accounts', { source, accountsQueued: accountIds.length });
+  return { source, accountsQueued: accountIds.length };
+}
+
+/** The blind-path check; its own failure is returned, so it stops nothing. */
+function trailCheck(
+  runtime: SweepRuntime,
+  findings: FindingsPort,
+  account: AccountContext,
+): Promise<SweepFailure | undefined> {
+  const { cloudTrail, clock, logger } = runtime;
+  return checkTrailHealth({ cloudTrail, findings, clock }, account).then(
+    ({ health, finding }): SweepFailure | undefined => {
+      logger[health.status === 'covered' ? 'info' : 'warn']('trail health', {
+        status: health.status,
+        findingId: finding.Id,
+        compliance: finding.Compliance?.Status,
+      });
+      return undefined;
+    },
+    (error: unknown): SweepFailure => {
+      logger.error('trail health check failed', { code: errorCode(error), error: error as Error });
+      return { stage: 'trail-health', userName: undefined, error };
+    },
+  );
+}
+
+function logOutcomes(logger: Logger, result: SweepResult, accountId?: string): void {
+  for (const { result: checked } of result.outcomes) {
+    if (checked.action.kind === 'deactivated') {
+      logger.info('deactivated', {
+        ...(accountId ? { accountId } : {}),
+        userName: checked.userName,
+        findingId: checked.findingId,
+        deactivatedAccessKeyIds: checked.action.keys.map((key) => key.accessKeyId),
+      });
+    }
+  }
+}
+
+function logFailures(logger: Logger, failures: readonly SweepFailure[]): void {
+  for (const failure of failures) {
+    logger.error('sweep step failed', {
+      ...(failure.accountId ? { accountId: failure.accountId } : {}),
+      stage: failure.stage,
+      userName: failure.userName,
+      code: errorCode(failure.error),
+      error: failure.error as Error,
+    });
+  }
+}
+
+async function sweepOwnAccount(
+  runtime: SweepRuntime,
+  account: AccountContext,
+  source: SweepSource,
+): Promise<SweepHandlerResult> {
+  const { config, logger, sleep } = runtime;
+  const findings = createFindingsPort(runtime.clients.securityHub, {
+    accountId: account.accountId,
+    partition: account.partition,
+    sleep,
+  });
+  // First, so a blind detector is reported even when the user sweep fails; its own failure stops nothing.
+  const trailFailure = await trailCheck(runtime, findings, account);
+  const result = await runSweep(
+    {
+      iam: runtime.iam,
+      accountIam: runtime.accountIam,
+      findings,
+      notifier: runtime.notifier,
+      clock: runtime.clock,
+      sleep,
+      onWarning: (message, detail) => logger.warn(message, { ...detail }),
+      tagEvents: runtime.tagEventsFor?.(account),
+    },
+    { settings: { ...config, importFindings: true }, source, origin: 'schedule' },
+    account,
+  );
+  logOutcomes(logger, result);
+  logFailures(logger, result.failures);
+  const summary: SweepHandlerResult = {
+    source: result.source,
+    reportGeneratedAt: result.reportGeneratedAt?.toISOString(),
+    ...result.summary,
+  };
+  logger.info('swept', {
+    ...summary,
+    failures: result.failures.length,
+    fallbackReason: result.fallbackReason,
+  });
+  // A partial failure is a failure: rethrown so Lambda retries and then the on-failure destination gets it.
+  const failures = trailFailure ? [...result.failures, trailFailure] : result.failures;
+  if (failures.length > 0) throw new SweepError(failures, result.summary);
+  return summary;
+}
+
+/** Sweeps the accounts, each through its own ports; throws a SweepError naming the accounts that failed. */
+async function sweepSeveral(
+  runtime: SweepRuntime,
+  targets: readonly AccountTarget[],
+  source: SweepSource,
+  accountConcurrency: number,
+): Promise<SweepHandlerResult> {
+  const { config, logger, sleep } = runtime;
+  // One set of member sessions per invocation: each account's session is assumed once and serves its whole
+  // sweep, and a warm function that sweeps many accounts over time keeps none of them.
+  const accountClients = createAccountClients({
+    own: runtime.clients,
+    memberRoleName: config.memberRoleName,
+    sessionName: MEMBER_SESSION_NAMES.sweep,
+  });
+  const sweeps = await sweepAccounts(
+    {
+      portsFor: sweepPortsFrom(accountClients, { sleep }),
+      notifier: runtime.notifier,
+      clock: runtime.clock,
+      sleep,
+      // The member role grants no CloudTrail read: the trail check runs in the function's own account.
+      beforeOwnAccount: (target, ports) => trailCheck(runtime, ports.findings, target.account),
+      onWarning: (message, detail) => logger.warn(message, { ...detail }),
+    },
+    targets,
+    { settings: { ...config, importFindings: true }, source, origin: 'schedule', accountConcurrency },
+  );
+  const accounts = sweeps.map((sweep) => accountSummaryOf(logger, sweep));
+  logFailures(
+    logger,
+    sweeps.flatMap((sweep) => sweep.failures),
+  );
+  for (const account of accounts) logger.info('swept account', { source, ...account });
+  const summary: SweepHandlerResult = {
+    source,
+    reportGeneratedAt: accounts.length === 1 ? accounts[0]?.reportGeneratedAt : undefined,
+    ...totalSummary(sweeps),
+    accounts,
+  };
+  logger.info('swept', { ...summary, accounts: accounts.length });
+  const error = sweepErrorOf(sweeps);
+  if (error !== undefined) throw error;
+  return summary;
+}
+
+/** One account's line of the summary; a swept account's deactivations are logged on the way. */
+function accountSummaryOf(logger: Logger, sweep: AccountSweep): AccountSummary {
+  const { accountId } = sweep.target.account;
+  if (sweep.status === 'failed') {
+    return { accountId, status: 'failed', reportGeneratedAt: undefined, failures: 1, ...totalSummary([]) };
+  }
+  logOutcomes(logger, sweep.result, accountId);
+  return {
+    accountId,
+    status: 'swept',
+    reportGeneratedAt: sweep.result.reportGeneratedAt?.toISOString(),
+    failures: sweep.failures.length,
+    ...sweep.result.summary,
+  };
+}
+
+/** The organization's member accounts: the allow-list, else Organizations through the reader role. */
+async function memberAccountIds(config: Config): Promise<readonly string[]> {
+  // The allow-list wins: it is also what the detector acts on.
+  if (config.memberAccountIds !== undefined) return config.memberAccountIds;
+  const { organizationRoleArn } = config;
+  // requireSweepAccountSource refused this configuration at cold start.
+  if (organizationRoleArn === undefined) return [];
+  const { listOrganizationAccounts } = await import('../adapters/organization-reader.ts');
+  const accounts = await listOrganizationAccounts({
+    roleArn: organizationRoleArn,
+    sessionName: MEMBER_SESSION_NAMES.sweep,
+    region: process.env.AWS_REGION,
+  });
+  return accounts.map((account) => account.accountId);
+}
+
+/** Queues one message per account, 10 per SendMessageBatch; a refused message fails the invocation. */
+async function queueAccounts(queueUrl: string, accountIds: readonly string[], source: SweepSource) {
+  const [{ SQSClient }, { createAccountQueuePort }, { CLIENT_SETTINGS }] = await Promise.all([
+    import('@aws-sdk/client-sqs'),
+    import('../adapters/account-queue.ts'),
+    import('../adapters/clients.ts'),
+  ]);
+  const port = createAccountQueuePort(new SQSClient({ ...CLIENT_SETTINGS }), queueUrl);
+  await port.send(
+    accountIds.map((accountId) => ({
+      accountId,
+      body: encodeAccountMessage({ accountId, sweepSource: source }),
+    })),
+  );
+}
+
+/**
+ * The queue's messages, one account each. The mapping's batch size is 1; a larger batch is swept message by
+ * message and fails as a whole when any account fails (sweeping an account again is harmless).
+ */
+async function consume(
+  runtime: SweepRuntime,
+  event: SQSEvent,
+  context: LambdaContext | undefined,
+): Promise<SweepHandlerResult> {
+  const { config } = runtime;
+  if (config.memberRoleName === undefined) {
+    throw new InvalidEventError(
+      'an SQS batch reached the sweep, which has no account queue without MEMBER_ROLE_NAME',
+    );
+  }
+  const own = await runtime.resolveAccount(context);
+  const messages = event.Records.map((record) => parseAccountMessage(record.body));
+  const results: SweepHandlerResult[] = [];
+  let firstError: unknown;
+  for (const { accountId, sweepSource } of messages) {
+    const route = routeAccount(accountId, own, config);
+    if (route.kind === 'skip') throw new InvalidEventError(`sweep queue message refused: ${route.detail}`);
+    try {
+      results.push(await sweepSeveral(runtime, [route.target], sweepSource, 1));
+    } catch (error) {
+      firstError ??= error;
+    }
+  }
+  if (firstError !== undefined) throw firstError;
+  if (results.length === 1) return results[0] as SweepHandlerResult;
+  return {
+    source: messages[0]?.sweepSource ?? config.sweepSource,
+    reportGeneratedAt: undefined,
+    ...addSummaries(results),
+    accounts: results.flatMap((result) => result.accounts ?? []),
   };
 }
 

@@ -57,29 +57,6 @@ function wrap(operation: string, error: unknown): AwsCallError {
 export function createAccountIamPort(client: IAMClient, options: AccountIamOptions): AccountIamPort {
   const now = options.now ?? Date.now;
   const timeoutMs = options.reportTimeoutMs ?? DEFAULT_REPORT_TIMEOUT_MS;
-
-  async function generate(): Promise<string> {
-    try {
-      const output = await client.send(new GenerateCredentialReportCommand({}));
-      return output.State ?? 'UNKNOWN';
-    } catch (error) {
-      throw wrap('GenerateCredentialReport', error);
-    }
-  }
-
-  /** The report, or undefined while IAM is still writing it (or must write it again). */
-  async function fetch(): Promise<FetchedReport | undefined> {
-    try {
-      const output = await client.send(new GetCredentialReportCommand({}));
-      return { csv: decodeReportContent(output.Content), generatedAt: output.GeneratedTime };
-    } catch (error) {
-      const code = errorCode(error);
-      if (NOT_READY.has(code) || MUST_REGENERATE.has(code)) return undefined;
-      if (error instanceof CredentialReportError) throw error;
-      throw wrap('GetCredentialReport', error);
-    }
-  }
-
   return {
     async credentialReport() {
       const deadline = now() + timeoutMs;
@@ -87,8 +64,8 @@ export function createAccountIamPort(client: IAMClient, options: AccountIamOptio
       for (;;) {
         // GenerateCredentialReport is cheap to repeat: it reports STARTED or INPROGRESS while IAM writes the
         // report and COMPLETE once one under 4 hours old exists, and it restarts an expired one.
-        if ((await generate()) === 'COMPLETE') {
-          const report = await fetch();
+        if ((await generate(client)) === 'COMPLETE') {
+          const report = await fetchReport(client);
           if (report !== undefined) return report;
         }
         if (now() + wait > deadline) {
@@ -100,26 +77,49 @@ export function createAccountIamPort(client: IAMClient, options: AccountIamOptio
         wait = Math.min(wait * 2, MAX_POLL_MS);
       }
     },
-
-    async listUsers() {
-      const users: ListedUser[] = [];
-      let marker: string | undefined;
-      try {
-        do {
-          const page: ListUsersCommandOutput = await client.send(
-            new ListUsersCommand({ Marker: marker, MaxItems: 1000 }),
-          );
-          for (const user of page.Users ?? []) {
-            if (user.UserName !== undefined && user.Arn !== undefined) {
-              users.push({ userName: user.UserName, arn: user.Arn });
-            }
-          }
-          marker = page.IsTruncated ? page.Marker : undefined;
-        } while (marker !== undefined);
-      } catch (error) {
-        throw wrap('ListUsers', error);
-      }
-      return users;
-    },
+    listUsers: () => listUsers(client),
   };
+}
+
+async function generate(client: IAMClient): Promise<string> {
+  try {
+    const output = await client.send(new GenerateCredentialReportCommand({}));
+    return output.State ?? 'UNKNOWN';
+  } catch (error) {
+    throw wrap('GenerateCredentialReport', error);
+  }
+}
+
+/** The report, or undefined while IAM is still writing it (or must write it again). */
+async function fetchReport(client: IAMClient): Promise<FetchedReport | undefined> {
+  try {
+    const output = await client.send(new GetCredentialReportCommand({}));
+    return { csv: decodeReportContent(output.Content), generatedAt: output.GeneratedTime };
+  } catch (error) {
+    const code = errorCode(error);
+    if (NOT_READY.has(code) || MUST_REGENERATE.has(code)) return undefined;
+    if (error instanceof CredentialReportError) throw error;
+    throw wrap('GetCredentialReport', error);
+  }
+}
+
+async function listUsers(client: IAMClient): Promise<ListedUser[]> {
+  const users: ListedUser[] = [];
+  let marker: string | undefined;
+  try {
+    do {
+      const page: ListUsersCommandOutput = await client.send(
+        new ListUsersCommand({ Marker: marker, MaxItems: 1000 }),
+      );
+      for (const user of page.Users ?? []) {
+        if (user.UserName !== undefined && user.Arn !== undefined) {
+          users.push({ userName: user.UserName, arn: user.Arn });
+        }
+      }
+      marker = page.IsTruncated ? page.Marker : undefined;
+    } while (marker !== undefined);
+  } catch (error) {
+    throw wrap('ListUsers', error);
+  }
+  return users;
 }

@@ -7,7 +7,7 @@ import {
   renderAccountsJson,
   renderAccountsTable,
 } from '../../functions/cli/accounts-report.ts';
-import type { MemberScan } from '../../functions/cli/args.ts';
+import type { MemberScan } from '../../functions/cli/members.ts';
 import { buildScanReport } from '../../functions/cli/report.ts';
 import type { AccountTarget } from '../../functions/core/organization.ts';
 import { runSweep } from '../../functions/sweep/engine.ts';

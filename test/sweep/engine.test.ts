@@ -7,15 +7,14 @@ import {
   threatRecordFromEvent,
 } from '../../functions/core/threat-finding.ts';
 import type { AccessKey } from '../../functions/core/types.ts';
+import { runSweep, type SweepOptions } from '../../functions/sweep/engine.ts';
 import {
   isOpenFinding,
   isResolvedFinding,
   openFindingFilters,
   resolvedFindingFilters,
-  runSweep,
-  type SweepOptions,
   userNameOf,
-} from '../../functions/sweep/engine.ts';
+} from '../../functions/sweep/stored-findings.ts';
 import { EVENT_TRIGGER } from '../core/builders.ts';
 import { expectValidAsff } from '../support/asff-matchers.ts';
 import { ACCOUNT, FakeAccount, SETTINGS } from './fakes.ts';
