@@ -13,7 +13,9 @@ export type Outcome =
   | 'Violation Resolved'
   | 'Key Minted By Another Principal'
   | 'Deactivation Rolled Back'
-  | 'Deactivated Key Reactivated';
+  | 'Deactivated Key Reactivated'
+  /** Every active key is in use, so none is switched off until the rotation is finished. */
+  | 'Keys In Use';
 
 export interface Notification {
   readonly outcome: Outcome;
@@ -62,6 +64,24 @@ export function complianceNotification(change: ComplianceChange): Notification |
     return {
       outcome: 'Deactivated Key Reactivated',
       detail: { ...base, reactivatedAccessKeyIds: ids(outcome.keys), reactivatedBy: outcome.by },
+    };
+  }
+  if (evaluation.verdict === 'violation' && action.kind === 'in-use' && action.scope === 'all') {
+    return {
+      outcome: 'Keys In Use',
+      detail: {
+        ...base,
+        dryRun: action.dryRun,
+        inUseHours: action.hours,
+        keysInUse: action.uses.map(({ key }) => ({
+          accessKeyId: key.accessKeyId,
+          lastUsedDate: key.lastUsed?.date?.toISOString() ?? null,
+          lastUsedService: key.lastUsed?.serviceName ?? null,
+          lastUsedRegion: key.lastUsed?.region ?? null,
+        })),
+        keyToKeep: evaluation.keyToKeep.accessKeyId,
+        firstIdleAt: action.lookAgainAt.toISOString(),
+      },
     };
   }
   if (evaluation.verdict === 'violation') {
