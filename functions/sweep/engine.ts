@@ -590,8 +590,11 @@ export async function runSweep(
     );
 
   const toCheck = [...candidates.values()];
-  // Hints from a report up to 4 hours old are fine for the finding's text, not for choosing the key to keep.
-  const useHints = settings.keepKey !== 'last-used';
+  // Hints from a report up to 4 hours old are fine for the finding's text, not for choosing the key to keep, nor
+  // for proving a key idle before switching it off (it may have been used since the report).
+  const useHints =
+    settings.keepKey !== 'last-used' &&
+    !(settings.remediationMode !== 'off' && (settings.inUseHours ?? 0) > 0);
   const failures = [...listing.failures];
   let done = 0;
   let failedChecks = 0;
