@@ -67,6 +67,11 @@ export function complianceNotification(change: ComplianceChange): Notification |
     };
   }
   if (evaluation.verdict === 'violation' && action.kind === 'in-use' && action.scope === 'all') {
+    // Said once: a stored finding that already says so (a sweep's re-check) is not news.
+    const said = previous?.Compliance?.StatusReasons?.some(
+      (reason) => reason.ReasonCode === 'BOTH_KEYS_IN_USE',
+    );
+    if (said === true) return undefined;
     return {
       outcome: 'Keys In Use',
       detail: {

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { type Decision, type DecisionSettings, decide } from '../../functions/core/decide.ts';
 import { inUseUntil, keysInUse } from '../../functions/core/evaluate.ts';
+import type { Finding } from '../../functions/core/finding.ts';
 import type { AccessKey, EventTrigger, UserSnapshot } from '../../functions/core/types.ts';
 import type { KeepKeyStrategy, RemediationMode } from '../../functions/shared/constants.ts';
 import { expectValidAsff } from '../support/asff-matchers.ts';
@@ -51,6 +52,7 @@ function run(
     inUseHours?: number;
     graceHours?: number;
     by?: 'self' | 'another';
+    previous?: Finding;
   },
 ): Decision {
   return decide({
@@ -62,7 +64,11 @@ function run(
       inUseHours: options.inUseHours ?? 24,
       rotationGraceHours: options.graceHours ?? 0,
     },
-    request: { userName: 'alice', trigger: createdBy(options.by ?? 'self') },
+    request: {
+      userName: 'alice',
+      trigger: createdBy(options.by ?? 'self'),
+      ...(options.previous ? { previousFinding: options.previous } : {}),
+    },
     reads: {
       snapshot: user,
       readAt: NOW,
@@ -324,6 +330,33 @@ describe('in-use protection: what the finding says', () => {
       ],
       firstIdleAt: new Date(NOW.getTime() + 22 * 3_600_000).toISOString(),
     });
+  });
+});
+
+describe('the Keys In Use notification', () => {
+  const both = snapshot([oldKey(2), newKey(1)]);
+  const findingOf = (decision: Decision): Finding => {
+    if (decision.kind !== 'record' || decision.effects.finding === undefined) throw new Error('no finding');
+    return decision.effects.finding;
+  };
+  const outcomes = (decision: Decision) =>
+    decision.kind === 'record' ? decision.effects.notifications.map((n) => n.outcome) : [];
+
+  it.each([
+    { case: 'no stored finding', previous: () => undefined, notified: ['Keys In Use'] },
+    {
+      case: 'a stored finding that says KEY_IN_USE only',
+      previous: () => findingOf(run(snapshot([oldKey(2), newKey()]), {})),
+      notified: ['Keys In Use'],
+    },
+    {
+      case: 'a stored finding that already says BOTH_KEYS_IN_USE (not news)',
+      previous: () => findingOf(run(both, {})),
+      notified: [],
+    },
+  ])('$case', ({ previous, notified }) => {
+    const stored = previous();
+    expect(outcomes(run(both, stored ? { previous: stored } : {}))).toEqual(notified);
   });
 });
 
