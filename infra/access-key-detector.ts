@@ -25,6 +25,7 @@ import {
   KEEP_KEY_STRATEGIES,
   type KeepKeyStrategy,
   MAX_EXEMPTION_DAYS_LIMIT,
+  MAX_IN_USE_HOURS,
   MAX_ROTATION_GRACE_HOURS,
   MAX_TRUSTED_KEY_ISSUERS,
   METRIC_NAMES,
@@ -145,6 +146,13 @@ export interface AccessKeyDetectorProps {
    * @default 0
    */
   readonly rotationGraceHours?: number;
+  /**
+   * Hours a key's last use (GetAccessKeyLastUsed) keeps it from being switched off: a key used within them is in use,
+   * and remediation leaves it on (`KEY_IN_USE`, `BOTH_KEYS_IN_USE`) until it has been idle that long, except a key
+   * another principal made usable under `keepKey: 'auto'`. A whole number from 0 (no such protection) to 2160.
+   * @default 24
+   */
+  readonly inUseHours?: number;
   /**
    * ARN patterns of the principals that hand out access keys legitimately, such as a provisioning or CI role:
    * `arn:aws:iam::123456789012:role/provisioning`, `arn:aws:sts::123456789012:assumed-role/ci-deployer/*`. Matched
@@ -336,6 +344,8 @@ export class AccessKeyDetector extends Construct {
       [ENV.exemptTag]: settings.exemptTag,
       [ENV.rotationGraceHours]: String(settings.rotationGraceHours),
       NODE_OPTIONS: '--enable-source-maps',
+      // Unset: the functions' default (24).
+      ...(settings.inUseHours !== undefined ? { [ENV.inUseHours]: String(settings.inUseHours) } : {}),
       ...(settings.exemptionApprovers.length > 0
         ? { [ENV.exemptionApprovers]: settings.exemptionApprovers.join(',') }
         : {}),
@@ -697,6 +707,7 @@ interface Settings {
   readonly keepKey: KeepKeyStrategy;
   readonly exemptTag: string;
   readonly rotationGraceHours: number;
+  readonly inUseHours: number | undefined;
   readonly logRetention: logs.RetentionDays;
   readonly createTrail: boolean;
   readonly sweepSchedule: events.Schedule;
@@ -743,6 +754,18 @@ function resolveSettings(props: AccessKeyDetectorProps): Settings {
     // The same rule as ROTATION_GRACE_HOURS at cold start, so what synthesizes also starts.
     throw new SettingError(
       `rotationGraceHours ${rotationGraceHours} is not allowed; use ${wholeNumberRange(0, MAX_ROTATION_GRACE_HOURS)} (hours)`,
+    );
+  }
+
+  const inUseHours = props.inUseHours;
+  if (
+    inUseHours !== undefined &&
+    !Token.isUnresolved(inUseHours) &&
+    !(Number.isInteger(inUseHours) && inUseHours >= 0 && inUseHours <= MAX_IN_USE_HOURS)
+  ) {
+    // The same rule as IN_USE_HOURS at cold start, so what synthesizes also starts.
+    throw new SettingError(
+      `inUseHours ${inUseHours} is not allowed; use ${wholeNumberRange(0, MAX_IN_USE_HOURS)} (hours)`,
     );
   }
 
@@ -795,6 +818,7 @@ function resolveSettings(props: AccessKeyDetectorProps): Settings {
     keepKey,
     exemptTag,
     rotationGraceHours,
+    inUseHours,
     logRetention,
     createTrail: props.createTrail ?? false,
     sweepSchedule,

@@ -36,6 +36,8 @@ export interface ScanOptions {
   readonly keepKey: Config['keepKey'];
   readonly exemptTag: string;
   readonly rotationGraceHours: number;
+  /** A key used within this many hours is not deactivated (0: no such protection). */
+  readonly inUseHours: number;
   /** Undefined: the caller's account only (a single-account scan). */
   readonly members: MemberScan | undefined;
 }
@@ -84,6 +86,8 @@ Options:
                              (default: EXEMPT_TAG or ${DEFAULTS.exemptTag})
   --rotation-grace-hours N   do not deactivate while the newer key is younger than N hours
                              (default: ROTATION_GRACE_HOURS or ${DEFAULTS.rotationGraceHours})
+  --in-use-hours N           do not deactivate a key used within the last N hours; 0: no such
+                             protection (default: IN_USE_HOURS or ${DEFAULTS.inUseHours})
   -h, --help                 show this help
   -V, --version              show the version
 
@@ -115,6 +119,7 @@ export const SCAN_OPTIONS = {
   'keep-key': { type: 'string' },
   'exempt-tag': { type: 'string' },
   'rotation-grace-hours': { type: 'string' },
+  'in-use-hours': { type: 'string' },
   accounts: { type: 'string', multiple: true },
   organization: { type: 'boolean' },
   'role-name': { type: 'string' },
@@ -191,9 +196,13 @@ const FLAG_FOR_ENV: Readonly<Record<string, string>> = {
   [ENV.keepKey]: '--keep-key',
   [ENV.exemptTag]: '--exempt-tag',
   [ENV.rotationGraceHours]: '--rotation-grace-hours',
+  [ENV.inUseHours]: '--in-use-hours',
 };
 
-/** Parses `argv` (without node and the script). Flags override KEEP_KEY, EXEMPT_TAG and ROTATION_GRACE_HOURS. */
+/**
+ * Parses `argv` (without node and the script). Flags override KEEP_KEY, EXEMPT_TAG, ROTATION_GRACE_HOURS and
+ * IN_USE_HOURS.
+ */
 export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty: boolean): Command {
   if (argv[0] === 'restore') return parseRestoreCommandLine(argv, env);
   if (argv[0] === 'report') return parseReportCommandLine(argv);
@@ -241,6 +250,7 @@ export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty:
       keepKey: config.keepKey,
       exemptTag: config.exemptTag,
       rotationGraceHours: config.rotationGraceHours,
+      inUseHours: config.inUseHours,
       members,
     },
   };
@@ -273,6 +283,7 @@ function configFromFlags(values: ScanFlags, env: Env): Config | Extract<Command,
     [ENV.keepKey]: values['keep-key'] ?? env[ENV.keepKey],
     [ENV.exemptTag]: values['exempt-tag'] ?? env[ENV.exemptTag],
     [ENV.rotationGraceHours]: values['rotation-grace-hours'] ?? env[ENV.rotationGraceHours],
+    [ENV.inUseHours]: values['in-use-hours'] ?? env[ENV.inUseHours],
     [ENV.sweepSource]: values.full ? 'full' : env[ENV.sweepSource],
   };
   let config: Config;

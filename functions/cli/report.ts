@@ -101,6 +101,8 @@ function actionDetail(action: ActionTaken, keep: string): string {
       return `asked IAM to deactivate ${ids(action.keys)}; IAM still lists it active`;
     case 'postponed':
       return `in rotation grace until ${action.until.toISOString()}`;
+    case 'in-use':
+      return `${action.dryRun ? 'would deactivate nothing' : 'not deactivated'}: ${action.scope === 'all' ? 'every active key is' : `${action.uses.map((use) => use.key.accessKeyId).join(', ')} is`} in use; looks again at ${action.lookAgainAt.toISOString()}`;
     case 'aborted':
       return `not deactivated: ${action.reason}`;
   }

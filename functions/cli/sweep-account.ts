@@ -43,6 +43,7 @@ export function sweepAccount(
         keepKey: options.keepKey,
         exemptTag: options.exemptTag,
         rotationGraceHours: options.rotationGraceHours,
+        inUseHours: options.inUseHours,
         consistencyRetries: DEFAULTS.consistencyRetries,
         importFindings: options.importFindings,
       },

@@ -134,7 +134,7 @@ export function decide(input: DecisionInput): Decision {
       effects: recordOutcome(state, { action: { kind: 'none' }, updatedAt: reads.readAt }),
     };
   }
-  const plan = planRemediation(evaluation, settings.remediationMode);
+  const plan = planRemediation(evaluation, settings.remediationMode, settings.inUseHours ?? 0);
   if (plan.kind === 'deactivate')
     return { kind: 'deactivate', keys: plan.keys, state: { ...state, evaluation } };
   return { kind: 'record', effects: recordOutcome(state, { action: plan, updatedAt: reads.readAt }) };

@@ -22,6 +22,23 @@ export interface EvaluationPolicy {
    * absent: anyone's is, and `true` is permanent.
    */
   readonly exemptionApprovers?: readonly string[] | undefined;
+  /**
+   * Hours a key's last use keeps it from being switched off (IN_USE_HOURS); absent or 0: no such protection. The
+   * configuration's default is 24.
+   */
+  readonly inUseHours?: number | undefined;
+}
+
+/** An active key used within IN_USE_HOURS of the check. */
+export interface KeyInUse {
+  readonly key: AccessKey;
+  /** When its window ends: from then on, if not used again, it is idle. */
+  readonly idleFrom: Date;
+  /**
+   * False for a key another, untrusted principal made usable under KEEP_KEY=auto: its use is the intruder's, so it
+   * is switched off all the same.
+   */
+  readonly protected: boolean;
 }
 
 /** The approver of an honoured exemption: who set it, and the EXEMPTION_APPROVERS pattern it matched. */
@@ -70,6 +87,8 @@ export type Evaluation =
       readonly exemptionIgnored?: string | undefined;
       /** Set when an exemption tag is refused for who set it, for being unproven, or for its end. */
       readonly exemptionRefused?: ExemptionRefusal | undefined;
+      /** The active keys used within IN_USE_HOURS (none when the protection is off). */
+      readonly inUse?: readonly KeyInUse[] | undefined;
     };
 
 export type Verdict = Evaluation['verdict'];
@@ -78,6 +97,32 @@ const byCreateThenId = (a: AccessKey, b: AccessKey): number =>
   a.createDate.getTime() - b.createDate.getTime() || a.accessKeyId.localeCompare(b.accessKeyId);
 
 const lastUsedTime = (key: AccessKey): number => key.lastUsed?.date?.getTime() ?? Number.NEGATIVE_INFINITY;
+
+const HOUR_MS = 3_600_000;
+
+/** When `key`'s in-use window ends, if it was used within `hours` of `now`; undefined when idle (or hours is 0). */
+export function inUseUntil(key: AccessKey, hours: number, now: Date): Date | undefined {
+  const used = key.lastUsed?.date;
+  if (hours <= 0 || used === undefined) return undefined;
+  const idleFrom = new Date(used.getTime() + hours * HOUR_MS);
+  return idleFrom.getTime() > now.getTime() ? idleFrom : undefined;
+}
+
+/** The active keys in use at `now`; a key another principal made usable is unprotected under KEEP_KEY=auto. */
+export function keysInUse(
+  activeKeys: readonly AccessKey[],
+  policy: Pick<EvaluationPolicy, 'inUseHours' | 'keepKey'>,
+  now: Date,
+  origins: KeyOrigins = NO_KEY_ORIGINS,
+): KeyInUse[] {
+  return activeKeys.flatMap((key) => {
+    const idleFrom = inUseUntil(key, policy.inUseHours ?? 0, now);
+    if (idleFrom === undefined) return [];
+    const intruders =
+      policy.keepKey === 'auto' && origins.get(key.accessKeyId)?.minter === 'another-principal';
+    return [{ key, idleFrom, protected: !intruders }];
+  });
+}
 
 /** Whether KEEP_KEY=auto finds the newest key made usable by another, untrusted principal. */
 const newestFromAnother = (newest: AccessKey, origins: KeyOrigins): boolean =>
@@ -91,6 +136,7 @@ export function chooseKeyToKeep(
   activeKeys: readonly AccessKey[],
   strategy: KeepKeyStrategy,
   origins: KeyOrigins = NO_KEY_ORIGINS,
+  inUse: readonly KeyInUse[] = [],
 ): { key: AccessKey; reason: string } {
   const ascending = [...activeKeys].sort(byCreateThenId);
   const oldest = ascending[0];
@@ -112,6 +158,15 @@ export function chooseKeyToKeep(
         return {
           key: oldest,
           reason: `the newer key ${newest.accessKeyId} was ${origin.how} by ${origin.actorArn || 'an unknown caller'}, another principal that is not a trusted key issuer, so the older key is kept (KEEP_KEY=auto)`,
+        };
+      }
+      // Exactly one key in use: an application runs on it, so it is the one to keep.
+      const [only, ...more] = inUse;
+      if (only?.protected && more.length === 0) {
+        return {
+          key: only.key,
+          reason:
+            'it is the only active key in use (used within IN_USE_HOURS), so it is kept (KEEP_KEY=auto)',
         };
       }
       return {
@@ -317,7 +372,8 @@ export function evaluateUser(
       ...(exemption.approval ? { approval: exemption.approval } : {}),
     };
   }
-  const { key: keyToKeep, reason: keepReason } = chooseKeyToKeep(activeKeys, policy.keepKey, origins);
+  const inUse = keysInUse(activeKeys, policy, now, origins);
+  const { key: keyToKeep, reason: keepReason } = chooseKeyToKeep(activeKeys, policy.keepKey, origins, inUse);
   const newest = activeKeys[activeKeys.length - 1] as AccessKey;
   // The grace is for rotations; a key another principal minted is no rotation.
   const rotation = !(policy.keepKey === 'auto' && newestFromAnother(newest, origins));
@@ -334,20 +390,22 @@ export function evaluateUser(
       rotation && policy.rotationGraceHours > 0 && graceEnds.getTime() > now.getTime()
         ? graceEnds
         : undefined,
-    exemptionIgnored:
-      exemption.kind === 'expired'
-        ? `the exemption (${policy.exemptTag}) ended at ${exemption.until.toISOString()}`
-        : exemption.kind === 'malformed'
-          ? `the ${policy.exemptTag} tag's value ${JSON.stringify(exemption.value.slice(0, 64))} is neither true nor an ISO 8601 time, so it exempts nothing`
-          : exemption.kind === 'not-approved' ||
-              exemption.kind === 'not-proven' ||
-              exemption.kind === 'invalid'
-            ? describeRefusal(exemption, policy.exemptTag)
-            : undefined,
+    exemptionIgnored: whyNotExempt(exemption, policy.exemptTag),
     ...(exemption.kind === 'not-approved' || exemption.kind === 'not-proven' || exemption.kind === 'invalid'
       ? { exemptionRefused: refusalOf(exemption) }
       : {}),
+    ...(inUse.length > 0 ? { inUse } : {}),
   };
+}
+
+/** Why a tag that is there exempts nobody, for the finding; undefined when no exemption tag counts. */
+function whyNotExempt(exemption: ReturnType<typeof exemptionOf>, tag: string): string | undefined {
+  if (exemption.kind === 'expired') return `the exemption (${tag}) ended at ${exemption.until.toISOString()}`;
+  if (exemption.kind === 'malformed')
+    return `the ${tag} tag's value ${JSON.stringify(exemption.value.slice(0, 64))} is neither true nor an ISO 8601 time, so it exempts nothing`;
+  if (exemption.kind === 'not-approved' || exemption.kind === 'not-proven' || exemption.kind === 'invalid')
+    return describeRefusal(exemption, tag);
+  return undefined;
 }
 
 function refusalOf(exemption: ExemptionRefusal): ExemptionRefusal {

@@ -3,7 +3,7 @@
 import { describeOrigin, type KeyOrigin, type KeyOrigins, NO_KEY_ORIGINS } from './attribution.ts';
 import type { Evaluation } from './evaluate.ts';
 import { type CompliantOutcome, FIELD, RECORD_FIELDS, type ResolvedViolation } from './record.ts';
-import type { ActionTaken } from './remediation.ts';
+import type { ActionTaken, InUse } from './remediation.ts';
 import type { AccessKey, AccountContext, EventTrigger, Finding, Trigger, UserSnapshot } from './types.ts';
 
 export type { Finding } from './types.ts';
@@ -64,6 +64,44 @@ function describeKey(key: AccessKey, origins: KeyOrigins): string {
     : 'never used';
   const origin = origins.get(key.accessKeyId);
   return `${key.accessKeyId} (created ${day(key.createDate)}, ${used}${origin ? `; ${originPhrase(origin)}` : ''})`;
+}
+
+/** A key's last use, for the in-use reason: the date, service and region GetAccessKeyLastUsed gave. */
+function lastUseOf(key: AccessKey): string {
+  const used = key.lastUsed;
+  return `${key.accessKeyId} last used ${used?.date ? iso(used.date) : 'never'} by ${used?.serviceName ?? 'unknown service'} in ${used?.region ?? 'unknown region'}`;
+}
+
+/** The status reason of a violation KeyWarden holds back on because keys are in use. */
+function inUseReason(name: string, keep: string, action: InUse): { ReasonCode: string; Description: string } {
+  const uses = action.uses.map((use) => lastUseOf(use.key)).join('; ');
+  const window = `IN_USE_HOURS=${action.hours}`;
+  const would = action.dryRun ? 'would not switch' : 'does not switch';
+  if (action.scope === 'all') {
+    return {
+      ReasonCode: 'BOTH_KEYS_IN_USE',
+      Description: `every active key of ${name} is in use (${uses}; ${window}), so KeyWarden ${would} any off. Finish the rotation: move the application to one key (${keep}); the other then idles, and the first check after it has been idle for ${action.hours} hours switches it off (earliest ${iso(action.lookAgainAt)}).`,
+    };
+  }
+  const ids = action.uses.map((use) => use.key.accessKeyId).join(', ');
+  return {
+    ReasonCode: 'KEY_IN_USE',
+    Description: `${ids} is in use (${uses}; ${window}), so KeyWarden ${would} it off now; it looks again at ${iso(action.lookAgainAt)}, when ${ids} will have been idle for ${action.hours} hours if not used again, and the first check after that switches it off.`,
+  };
+}
+
+/** What to do about an open violation: finish the rotation when keys are in use, else the usual advice. */
+function violationRecommendation(
+  keep: string,
+  others: readonly string[],
+  commands: string,
+  action: OpenAction,
+): string {
+  if (action.kind === 'in-use' && action.scope === 'all')
+    return `Every active key is in use. Finish the rotation: move the application to ${keep}, then ${others.join(', ')} idles and KeyWarden switches it off after ${action.hours} idle hours (IN_USE_HOURS), or run: ${commands}`;
+  if (action.kind === 'in-use')
+    return `${others.join(', ')} is in use. Finish the rotation: move the application to ${keep}; once ${others.join(', ')} has been idle for ${action.hours} hours (IN_USE_HOURS) KeyWarden switches it off, or run: ${commands}`;
+  return `${ADVICE} Keep ${keep}, move applications off ${others.join(', ')}, then run: ${commands}`;
 }
 
 function describeEvent(trigger: EventTrigger): string {
@@ -195,6 +233,8 @@ interface Shape {
   createdAt: Date;
   /** A second status reason, listed first: why an exemption tag was refused. */
   extraReason?: { ReasonCode: string; Description: string };
+  /** Why nothing was switched off although the mode deactivates: keys in use; listed before the main reason. */
+  inUseReason?: { ReasonCode: string; Description: string };
 }
 
 /** How a refused exemption shows in the finding. */
@@ -483,12 +523,13 @@ function violationShape(
     ...(refusal && evaluation.exemptionIgnored
       ? { extraReason: { ReasonCode: refusal.code, Description: evaluation.exemptionIgnored } }
       : {}),
+    ...(action.kind === 'in-use' ? { inUseReason: inUseReason(name, keep, action) } : {}),
     createdAt: context.violationStart(),
     status: 'FAILED',
     title: `IAM user ${name} has ${active.length} active access keys (CIS 1.13 allows one)`,
     description: `IAM user ${name} (${user.arn}) has ${keysLine} ${keepLine} ${violationActionLine(name, keep, action)}${evaluation.exemptionIgnored ? ` Not exempt: ${evaluation.exemptionIgnored}.` : ''} ${context.trigger}`,
     reason: `${active.length} active access keys`,
-    recommendation: `${ADVICE} Keep ${keep}, move applications off ${others.join(', ')}, then run: ${deactivateCommands}`,
+    recommendation: violationRecommendation(keep, others, deactivateCommands, action),
     fields: violationFields(evaluation, action, refusal?.code),
     keys,
   };
@@ -505,6 +546,10 @@ function violationActionLine(name: string, keep: string, action: OpenAction): st
       return `Dry run: KeyWarden would deactivate ${keyIds(action.keys)} (${updateCommand(name, action.keys[0]?.accessKeyId ?? '', 'Inactive')}).`;
     case 'postponed':
       return `Within the rotation grace period: KeyWarden deactivates the surplus key after ${iso(action.until)} if both are still active.`;
+    case 'in-use':
+      return action.scope === 'all'
+        ? `${action.dryRun ? 'Dry run: KeyWarden would switch off nothing' : 'KeyWarden switched off nothing'}: every active key was used within IN_USE_HOURS (${action.hours}); move the application to one key and the other is switched off once idle.`
+        : `${action.dryRun ? 'Dry run: KeyWarden would not switch off' : 'KeyWarden did not switch off'} ${action.uses.map((use) => use.key.accessKeyId).join(', ')}: used within IN_USE_HOURS (${action.hours}); it looks again at ${iso(action.lookAgainAt)}.`;
     case 'deactivating':
       return `KeyWarden is deactivating ${keyIds(action.keys)} (started ${iso(action.since)}). If this finding still says so, the outcome was not recorded: the next event for this user or the next sweep records it from IAM.`;
     case 'rolled-back':
@@ -540,6 +585,10 @@ function violationFields(
   };
   if (action.kind === 'dry-run') fields[`${FIELD}/wouldDeactivate`] = others.join(',');
   if (action.kind === 'postponed') fields[`${FIELD}/graceUntil`] = iso(action.until);
+  if (action.kind === 'in-use') {
+    fields[`${FIELD}/keysInUse`] = action.uses.map((use) => use.key.accessKeyId).join(',');
+    fields[`${FIELD}/lookAgainAt`] = iso(action.lookAgainAt);
+  }
   if (action.kind === 'deactivating') {
     fields[RECORD_FIELDS.pendingDeactivation] = keyIds(action.keys).split(', ').join(',');
     fields[RECORD_FIELDS.pendingSince] = iso(action.since);
@@ -595,6 +644,9 @@ export function buildFinding(input: FindingInput): Finding {
       StatusReasons: [
         ...(s.extraReason
           ? [{ ReasonCode: s.extraReason.ReasonCode, Description: truncate(s.extraReason.Description, 2048) }]
+          : []),
+        ...(s.inUseReason
+          ? [{ ReasonCode: s.inUseReason.ReasonCode, Description: truncate(s.inUseReason.Description, 2048) }]
           : []),
         { ReasonCode: s.reasonCode, Description: truncate(s.reason, 2048) },
       ],

@@ -13,7 +13,9 @@ export type Outcome =
   | 'Violation Resolved'
   | 'Key Minted By Another Principal'
   | 'Deactivation Rolled Back'
-  | 'Deactivated Key Reactivated';
+  | 'Deactivated Key Reactivated'
+  /** Every active key is in use, so none is switched off until the rotation is finished. */
+  | 'Keys In Use';
 
 export interface Notification {
   readonly outcome: Outcome;
@@ -64,6 +66,9 @@ export function complianceNotification(change: ComplianceChange): Notification |
       detail: { ...base, reactivatedAccessKeyIds: ids(outcome.keys), reactivatedBy: outcome.by },
     };
   }
+  if (evaluation.verdict === 'violation' && action.kind === 'in-use' && action.scope === 'all') {
+    return keysInUseNotification(base, evaluation.keyToKeep.accessKeyId, action, previous);
+  }
   if (evaluation.verdict === 'violation') {
     return { outcome: 'Violation Detected', detail: { ...base, action: action.kind } };
   }
@@ -71,6 +76,35 @@ export function complianceNotification(change: ComplianceChange): Notification |
   if (evaluation.verdict === 'compliant' && wasFailing)
     return { outcome: 'Violation Resolved', detail: base };
   return undefined;
+}
+
+/** Every active key is in use: said once, since a stored finding that already says so (a sweep's re-check) is not news. */
+function keysInUseNotification(
+  base: Record<string, unknown> & { readonly findingId: string | undefined },
+  keyToKeep: string,
+  action: Extract<ActionTaken, { kind: 'in-use' }>,
+  previous: Finding | undefined,
+): Notification | undefined {
+  const said = previous?.Compliance?.StatusReasons?.some(
+    (reason) => reason.ReasonCode === 'BOTH_KEYS_IN_USE',
+  );
+  if (said === true) return undefined;
+  return {
+    outcome: 'Keys In Use',
+    detail: {
+      ...base,
+      dryRun: action.dryRun,
+      inUseHours: action.hours,
+      keysInUse: action.uses.map(({ key }) => ({
+        accessKeyId: key.accessKeyId,
+        lastUsedDate: key.lastUsed?.date?.toISOString() ?? null,
+        lastUsedService: key.lastUsed?.serviceName ?? null,
+        lastUsedRegion: key.lastUsed?.region ?? null,
+      })),
+      keyToKeep,
+      firstIdleAt: action.lookAgainAt.toISOString(),
+    },
+  };
 }
 
 /** The notification for the archived finding of a user that was failing and is now deleted. */

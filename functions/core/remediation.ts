@@ -1,12 +1,28 @@
 /** What to do about a violation under the configured mode. Pure. */
 
 import type { RemediationMode } from '../shared/constants.ts';
-import type { Evaluation } from './evaluate.ts';
+import type { Evaluation, KeyInUse } from './evaluate.ts';
 import type { AccessKey } from './types.ts';
+
+/**
+ * Nothing switched off because a key to switch off is in use (`key`), or every active key is (`all`): `uses` are
+ * the keys in use that hold it back (`all`: every active key), `lookAgainAt` when the check next can act (`key`: when
+ * the last of them idles; `all`: when the first does), `hours` the window (IN_USE_HOURS).
+ */
+export interface InUse {
+  readonly kind: 'in-use';
+  readonly scope: 'key' | 'all';
+  readonly uses: readonly KeyInUse[];
+  readonly lookAgainAt: Date;
+  readonly hours: number;
+  /** A dry run: what a deactivating check would not do. */
+  readonly dryRun: boolean;
+}
 
 export type Plan =
   | { readonly kind: 'none' }
   | { readonly kind: 'postponed'; readonly until: Date }
+  | InUse
   | { readonly kind: 'dry-run'; readonly keys: readonly AccessKey[] }
   | { readonly kind: 'deactivate'; readonly keys: readonly AccessKey[] };
 
@@ -14,6 +30,7 @@ export type Plan =
 export type ActionTaken =
   | { readonly kind: 'none' }
   | { readonly kind: 'postponed'; readonly until: Date }
+  | InUse
   | { readonly kind: 'dry-run'; readonly keys: readonly AccessKey[] }
   /** The intent, recorded in Security Hub before the write, so a lost outcome can be rebuilt. */
   | { readonly kind: 'deactivating'; readonly keys: readonly AccessKey[]; readonly since: Date }
@@ -42,9 +59,33 @@ export type ActionTaken =
   /** The keys changed between the evaluation and the write; nothing was written. */
   | { readonly kind: 'aborted'; readonly reason: string };
 
-export function planRemediation(evaluation: Evaluation, mode: RemediationMode): Plan {
+const time = (date: Date): number => date.getTime();
+
+/**
+ * What a check does about a violation: nothing (detect only), wait out the rotation grace, hold back because a key
+ * to switch off is in use, or switch the surplus keys off (dry run: say so). `inUseHours` is IN_USE_HOURS.
+ */
+export function planRemediation(evaluation: Evaluation, mode: RemediationMode, inUseHours = 0): Plan {
   if (evaluation.verdict !== 'violation' || mode === 'off') return { kind: 'none' };
   if (evaluation.graceUntil !== undefined) return { kind: 'postponed', until: evaluation.graceUntil };
+  const inUse = evaluation.inUse ?? [];
+  const surplus = new Set(evaluation.keysToDeactivate.map((key) => key.accessKeyId));
+  const holding = inUse.filter((use) => use.protected && surplus.has(use.key.accessKeyId));
+  if (holding.length > 0) {
+    const all = evaluation.activeKeys.every((key) =>
+      inUse.some((use) => use.key.accessKeyId === key.accessKeyId),
+    );
+    const uses = all ? inUse : holding;
+    const ends = uses.map((use) => time(use.idleFrom));
+    return {
+      kind: 'in-use',
+      scope: all ? 'all' : 'key',
+      uses,
+      lookAgainAt: new Date(all ? Math.min(...ends) : Math.max(...ends)),
+      hours: inUseHours,
+      dryRun: mode === 'dry-run',
+    };
+  }
   return mode === 'dry-run'
     ? { kind: 'dry-run', keys: evaluation.keysToDeactivate }
     : { kind: 'deactivate', keys: evaluation.keysToDeactivate };

@@ -7,6 +7,7 @@ import {
   KEEP_KEY_STRATEGIES,
   type KeepKeyStrategy,
   MAX_EXEMPTION_DAYS_LIMIT,
+  MAX_IN_USE_HOURS,
   MAX_ROTATION_GRACE_HOURS,
   MAX_TRUSTED_KEY_ISSUERS,
   PRINCIPAL_ARN_PATTERN_ALLOWED,
@@ -28,6 +29,8 @@ export interface Config {
   readonly keepKey: KeepKeyStrategy;
   readonly exemptTag: string;
   readonly rotationGraceHours: number;
+  /** Hours a key's last use keeps it from being switched off (in use); 0: no such protection. */
+  readonly inUseHours: number;
   /** Unset: no notifications. */
   readonly eventBusName: string | undefined;
   /** How many times to re-read IAM when the listing does not yet show what the event reported. */
@@ -234,6 +237,7 @@ export function loadConfig(env: Env): Config {
       0,
       MAX_ROTATION_GRACE_HOURS,
     ),
+    inUseHours: wholeNumber(env, ENV.inUseHours, DEFAULTS.inUseHours, 0, MAX_IN_USE_HOURS),
     eventBusName: bus,
     consistencyRetries: wholeNumber(env, ENV.consistencyRetries, DEFAULTS.consistencyRetries, 0, 10),
     sweepSource: oneOf(env, ENV.sweepSource, SWEEP_SOURCES, DEFAULTS.sweepSource),

@@ -17,6 +17,7 @@ export const ENV = {
   ownRoleArns: 'OWN_ROLE_ARNS',
   exemptionApprovers: 'EXEMPTION_APPROVERS',
   maxExemptionDays: 'MAX_EXEMPTION_DAYS',
+  inUseHours: 'IN_USE_HOURS',
 } as const;
 
 export const REMEDIATION_MODES = ['off', 'dry-run', 'deactivate'] as const;
@@ -98,6 +99,9 @@ export const EVENT_BUS_PATTERN =
 /** Upper bound of ROTATION_GRACE_HOURS: 90 days, the benchmark's rotation period. */
 export const MAX_ROTATION_GRACE_HOURS = 24 * 90;
 
+/** Upper bound of IN_USE_HOURS: 90 days, the benchmark's rotation period. */
+export const MAX_IN_USE_HOURS = 24 * 90;
+
 /** How every message words an integer range, e.g. "a whole number from 0 to 2160". */
 export const wholeNumberRange = (min: number, max: number): string => `a whole number from ${min} to ${max}`;
 
@@ -110,6 +114,8 @@ export const DEFAULTS = {
   sweepSource: 'credential-report' as SweepSource,
   trustedKeyIssuers: [] as readonly string[],
   maxExemptionDays: 90,
+  /** A key used within this many hours is in use and not switched off; 0 turns the protection off. */
+  inUseHours: 24,
 } as const;
 
 /** Upper bound of MAX_EXEMPTION_DAYS without approvers: a year. */

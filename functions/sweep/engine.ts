@@ -141,8 +141,11 @@ async function checkCandidate(run: SweepCheck, candidate: Candidate): Promise<Ch
   // findings were all read above; a read-only scan may not even reach Security Hub).
   if (live === undefined && candidate.previous === undefined)
     return goneUnreported(account, candidate.userName);
-  // Hints from a report up to 4 hours old are fine for the finding's text, not for choosing the key to keep.
-  const useHints = settings.keepKey !== 'last-used';
+  // Hints from a report up to 4 hours old are fine for the finding's text, not for choosing the key to keep, nor
+  // for proving a key idle before switching it off (it may have been used since the report).
+  const useHints =
+    settings.keepKey !== 'last-used' &&
+    !(settings.remediationMode !== 'off' && (settings.inUseHours ?? 0) > 0);
   const snapshot: UserSnapshot | undefined =
     live !== undefined && candidate.reportRow !== undefined && useHints
       ? withReportHints(live, candidate.reportRow)

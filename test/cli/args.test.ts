@@ -19,6 +19,7 @@ describe('parseCommandLine', () => {
       keepKey: 'newest',
       exemptTag: 'keywarden:exempt',
       rotationGraceHours: 0,
+      inUseHours: 24,
     });
   });
 
@@ -41,6 +42,8 @@ describe('parseCommandLine', () => {
     { argv: ['scan', '--keep-key', 'last-used'], field: 'keepKey', value: 'last-used' },
     { argv: ['scan', '--exempt-tag', 'team:exempt'], field: 'exemptTag', value: 'team:exempt' },
     { argv: ['scan', '--rotation-grace-hours', '24'], field: 'rotationGraceHours', value: 24 },
+    { argv: ['scan', '--in-use-hours', '0'], field: 'inUseHours', value: 0 },
+    { argv: ['scan', '--in-use-hours', '72'], field: 'inUseHours', value: 72 },
   ])('reads $argv into $field', ({ argv, field, value }) => {
     expect(scan(argv)[field as keyof ScanOptions]).toBe(value);
   });
@@ -95,6 +98,11 @@ describe('parseCommandLine', () => {
       message: /^--rotation-grace-hours "-1" is not allowed/,
     },
     { case: 'an aws: exempt tag', argv: ['scan', '--exempt-tag', 'aws:x'], message: /^--exempt-tag "aws:x"/ },
+    {
+      case: 'an --in-use-hours beyond 90 days',
+      argv: ['scan', '--in-use-hours', '2161'],
+      message: /^--in-use-hours "2161" is not allowed; use a whole number from 0 to 2160$/,
+    },
     {
       case: 'a hexadecimal --rotation-grace-hours',
       argv: ['scan', '--rotation-grace-hours', '0x10'],

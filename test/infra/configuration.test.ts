@@ -79,6 +79,17 @@ describe('AccessKeyDetector props', () => {
       /rotationGraceHours NaN is not allowed/,
     ],
     [
+      'negative in-use hours',
+      { inUseHours: -1 },
+      /inUseHours -1 is not allowed; use a whole number from 0 to 2160 \(hours\)/,
+    ],
+    ['in-use hours beyond 90 days', { inUseHours: 2161 }, /inUseHours 2161 is not allowed/],
+    [
+      'fractional in-use hours, which IN_USE_HOURS would refuse at cold start',
+      { inUseHours: 0.5 },
+      /inUseHours 0.5 is not allowed; use a whole number from 0 to 2160/,
+    ],
+    [
       'a retention CloudWatch Logs does not offer',
       { logRetention: 42 as logs.RetentionDays },
       /logRetention 42 is not a CloudWatch Logs retention; use one of: 1, 3, 5, 7, 14, 30/,
@@ -182,6 +193,8 @@ describe('AccessKeyDetector props', () => {
   it.each<[string, AccessKeyDetectorProps]>([
     ['every default', {}],
     ['the longest grace', { rotationGraceHours: 2160 }],
+    ['in-use protection off', { inUseHours: 0 }],
+    ['the longest in-use window', { inUseHours: 2160 }],
     ['a tag key with spaces and punctuation', { exemptTag: 'Security Team/exempt=yes@+-_.:' }],
     ['a retention of ten years', { logRetention: 3653 as logs.RetentionDays }],
     ['a cron schedule', { sweepSchedule: events.Schedule.cron({ hour: '3', minute: '0' }) }],
@@ -286,6 +299,7 @@ describe('stackPropsFromContext', () => {
       keepKey: 'oldest',
       exemptTag: ' team:exempt ',
       rotationGraceHours: '72',
+      inUseHours: '48',
       alarmEmail: 'security@example.com',
       sweepSchedule: 'rate(1 day)',
       sweepSource: 'full',
@@ -301,6 +315,7 @@ describe('stackPropsFromContext', () => {
       keepKey: 'oldest',
       exemptTag: 'team:exempt',
       rotationGraceHours: 72,
+      inUseHours: 48,
       alarmEmail: 'security@example.com',
       sweepSource: 'full',
       createTrail: true,

@@ -179,6 +179,8 @@ export function detectorConfig(
     remediationMode: scenario.mode,
     keepKey: scenario.keepKey,
     rotationGraceHours: scenario.graceHours,
+    // The properties model which keys are written without in-use protection (test/core/in-use.test.ts has it).
+    inUseHours: 0,
     eventBusName: scenario.notify ? 'keywarden-notifications' : undefined,
   };
 }
