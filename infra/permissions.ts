@@ -296,7 +296,8 @@ export const ACTION_PURPOSES: Readonly<Record<string, string>> = {
   'iam:GetUser':
     "reads the user's ARN, path, id and tags (the exemption tag) for the finding and the decision",
   'iam:ListAccessKeys': "lists the user's keys and their status: the truth the event only hints at",
-  'iam:GetAccessKeyLastUsed': 'dates each key’s last use, to choose the key to keep and to describe the keys',
+  'iam:GetAccessKeyLastUsed':
+    'dates each key’s last use: the key to keep, never switching off a key in use (IN_USE_HOURS), the finding',
   'iam:UpdateAccessKey': 'deactivates the surplus key (restore: re-activates it)',
   'iam:TagUser': 'restore: sets the exemption tag before re-activating the key',
   'iam:ListUsers': 'the full listing (`full` sweep source, `--full`)',
