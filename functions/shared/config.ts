@@ -61,6 +61,11 @@ export interface Config {
   readonly exemptionApprovers: readonly string[];
   /** Days an exemption may last from when it was set (from now when that is unknown). */
   readonly maxExemptionDays: number;
+  /**
+   * Organization mode: the central bus the members' forwarding rules must target. Set: each sweep checks every
+   * member's forwarding rule through the member role (the coverage check); unset: no such check.
+   */
+  readonly organizationBusArn: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -245,7 +250,25 @@ export function loadConfig(env: Env): Config {
     trustedKeyIssuers: parseTrustedKeyIssuers(env[ENV.trustedKeyIssuers]),
     ownRoleArns: roleArns(env, ENV.ownRoleArns),
     ...exemptionRules(env),
+    organizationBusArn: organizationBus(env),
   };
+}
+
+const BUS_ARN = /^arn:aws[\w-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[/.\-_A-Za-z0-9]{1,256}$/;
+
+/** ORGANIZATION_BUS_ARN: an event bus ARN, and only with MEMBER_ROLE_NAME (the check runs through the member role). */
+function organizationBus(env: Env): string | undefined {
+  const allowed =
+    'an event bus ARN (arn:<partition>:events:<region>:<account>:event-bus/<name>), or leave it unset';
+  const arn = setValue(env, ENV.organizationBusArn, allowed);
+  if (arn === undefined) return undefined;
+  if (!BUS_ARN.test(arn)) throw notAllowed(ENV.organizationBusArn, env[ENV.organizationBusArn], allowed);
+  if (!env[ENV.memberRoleName]?.trim()) {
+    throw new ConfigError(
+      `${ENV.organizationBusArn} is set but ${ENV.memberRoleName} is not; set both, or neither`,
+    );
+  }
+  return arn;
 }
 
 /** EXEMPTION_APPROVERS and MAX_EXEMPTION_DAYS, and what they allow together. */

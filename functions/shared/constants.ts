@@ -18,6 +18,7 @@ export const ENV = {
   exemptionApprovers: 'EXEMPTION_APPROVERS',
   maxExemptionDays: 'MAX_EXEMPTION_DAYS',
   inUseHours: 'IN_USE_HOURS',
+  organizationBusArn: 'ORGANIZATION_BUS_ARN',
 } as const;
 
 export const REMEDIATION_MODES = ['off', 'dry-run', 'deactivate'] as const;
@@ -178,6 +179,12 @@ export const NOTIFICATION_SOURCE = 'keywarden';
 /** Marker in the SDK user agent, for humans reading CloudTrail; it proves nothing (a client sends what it likes). */
 export const USER_AGENT_MARKER = 'keywarden';
 
+/**
+ * Name of the rule each member stack forwards IAM events to the central bus with: fixed, so the central sweep can
+ * read it in every member (DescribeRule) without knowing how the member stack was deployed.
+ */
+export const FORWARDING_RULE_NAME = 'keywarden-forward-key-events';
+
 /** Name of the role KeyWarden assumes in each member account (organization mode). */
 export const DEFAULT_MEMBER_ROLE_NAME = 'KeyWardenMember';
 
@@ -208,6 +215,8 @@ export const METRIC_NAMES = {
   keysDeactivated: 'KeysDeactivated',
   findingsImported: 'FindingsImported',
   awsErrors: 'AwsErrors',
+  /** Member accounts whose coverage check FAILED in the sweep (forwarding rule, member role, canary). */
+  membersBlind: 'MembersBlind',
 } as const;
 export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];
 

@@ -14,7 +14,7 @@ import { accountResolver } from '../adapters/account.ts';
 import { type AwsClients, createClients, errorCode } from '../adapters/clients.ts';
 import { type CloudTrailPort, cloudTrailClients, createCloudTrailPort } from '../adapters/cloudtrail.ts';
 import { createIamPort, type IamPort } from '../adapters/iam.ts';
-import { createAccountClients } from '../adapters/member-accounts.ts';
+import { type AccountClients, createAccountClients } from '../adapters/member-accounts.ts';
 import { createNotifier, type NotifierPort } from '../adapters/notify.ts';
 import { createFindingsPort, type FindingsPort } from '../adapters/securityhub.ts';
 import { type TagEventsPort, tagEventsPorts } from '../adapters/tag-events.ts';
@@ -35,13 +35,16 @@ import { createMetrics, sweepMetricPoints, withMetrics } from '../shared/metrics
 import { encodeAccountMessage, parseAccountMessage } from './account-message.ts';
 import {
   type AccountSweep,
+  type AccountSweepDeps,
   addSummaries,
+  membersBlind,
   sweepAccounts,
   sweepErrorOf,
   sweepPortsFrom,
   sweepTargets,
   totalSummary,
 } from './accounts.ts';
+import { checkCoverage, expectedForwarding, memberAccessOf } from './coverage.ts';
 import { runSweep, SweepError, type SweepFailure, type SweepResult, type SweepSummary } from './engine.ts';
 import { type AccountIamPort, createAccountIamPort } from './iam-account.ts';
 import { checkTrailHealth } from './trail-health.ts';
@@ -62,6 +65,8 @@ export interface SweepHandlerResult extends SweepSummary {
   readonly reportGeneratedAt: string | undefined;
   /** Organization mode: the accounts this invocation swept, each with its own summary. */
   readonly accounts?: readonly AccountSummary[];
+  /** Organization mode with the coverage check: members found blind by this invocation. */
+  readonly membersBlind?: number;
 }
 
 export interface AccountSummary extends SweepSummary {
@@ -200,6 +205,41 @@ function trailCheck(
   );
 }
 
+/** The coverage check of each member (ORGANIZATION_BUS_ARN set); its own failure is returned, so it stops nothing. */
+function coverageCheck(
+  runtime: SweepRuntime,
+  accountClients: AccountClients,
+  targets: readonly AccountTarget[],
+): AccountSweepDeps['coverage'] {
+  const { config, logger, clock, sleep } = runtime;
+  const busArn = config.organizationBusArn;
+  const own = targets.find((target) => target.via === 'own')?.account;
+  if (busArn === undefined) return undefined;
+  return async (target, access) => {
+    const hub = own ?? { ...target.account, accountId: busArn.split(':')[4] ?? target.account.accountId };
+    const ownFindings = createFindingsPort(runtime.clients.securityHub, { ...hub, sleep });
+    try {
+      const memberAccess = await memberAccessOf(accountClients, target, access);
+      const report = await checkCoverage(
+        { own: hub, ownFindings, clock },
+        target.account,
+        memberAccess,
+        expectedForwarding(busArn),
+      );
+      logger[report.health.status === 'covered' ? 'info' : 'warn']('coverage', {
+        accountId: report.accountId,
+        status: report.health.status,
+        problems: report.health.problems.map((problem) => problem.code),
+        reportedIn: report.reportedIn,
+      });
+      return { status: report.health.status };
+    } catch (error) {
+      logger.error('coverage check failed', { accountId: target.account.accountId, error: error as Error });
+      return { status: undefined, failure: { stage: 'coverage', userName: undefined, error } };
+    }
+  };
+}
+
 function logOutcomes(logger: Logger, result: SweepResult, accountId?: string): void {
   for (const { result: checked } of result.outcomes) {
     if (checked.action.kind === 'deactivated') {
@@ -293,6 +333,7 @@ async function sweepSeveral(
       sleep,
       // The member role grants no CloudTrail read: the trail check runs in the function's own account.
       beforeOwnAccount: (target, ports) => trailCheck(runtime, ports.findings, target.account),
+      coverage: coverageCheck(runtime, accountClients, targets),
       onWarning: (message, detail) => logger.warn(message, { ...detail }),
     },
     targets,
@@ -309,10 +350,11 @@ async function sweepSeveral(
     reportGeneratedAt: accounts.length === 1 ? accounts[0]?.reportGeneratedAt : undefined,
     ...totalSummary(sweeps),
     accounts,
+    ...(config.organizationBusArn !== undefined ? { membersBlind: membersBlind(sweeps) } : {}),
   };
   logger.info('swept', { ...summary, accounts: accounts.length });
   const error = sweepErrorOf(sweeps);
-  if (error !== undefined) throw error;
+  if (error !== undefined) throw Object.assign(error, { membersBlind: summary.membersBlind });
   return summary;
 }
 
