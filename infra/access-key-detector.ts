@@ -19,6 +19,7 @@ import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
 import {
   CLOUDTRAIL_LOOKUP_DAYS,
+  COVERAGE_METRIC_NAMES,
   DEFAULTS,
   ENV,
   IAM_EVENT_REGION,
@@ -453,7 +454,7 @@ export class AccessKeyDetector extends Construct {
       eventDlq.alarm,
       failureQueue.alarm,
       detectorQueue.alarm,
-      ...(accountQueue ? [accountQueue.alarm] : []),
+      ...(accountQueue ? [accountQueue.alarm, this.membersBlindAlarm()] : []),
       ...this.functionAlarms('Detector', this.detectorFunction),
       ...this.functionAlarms('Sweep', this.sweepFunction),
     ];
@@ -600,6 +601,24 @@ export class AccessKeyDetector extends Construct {
         },
       },
     });
+  }
+
+  /** Organization mode: a member the sweep's coverage check found blind (its events no longer reach the detector). */
+  private membersBlindAlarm(): cloudwatch.Alarm {
+    const alarm = this.metric(COVERAGE_METRIC_NAMES.membersBlind, {
+      source: 'sweep',
+      statistic: cloudwatch.Stats.MAXIMUM,
+      period: Duration.hours(1),
+    }).createAlarm(this, 'MembersBlind', {
+      alarmDescription:
+        'KeyWarden: the sweep found member accounts whose IAM events do not reach the detector (see their coverage findings).',
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alarmTopic));
+    return alarm;
   }
 
   private functionAlarms(id: string, fn: lambda.IFunction): cloudwatch.Alarm[] {

@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import {
   DEFAULT_MEMBER_ROLE_NAME,
   DEFAULTS,
+  FORWARDING_RULE_NAME,
   REMEDIATION_MODES,
   type RemediationMode,
 } from '../functions/shared/constants.ts';
@@ -130,7 +131,8 @@ export class KeyWardenMember extends Construct {
 
     // A cross-account event-bus target needs a role in the sending account; this one may put events on the
     // central bus only, and only EventBridge acting for this rule of this account may assume it.
-    const forwarding = forwardingRuleIdentity(this, 'ForwardKeyEvents');
+    // A fixed name: the central sweep reads this rule in every member by name (its coverage check).
+    const forwarding = forwardingRuleIdentity(this, 'ForwardKeyEvents', FORWARDING_RULE_NAME);
     this.forwardingRole = new iam.Role(this, 'ForwardRole', {
       assumedBy: forwarding.principal,
       description: 'KeyWarden: lets EventBridge put IAM access-key events on the central KeyWarden bus',
@@ -168,6 +170,20 @@ export class KeyWardenMember extends Construct {
       this.memberRole.addToPolicy(statement);
     }
     acknowledgeWildcards(this.memberRole, 'sweep', { trailCheck: false });
+    this.memberRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadForwardingRule',
+        // The sweep's coverage check: is this account's forwarding rule there, enabled, matching, targeted?
+        actions: ['events:DescribeRule', 'events:ListTargetsByRule'],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'events',
+            resource: 'rule',
+            resourceName: forwarding.ruleName,
+          }),
+        ],
+      }),
+    );
 
     if (props.restore !== undefined) {
       this.restoreRole = this.createRestoreRole(props.restore, memberRoleName, props.homeRegion);

@@ -306,6 +306,9 @@ export const ACTION_PURPOSES: Readonly<Record<string, string>> = {
   'securityhub:BatchImportFindings': 'imports the finding into this account’s Security Hub',
   'securityhub:GetFindings': 'reads the stored finding (what was deactivated, open findings to resolve)',
   'events:PutEvents': 'publishes the notification event on the notification bus',
+  'events:DescribeRule':
+    'coverage check: reads the member’s forwarding rule (exists, enabled, the detector’s event pattern)',
+  'events:ListTargetsByRule': 'coverage check: reads where the member’s forwarding rule sends its events',
   'cloudtrail:DescribeTrails': 'lists the trails for the blind-path check',
   'cloudtrail:GetTrailStatus': 'checks that a trail is logging',
   'cloudtrail:GetEventSelectors': 'checks that a trail records management write events',

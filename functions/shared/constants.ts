@@ -215,10 +215,13 @@ export const METRIC_NAMES = {
   keysDeactivated: 'KeysDeactivated',
   findingsImported: 'FindingsImported',
   awsErrors: 'AwsErrors',
-  /** Member accounts whose coverage check FAILED in the sweep (forwarding rule, member role, canary). */
-  membersBlind: 'MembersBlind',
 } as const;
-export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];
+
+/** The organization sweep's own metric: member accounts its coverage check found blind (a count). */
+export const COVERAGE_METRIC_NAMES = { membersBlind: 'MembersBlind' } as const;
+export type MetricName =
+  | (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES]
+  | (typeof COVERAGE_METRIC_NAMES)[keyof typeof COVERAGE_METRIC_NAMES];
 
 /** Each function's `service` dimension (its Powertools service name, as in its logs). */
 export const METRIC_SERVICES = { detector: 'keywarden-detector', sweep: 'keywarden-sweep' } as const;

@@ -6,7 +6,13 @@
  */
 
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { METRIC_NAMES, METRICS_NAMESPACE, type MetricName, SKIP_REASON_DIMENSION } from './constants.ts';
+import {
+  COVERAGE_METRIC_NAMES,
+  METRIC_NAMES,
+  METRICS_NAMESPACE,
+  type MetricName,
+  SKIP_REASON_DIMENSION,
+} from './constants.ts';
 import { AwsCallError, FindingImportError, NotificationError } from './errors.ts';
 
 /** One value to publish; `reason` adds that dimension (skipped events, by why they were skipped). */
@@ -90,7 +96,9 @@ export function sweepMetricPoints(invocation: Invocation<SweepOutcome | SweepPla
     { name: METRIC_NAMES.violations, value: summary.violating },
     { name: METRIC_NAMES.keysDeactivated, value: summary.deactivated },
     { name: METRIC_NAMES.findingsImported, value: summary.findingsImported },
-    ...(membersBlind === undefined ? [] : [{ name: METRIC_NAMES.membersBlind, value: membersBlind }]),
+    ...(membersBlind === undefined
+      ? []
+      : [{ name: COVERAGE_METRIC_NAMES.membersBlind, value: membersBlind }]),
   ];
   if ('result' in invocation) {
     return 'accountsQueued' in invocation.result ? [] : counts(invocation.result);

@@ -48,6 +48,8 @@ export interface CoverageReport {
   readonly finding: Finding;
   /** The account whose hub holds the finding. */
   readonly reportedIn: string;
+  /** The read that failed (the forwarding rule could not be read), when one did. */
+  readonly error?: unknown;
 }
 
 /**
@@ -84,16 +86,20 @@ const codeOf = (error: unknown): string => {
 };
 
 /** What the sweep sees of one member (reads only): the role's outcome and, through it, the forwarding rule. */
-export async function observeCoverage(access: MemberAccess, ruleName: string): Promise<CoverageObservation> {
+export async function observeCoverage(
+  access: MemberAccess,
+  ruleName: string,
+): Promise<CoverageObservation & { readonly error?: unknown }> {
   if (!access.ok) return { role: access };
-  const rule: Read<Awaited<ReturnType<ForwardingRulePort['observeRule']>>> = await access.rules
-    .observeRule(ruleName)
-    .then(
+  const rule: Read<Awaited<ReturnType<ForwardingRulePort['observeRule']>>> & { error?: unknown } =
+    await access.rules.observeRule(ruleName).then(
       (value) => ({ ok: true as const, value }),
-      (error: unknown) => ({ ok: false as const, code: codeOf(error), message: String(error) }),
+      (error: unknown) => ({ ok: false as const, code: codeOf(error), message: messageOf(error), error }),
     );
-  return { role: { ok: true, value: true }, rule };
+  return { role: { ok: true, value: true }, rule, ...(rule.ok ? {} : { error: rule.error }) };
 }
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 async function createdAtOf(findings: FindingsPort, hub: AccountContext, id: string) {
   const previous = await findings.getFinding(productArnFor(hub), id);
@@ -112,7 +118,8 @@ export async function checkCoverage(
   expected: ExpectedForwarding,
 ): Promise<CoverageReport> {
   const observedAt = deps.clock();
-  const health = evaluateCoverage(await observeCoverage(access, expected.ruleName), expected);
+  const observation = await observeCoverage(access, expected.ruleName);
+  const health = evaluateCoverage(observation, expected);
   const id = coverageFindingId(member.accountId);
   const subject = member.accountId;
   const [hub, findings] = access.ok ? [member, access.findings] : [deps.own, deps.ownFindings];
@@ -134,5 +141,11 @@ export async function checkCoverage(
       await deps.ownFindings.importFindings([{ ...resolved, RecordState: 'ARCHIVED' }]);
     }
   }
-  return { accountId: member.accountId, health, finding, reportedIn: hub.accountId };
+  return {
+    accountId: member.accountId,
+    health,
+    finding,
+    reportedIn: hub.accountId,
+    ...(observation.error !== undefined ? { error: observation.error } : {}),
+  };
 }

@@ -232,7 +232,12 @@ function coverageCheck(
         problems: report.health.problems.map((problem) => problem.code),
         reportedIn: report.reportedIn,
       });
-      return { status: report.health.status };
+      // A rule the member role may not read is reported blind, and the check's failure fails the run too.
+      const unreadable = report.health.problems.find((problem) => problem.code === 'RULE_UNREADABLE');
+      return {
+        status: report.health.status,
+        ...(unreadable ? { failure: { stage: 'coverage', userName: undefined, error: report.error } } : {}),
+      };
     } catch (error) {
       logger.error('coverage check failed', { accountId: target.account.accountId, error: error as Error });
       return { status: undefined, failure: { stage: 'coverage', userName: undefined, error } };

@@ -545,6 +545,11 @@ describe('AccessKeyDetector permissions', () => {
       called.delete('sts:GetCallerIdentity');
       // Granted in the management account, to the reader role the sweep assumes (organizationRoleArn).
       called.delete('organizations:ListAccounts');
+      // The coverage check reads each member's forwarding rule through the member role, which the member stack
+      // grants these two (checked with the member stack's tests).
+      if (kind === 'sweep') {
+        expect(called.delete('events:DescribeRule') && called.delete('events:ListTargetsByRule')).toBe(true);
+      }
       // The account queue: sqs:SendMessage allows SendMessageBatch (checked with the queue's own tests).
       called.delete('sqs:SendMessageBatch');
       // Who set an exemption tag: granted only with exemptionApprovers, which organization mode refuses (checked

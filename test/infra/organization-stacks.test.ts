@@ -6,7 +6,7 @@ import { type App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENV, KEY_EVENT_PATTERN } from '../../functions/shared/constants.ts';
+import { ENV, FORWARDING_RULE_NAME, KEY_EVENT_PATTERN } from '../../functions/shared/constants.ts';
 import { KeyWardenCentralStack, type KeyWardenCentralStackProps } from '../../infra/central-stack.ts';
 import { SettingError } from '../../infra/errors.ts';
 import { KeyWardenManagementStack } from '../../infra/management-stack.ts';
@@ -413,6 +413,8 @@ describe('KeyWardenMember (the StackSet template)', () => {
     const statements = roleStatements(memberBodyOf(deactivating), 'MemberRole');
     expect(statements.flatMap(actionsOf).sort()).toEqual(
       [
+        'events:DescribeRule',
+        'events:ListTargetsByRule',
         'iam:GenerateCredentialReport',
         'iam:GetAccessKeyLastUsed',
         'iam:GetCredentialReport',
@@ -460,6 +462,45 @@ describe('KeyWardenMember (the StackSet template)', () => {
     };
     expect(resourceOf('ReadUsersAndKeys')).toEqual(anyUser);
     expect(resourceOf('DeactivateAccessKeys')).toEqual(anyUser);
+  });
+
+  it('names its forwarding rule for the coverage check, and lets the member role read that rule only', () => {
+    // Prepare
+    const t = memberBodyOf(deactivating);
+
+    // Act
+    const [, rule] = only(t, 'AWS::Events::Rule');
+    const read = roleStatements(t, 'MemberRole').find((s) => s.Sid === 'ReadForwardingRule');
+
+    // Assess
+    expect(rule.Properties.Name).toBe(FORWARDING_RULE_NAME);
+    expect(read).toEqual({
+      Sid: 'ReadForwardingRule',
+      Effect: 'Allow',
+      Action: ['events:DescribeRule', 'events:ListTargetsByRule'],
+      Resource: {
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':events:',
+            { Ref: 'AWS::Region' },
+            ':',
+            { Ref: 'AWS::AccountId' },
+            `:rule/${FORWARDING_RULE_NAME}`,
+          ],
+        ],
+      },
+    });
+  });
+
+  it('tells the central sweep which bus the members must forward to', () => {
+    const [busId] = only(deactivating.template, 'AWS::Events::EventBus');
+    const [, sweep] = only(deactivating.template, 'AWS::Lambda::Function', 'Sweep');
+    expect(sweep.Properties.Environment.Variables[ENV.organizationBusArn]).toEqual({
+      'Fn::GetAtt': [busId, 'Arn'],
+    });
   });
 
   it('grants iam:UpdateAccessKey only in deactivate mode', () => {

@@ -150,7 +150,14 @@ describe('AccessKeyDetector organization sweep', () => {
       AlarmActions: [Match.anyValue()],
     });
     expect(central.stack.detector.sweepAccountQueue).toBeDefined();
-    expect(central.stack.detector.alarms).toHaveLength(single.stack.detector.alarms.length + 1);
+    // The account queue's dead-letter alarm, and the MembersBlind alarm of the coverage check.
+    expect(central.stack.detector.alarms).toHaveLength(single.stack.detector.alarms.length + 2);
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'MembersBlind',
+      Namespace: 'KeyWarden',
+      Threshold: 1,
+      AlarmActions: [Match.anyValue()],
+    });
   });
 
   it('feeds the sweep one account per invocation, 10 at once by default or memberSweepConcurrency', () => {

@@ -16,7 +16,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { COVERAGE_HEALTH_GENERATOR_ID, coverageFindingId } from '../../functions/core/coverage.ts';
 import type { Finding } from '../../functions/core/finding.ts';
 import { loadConfig } from '../../functions/shared/config.ts';
-import { FORWARDING_RULE_NAME, KEY_EVENT_PATTERN, METRIC_NAMES } from '../../functions/shared/constants.ts';
+import {
+  COVERAGE_METRIC_NAMES,
+  FORWARDING_RULE_NAME,
+  KEY_EVENT_PATTERN,
+} from '../../functions/shared/constants.ts';
 import { createLogger } from '../../functions/shared/logger.ts';
 import { sweepMetricPoints } from '../../functions/shared/metrics.ts';
 import { SweepError } from '../../functions/sweep/engine.ts';
@@ -212,10 +216,31 @@ describe('organization sweep: coverage of each member (moto, three accounts)', (
       expect(finding?.AwsAccountId).toBe(MEMBER_A);
       expect((await coverageIn(memberB)).map((f) => f.Compliance?.Status)).toEqual(['PASSED']);
       expect(
-        sweepMetricPoints({ result }).find((point) => point.name === METRIC_NAMES.membersBlind)?.value,
+        sweepMetricPoints({ result }).find((point) => point.name === COVERAGE_METRIC_NAMES.membersBlind)
+          ?.value,
       ).toBe(1);
     },
   );
+
+  it('reports a forwarding rule the member role may not read as FAILED, and fails that account’s sweep', async () => {
+    // Prepare
+    await deployForwardingRule(MEMBER_A);
+    await deployForwardingRule(MEMBER_B);
+    aws.proxy.inject({ operation: 'DescribeRule', status: 400, code: 'AccessDeniedException' });
+
+    // Act
+    const outcome = await sweep()({}, CONTEXT).catch((error: unknown) => error);
+
+    // Assess
+    expect(outcome).toBeInstanceOf(SweepError);
+    expect((outcome as SweepError).failures.map((f) => [f.accountId, f.stage])).toEqual([
+      [MEMBER_A, 'coverage'],
+      [MEMBER_B, 'coverage'],
+    ]);
+    expect((await coverageIn(memberA)).map(statusOf)).toEqual([
+      { id: coverageFindingId(MEMBER_A), status: 'FAILED', reason: 'RULE_UNREADABLE', recordState: 'ACTIVE' },
+    ]);
+  });
 
   it('reports a member whose role cannot be assumed in the central hub, and archives that report once the role works again', async () => {
     // Prepare
@@ -230,7 +255,7 @@ describe('organization sweep: coverage of each member (moto, three accounts)', (
     expect(outcome).toBeInstanceOf(SweepError);
     expect((outcome as SweepError).failedAccountIds).toEqual([MEMBER_B]);
     expect(
-      sweepMetricPoints({ error: outcome }).find((p) => p.name === METRIC_NAMES.membersBlind)?.value,
+      sweepMetricPoints({ error: outcome }).find((p) => p.name === COVERAGE_METRIC_NAMES.membersBlind)?.value,
     ).toBe(1);
     const [reported] = await coverageIn(central);
     expect(statusOf(reported)).toEqual({

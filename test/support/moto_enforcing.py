@@ -6,7 +6,7 @@ policies of most services against Resource "*" (only IAM roles, STS AssumeRole a
 statement scoped to `user/*` or to a Security Hub product never matches and every scoped grant is refused. This
 launcher tells moto the resource each call of KeyWarden acts on, as IAM's Service Authorization Reference defines
 it (the user for IAM user and key actions, the product for BatchImportFindings, the hub for GetFindings, the bus
-for PutEvents, the trail for the CloudTrail reads), and leaves moto's own evaluation as it is.
+for PutEvents, the rule for DescribeRule and ListTargetsByRule, the trail for the CloudTrail reads), and leaves moto's own evaluation as it is.
 
 Each decision is appended as one JSON line to the file named by KEYWARDEN_AUTHZ_LOG:
 {"principal": ..., "action": ..., "resource": ..., "allowed": true|false}.
@@ -178,10 +178,18 @@ def securityhub_resource(self):
 SecurityHubResponse._determine_resource = securityhub_resource
 
 
+# The rule a call reads, by its parameter: arn:<partition>:events:<region>:<account>:rule/<name> (default bus).
+RULE_PARAMETERS = {"DescribeRule": "Name", "ListTargetsByRule": "Rule"}
+
+
 def events_resource(self):
-    if self._get_action() != "PutEvents":
-        return "*"
     partition = get_partition(self.region)
+    action = self._get_action()
+    if action in RULE_PARAMETERS:
+        name = _body(self).get(RULE_PARAMETERS[action]) or "*"
+        return name if name.startswith("arn:") else f"arn:{partition}:events:{self.region}:{self.current_account}:rule/{name}"
+    if action != "PutEvents":
+        return "*"
     buses = []
     for entry in _body(self).get("Entries", []):
         bus = entry.get("EventBusName") or "default"
