@@ -25,7 +25,12 @@ import { cpus, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
 import { IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import {
   BatchImportFindingsCommand,
@@ -33,7 +38,7 @@ import {
   SecurityHubClient,
 } from '@aws-sdk/client-securityhub';
 import { buildFinding, findingIdFor } from '../functions/core/finding.ts';
-import { USER_AGENT_MARKER } from '../functions/shared/constants.ts';
+import { FORWARDING_RULE_NAME, KEY_EVENT_PATTERN, USER_AGENT_MARKER } from '../functions/shared/constants.ts';
 import { startAwsProxy } from '../test/support/aws-proxy.ts';
 import { startMoto } from '../test/support/moto.ts';
 import { build, type Metafile, outputFiles, outputSizes } from './build.mjs';
@@ -908,6 +913,8 @@ async function organizationSweep(
       );
       iam.destroy();
     }
+    // What the member stack deploys in each member: the forwarding rule the coverage check reads.
+    for (const accountId of memberIds) await deployForwardingRule(moto.endpoint, accountId);
     const seedMs = Date.now() - seedStart;
     progress(`org: seeded ${members} accounts × ${ORG_USERS_PER_ACCOUNT} users in ${formatSeconds(seedMs)}`);
     const queue = await createQueue(moto.endpoint, 'keywarden-sweep-accounts');
@@ -920,6 +927,7 @@ async function organizationSweep(
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       MEMBER_ROLE_NAME: ORG_MEMBER_ROLE,
       MEMBER_ACCOUNT_IDS: memberIds.join(','),
+      ORGANIZATION_BUS_ARN: ORG_BUS_ARN,
     };
     const context = lambdaContext('keywarden-sweep');
 
@@ -959,6 +967,7 @@ async function organizationSweep(
       await queued.stop();
     }
     progress(`org: queue path, ${rows.length} accounts swept one per invocation`);
+    const coverageCalls = await coverageCallsPerMember(bundle, baseEnv, queue, memberIds[0] as string, proxy);
 
     // The same accounts in one invocation (no queue), 4 at a time: findings now exist, as on a second sweep.
     const inProcess = await startHandlerWorker(bundle, baseEnv);
@@ -985,11 +994,67 @@ async function organizationSweep(
       seedMs,
       deployed,
       violatorsPerAccount,
+      coverageCalls,
     });
   } finally {
     await proxy.close();
     await moto.stop();
   }
+}
+
+const ORG_BUS_ARN = `arn:aws:events:${EMULATOR_REGION}:${ACCOUNT_ID}:event-bus/keywarden-organization`;
+
+/** The member stack's forwarding rule in `accountId`: the detector's pattern, to the central bus. */
+async function deployForwardingRule(endpoint: string, accountId: string): Promise<void> {
+  const events = new EventBridgeClient(clientConfig(endpoint));
+  events.middlewareStack.add(
+    (next) => async (args) => {
+      (args.request as { headers: Record<string, string> }).headers['x-moto-account-id'] = accountId;
+      return next(args);
+    },
+    { step: 'build', name: 'motoAccount' },
+  );
+  await events.send(
+    new PutRuleCommand({ Name: FORWARDING_RULE_NAME, EventPattern: JSON.stringify(KEY_EVENT_PATTERN) }),
+  );
+  await events.send(
+    new PutTargetsCommand({ Rule: FORWARDING_RULE_NAME, Targets: [{ Id: 'central', Arn: ORG_BUS_ARN }] }),
+  );
+  events.destroy();
+}
+
+/**
+ * What the coverage check adds to one member's sweep: the same account swept twice more (both second sweeps),
+ * without ORGANIZATION_BUS_ARN and with it, calls counted at the proxy; the difference, by operation.
+ */
+async function coverageCallsPerMember(
+  bundle: string,
+  env: Record<string, string | undefined>,
+  queue: { readonly url: string; readonly arn: string },
+  accountId: string,
+  proxy: Awaited<ReturnType<typeof startAwsProxy>>,
+): Promise<Record<string, number>> {
+  const queueUrl = new URL(new URL(queue.url).pathname, proxy.endpoint).toString();
+  const body = JSON.stringify({ accountId, sweepSource: 'credential-report' });
+  const countsWith = async (workerEnv: Record<string, string | undefined>) => {
+    const worker = await startHandlerWorker(bundle, { ...workerEnv, SWEEP_QUEUE_URL: queueUrl });
+    try {
+      proxy.reset();
+      await worker.run([sqsBatch(body, queue.arn)], lambdaContext('keywarden-sweep'));
+      return proxy.countsByOperation();
+    } finally {
+      await worker.stop();
+    }
+  };
+  const { ORGANIZATION_BUS_ARN: _bus, ...withoutCoverage } = env;
+  const before = await countsWith(withoutCoverage);
+  const after = await countsWith(env);
+  const operations = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return Object.fromEntries(
+    [...operations]
+      .map((operation) => [operation, (after[operation] ?? 0) - (before[operation] ?? 0)] as const)
+      .filter(([, added]) => added !== 0),
+  );
 }
 
 function orgMarkdown(run: {
@@ -1002,6 +1067,7 @@ function orgMarkdown(run: {
   seedMs: number;
   deployed: DeployedFunction;
   violatorsPerAccount: number;
+  coverageCalls: Record<string, number>;
 }): string {
   const memberRows = run.rows.filter((row) => row.accountId !== ACCOUNT_ID);
   const own = run.rows.find((row) => row.accountId === ACCOUNT_ID);
@@ -1099,7 +1165,7 @@ function orgMarkdown(run: {
   );
   return `${measured}
 
-Each member account: ${ORG_USERS_PER_ACCOUNT} users, ${run.violatorsPerAccount} with two active keys. Per member account the sweep makes ${perAccount.calls} calls (${byOperation(memberRows)}): the single-account report path's user sweep plus one \`AssumeRole\`; the trail check (CloudTrail reads and the health finding) runs in the function's own account only. CPU per member account (the sweep process's own): ${formatMs(perAccount.cpuMs)}, ${formatSeconds(invocationMs(perAccount.cpuMs, memoryMb))} at the deployed ${memoryMb} MB. The planner's calls cover ${run.members + 1} accounts in ${total(run.planCounts, 'sqs.')} \`SendMessageBatch\` (10 per call). Seeding moto: ${formatSeconds(run.seedMs)}.
+Each member account: ${ORG_USERS_PER_ACCOUNT} users, ${run.violatorsPerAccount} with two active keys. Per member account the sweep makes ${perAccount.calls} calls (${byOperation(memberRows)}): the single-account report path's user sweep, one \`AssumeRole\` and the coverage check; the trail check (CloudTrail reads and the health finding) runs in the function's own account only. The coverage check adds ${total(run.coverageCalls)} calls per member and per sweep (${formatCounts(run.coverageCalls)}; measured as the difference between two more sweeps of one member, without and with \`ORGANIZATION_BUS_ARN\`). CPU per member account (the sweep process's own): ${formatMs(perAccount.cpuMs)}, ${formatSeconds(invocationMs(perAccount.cpuMs, memoryMb))} at the deployed ${memoryMb} MB. The planner's calls cover ${run.members + 1} accounts in ${total(run.planCounts, 'sqs.')} \`SendMessageBatch\` (10 per call). Seeding moto: ${formatSeconds(run.seedMs)}.
 
 **1,000 accounts on AWS (model).** The queue hands one account to each invocation, at most the mapping's maximum concurrency at once, so the sweep takes ⌈1,000 ÷ concurrency⌉ × one account's time. One account = credential report generation (IAM's own time, which moto does not show) + its ${perAccount.calls} calls at ${roundTripMs} ms each, counted one after another + its CPU at ${memoryMb} MB:
 
