@@ -41,7 +41,8 @@ export type CoverageProblem =
   | { readonly code: 'RULE_MISSING' }
   | { readonly code: 'RULE_DISABLED'; readonly state: string }
   | { readonly code: 'RULE_PATTERN_CHANGED' }
-  | { readonly code: 'RULE_RETARGETED'; readonly targetArns: readonly string[] };
+  | { readonly code: 'RULE_RETARGETED'; readonly targetArns: readonly string[] }
+  | { readonly code: 'CANARY_LOST'; readonly sentAt: string };
 
 /** Covered (PASSED) when nothing is wrong, else blind (FAILED) with every problem seen. */
 export type CoverageHealth =
@@ -101,6 +102,12 @@ export function evaluateCoverage(
   return problems.length === 0 ? { status: 'covered', problems: [] } : { status: 'blind', problems };
 }
 
+/** The health with `extra` problems added (the canary's, judged apart from the rule). */
+export function withProblems(health: CoverageHealth, extra: readonly CoverageProblem[]): CoverageHealth {
+  const problems = [...health.problems, ...extra];
+  return problems.length === 0 ? { status: 'covered', problems: [] } : { status: 'blind', problems };
+}
+
 export const COVERAGE_HEALTH_GENERATOR_ID = 'keywarden/health/coverage';
 const COVERAGE_TYPE = 'Software and Configuration Checks/AWS Security Best Practices';
 const COVERAGE_URL = 'https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html';
@@ -125,6 +132,8 @@ function describeProblem(problem: CoverageProblem, expected: ExpectedForwarding)
       return `the forwarding rule ${expected.ruleName} no longer matches the detector's events (its event pattern was changed)`;
     case 'RULE_RETARGETED':
       return `the forwarding rule ${expected.ruleName} does not target the central bus ${expected.centralBusArn} (targets: ${problem.targetArns.join(', ') || 'none'})`;
+    case 'CANARY_LOST':
+      return `events from this account do not reach KeyWarden: last canary sent ${problem.sentAt}, never received`;
   }
 }
 
@@ -136,6 +145,8 @@ const ADVICE: Readonly<Record<CoverageProblem['code'], string>> = {
   RULE_DISABLED: 'Enable the rule: aws events enable-rule --name keywarden-forward-key-events, in us-east-1.',
   RULE_PATTERN_CHANGED: 'Redeploy the KeyWarden member stack to restore the rule’s event pattern.',
   RULE_RETARGETED: 'Redeploy the KeyWarden member stack to restore the rule’s target, the central bus.',
+  CANARY_LOST:
+    'Check the account’s CloudTrail trail (management write events), its forwarding rule and the detector’s queues and dead-letter queues.',
 };
 
 export interface CoverageFindingInput {
@@ -148,6 +159,36 @@ export interface CoverageFindingInput {
   readonly observedAt: Date;
   /** The stored finding's CreatedAt, kept across updates. */
   readonly createdAt?: Date | undefined;
+  /** The canary's last round trip, when the canary is on. */
+  readonly canary?: CanaryState | undefined;
+  /** False for the central (or single) account, whose events need no forwarding rule; default true. */
+  readonly ruleChecked?: boolean | undefined;
+}
+
+/** The last canary sent, and the newest that arrived (with its delay). */
+export interface CanaryState {
+  readonly sentAt?: Date | undefined;
+  readonly receivedAt?: Date | undefined;
+  readonly delayMs?: number | undefined;
+}
+
+function canaryText(canary: CanaryState | undefined): string {
+  if (canary === undefined) return '';
+  const sent = canary.sentAt ? `last canary sent ${canary.sentAt.toISOString()}` : 'no canary sent yet';
+  const received =
+    canary.receivedAt && canary.delayMs !== undefined
+      ? `; last canary received ${canary.receivedAt.toISOString()}, ${(canary.delayMs / 1000).toFixed(1)} s after it was sent`
+      : '';
+  return ` Canary: ${sent}${received}.`;
+}
+
+function canaryFields(canary: CanaryState | undefined): Record<string, string> {
+  if (canary === undefined) return {};
+  return {
+    ...(canary.sentAt ? { [`${FIELD}/canarySentAt`]: canary.sentAt.toISOString() } : {}),
+    ...(canary.receivedAt ? { [`${FIELD}/canaryReceivedAt`]: canary.receivedAt.toISOString() } : {}),
+    ...(canary.delayMs !== undefined ? { [`${FIELD}/canaryDelayMs`]: String(canary.delayMs) } : {}),
+  };
 }
 
 const truncate = (text: string, max: number): string =>
@@ -157,11 +198,14 @@ const truncate = (text: string, max: number): string =>
 function coverageText(input: CoverageFindingInput) {
   const { subject, health, expected } = input;
   if (health.status === 'covered') {
-    const summary = `the forwarding rule ${expected.ruleName} is enabled, matches the detector's events and targets the central bus`;
+    const summary =
+      input.ruleChecked === false
+        ? "this account's events reach KeyWarden"
+        : `the forwarding rule ${expected.ruleName} is enabled, matches the detector's events and targets the central bus`;
     return {
       summary,
       title: `KeyWarden sees account ${subject}: its IAM events are forwarded to the central detector`,
-      description: `Account ${subject}: ${summary}.`,
+      description: `Account ${subject}: ${summary}.${canaryText(input.canary)}`,
       recommendation: 'No action needed.',
     };
   }
@@ -169,7 +213,7 @@ function coverageText(input: CoverageFindingInput) {
   return {
     summary,
     title: `KeyWarden is blind to account ${subject}: its IAM events do not reach the central detector`,
-    description: `Account ${subject}: ${summary}. Until this is fixed KeyWarden reacts to no access-key change in this account in real time, and nothing else says so.`,
+    description: `Account ${subject}: ${summary}. Until this is fixed KeyWarden reacts to no access-key change in this account in real time, and nothing else says so.${canaryText(input.canary)}`,
     recommendation: [...new Set(health.problems.map((problem) => ADVICE[problem.code]))].join(' '),
   };
 }
@@ -214,6 +258,7 @@ export function buildCoverageFinding(input: CoverageFindingInput): Finding {
       [`${FIELD}/account`]: subject,
       [`${FIELD}/status`]: health.status,
       [`${FIELD}/problems`]: health.problems.map((problem) => problem.code).join(',') || 'none',
+      ...canaryFields(input.canary),
     },
     Resources: [resource],
     Compliance: {

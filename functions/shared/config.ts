@@ -66,6 +66,8 @@ export interface Config {
    * member's forwarding rule through the member role (the coverage check); unset: no such check.
    */
   readonly organizationBusArn: string | undefined;
+  /** The canary table: set, each sweep sends a canary to every account it covers, and the detector records it. */
+  readonly canaryTableName: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -251,7 +253,18 @@ export function loadConfig(env: Env): Config {
     ownRoleArns: roleArns(env, ENV.ownRoleArns),
     ...exemptionRules(env),
     organizationBusArn: organizationBus(env),
+    canaryTableName: canaryTable(env),
   };
+}
+
+/** CANARY_TABLE_NAME: a DynamoDB table name (3-255 of letters, digits and _.-). */
+function canaryTable(env: Env): string | undefined {
+  const allowed = 'a DynamoDB table name (3-255 letters, digits and _.-), or leave it unset';
+  const name = setValue(env, ENV.canaryTableName, allowed);
+  if (name !== undefined && !/^[\w.-]{3,255}$/.test(name)) {
+    throw notAllowed(ENV.canaryTableName, env[ENV.canaryTableName], allowed);
+  }
+  return name;
 }
 
 const BUS_ARN = /^arn:aws[\w-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[/.\-_A-Za-z0-9]{1,256}$/;

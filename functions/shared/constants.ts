@@ -19,6 +19,7 @@ export const ENV = {
   maxExemptionDays: 'MAX_EXEMPTION_DAYS',
   inUseHours: 'IN_USE_HOURS',
   organizationBusArn: 'ORGANIZATION_BUS_ARN',
+  canaryTableName: 'CANARY_TABLE_NAME',
 } as const;
 
 export const REMEDIATION_MODES = ['off', 'dry-run', 'deactivate'] as const;
@@ -184,6 +185,13 @@ export const USER_AGENT_MARKER = 'keywarden';
  * read it in every member (DescribeRule) without knowing how the member stack was deployed.
  */
 export const FORWARDING_RULE_NAME = 'keywarden-forward-key-events';
+
+/**
+ * The canary: each sweep tags this user (no credentials, no policies, no console) with {@link CANARY_TAG_KEY} set to
+ * the send time; the TagUser event proves that events of that account reach the detector.
+ */
+export const CANARY_USER_NAME = 'keywarden-canary';
+export const CANARY_TAG_KEY = 'keywarden:canary';
 
 /** Name of the role KeyWarden assumes in each member account (organization mode). */
 export const DEFAULT_MEMBER_ROLE_NAME = 'KeyWardenMember';

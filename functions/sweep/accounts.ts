@@ -47,8 +47,8 @@ export interface AccountSweepDeps {
     ports: AccountSweepPorts,
   ) => Promise<SweepFailure | undefined>;
   /**
-   * Runs for each member account, after its member role was assumed (`ports`) or could not be (`error`): the
-   * organization sweep's coverage check. Its own failure is recorded for that account and stops nothing.
+   * Runs for each account, after its member role was assumed (`ports`) or could not be (`error`): the coverage
+   * check and the canary. Its own failure is recorded for that account and stops nothing.
    */
   readonly coverage?: (
     target: AccountTarget,
@@ -142,9 +142,7 @@ async function sweepOne(
   const { accountId } = target.account;
   const tag = (failure: SweepFailure): SweepFailure => ({ ...failure, accountId });
   const checkCoverage = (access: Parameters<NonNullable<AccountSweepDeps['coverage']>>[1]) =>
-    target.via === 'member-role' && deps.coverage
-      ? deps.coverage(target, access)
-      : Promise.resolve(undefined);
+    deps.coverage ? deps.coverage(target, access) : Promise.resolve(undefined);
   deps.onAccount?.({ phase: 'started', accountId });
   let coverage: CoverageOutcome | undefined;
   try {
@@ -233,7 +231,7 @@ export function totalSummary(sweeps: readonly AccountSweep[]): SweepSummary {
 
 /** How many members' coverage check found them blind. */
 export function membersBlind(sweeps: readonly AccountSweep[]): number {
-  return sweeps.filter((sweep) => sweep.coverage === 'blind').length;
+  return sweeps.filter((sweep) => sweep.target.via === 'member-role' && sweep.coverage === 'blind').length;
 }
 
 /** The SweepError of a run with any failure, naming the accounts that failed; undefined when all went well. */

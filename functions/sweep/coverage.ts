@@ -5,17 +5,22 @@
  */
 
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import { type CanaryStorePort, sendCanary } from '../adapters/canary-store.ts';
 import { CLIENT_SETTINGS } from '../adapters/clients.ts';
 import { createForwardingRulePort, type ForwardingRulePort } from '../adapters/forwarding-rule.ts';
 import type { AccountClients } from '../adapters/member-accounts.ts';
 import type { FindingsPort } from '../adapters/securityhub.ts';
+import { type CanaryRecord, canaryProblem } from '../core/canary.ts';
 import {
   buildCoverageFinding,
+  type CanaryState,
   type CoverageHealth,
   type CoverageObservation,
   coverageFindingId,
   type ExpectedForwarding,
   evaluateCoverage,
+  withProblems,
 } from '../core/coverage.ts';
 import type { Finding } from '../core/finding.ts';
 import { productArnFor } from '../core/finding.ts';
@@ -32,7 +37,14 @@ export function expectedForwarding(centralBusArn: string): ExpectedForwarding {
 
 /** A member's ports for the check, or the reason the member role could not be assumed. */
 export type MemberAccess =
-  | { readonly ok: true; readonly rules: ForwardingRulePort; readonly findings: FindingsPort }
+  | {
+      readonly ok: true;
+      /** Absent: no forwarding rule to check (the central or single account). */
+      readonly rules?: ForwardingRulePort | undefined;
+      readonly findings: FindingsPort;
+      /** The account's IAM, which sends the canary. */
+      readonly iam?: IAMClient | undefined;
+    }
   | { readonly ok: false; readonly code: string; readonly message: string };
 
 export interface CoverageDeps {
@@ -40,6 +52,8 @@ export interface CoverageDeps {
   readonly own: AccountContext;
   readonly ownFindings: FindingsPort;
   readonly clock: () => Date;
+  /** The canary table, when the canary is on. */
+  readonly canary?: CanaryStorePort | undefined;
 }
 
 export interface CoverageReport {
@@ -60,6 +74,7 @@ export async function memberAccessOf(
   accountClients: Pick<AccountClients, 'clientsFor'>,
   target: AccountTarget,
   access: { readonly ports: { readonly findings: FindingsPort } } | { readonly error: unknown },
+  checkRule = true,
 ): Promise<MemberAccess> {
   if ('error' in access) {
     const { error } = access;
@@ -67,13 +82,20 @@ export async function memberAccessOf(
     return { ok: false, code, message: error instanceof Error ? error.message : String(error) };
   }
   const clients = await accountClients.clientsFor(target);
+  if (target.via === 'own' || !checkRule)
+    return { ok: true, findings: access.ports.findings, iam: clients.iam };
   const region = iamEventRegionFor(target.account.partition) ?? target.account.region;
   const eventBridge = new EventBridgeClient({
     ...CLIENT_SETTINGS,
     region,
     credentials: clients.eventBridge.config.credentials,
   });
-  return { ok: true, rules: createForwardingRulePort(eventBridge), findings: access.ports.findings };
+  return {
+    ok: true,
+    rules: createForwardingRulePort(eventBridge),
+    findings: access.ports.findings,
+    iam: clients.iam,
+  };
 }
 
 const codeOf = (error: unknown): string => {
@@ -91,6 +113,7 @@ export async function observeCoverage(
   ruleName: string,
 ): Promise<CoverageObservation & { readonly error?: unknown }> {
   if (!access.ok) return { role: access };
+  if (access.rules === undefined) return { role: { ok: true, value: true } };
   const rule: Read<Awaited<ReturnType<ForwardingRulePort['observeRule']>>> & { error?: unknown } =
     await access.rules.observeRule(ruleName).then(
       (value) => ({ ok: true as const, value }),
@@ -108,8 +131,9 @@ async function createdAtOf(findings: FindingsPort, hub: AccountContext, id: stri
 }
 
 /**
- * Checks one member and imports its coverage finding. With the role assumable, a FAILED report of it left in the
- * central hub (from a sweep that could not assume the role) is archived. Throws AwsCallError or FindingImportError.
+ * Checks one account and imports its coverage finding; with the canary on, judges the last canary, then sends the
+ * next one and records it. With the role assumable, a report of it left in the central hub (from a sweep that could
+ * not assume the role) is archived. Throws AwsCallError or FindingImportError.
  */
 export async function checkCoverage(
   deps: CoverageDeps,
@@ -119,26 +143,30 @@ export async function checkCoverage(
 ): Promise<CoverageReport> {
   const observedAt = deps.clock();
   const observation = await observeCoverage(access, expected.ruleName);
-  const health = evaluateCoverage(observation, expected);
+  const ruleHealth = evaluateCoverage(observation, expected);
+  const record = await deps.canary?.read(member.accountId);
+  const lost = deps.canary ? canaryProblem(record, observedAt) : undefined;
+  const health = withProblems(ruleHealth, lost ? [lost] : []);
   const id = coverageFindingId(member.accountId);
   const subject = member.accountId;
   const [hub, findings] = access.ok ? [member, access.findings] : [deps.own, deps.ownFindings];
   const { createdAt } = await createdAtOf(findings, hub, id);
-  const finding = buildCoverageFinding({ subject, hub, health, expected, observedAt, createdAt });
+  const finding = buildCoverageFinding({
+    ...{ subject, hub, health, expected, observedAt, createdAt },
+    ruleChecked: !access.ok || access.rules !== undefined,
+    canary: deps.canary ? canaryStateOf(record) : undefined,
+  });
   await findings.importFindings([finding]);
   if (access.ok) {
-    const central = await createdAtOf(deps.ownFindings, deps.own, id);
-    if (central.previous !== undefined && central.previous.RecordState !== 'ARCHIVED') {
-      const resolved = buildCoverageFinding({
+    await archiveCentralReport(deps, subject, expected, observedAt);
+    if (deps.canary && access.iam) {
+      await sendCanary(access.iam, observedAt);
+      await deps.canary.recordSent(
         subject,
-        hub: deps.own,
-        health: { status: 'covered', problems: [] },
-        expected,
         observedAt,
-        createdAt: central.createdAt,
-      });
-      // The member role works again: from now on this account reports its coverage in its own hub.
-      await deps.ownFindings.importFindings([{ ...resolved, RecordState: 'ARCHIVED' }]);
+        ruleHealth.problems,
+        new Date(finding.CreatedAt ?? observedAt),
+      );
     }
   }
   return {
@@ -148,4 +176,30 @@ export async function checkCoverage(
     reportedIn: hub.accountId,
     ...(observation.error !== undefined ? { error: observation.error } : {}),
   };
+}
+
+/** The canary as the finding shows it: the last sent, and the newest received with its delay. */
+export function canaryStateOf(record: CanaryRecord | undefined): CanaryState {
+  return { sentAt: record?.sentAt, receivedAt: record?.receivedAt, delayMs: record?.delayMs };
+}
+
+/** The member role works again: its report in the central hub is archived; the member's own hub takes over. */
+async function archiveCentralReport(
+  deps: CoverageDeps,
+  subject: string,
+  expected: ExpectedForwarding,
+  observedAt: Date,
+): Promise<void> {
+  if (subject === deps.own.accountId) return;
+  const central = await createdAtOf(deps.ownFindings, deps.own, coverageFindingId(subject));
+  if (central.previous === undefined || central.previous.RecordState === 'ARCHIVED') return;
+  const resolved = buildCoverageFinding({
+    subject,
+    hub: deps.own,
+    health: { status: 'covered', problems: [] },
+    expected,
+    observedAt,
+    createdAt: central.createdAt,
+  });
+  await deps.ownFindings.importFindings([{ ...resolved, RecordState: 'ARCHIVED' }]);
 }
