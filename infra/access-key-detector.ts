@@ -49,6 +49,7 @@ import {
   subscribeAlarmEmail,
   validateAlarmEmail,
 } from './monitoring.ts';
+import { validateOrganizationalUnit } from './organization-settings.ts';
 import {
   acknowledgeMemberRoleWildcard,
   acknowledgeWildcards,
@@ -57,7 +58,6 @@ import {
   organizationStatements,
   policyStatements,
 } from './permissions.ts';
-import { validateOrganizationalUnit } from './organization-settings.ts';
 import { SweepAccountQueue, validateMemberSweepConcurrency } from './sweep-account-queue.ts';
 
 /**
