@@ -220,6 +220,25 @@ describe('organization sweep in one invocation (moto, three accounts)', () => {
     expect(aws.proxy.count('ListAccounts')).toBe(0);
   });
 
+  it('with MEMBER_ACCOUNT_IDS as well, sweeps only the listed accounts under MEMBER_OUS, as the StackSet deploys', async () => {
+    // Prepare: the allow-list names an account of the OU's nested OU and the sandbox account outside the OU.
+    const organization = await createMotoOrganization(managementOrganizations());
+    const { teamApp, sandbox } = organization.accounts;
+    const handler = sweep({
+      MEMBER_ROLE_NAME: ROLE,
+      ORGANIZATION_ROLE_ARN: READER_ARN,
+      MEMBER_OUS: organization.ous.workloads,
+      MEMBER_ACCOUNT_IDS: `${teamApp},${sandbox}`,
+    });
+
+    // Act
+    const summary = (await handler({}, CONTEXT)) as SweepHandlerResult;
+
+    // Assess: the StackSet's INTERSECTION gives the sandbox account no member stack, so no role is assumed there.
+    expect(summary.accounts?.map((a) => a.accountId)).toEqual([CENTRAL, teamApp]);
+    expect(aws.proxy.count('sts.AssumeRole')).toBe(1 + 1);
+  });
+
   it('fails the cold start of an organization sweep that cannot tell its members', async () => {
     vi.stubEnv('MEMBER_ROLE_NAME', ROLE);
     try {
