@@ -544,7 +544,13 @@ describe('AccessKeyDetector permissions', () => {
       const called = await actionsCalledBy(ENTRY_POINTS[kind], prefixes);
       called.delete('sts:GetCallerIdentity');
       // Granted in the management account, to the reader role the sweep assumes (organizationRoleArn).
-      called.delete('organizations:ListAccounts');
+      for (const action of [
+        'organizations:ListAccounts',
+        'organizations:ListAccountsForParent',
+        'organizations:ListOrganizationalUnitsForParent',
+      ]) {
+        called.delete(action);
+      }
       // The account queue: sqs:SendMessage allows SendMessageBatch (checked with the queue's own tests).
       called.delete('sqs:SendMessageBatch');
       // Who set an exemption tag: granted only with exemptionApprovers, which organization mode refuses (checked
