@@ -50,6 +50,7 @@ import {
   subscribeAlarmEmail,
   validateAlarmEmail,
 } from './monitoring.ts';
+import { validateOrganizationalUnit } from './organization-settings.ts';
 import {
   acknowledgeMemberRoleWildcard,
   acknowledgeWildcards,
@@ -221,12 +222,18 @@ export interface AccessKeyDetectorProps {
   /**
    * Organization mode: events of member accounts (forwarded to a bus this construct's rule does not watch; see
    * `OrganizationEventBus` and `KeyWardenCentralStack`) are handled inside each member through its member role,
-   * and the sweep covers this account and every member: those of `memberAccountIds`, else the organization's
-   * ACTIVE accounts, listed through `organizationRoleArn` (one of the two is required). The schedule queues one message per account on an
-   * account queue, and the sweep sweeps each account from there.
+   * and the sweep covers this account and every member: with `organizationRoleArn`, the ACTIVE accounts under
+   * `memberOus` (nested OUs included; the StackSet's targets) plus the management account, else every ACTIVE
+   * account of the organization, only those of `memberAccountIds` when it is set; without it, `memberAccountIds`
+   * as given (one of the two is required). The schedule queues one message per account on an account queue, and
+   * the sweep sweeps each account from there.
    * @default - single account: another account's event is skipped, the sweep covers this account only
    */
-  readonly organization?: OrganizationAccess & { readonly memberAccountIds?: readonly string[] };
+  readonly organization?: OrganizationAccess & {
+    readonly memberAccountIds?: readonly string[];
+    /** The OUs (or the root) the member stacks are deployed to: the sweep's members are their accounts. */
+    readonly memberOus?: readonly string[];
+  };
   /**
    * Organization mode: at most this many accounts are swept at once from the account queue (2 to 1000). Each
    * member's IAM and Security Hub limits are its own; the sweeps share this account's Lambda concurrency.
@@ -387,6 +394,9 @@ export class AccessKeyDetector extends Construct {
         // Only the sweep lists the organization's accounts.
         ...(props.organization?.organizationRoleArn
           ? { [ENV.organizationRoleArn]: props.organization.organizationRoleArn }
+          : {}),
+        ...(props.organization?.memberOus?.length
+          ? { [ENV.memberOus]: props.organization.memberOus.join(',') }
           : {}),
       },
       settings,
@@ -685,6 +695,9 @@ function validateOrganization(props: AccessKeyDetectorProps): void {
     validateMemberSweepConcurrency(memberSweepConcurrency);
   }
   if (organization === undefined) return;
+  organization.memberOus?.forEach((ou, index) => {
+    validateOrganizationalUnit(`memberOus[${index}]`, ou);
+  });
   if (!organization.memberAccountIds?.length && organization.organizationRoleArn === undefined) {
     throw new SettingError(
       `organization needs memberAccountIds or organizationRoleArn: the sweep lists the member accounts from one of them (the function's own credentials are given no organizations: action); e.g. organizationRoleArn: 'arn:aws:iam::<management account>:role/KeyWardenOrganizationReader'`,

@@ -130,7 +130,9 @@ export interface KeyWardenOrganizationSettings {
   readonly memberAccountIds?: readonly string[];
   /**
    * The management account, where {@link KeyWardenManagementStack} creates the read-only role the sweep lists
-   * the accounts with. Also decides the StackSet's `CallAs`: `SELF` when this stack is in it.
+   * the accounts with: the ACTIVE accounts under {@link memberOus} (what the StackSet targets) and the management
+   * account itself (its member stack is deployed by hand). Also decides the StackSet's `CallAs`: `SELF` when this
+   * stack is in it.
    * @default - no organization listing; the StackSet is created as a delegated administrator
    */
   readonly managementAccountId?: string;
@@ -196,6 +198,8 @@ export class KeyWardenCentralStack extends KeyWardenStack {
           ...(organization.memberAccountIds?.length
             ? { memberAccountIds: organization.memberAccountIds }
             : {}),
+          // The sweep's members are the StackSet's targets: the accounts of these OUs.
+          ...(organization.memberOus?.length ? { memberOus: organization.memberOus } : {}),
           ...(organization.managementAccountId !== undefined
             ? {
                 organizationRoleArn: `arn:${Aws.PARTITION}:iam::${organization.managementAccountId}:role/${readerRoleName}`,

@@ -11,7 +11,7 @@
  *   forward to, and the {@link MemberStackSet} that deploys the member stack to the OUs.
  * - {@link KeyWardenMember} / {@link KeyWardenMemberStack}: per member account, no Lambda and no asset: the
  *   forwarding rule and the member role the central functions assume.
- * - {@link KeyWardenManagementStack}: the management account's read-only role for `organizations:ListAccounts`.
+ * - {@link KeyWardenManagementStack}: the management account's read-only role that lists the member accounts.
  */
 
 export {

@@ -1,15 +1,19 @@
 import { Token } from 'aws-cdk-lib';
-import { ACCOUNT_ID_PATTERN, ROLE_NAME_PATTERN } from '../functions/shared/constants.ts';
+import {
+  ACCOUNT_ID_PATTERN,
+  ORGANIZATIONAL_UNIT_ALLOWED,
+  ORGANIZATIONAL_UNIT_PATTERN,
+  ROLE_NAME_PATTERN,
+} from '../functions/shared/constants.ts';
 import { SettingError } from './errors.ts';
 
 /** An AWS Organizations organization id. */
 export const ORGANIZATION_ID_PATTERN = /^o-[a-z0-9]{10,32}$/;
-/** An organizational unit id, or the organization's root (`r-…`), as StackSets' DeploymentTargets accept them. */
-export const ORGANIZATIONAL_UNIT_PATTERN = /^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$/;
+export { ORGANIZATIONAL_UNIT_PATTERN };
 /** The exact ARN of an IAM role or user (no wildcard): what a trust policy can name as a principal. */
 export const PRINCIPAL_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]{1,512}$/;
 
-/** Name of the read-only role the management stack creates for the sweep's `organizations:ListAccounts`. */
+/** Name of the read-only role the management stack creates for the sweep's listing of the member accounts. */
 export const DEFAULT_ORGANIZATION_READER_ROLE_NAME = 'KeyWardenOrganizationReader';
 
 /** A `SettingError` for `name` = `value` unless `value` (when known at synth) matches `pattern`. */
@@ -20,8 +24,7 @@ export function requireMatch(name: string, value: string, pattern: RegExp, allow
 
 export const ALLOWED = {
   organizationId: 'an organization id: o- then 10 to 32 lower-case letters or digits (o-a1b2c3d4e5)',
-  organizationalUnit:
-    'an organizational unit id (ou-ab12-cd34ef56: ou-, 4 to 32 and then 8 to 32 lower-case letters or digits) or the root id (r-ab12)',
+  organizationalUnit: ORGANIZATIONAL_UNIT_ALLOWED,
   roleName: 'an IAM role name (1-64 letters, digits and +=,.@_-)',
   accountId: 'a 12-digit account id',
   principalArn:

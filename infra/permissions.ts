@@ -317,6 +317,11 @@ export const ACTION_PURPOSES: Readonly<Record<string, string>> = {
   'sts:AssumeRole':
     'acts in a member account through its member role (or lists accounts through the reader role)',
   'sts:GetCallerIdentity': 'names the account and the caller',
-  'organizations:ListAccounts': 'lists the ACTIVE accounts of the organization',
+  'organizations:ListAccounts':
+    'lists the ACTIVE accounts of the organization (the sweep of a central stack without `memberOus`)',
+  'organizations:ListAccountsForParent':
+    'lists the accounts of each member OU and of the OUs nested in it: the sweep’s members are the StackSet’s targets',
+  'organizations:ListOrganizationalUnitsForParent':
+    'finds the OUs nested in each member OU, whose accounts the StackSet also deploys to',
   'sqs:SendMessage': 'queues one message per member account for the sweep',
 };

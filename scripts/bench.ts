@@ -7,8 +7,9 @@
  * - cold start: fresh `node` processes importing the built bundle, against bare `node -e 0` (wall time);
  * - per event: AWS calls seen at a counting proxy in front of moto, and handler latency;
  * - sweep scaling: wall time and IAM calls for 100, 1,000 and 10,000 users with 1 % violators;
- * - org: an organization sweep of 20 member accounts × 500 users (1 % violators) through the member roles, by
- *   the account queue and in one invocation, with calls per account and a model of 1,000 accounts on AWS;
+ * - org: an organization sweep of 20 member accounts × 500 users (1 % violators) under a member OU and its nested
+ *   OU, listed through the reader role, swept through the member roles by the account queue and in one invocation,
+ *   with the listing's calls, calls per account and a model of 1,000 accounts on AWS;
  * - report: `keywarden report` over 20 member accounts × 500 users (1 % violators with open findings), in each
  *   format: wall time, calls, and the size of what it writes;
  * - peak memory (max RSS) of the handler process;
@@ -70,6 +71,7 @@ import { timeProcesses } from './lib/cold-start.ts';
 import { byKind, bySource } from './lib/cpu-profile.ts';
 import { clientConfig, createQueue, EMULATOR_REGION, emulatorEnv } from './lib/emulator.ts';
 import { FULL_VCPU_MB, invocationMs, modelPath, PRICES, vcpuShare } from './lib/lambda-model.ts';
+import { type BenchOrganization, createBenchOrganization } from './lib/org-layout.ts';
 import { accountSweepMs, accountsWithin, organizationSweepMs } from './lib/org-model.ts';
 import { valuesOrExit } from './lib/script-args.ts';
 import { type SeededUser, seedUsers } from './lib/seed.ts';
@@ -667,6 +669,9 @@ async function sweepScaling(options: Options, bundle: string, deployed: Deployed
 const ORG_MEMBERS = 20;
 const ORG_USERS_PER_ACCOUNT = 500;
 const ORG_MEMBER_ROLE = 'KeyWardenMember';
+/** The bench organization's management account, and how many accounts sit in an OU outside the member OU. */
+const ORG_MANAGEMENT = '999988887777';
+const ORG_OUTSIDE = 2;
 
 /** An IAM client that acts in `accountId` of moto (its `x-moto-account-id` header), for seeding. */
 function iamInAccount(endpoint: string, accountId: string): IAMClient {
@@ -894,12 +899,15 @@ async function organizationSweep(
   deployed: DeployedFunction,
 ): Promise<string> {
   const members = options.quick ? 5 : ORG_MEMBERS;
-  const memberIds = Array.from({ length: members }, (_, n) => String(200_000_000_000 + n));
   const violatorsPerAccount = Math.max(1, Math.round(ORG_USERS_PER_ACCOUNT / 100));
   const every = Math.floor(ORG_USERS_PER_ACCOUNT / violatorsPerAccount);
   const moto = await startMoto();
   const proxy = await startAwsProxy(moto.endpoint);
   try {
+    const organization = await createBenchOrganization(moto.endpoint, ORG_MANAGEMENT, members, ORG_OUTSIDE);
+    const { memberIds } = organization;
+    // The management account holds the reader role and a member stack deployed by hand; it has no users here.
+    const queuedIds = new Set([ACCOUNT_ID, ORG_MANAGEMENT, ...memberIds]);
     const seedStart = Date.now();
     for (const accountId of memberIds) {
       const iam = iamInAccount(moto.endpoint, accountId);
@@ -926,7 +934,9 @@ async function organizationSweep(
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       MEMBER_ROLE_NAME: ORG_MEMBER_ROLE,
-      MEMBER_ACCOUNT_IDS: memberIds.join(','),
+      // The members are the StackSet's targets: the ACTIVE accounts under its OU, listed through the reader role.
+      ORGANIZATION_ROLE_ARN: `arn:aws:iam::${ORG_MANAGEMENT}:role/KeyWardenOrganizationReader`,
+      MEMBER_OUS: organization.memberOu,
       ORGANIZATION_BUS_ARN: ORG_BUS_ARN,
     };
     const context = lambdaContext('keywarden-sweep');
@@ -942,8 +952,9 @@ async function organizationSweep(
       planMs = plan.latencies[0] ?? Number.NaN;
       planCounts = proxy.countsByOperation();
       const bodies = await queue.drain(members + 10);
-      if (bodies.length !== members + 1)
-        throw new Error(`the planner queued ${bodies.length} accounts, not ${members + 1}`);
+      const queuedAccounts = bodies.map((body) => (JSON.parse(body) as { accountId: string }).accountId);
+      if (queuedAccounts.length !== queuedIds.size || queuedAccounts.some((id) => !queuedIds.has(id)))
+        throw new Error(`the planner queued ${queuedAccounts.join(', ')}, not ${[...queuedIds].join(', ')}`);
       for (const body of bodies) {
         const { accountId } = JSON.parse(body) as { accountId: string };
         proxy.reset();
@@ -956,7 +967,7 @@ async function organizationSweep(
           counts: proxy.countsByOperation(),
           violating: result.violating,
         });
-        const expected = accountId === ACCOUNT_ID ? 0 : violatorsPerAccount;
+        const expected = memberIds.includes(accountId) ? violatorsPerAccount : 0;
         if (result.violating !== expected) {
           throw new Error(
             `the sweep of ${accountId} found ${result.violating} violators, seeded ${expected}`,
@@ -987,6 +998,7 @@ async function organizationSweep(
     return orgMarkdown({
       members,
       memberIds,
+      organization,
       rows,
       planMs,
       planCounts,
@@ -1060,6 +1072,7 @@ async function coverageCallsPerMember(
 function orgMarkdown(run: {
   members: number;
   memberIds: readonly string[];
+  organization: BenchOrganization;
   rows: readonly OrgAccountRow[];
   planMs: number;
   planCounts: Record<string, number>;
@@ -1069,8 +1082,9 @@ function orgMarkdown(run: {
   violatorsPerAccount: number;
   coverageCalls: Record<string, number>;
 }): string {
-  const memberRows = run.rows.filter((row) => row.accountId !== ACCOUNT_ID);
+  const memberRows = run.rows.filter((row) => run.memberIds.includes(row.accountId));
   const own = run.rows.find((row) => row.accountId === ACCOUNT_ID);
+  const management = run.rows.find((row) => row.accountId === ORG_MANAGEMENT);
   const callsOf = (row: OrgAccountRow) => total(row.counts);
   const perAccount = {
     wallMs: median(memberRows.map((row) => row.wallMs)),
@@ -1092,7 +1106,7 @@ function orgMarkdown(run: {
     ['What', 'Wall time', 'AWS calls', 'Calls by operation'],
     [
       [
-        `planner: ${run.members + 1} accounts queued`,
+        `planner: members listed under ${run.organization.ousWalked} OUs, ${run.rows.length} accounts queued`,
         formatSeconds(run.planMs),
         String(total(run.planCounts)),
         formatCounts(run.planCounts),
@@ -1113,6 +1127,16 @@ function orgMarkdown(run: {
             ],
           ]
         : []),
+      ...(management
+        ? [
+            [
+              'the management account (no users)',
+              formatSeconds(management.wallMs),
+              String(callsOf(management)),
+              formatCounts(management.counts),
+            ],
+          ]
+        : []),
       [
         `queue path, ${run.rows.length} invocations one after another`,
         formatSeconds(run.rows.reduce((sum, row) => sum + row.wallMs, 0) + run.planMs),
@@ -1120,7 +1144,7 @@ function orgMarkdown(run: {
         `sts.AssumeRole ${run.rows.reduce((sum, row) => sum + (row.counts['sts.AssumeRole'] ?? 0), 0)}`,
       ],
       [
-        `one invocation, ${run.members + 1} accounts 4 at a time (second sweep)`,
+        `one invocation, ${run.rows.length} accounts 4 at a time (second sweep)`,
         formatSeconds(run.oneInvocation.wallMs),
         String(total(run.oneInvocation.counts)),
         `sts.AssumeRole ${assumeRoles}; violators found ${run.oneInvocation.violating}`,
@@ -1165,13 +1189,13 @@ function orgMarkdown(run: {
   );
   return `${measured}
 
-Each member account: ${ORG_USERS_PER_ACCOUNT} users, ${run.violatorsPerAccount} with two active keys. Per member account the sweep makes ${perAccount.calls} calls (${byOperation(memberRows)}): the single-account report path's user sweep, one \`AssumeRole\` and the coverage check; the trail check (CloudTrail reads and the health finding) runs in the function's own account only. The coverage check adds ${total(run.coverageCalls)} calls per member and per sweep (${formatCounts(run.coverageCalls)}; measured as the difference between two more sweeps of one member, without and with \`ORGANIZATION_BUS_ARN\`). CPU per member account (the sweep process's own): ${formatMs(perAccount.cpuMs)}, ${formatSeconds(invocationMs(perAccount.cpuMs, memoryMb))} at the deployed ${memoryMb} MB. The planner's calls cover ${run.members + 1} accounts in ${total(run.planCounts, 'sqs.')} \`SendMessageBatch\` (10 per call). Seeding moto: ${formatSeconds(run.seedMs)}.
+Each member account: ${ORG_USERS_PER_ACCOUNT} users, ${run.violatorsPerAccount} with two active keys. Per member account the sweep makes ${perAccount.calls} calls (${byOperation(memberRows)}): the single-account report path's user sweep, one \`AssumeRole\` and the coverage check; the trail check (CloudTrail reads and the health finding) runs in the function's own account only. The coverage check adds ${total(run.coverageCalls)} calls per member and per sweep (${formatCounts(run.coverageCalls)}; measured as the difference between two more sweeps of one member, without and with \`ORGANIZATION_BUS_ARN\`). CPU per member account (the sweep process's own): ${formatMs(perAccount.cpuMs)}, ${formatSeconds(invocationMs(perAccount.cpuMs, memoryMb))} at the deployed ${memoryMb} MB. The planner lists the members through the management account's reader role (one \`AssumeRole\`), walking the StackSet's OU and the OU nested in it: ${total(run.planCounts, 'organizations.ListAccountsForParent')} \`ListAccountsForParent\` and ${total(run.planCounts, 'organizations.ListOrganizationalUnitsForParent')} \`ListOrganizationalUnitsForParent\` for ${run.organization.ousWalked} OUs (at least one of each per OU, one more per 20 accounts or child OUs), leaves out the ${run.organization.outsideIds.length} accounts of an OU outside it, and queues ${run.rows.length} accounts (itself, the management account and the ${run.members} members) in ${total(run.planCounts, 'sqs.')} \`SendMessageBatch\` (10 per call). Seeding moto: ${formatSeconds(run.seedMs)}.
 
 **1,000 accounts on AWS (model).** The queue hands one account to each invocation, at most the mapping's maximum concurrency at once, so the sweep takes ⌈1,000 ÷ concurrency⌉ × one account's time. One account = credential report generation (IAM's own time, which moto does not show) + its ${perAccount.calls} calls at ${roundTripMs} ms each, counted one after another + its CPU at ${memoryMb} MB:
 
 ${model}
 
-What bounds it: the member concurrency (\`memberSweepConcurrency\`, the queue mapping's maximum concurrency, default 10) and the central account's Lambda concurrency it draws on; the slowest credential reports; nothing shared between members otherwise (IAM and Security Hub limits are per account). One account must finish in the sweep's 15-minute timeout (the report's own wait is capped at 5 minutes); an account that fails is retried after the queue's 30-minute visibility timeout and dead-lettered after 3 receives. The planner lists 1,000 accounts in 50 \`ListAccounts\` pages and queues them in 100 \`SendMessageBatch\` calls: seconds.`;
+What bounds it: the member concurrency (\`memberSweepConcurrency\`, the queue mapping's maximum concurrency, default 10) and the central account's Lambda concurrency it draws on; the slowest credential reports; nothing shared between members otherwise (IAM and Security Hub limits are per account). One account must finish in the sweep's 15-minute timeout (the report's own wait is capped at 5 minutes); an account that fails is retried after the queue's 30-minute visibility timeout and dead-lettered after 3 receives. The planner lists 1,000 accounts spread over k OUs (the \`memberOus\` and every OU nested in them) in 50 to 50 + k \`ListAccountsForParent\` pages (⌈accounts ÷ 20⌉ per OU, at least one) and k \`ListOrganizationalUnitsForParent\` (one per 20 child OUs, at least one per OU), one OU after another (50 \`ListAccounts\` pages without \`memberOus\`), and queues them in 100 \`SendMessageBatch\` calls: seconds.`;
 }
 
 // Security Hub's throttling, per account and region: GetFindings 3 requests/s (burst 6), BatchImportFindings

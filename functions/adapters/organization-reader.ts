@@ -1,13 +1,14 @@
 /**
- * The organization's accounts as the sweep sees them: Organizations `ListAccounts` through the read-only role in
- * the management account (`ORGANIZATION_ROLE_ARN`), which the sweep assumes for each listing.
+ * The member accounts as the sweep sees them: Organizations, read through the read-only role in the management
+ * account (`ORGANIZATION_ROLE_ARN`), which the sweep assumes for each listing.
  */
 
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, type AssumeRoleCommandOutput, STSClient } from '@aws-sdk/client-sts';
+import type { MemberAccounts, MemberSelection } from '../core/members.ts';
 import { AwsCallError } from '../shared/errors.ts';
 import { CLIENT_SETTINGS, errorCode, errorMessage } from './clients.ts';
-import { createOrganizationsPort, type OrganizationAccount } from './organizations.ts';
+import { createOrganizationsPort, listMemberAccounts } from './organizations.ts';
 
 export interface OrganizationReaderOptions {
   readonly roleArn: string;
@@ -15,6 +16,8 @@ export interface OrganizationReaderOptions {
   readonly sessionName: string;
   /** The region of the Organizations client (the SDK resolves the partition's global endpoint). */
   readonly region: string | undefined;
+  /** Which accounts are members (the StackSet's OUs, the allow-list, the central and management accounts). */
+  readonly selection: MemberSelection;
   /** Default: an STS client with the standard settings. */
   readonly sts?: STSClient;
 }
@@ -22,10 +25,8 @@ export interface OrganizationReaderOptions {
 // Fifteen minutes, the least STS allows: one listing takes seconds.
 const SESSION_SECONDS = 900;
 
-/** Lists the ACTIVE accounts; throws AwsCallError naming `sts:AssumeRole` or `organizations:ListAccounts`. */
-export async function listOrganizationAccounts(
-  options: OrganizationReaderOptions,
-): Promise<OrganizationAccount[]> {
+/** The member accounts; throws AwsCallError naming `sts:AssumeRole` or the `organizations:` listing that failed. */
+export async function listMembersThroughReader(options: OrganizationReaderOptions): Promise<MemberAccounts> {
   const sts =
     options.sts ??
     new STSClient({ ...CLIENT_SETTINGS, ...(options.region ? { region: options.region } : {}) });
@@ -61,7 +62,7 @@ export async function listOrganizationAccounts(
     },
   });
   try {
-    return await createOrganizationsPort(client).listActiveAccounts();
+    return await listMemberAccounts(createOrganizationsPort(client), options.selection, true);
   } finally {
     client.destroy();
   }

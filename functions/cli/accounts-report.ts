@@ -75,6 +75,8 @@ export interface AccountsReport {
   readonly roleName: string;
   /** `accounts`: the ids given with --accounts; `organization`: the organization's ACTIVE accounts. */
   readonly accountsFrom: MemberScan['from'];
+  /** Only with `--organization --ous`: the OUs whose ACTIVE accounts (nested OUs included) were read. */
+  readonly organizationalUnits?: readonly string[];
   readonly scannedAt: string;
   readonly settings: ScanReport['settings'];
   /** In the order given (--accounts) or by account id (--organization). */
@@ -138,6 +140,9 @@ export function buildAccountsReport(
     caller: context.caller,
     roleName: context.members.roleName,
     accountsFrom: context.members.from,
+    ...(context.members.from === 'organization' && context.members.ous !== undefined
+      ? { organizationalUnits: context.members.ous }
+      : {}),
     scannedAt: context.scannedAt.toISOString(),
     settings: context.settings,
     accounts,
@@ -189,7 +194,11 @@ export function accountsLine(report: AccountsReport): string {
 export function renderAccountsTable(report: AccountsReport): string {
   const { caller } = report;
   const from =
-    report.accountsFrom === 'organization' ? 'ACTIVE in the organization' : 'listed with --accounts';
+    report.accountsFrom === 'accounts'
+      ? 'listed with --accounts'
+      : report.organizationalUnits === undefined
+        ? 'ACTIVE in the organization'
+        : `ACTIVE under ${report.organizationalUnits.join(', ')}`;
   const out: string[] = [
     `KeyWarden ${report.tool.version} · ${report.control}`,
     `${plural(report.accounts.length, 'account')} ${from} · member role ${report.roleName} · caller ${caller.accountId} (${caller.partition}, ${caller.region}) · ${report.scannedAt}`,

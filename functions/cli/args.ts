@@ -63,6 +63,7 @@ export const ACCOUNT_SCAN_CONCURRENCY = 8;
 export const SCAN_HELP = `Usage: keywarden scan [options]
        keywarden scan --accounts ID[,ID...] --role-name NAME [options]
        keywarden scan --organization --role-name NAME [options]
+       keywarden scan --organization --ous OU[,OU...] --role-name NAME [options]
 
 Scans an AWS account for IAM users with more than one active access key
 (CIS AWS Foundations Benchmark v3.0.0 1.13). Candidates come from the IAM
@@ -96,6 +97,11 @@ Organization mode (--import-findings and --remediate act in each account):
   --organization             scan every ACTIVE account of the caller's organization
                              (organizations:ListAccounts: run it in the management
                              account or a delegated administrator)
+  --ous OU[,OU...]           with --organization: only the ACTIVE accounts under these
+                             OUs or the root (r-...), nested OUs included, as the member
+                             StackSet targets them (organizations:ListAccountsForParent,
+                             ListOrganizationalUnitsForParent; repeatable); without it,
+                             every ACTIVE account, the caller's own included
   --role-name NAME           the member role to assume in each account (the one
                              KeyWarden is deployed with, e.g. KeyWardenMember)
 
@@ -122,6 +128,7 @@ export const SCAN_OPTIONS = {
   'in-use-hours': { type: 'string' },
   accounts: { type: 'string', multiple: true },
   organization: { type: 'boolean' },
+  ous: { type: 'string', multiple: true },
   'role-name': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
@@ -137,6 +144,7 @@ export const COMMANDS = {
       'keywarden scan [options]',
       'keywarden scan --accounts ID[,ID...] --role-name NAME [options]',
       'keywarden scan --organization --role-name NAME [options]',
+      'keywarden scan --organization --ous OU[,OU...] --role-name NAME [options]',
     ],
     summary: 'find IAM users with more than one active access key, in one account or several',
     help: SCAN_HELP,
@@ -233,7 +241,12 @@ export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty:
   const where = whereProblem(values);
   if (where !== undefined) return { kind: 'usage-error', message: where };
 
-  const members = parseMembers(values.accounts, values.organization ?? false, values['role-name']);
+  const members = parseMembers({
+    accounts: values.accounts,
+    organization: values.organization ?? false,
+    ous: values.ous,
+    roleName: values['role-name'],
+  });
   if (typeof members === 'string') return { kind: 'usage-error', message: members };
 
   const config = configFromFlags(values, env);

@@ -52,6 +52,13 @@ function describeCall(error: unknown): { operation: string | undefined; code: st
   return { operation: undefined, code: errorCode(error), message: errorMessage(error) };
 }
 
+/** Organizations' listings, which only the management account or a delegated administrator may call. */
+const ORGANIZATION_LISTINGS = new Set([
+  'organizations:ListAccounts',
+  'organizations:ListAccountsForParent',
+  'organizations:ListOrganizationalUnitsForParent',
+]);
+
 /** The IAM action that was denied: from AWS's message when it names it, else from the operation. */
 export function deniedPermission(operation: string | undefined, message: string): string | undefined {
   const named = /not authorized to perform:?\s+([a-z0-9-]+:[A-Za-z0-9*]+)/.exec(message)?.[1];
@@ -91,9 +98,14 @@ export function describeError(error: unknown, context: ErrorContext): string {
   if (code === 'AWSOrganizationsNotInUseException') {
     return "The caller's account is not in an organization (AWSOrganizationsNotInUseException): name the accounts with --accounts instead of --organization.";
   }
+  if (code === 'ParentNotFoundException') {
+    // The AwsCallError's own message names the OU; AWS's does not.
+    const detail = error instanceof AwsCallError ? error.message : `${code}: ${message}`;
+    return `An OU of --ous is not in the caller's organization (${detail}): check the OU ids (aws organizations list-organizational-units-for-parent).`;
+  }
   if (ACCESS_DENIED.has(code) || /not authorized to perform/i.test(message)) {
-    if (operation === 'organizations:ListAccounts') {
-      return `Access denied: the credentials in use may not call organizations:ListAccounts, which works only in the management account or a delegated administrator for AWS Organizations; run there, or name the accounts with --accounts.`;
+    if (operation !== undefined && ORGANIZATION_LISTINGS.has(operation)) {
+      return `Access denied: the credentials in use may not call ${operation}, which works only in the management account or a delegated administrator for AWS Organizations; run there, or name the accounts with --accounts.`;
     }
     const permission = deniedPermission(operation, message);
     return permission === undefined

@@ -40,7 +40,7 @@ import { describeError } from './errors.ts';
 import type { ReportOptions } from './evidence.ts';
 import type { CliIo } from './io.ts';
 import { checkProfile } from './profiles.ts';
-import { accountClientsFor, selectAccounts, targetFor } from './scan-accounts.ts';
+import { accountClientsFor, noAccountListed, selectAccounts, targetFor } from './scan-accounts.ts';
 
 /** ListAccessKeys in flight per account when the users are listed live. */
 const LISTING_CONCURRENCY = 8;
@@ -166,7 +166,7 @@ export async function report(options: ReportOptions, io: CliIo): Promise<number>
         : await selectAccounts(members, callerClients, io.stderr);
     if (listed.length === 0) {
       io.stderr.write(
-        'keywarden: organizations:ListAccounts returned no ACTIVE account; no report was made.\n',
+        `keywarden: ${members === undefined ? 'no account' : noAccountListed(members)}; no report was made.\n`,
       );
       return EXIT.error;
     }

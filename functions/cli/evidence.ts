@@ -28,6 +28,7 @@ export type ReportCommand =
 export const REPORT_HELP = `Usage: keywarden report [--format html|csv|json|ocsf] [--output FILE] [--since DAYS]
        keywarden report --accounts ID[,ID...] --role-name NAME [options]
        keywarden report --organization --role-name NAME [options]
+       keywarden report --organization --ous OU[,OU...] --role-name NAME [options]
 
 Evidence for CIS AWS Foundations Benchmark v3.0.0 1.13 (v5.0.0 1.12, v6.0.0
 2.12) from KeyWarden's findings in Security Hub and a read of IAM: the share of
@@ -47,6 +48,9 @@ Options:
   --accounts ID[,ID...]      report on these 12-digit account ids (repeatable)
   --organization             report on every ACTIVE account of the organization
                              (organizations:ListAccounts)
+  --ous OU[,OU...]           with --organization: only the ACTIVE accounts under these
+                             OUs or the root (r-...), nested OUs included, as the member
+                             StackSet targets them (repeatable)
   --role-name NAME           the member role to read each account through
   --profile NAME             AWS profile (default: the standard credential chain)
   --region REGION            region of Security Hub and STS (default: the profile's or AWS_REGION)
@@ -54,7 +58,8 @@ Options:
 
 Permissions: sts:GetCallerIdentity, securityhub:GetFindings,
 iam:GenerateCredentialReport, iam:GetCredentialReport; with --organization also
-organizations:ListAccounts; with a member role, sts:AssumeRole on it.
+organizations:ListAccounts, or with --ous organizations:ListAccountsForParent and
+organizations:ListOrganizationalUnitsForParent; with a member role, sts:AssumeRole on it.
 
 Exit codes:
   0   the report was written
@@ -69,6 +74,7 @@ export const REPORT_OPTIONS = {
   since: { type: 'string' },
   accounts: { type: 'string', multiple: true },
   organization: { type: 'boolean' },
+  ous: { type: 'string', multiple: true },
   'role-name': { type: 'string' },
   profile: { type: 'string' },
   region: { type: 'string' },
@@ -110,7 +116,12 @@ export function parseReportCommandLine(argv: readonly string[]): ReportCommand {
   }
   const badRegion = regionProblem(values.region);
   if (badRegion !== undefined) return { kind: 'usage-error', message: badRegion };
-  const members = parseMembers(values.accounts, values.organization ?? false, values['role-name']);
+  const members = parseMembers({
+    accounts: values.accounts,
+    organization: values.organization ?? false,
+    ous: values.ous,
+    roleName: values['role-name'],
+  });
   if (typeof members === 'string') return { kind: 'usage-error', message: members };
   return {
     kind: 'report',

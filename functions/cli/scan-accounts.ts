@@ -7,7 +7,11 @@
 import { accountFromCaller } from '../adapters/account.ts';
 import { CLIENT_SETTINGS, createClients, VERSION } from '../adapters/clients.ts';
 import { type AccountClients, createAccountClients } from '../adapters/member-accounts.ts';
-import { createOrganizationsPort, type OrganizationAccount } from '../adapters/organizations.ts';
+import {
+  createOrganizationsPort,
+  listMemberAccounts,
+  type OrganizationAccount,
+} from '../adapters/organizations.ts';
 import { type AccountTarget, memberRoleArn, routeAccount } from '../core/organization.ts';
 import type { AccountContext } from '../core/types.ts';
 import { monotonicClock } from '../shared/clock.ts';
@@ -36,8 +40,15 @@ export interface CallerClients {
   readonly userAgent: string | undefined;
 }
 
-/** The organization's ACTIVE accounts, listed with the caller's credentials (management or delegated admin). */
-export async function organizationAccounts(callerClients: CallerClients): Promise<OrganizationAccount[]> {
+/**
+ * The ACTIVE accounts of the organization, or under `ous` (nested OUs included), by the definition the sweep uses,
+ * listed with the caller's credentials (management or delegated admin). The CLI has no stack to mirror: it leaves
+ * out no central account, and without `ous` it takes every ACTIVE account.
+ */
+export async function organizationAccounts(
+  callerClients: CallerClients,
+  ous: readonly string[] | undefined,
+): Promise<readonly OrganizationAccount[]> {
   const { OrganizationsClient } = await import('@aws-sdk/client-organizations');
   const { caller, profile, userAgent } = callerClients;
   const client = new OrganizationsClient({
@@ -46,7 +57,17 @@ export async function organizationAccounts(callerClients: CallerClients): Promis
     ...(profile !== undefined ? { profile } : {}),
     ...(userAgent !== undefined ? { customUserAgent: userAgent } : {}),
   });
-  return createOrganizationsPort(client).listActiveAccounts();
+  const selection = {
+    ous,
+    accountIds: undefined,
+    centralAccountId: undefined,
+    managementAccountId: undefined,
+  };
+  try {
+    return (await listMemberAccounts(createOrganizationsPort(client), selection, true)).members;
+  } finally {
+    client.destroy();
+  }
 }
 
 /** The caller's clients for its own account, and member-role sessions (one AssumeRole per account) for the rest. */
@@ -80,7 +101,7 @@ export function targetFor(accountId: string, caller: AccountContext, roleName: s
 
 /**
  * The accounts a multi-account command covers: the ids given with --accounts, or the organization's ACTIVE
- * accounts. One place, shared by `scan` and `report`, so a new way of choosing (say, by OU) serves both.
+ * accounts (under --ous when given). One place, shared by `scan` and `report`.
  */
 export async function selectAccounts(
   members: MemberScan,
@@ -89,8 +110,20 @@ export async function selectAccounts(
 ): Promise<readonly OrganizationAccount[]> {
   if (members.from === 'accounts')
     return members.accountIds.map((accountId) => ({ accountId, name: undefined }));
-  stderr.write('Listing the ACTIVE accounts of the organization (organizations:ListAccounts)…\n');
-  return organizationAccounts(callerClients);
+  stderr.write(
+    members.ous === undefined
+      ? 'Listing the ACTIVE accounts of the organization (organizations:ListAccounts)…\n'
+      : `Listing the ACTIVE accounts under ${members.ous.join(', ')}, nested OUs included (organizations:ListAccountsForParent, ListOrganizationalUnitsForParent)…\n`,
+  );
+  return organizationAccounts(callerClients, members.ous);
+}
+
+/** Why a multi-account command found no account to read. */
+export function noAccountListed(members: MemberScan): string {
+  if (members.from === 'accounts') return 'no account was named';
+  return members.ous === undefined
+    ? 'organizations:ListAccounts returned no ACTIVE account'
+    : `no ACTIVE account is under ${members.ous.join(', ')}`;
 }
 
 /** What scanning each account of one command shares. */
@@ -128,11 +161,9 @@ export async function scanAccounts(options: ScanOptions, members: MemberScan, io
       userAgent: options.importFindings ? undefined : `${USER_AGENT_MARKER}-cli/${VERSION}`,
     };
     const listed = await selectAccounts(members, callerClients, io.stderr);
-    // AWS always lists the management account; a scan of no account must not pass as compliant.
+    // A scan of no account must not pass as compliant (an OU may hold none; ListAccounts always has one).
     if (listed.length === 0) {
-      io.stderr.write(
-        'keywarden: organizations:ListAccounts returned no ACTIVE account; nothing was scanned.\n',
-      );
+      io.stderr.write(`keywarden: ${noAccountListed(members)}; nothing was scanned.\n`);
       return EXIT.error;
     }
     io.stderr.write(

@@ -10,6 +10,8 @@ import {
   MAX_IN_USE_HOURS,
   MAX_ROTATION_GRACE_HOURS,
   MAX_TRUSTED_KEY_ISSUERS,
+  ORGANIZATIONAL_UNIT_ALLOWED,
+  ORGANIZATIONAL_UNIT_PATTERN,
   PRINCIPAL_ARN_PATTERN_ALLOWED,
   principalArnPatternProblem,
   QUEUE_URL_PATTERN,
@@ -40,7 +42,12 @@ export interface Config {
   readonly memberRoleName: string | undefined;
   /** Unset: every account of the organization; set: only these (and the function's own). */
   readonly memberAccountIds: readonly string[] | undefined;
-  /** Read-only role in the management account for Organizations ListAccounts (the sweep). */
+  /**
+   * The OUs (or the root) the member StackSet deploys to: with {@link organizationRoleArn}, the sweep's members are
+   * the ACTIVE accounts under them (nested OUs included). Unset: every ACTIVE account of the organization.
+   */
+  readonly memberOus: readonly string[] | undefined;
+  /** Read-only role in the management account that lists the organization's accounts (the sweep). */
   readonly organizationRoleArn: string | undefined;
   /**
    * Organization sweep: the queue of accounts to sweep, one message each, that feeds the sweep function. Unset:
@@ -161,7 +168,10 @@ const ROLE_ARN = /^arn:aws[\w-]*:iam::\d{12}:role\/([\w+=,.@/-]{1,512})$/;
 
 function organization(
   env: Env,
-): Pick<Config, 'memberRoleName' | 'memberAccountIds' | 'organizationRoleArn' | 'sweepQueueUrl'> {
+): Pick<
+  Config,
+  'memberRoleName' | 'memberAccountIds' | 'memberOus' | 'organizationRoleArn' | 'sweepQueueUrl'
+> {
   const roleName = env[ENV.memberRoleName]?.trim() || undefined;
   if (roleName !== undefined && !ROLE_NAME_PATTERN.test(roleName)) {
     throw new ConfigError(
@@ -176,6 +186,7 @@ function organization(
       `${ENV.memberAccountIds}=${JSON.stringify(rawIds)} is not allowed: ${JSON.stringify(badId)} is not a 12-digit account id; use a comma-separated list of account ids, or leave it unset`,
     );
   }
+  const ous = memberOus(env);
   const roleArn = env[ENV.organizationRoleArn]?.trim() || undefined;
   if (roleArn !== undefined && !ROLE_ARN.test(roleArn)) {
     throw new ConfigError(
@@ -190,22 +201,38 @@ function organization(
   }
   if (
     roleName === undefined &&
-    (accountIds !== undefined || roleArn !== undefined || queueUrl !== undefined)
+    (accountIds !== undefined || ous !== undefined || roleArn !== undefined || queueUrl !== undefined)
   ) {
     const name =
       accountIds !== undefined
         ? ENV.memberAccountIds
-        : roleArn !== undefined
-          ? ENV.organizationRoleArn
-          : ENV.sweepQueueUrl;
+        : ous !== undefined
+          ? ENV.memberOus
+          : roleArn !== undefined
+            ? ENV.organizationRoleArn
+            : ENV.sweepQueueUrl;
     throw new ConfigError(`${name} is set but ${ENV.memberRoleName} is not; set both, or neither`);
   }
   return {
     memberRoleName: roleName,
     memberAccountIds: accountIds === undefined ? undefined : [...new Set(accountIds)],
+    memberOus: ous,
     organizationRoleArn: roleArn,
     sweepQueueUrl: queueUrl,
   };
+}
+
+/** MEMBER_OUS: a comma list of OU ids or the root id, as the StackSet takes them; unset when empty. */
+function memberOus(env: Env): readonly string[] | undefined {
+  const raw = env[ENV.memberOus]?.trim() || undefined;
+  const ous = raw?.split(',').map((id) => id.trim());
+  const bad = ous?.find((id) => !ORGANIZATIONAL_UNIT_PATTERN.test(id));
+  if (bad !== undefined) {
+    throw new ConfigError(
+      `${ENV.memberOus}=${JSON.stringify(raw)} is not allowed: ${JSON.stringify(bad)} is not ${ORGANIZATIONAL_UNIT_ALLOWED}; use a comma-separated list of them, or leave it unset`,
+    );
+  }
+  return ous === undefined ? undefined : [...new Set(ous)];
 }
 
 /**

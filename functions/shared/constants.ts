@@ -11,6 +11,7 @@ export const ENV = {
   sweepSource: 'SWEEP_SOURCE',
   memberRoleName: 'MEMBER_ROLE_NAME',
   memberAccountIds: 'MEMBER_ACCOUNT_IDS',
+  memberOus: 'MEMBER_OUS',
   organizationRoleArn: 'ORGANIZATION_ROLE_ARN',
   sweepQueueUrl: 'SWEEP_QUEUE_URL',
   trustedKeyIssuers: 'TRUSTED_KEY_ISSUERS',
@@ -211,6 +212,13 @@ export const ROLE_NAME_PATTERN = /^[\w+=,.@-]{1,64}$/;
 
 /** AWS account ids: exactly 12 digits. */
 export const ACCOUNT_ID_PATTERN = /^\d{12}$/;
+
+/** An organizational unit id, or the organization's root (`r-…`), as StackSets' DeploymentTargets accept them. */
+export const ORGANIZATIONAL_UNIT_PATTERN = /^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$/;
+
+/** How every message words an allowed organizational unit id. */
+export const ORGANIZATIONAL_UNIT_ALLOWED =
+  'an organizational unit id (ou-ab12-cd34ef56: ou-, 4 to 32 and then 8 to 32 lower-case letters or digits) or the root id (r-ab12)';
 
 /** CloudWatch namespace of the metrics the functions publish (embedded metric format). */
 export const METRICS_NAMESPACE = 'KeyWarden';

@@ -49,6 +49,7 @@ import {
 import { checkCoverage, expectedForwarding, type MemberAccess, memberAccessOf } from './coverage.ts';
 import { runSweep, SweepError, type SweepFailure, type SweepResult, type SweepSummary } from './engine.ts';
 import { type AccountIamPort, createAccountIamPort } from './iam-account.ts';
+import { sweepMemberAccountIds } from './members.ts';
 import { checkTrailHealth } from './trail-health.ts';
 
 export interface SweepHandlerDeps {
@@ -185,7 +186,7 @@ async function sweepOnSchedule(
   const source = sourceFromEvent(event, config.sweepSource);
   const account = await runtime.resolveAccount(context);
   if (config.memberRoleName === undefined) return await sweepOwnAccount(runtime, account, source);
-  const targets = sweepTargets(account, await memberAccountIds(config));
+  const targets = sweepTargets(account, await sweepMemberAccountIds(config, account, logger));
   if (config.sweepQueueUrl === undefined) {
     return await sweepSeveral(runtime, targets, source, IN_PROCESS_ACCOUNT_CONCURRENCY);
   }
@@ -424,22 +425,6 @@ function accountSummaryOf(logger: Logger, sweep: AccountSweep): AccountSummary {
     failures: sweep.failures.length,
     ...sweep.result.summary,
   };
-}
-
-/** The organization's member accounts: the allow-list, else Organizations through the reader role. */
-async function memberAccountIds(config: Config): Promise<readonly string[]> {
-  // The allow-list wins: it is also what the detector acts on.
-  if (config.memberAccountIds !== undefined) return config.memberAccountIds;
-  const { organizationRoleArn } = config;
-  // requireSweepAccountSource refused this configuration at cold start.
-  if (organizationRoleArn === undefined) return [];
-  const { listOrganizationAccounts } = await import('../adapters/organization-reader.ts');
-  const accounts = await listOrganizationAccounts({
-    roleArn: organizationRoleArn,
-    sessionName: MEMBER_SESSION_NAMES.sweep,
-    region: process.env.AWS_REGION,
-  });
-  return accounts.map((account) => account.accountId);
 }
 
 /** Queues one message per account, 10 per SendMessageBatch; a refused message fails the invocation. */

@@ -214,6 +214,21 @@ describe('parseCommandLine: organization mode', () => {
         '--accounts and --organization do not go together: name the accounts, or scan the organization',
     },
     {
+      case: 'the organization under OUs, a comma list and repeated, duplicates dropped',
+      valid: ['--organization', '--ous', 'ou-ab12-cd34ef56, r-ab12', '--ous', 'ou-ab12-cd34ef56', ...ROLE],
+      members: { from: 'organization', roleName: 'KeyWardenMember', ous: ['ou-ab12-cd34ef56', 'r-ab12'] },
+      invalid: ['--organization', '--ous', 'ou-ab12-cd34ef56,o-a1b2c3d4e5', ...ROLE],
+      message:
+        '--ous "ou-ab12-cd34ef56,o-a1b2c3d4e5": "o-a1b2c3d4e5" is not an organizational unit id (ou-ab12-cd34ef56: ou-, 4 to 32 and then 8 to 32 lower-case letters or digits) or the root id (r-ab12)',
+    },
+    {
+      case: 'OUs of the organization only',
+      valid: ['--organization', '--ous', 'ou-ab12-cd34ef56', ...ROLE],
+      members: { from: 'organization', roleName: 'KeyWardenMember', ous: ['ou-ab12-cd34ef56'] },
+      invalid: ['--accounts', A, '--ous', 'ou-ab12-cd34ef56', ...ROLE],
+      message: '--ous goes with --organization: it chooses which accounts of the organization to read',
+    },
+    {
       case: 'no account selection and no role',
       valid: [],
       members: undefined,

@@ -115,6 +115,23 @@ describe('describeError', () => {
       says: /^Access denied: the credentials in use may not call organizations:ListAccounts, which works only in the management account or a delegated administrator .*--accounts\.$/,
     },
     {
+      case: 'an OU listing denied outside the management account and delegated administrator',
+      error: new AwsCallError('organizations:ListAccountsForParent', 'AccessDeniedException', 'denied', {
+        cause: named('AccessDeniedException', 'You don’t have permissions to access this resource.'),
+      }),
+      says: /^Access denied: the credentials in use may not call organizations:ListAccountsForParent, which works only in the management account .*--accounts\.$/,
+    },
+    {
+      case: 'an OU of --ous that does not exist',
+      error: new AwsCallError(
+        'organizations:ListAccountsForParent',
+        'ParentNotFoundException',
+        'ou-ab12-cd34ef56: We can’t find a root or OU with the ParentId that you specified.',
+        { cause: named('ParentNotFoundException', 'We can’t find a root or OU') },
+      ),
+      says: /^An OU of --ous is not in the caller's organization \(organizations:ListAccountsForParent failed: ParentNotFoundException: ou-ab12-cd34ef56: .*\): check the OU ids/,
+    },
+    {
       case: 'an account in no organization',
       error: new AwsCallError(
         'organizations:ListAccounts',

@@ -39,6 +39,12 @@ describe('parseCommandLine report', () => {
       argv: ['--organization', '--role-name', 'KeyWardenMember'],
       expected: { members: { from: 'organization', roleName: 'KeyWardenMember' } },
     },
+    {
+      argv: ['--organization', '--ous', 'ou-ab12-cd34ef56', '--role-name', 'KeyWardenMember'],
+      expected: {
+        members: { from: 'organization', roleName: 'KeyWardenMember', ous: ['ou-ab12-cd34ef56'] },
+      },
+    },
   ])('accepts $argv', ({ argv, expected }) => {
     const command = parse(argv);
 
@@ -58,6 +64,11 @@ describe('parseCommandLine report', () => {
     { argv: ['--accounts', '111122223333'], message: '--accounts needs --role-name NAME' },
     { argv: ['--accounts', '1234', '--role-name', 'R'], message: '"1234" is not a 12-digit account id' },
     { argv: ['--role-name', 'R'], message: '--role-name goes with --accounts or --organization' },
+    {
+      argv: ['--organization', '--ous', 'ou-x', '--role-name', 'R'],
+      message: '"ou-x" is not an organizational unit id',
+    },
+    { argv: ['--ous', 'ou-ab12-cd34ef56'], message: '--ous goes with --organization' },
     { argv: ['extra'], message: 'unexpected argument "extra"' },
     { argv: ['--remediate'], message: "unknown option '--remediate' for keywarden report" },
     { argv: ['--region', 'mars-1'], message: '--region "mars-1" is not an AWS region code' },

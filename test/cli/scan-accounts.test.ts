@@ -11,6 +11,7 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { expectValidAsff } from '../support/asff-matchers.ts';
 import { MotoAccount } from '../support/moto-accounts.ts';
+import { createMotoOrganization } from '../support/moto-organization.ts';
 import {
   ACCOUNT_ID as CALLER,
   type IsolatedAws,
@@ -249,6 +250,59 @@ describe('keywarden scan --accounts / --organization (process, three accounts)',
     expect(JSON.parse(result.stdout)).toMatchObject({ accountsFrom: 'organization', roleName: ROLE });
     expect(aws.proxy.count('ListAccounts')).toBe(1);
     expect(aws.proxy.count('AssumeRole')).toBe(2);
+  });
+
+  it('--organization --ous scans only the ACTIVE accounts under those OUs, nested OUs included', async () => {
+    // Prepare: the caller's account is the management account, outside the OUs; three accounts in two OUs.
+    const organizations = new OrganizationsClient({
+      endpoint: aws.moto.endpoint,
+      region: REGION,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const { ous, accounts } = await createMotoOrganization(organizations);
+    await account(accounts.teamApp).userWithKeys('team-two', 2);
+    await account(accounts.sandbox).userWithKeys('sandbox-two', 2);
+
+    // Act
+    const result = await keywarden(['--organization', '--ous', ous.workloads, '--role-name', ROLE]);
+
+    // Assess: not the sandbox account, not the closed one, not the caller's own (outside the OUs).
+    expect(result.code, result.stderr).toBe(2);
+    expect(
+      entries(result).map((entry) => [entry.accountId, entry.via, entry.violations.map((v) => v.userName)]),
+    ).toEqual(
+      [
+        [accounts.workload, 'member-role', []],
+        [accounts.teamApp, 'member-role', ['team-two']],
+      ].sort(([a], [b]) => String(a).localeCompare(String(b))),
+    );
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      accountsFrom: 'organization',
+      organizationalUnits: [ous.workloads],
+    });
+    expect(result.stderr).toContain(
+      `Listing the ACTIVE accounts under ${ous.workloads}, nested OUs included`,
+    );
+    expect(aws.proxy.count('ListAccounts')).toBe(0);
+    expect(aws.proxy.count('ListAccountsForParent')).toBe(2);
+    expect(aws.proxy.count('ListOrganizationalUnitsForParent')).toBe(2);
+    expect(aws.proxy.count('AssumeRole')).toBe(2);
+  });
+
+  it('--ous naming an OU that does not exist exits 1 and scans nothing', async () => {
+    const organizations = new OrganizationsClient({
+      endpoint: aws.moto.endpoint,
+      region: REGION,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    await createMotoOrganization(organizations);
+
+    const result = await keywarden(['--organization', '--ous', 'ou-zz99-doesnotexist', '--role-name', ROLE]);
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain("An OU of --ous is not in the caller's organization");
+    expect(aws.proxy.count('AssumeRole')).toBe(0);
   });
 
   it('exits 1, having scanned nothing, when the caller’s account is in no organization', async () => {

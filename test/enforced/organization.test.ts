@@ -17,7 +17,13 @@ import {
   ListAccessKeysCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
-import { CreateOrganizationCommand } from '@aws-sdk/client-organizations';
+import {
+  CreateAccountCommand,
+  CreateOrganizationalUnitCommand,
+  CreateOrganizationCommand,
+  ListRootsCommand,
+  MoveAccountCommand,
+} from '@aws-sdk/client-organizations';
 import type { AwsSecurityFinding } from '@aws-sdk/client-securityhub';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -180,6 +186,30 @@ function eventOf(
   };
 }
 
+/** The organization of the management account: an OU with a nested OU holding one account; returns the OU. */
+async function organizationWithNestedOu(): Promise<string> {
+  const { organizations } = aws.admin(MANAGEMENT);
+  await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+  const { Roots = [] } = await organizations.send(new ListRootsCommand({}));
+  const rootId = Roots[0]?.Id as string;
+  const ou = async (ParentId: string, Name: string) =>
+    (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId, Name }))).OrganizationalUnit
+      ?.Id as string;
+  const workloads = await ou(rootId, 'workloads');
+  const team = await ou(workloads, 'team');
+  const { CreateAccountStatus } = await organizations.send(
+    new CreateAccountCommand({ AccountName: 'team-app', Email: 'team-app@example.com' }),
+  );
+  await organizations.send(
+    new MoveAccountCommand({
+      AccountId: CreateAccountStatus?.AccountId as string,
+      SourceParentId: rootId,
+      DestinationParentId: team,
+    }),
+  );
+  return workloads;
+}
+
 async function runFunction<T>(label: string, work: () => Promise<T>): Promise<T> {
   const session = await aws.session(roleFor(label).role.arn, 'enforced');
   return (await aws.as(session, work)).value;
@@ -194,9 +224,13 @@ function detector() {
   });
 }
 
-function sweep() {
+/** The central sweep as deployed; `without` drops variables, e.g. MEMBER_OUS for a central stack without OUs. */
+function sweep(without: readonly string[] = []) {
+  const environment = Object.entries(environments.get('Central sweep') ?? {}).filter(
+    ([name]) => !without.includes(name),
+  );
   return createSweepHandler({
-    config: loadConfig(environments.get('Central sweep') ?? {}),
+    config: loadConfig(Object.fromEntries(environment)),
     clients: createClients({ maxAttempts: 1 }),
     logger: createLogger('keywarden-sweep', 'SILENT'),
     sleep: async () => {},
@@ -289,10 +323,11 @@ const scenarios: Scenario[] = [
     },
   },
   {
-    name: 'central sweep (schedule): lists the organization through the reader role and queues each account',
+    name: 'central sweep (schedule): lists the accounts under memberOus through the reader role and queues each account',
     async run() {
       const result = await runFunction('Central sweep', () => sweep()({}, CONTEXT));
-      expect(result).toMatchObject({ accountsQueued: expect.any(Number) });
+      // The central account, the management account and the account of the nested OU.
+      expect(result).toMatchObject({ accountsQueued: 3 });
       const sqs = new SQSClient({
         endpoint: aws.endpoint,
         region: REGION,
@@ -302,6 +337,14 @@ const scenarios: Scenario[] = [
         new ReceiveMessageCommand({ QueueUrl: accountQueueUrl, MaxNumberOfMessages: 10 }),
       );
       expect(Messages.length).toBeGreaterThan(0);
+    },
+  },
+  {
+    name: 'central sweep (schedule, no memberOus): lists every ACTIVE account through the reader role',
+    async run() {
+      const result = await runFunction('Central sweep', () => sweep(['MEMBER_OUS'])({}, CONTEXT));
+      // The central account, the management account and the account of the OU.
+      expect(result).toMatchObject({ accountsQueued: 3 });
     },
   },
   {
@@ -466,7 +509,9 @@ beforeAll(async () => {
     ...environments.get('Central sweep'),
     SWEEP_QUEUE_URL: accountQueueUrl,
   });
-  await aws.admin(MANAGEMENT).organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+  const memberOu = await organizationWithNestedOu();
+  // The StackSet's OU on this server, in place of the deployed one.
+  environments.set('Central sweep', { ...environments.get('Central sweep'), MEMBER_OUS: memberOu });
   await admin.cloudTrail.send(
     new CreateTrailCommand({
       Name: 'organization',

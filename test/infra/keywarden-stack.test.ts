@@ -544,7 +544,13 @@ describe('AccessKeyDetector permissions', () => {
       const called = await actionsCalledBy(ENTRY_POINTS[kind], prefixes);
       called.delete('sts:GetCallerIdentity');
       // Granted in the management account, to the reader role the sweep assumes (organizationRoleArn).
-      called.delete('organizations:ListAccounts');
+      for (const action of [
+        'organizations:ListAccounts',
+        'organizations:ListAccountsForParent',
+        'organizations:ListOrganizationalUnitsForParent',
+      ]) {
+        called.delete(action);
+      }
       // The coverage check reads each member's forwarding rule through the member role, which the member stack
       // grants these two (checked with the member stack's tests).
       if (kind === 'sweep') {

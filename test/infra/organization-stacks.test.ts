@@ -643,6 +643,19 @@ describe('KeyWardenCentralStack', () => {
     );
   });
 
+  it('gives the sweep, and only the sweep, the OUs the StackSet targets: its members are their accounts', () => {
+    deactivating.template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('sweeps every IAM user'),
+      Environment: { Variables: Match.objectLike({ [ENV.memberOus]: OUS.join(',') }) },
+    });
+    deactivating.template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('each IAM access-key event'),
+      Environment: { Variables: Match.not(Match.objectLike({ [ENV.memberOus]: Match.anyValue() })) },
+    });
+    const [, stackSet] = only(deactivating.template, 'AWS::CloudFormation::StackSet');
+    expect(stackSet.Properties.StackInstancesGroup[0].DeploymentTargets.OrganizationalUnitIds).toEqual(OUS);
+  });
+
   it('refuses an organization whose member accounts the sweep could not list', () => {
     expect(() =>
       central({
@@ -678,8 +691,20 @@ describe('KeyWardenManagementStack', () => {
         Condition: { ArnEquals: { 'aws:PrincipalArn': { Ref: 'SweepRoleArn' } } },
       },
     ]);
+    const organizations = (resource: string) => ({
+      'Fn::Join': [
+        '',
+        ['arn:', { Ref: 'AWS::Partition' }, ':organizations::', { Ref: 'AWS::AccountId' }, `:${resource}`],
+      ],
+    });
     expect(roleStatements(t, 'OrganizationReaderRole')).toEqual([
       { Sid: 'ListAccounts', Effect: 'Allow', Action: 'organizations:ListAccounts', Resource: '*' },
+      {
+        Sid: 'ListMemberOus',
+        Effect: 'Allow',
+        Action: ['organizations:ListAccountsForParent', 'organizations:ListOrganizationalUnitsForParent'],
+        Resource: [organizations('ou/o-*/ou-*'), organizations('root/o-*/r-*')],
+      },
     ]);
     expect(t.toJSON().Outputs.OrganizationRoleArn.Value).toEqual({
       'Fn::GetAtt': [only(t, 'AWS::IAM::Role')[0], 'Arn'],

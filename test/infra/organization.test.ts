@@ -228,6 +228,18 @@ describe('AccessKeyDetector organization sweep', () => {
       message: /organization needs memberAccountIds or organizationRoleArn/,
     },
     {
+      case: 'memberOus with an id that is not an OU',
+      props: {
+        organization: {
+          organizationId: ORGANIZATION_ID,
+          memberRoleName: 'K',
+          organizationRoleArn: READER_ARN,
+          memberOus: ['ou-ab12-cd34ef56', 'o-a1b2c3d4e5'],
+        },
+      },
+      message: /memberOus\[1\] "o-a1b2c3d4e5" is not allowed; use an organizational unit id/,
+    },
+    {
       case: 'memberSweepConcurrency without an organization',
       props: { memberSweepConcurrency: 10 },
       message: /memberSweepConcurrency is set but organization is not/,

@@ -38,6 +38,11 @@ describe('loadConfig: organization mode', () => {
       field: 'organizationBusArn',
       parsed: 'arn:aws:events:eu-west-1:123456789012:event-bus/keywarden-organization',
     },
+    {
+      env: { MEMBER_ROLE_NAME: 'KeyWardenMember', MEMBER_OUS: 'ou-ab12-cd34ef56, r-ab12,ou-ab12-cd34ef56' },
+      field: 'memberOus',
+      parsed: ['ou-ab12-cd34ef56', 'r-ab12'],
+    },
   ])('accepts $env', ({ env, field, parsed }) => {
     expect(loadConfig(env)[field as keyof ReturnType<typeof loadConfig>]).toEqual(parsed);
   });
@@ -56,6 +61,19 @@ describe('loadConfig: organization mode', () => {
     {
       env: { MEMBER_ROLE_NAME: 'KeyWardenMember', ORGANIZATION_ROLE_ARN: 'arn:aws:iam::999988887777:user/x' },
       message: 'ORGANIZATION_ROLE_ARN="arn:aws:iam::999988887777:user/x" is not allowed',
+    },
+    {
+      env: { MEMBER_ROLE_NAME: 'KeyWardenMember', MEMBER_OUS: 'ou-ab12-cd34ef56,o-a1b2c3d4e5' },
+      message:
+        'MEMBER_OUS="ou-ab12-cd34ef56,o-a1b2c3d4e5" is not allowed: "o-a1b2c3d4e5" is not an organizational unit id',
+    },
+    {
+      env: { MEMBER_ROLE_NAME: 'KeyWardenMember', MEMBER_OUS: 'ou-ab12-cd34ef56,' },
+      message: '"" is not an organizational unit id',
+    },
+    {
+      env: { MEMBER_OUS: 'ou-ab12-cd34ef56' },
+      message: 'MEMBER_OUS is set but MEMBER_ROLE_NAME is not',
     },
     {
       env: { MEMBER_ACCOUNT_IDS: '111122223333' },

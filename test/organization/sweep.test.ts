@@ -20,6 +20,7 @@ import { SweepError } from '../../functions/sweep/engine.ts';
 import { createSweepHandler, type SweepHandlerResult } from '../../functions/sweep/handler.ts';
 import { expectValidAsff } from '../support/asff-matchers.ts';
 import { MotoAccount } from '../support/moto-accounts.ts';
+import { createMotoOrganization } from '../support/moto-organization.ts';
 import {
   ACCOUNT_ID as CENTRAL,
   CONTEXT,
@@ -60,6 +61,23 @@ afterAll(async () => {
 beforeEach(async () => {
   await aws.reset();
 });
+
+/** Organizations as the management account, straight to moto (not counted by the proxy). */
+function managementOrganizations(): OrganizationsClient {
+  const organizations = new OrganizationsClient({
+    endpoint: aws.moto.endpoint,
+    region: REGION,
+    credentials: CREDENTIALS,
+  });
+  organizations.middlewareStack.add(
+    (next) => async (args) => {
+      (args.request as { headers: Record<string, string> }).headers['x-moto-account-id'] = MANAGEMENT;
+      return next(args);
+    },
+    { step: 'build', name: 'managementAccount' },
+  );
+  return organizations;
+}
 
 function sweep(env: Record<string, string>) {
   const logger = createLogger('keywarden-sweep-test');
@@ -146,18 +164,7 @@ describe('organization sweep in one invocation (moto, three accounts)', () => {
 
   it('lists the members with Organizations ListAccounts through the management account’s reader role', async () => {
     // Prepare: an organization of the management account and two new accounts (moto picks their ids).
-    const organizations = new OrganizationsClient({
-      endpoint: aws.moto.endpoint,
-      region: REGION,
-      credentials: CREDENTIALS,
-    });
-    organizations.middlewareStack.add(
-      (next) => async (args) => {
-        (args.request as { headers: Record<string, string> }).headers['x-moto-account-id'] = MANAGEMENT;
-        return next(args);
-      },
-      { step: 'build', name: 'managementAccount' },
-    );
+    const organizations = managementOrganizations();
     await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
     const created: string[] = [];
     for (const name of ['workload-one', 'workload-two']) {
@@ -182,6 +189,54 @@ describe('organization sweep in one invocation (moto, three accounts)', () => {
     // The reader role once, then one member role per member account.
     expect(aws.proxy.count('sts.AssumeRole')).toBe(1 + 3);
     expect(aws.proxy.count('ListAccounts')).toBe(1);
+  });
+
+  it('sweeps only the ACTIVE accounts under MEMBER_OUS (nested OUs included) and the management account, and assumes no role outside them', async () => {
+    // Prepare: three accounts in two OUs (one nested), a closed one; the StackSet targets `workloads` only.
+    const organization = await createMotoOrganization(managementOrganizations());
+    const { workload, teamApp, sandbox } = organization.accounts;
+    for (const id of [workload, teamApp, sandbox]) {
+      await new MotoAccount(aws.moto.endpoint, id).userWithKeys(`violator-${id}`, 2);
+    }
+    const handler = sweep({
+      MEMBER_ROLE_NAME: ROLE,
+      ORGANIZATION_ROLE_ARN: READER_ARN,
+      MEMBER_OUS: organization.ous.workloads,
+    });
+
+    // Act
+    const summary = (await handler({}, CONTEXT)) as SweepHandlerResult;
+
+    // Assess: the own account, then the management account (its member stack is deployed by hand) and the
+    // ACTIVE accounts of the OU and its child OU; neither the sandbox account nor the closed one.
+    const members = [MANAGEMENT, workload, teamApp].sort();
+    expect(summary.accounts?.map((a) => a.accountId)).toEqual([CENTRAL, ...members]);
+    expect(summary.accounts?.every((a) => a.status === 'swept')).toBe(true);
+    expect(await findingsIn(new MotoAccount(aws.moto.endpoint, sandbox))).toEqual([]);
+    expect(await findingsIn(new MotoAccount(aws.moto.endpoint, teamApp))).toEqual([
+      violation(teamApp, `violator-${teamApp}`),
+    ]);
+    expect(aws.proxy.count('sts.AssumeRole')).toBe(1 + members.length);
+    expect(aws.proxy.count('ListAccounts')).toBe(0);
+  });
+
+  it('with MEMBER_ACCOUNT_IDS as well, sweeps only the listed accounts under MEMBER_OUS, as the StackSet deploys', async () => {
+    // Prepare: the allow-list names an account of the OU's nested OU and the sandbox account outside the OU.
+    const organization = await createMotoOrganization(managementOrganizations());
+    const { teamApp, sandbox } = organization.accounts;
+    const handler = sweep({
+      MEMBER_ROLE_NAME: ROLE,
+      ORGANIZATION_ROLE_ARN: READER_ARN,
+      MEMBER_OUS: organization.ous.workloads,
+      MEMBER_ACCOUNT_IDS: `${teamApp},${sandbox}`,
+    });
+
+    // Act
+    const summary = (await handler({}, CONTEXT)) as SweepHandlerResult;
+
+    // Assess: the StackSet's INTERSECTION gives the sandbox account no member stack, so no role is assumed there.
+    expect(summary.accounts?.map((a) => a.accountId)).toEqual([CENTRAL, teamApp]);
+    expect(aws.proxy.count('sts.AssumeRole')).toBe(1 + 1);
   });
 
   it('fails the cold start of an organization sweep that cannot tell its members', async () => {

@@ -6,7 +6,8 @@ policies of most services against Resource "*" (only IAM roles, STS AssumeRole a
 statement scoped to `user/*` or to a Security Hub product never matches and every scoped grant is refused. This
 launcher tells moto the resource each call of KeyWarden acts on, as IAM's Service Authorization Reference defines
 it (the user for IAM user and key actions, the product for BatchImportFindings, the hub for GetFindings, the bus
-for PutEvents, the rule for DescribeRule and ListTargetsByRule, the trail for the CloudTrail reads), and leaves moto's own evaluation as it is.
+for PutEvents, the rule for DescribeRule and ListTargetsByRule, the trail for the CloudTrail reads, the OU or root
+for Organizations' listings of a parent), and leaves moto's own evaluation as it is.
 
 Each decision is appended as one JSON line to the file named by KEYWARDEN_AUTHZ_LOG:
 {"principal": ..., "action": ..., "resource": ..., "allowed": true|false}.
@@ -35,6 +36,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.events.responses import EventsHandler
 from moto.iam.access_control import IAMRequest, IAMRequestBase
 from moto.iam.responses import IamResponse
+from moto.organizations.responses import OrganizationsResponse
 from moto.securityhub.responses import SecurityHubResponse
 from moto.utilities.utils import get_partition
 
@@ -217,6 +219,23 @@ def cloudtrail_resource(self):
 
 
 CloudTrailResponse._determine_resource = cloudtrail_resource
+
+# The listings of an OU or root act on that parent (Service Authorization Reference, AWS Organizations).
+ORGANIZATION_PARENT_ACTIONS = {"ListAccountsForParent", "ListOrganizationalUnitsForParent", "ListChildren"}
+
+
+def organizations_resource(self):
+    if self._get_action() not in ORGANIZATION_PARENT_ACTIONS:
+        return "*"
+    parent_id = _body(self).get("ParentId")
+    try:
+        parents = self.organizations_backend.ou
+    except Exception:
+        return "*"
+    return next((parent.arn for parent in parents if parent.id == parent_id), "*")
+
+
+OrganizationsResponse._determine_resource = organizations_resource
 
 # ---- CloudTrail event history: what IAM logged here, served by LookupEvents ----------------------------------
 
