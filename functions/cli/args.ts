@@ -4,6 +4,13 @@ import { type Config, loadConfig } from '../shared/config.ts';
 import { DEFAULTS, ENV, type RemediationMode, type SweepSource } from '../shared/constants.ts';
 import { ConfigError } from '../shared/errors.ts';
 import {
+  COVERAGE_EXIT_CODES,
+  COVERAGE_HELP,
+  COVERAGE_OPTIONS,
+  type CoverageCommand,
+  parseCoverageCommandLine,
+} from './coverage.ts';
+import {
   parseReportCommandLine,
   REPORT_EXIT_CODES,
   REPORT_HELP,
@@ -48,6 +55,7 @@ export type Command =
   | { readonly kind: 'scan'; readonly options: ScanOptions }
   | RestoreCommand
   | ReportCommand
+  | CoverageCommand
   | { readonly kind: 'usage-error'; readonly message: string };
 
 /** Exit codes, documented in `--help` and docs/configuration.md. 64 is EX_USAGE from sysexits.h. */
@@ -166,6 +174,16 @@ export const COMMANDS = {
     options: REPORT_OPTIONS,
     exitCodes: REPORT_EXIT_CODES,
   },
+  coverage: {
+    usage: [
+      'keywarden coverage [--bus ARN] [--canary-table NAME]',
+      'keywarden coverage --accounts ID[,ID...] | --organization [--ous OU[,OU...]] --role-name NAME [options]',
+    ],
+    summary: 'is any account blind? role, forwarding rule, trail and canary of each account',
+    help: COVERAGE_HELP,
+    options: COVERAGE_OPTIONS,
+    exitCodes: COVERAGE_EXIT_CODES,
+  },
 } as const satisfies Readonly<
   Record<
     string,
@@ -214,6 +232,7 @@ const FLAG_FOR_ENV: Readonly<Record<string, string>> = {
 export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty: boolean): Command {
   if (argv[0] === 'restore') return parseRestoreCommandLine(argv, env);
   if (argv[0] === 'report') return parseReportCommandLine(argv);
+  if (argv[0] === 'coverage') return parseCoverageCommandLine(argv, stdoutIsTty);
   const parsed = parseOptions(argv, SCAN_OPTIONS, 'keywarden scan');
   if (typeof parsed === 'string') return { kind: 'usage-error', message: scanUsageMessage(parsed) };
   const { values, positionals } = parsed;

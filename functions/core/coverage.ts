@@ -118,7 +118,8 @@ export function coverageFindingId(accountId: string): string {
   return `keywarden/health/${accountId}/coverage`;
 }
 
-function describeProblem(problem: CoverageProblem, expected: ExpectedForwarding): string {
+/** One problem in words, for the finding and the CLI. */
+export function describeProblem(problem: CoverageProblem, expected: ExpectedForwarding): string {
   switch (problem.code) {
     case 'ROLE_UNASSUMABLE':
       return `the member role could not be assumed (${problem.detail}), so KeyWarden can neither check nor report this account`;

@@ -284,17 +284,21 @@ export function loadConfig(env: Env): Config {
   };
 }
 
+/** A DynamoDB table name: 3-255 of letters, digits and _.- (also the CLI's --canary-table). */
+export const TABLE_NAME = /^[\w.-]{3,255}$/;
+
 /** CANARY_TABLE_NAME: a DynamoDB table name (3-255 of letters, digits and _.-). */
 function canaryTable(env: Env): string | undefined {
   const allowed = 'a DynamoDB table name (3-255 letters, digits and _.-), or leave it unset';
   const name = setValue(env, ENV.canaryTableName, allowed);
-  if (name !== undefined && !/^[\w.-]{3,255}$/.test(name)) {
+  if (name !== undefined && !TABLE_NAME.test(name)) {
     throw notAllowed(ENV.canaryTableName, env[ENV.canaryTableName], allowed);
   }
   return name;
 }
 
-const BUS_ARN = /^arn:aws[\w-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[/.\-_A-Za-z0-9]{1,256}$/;
+/** An event bus ARN (also the CLI's --bus). */
+export const BUS_ARN = /^arn:aws[\w-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[/.\-_A-Za-z0-9]{1,256}$/;
 
 /** ORGANIZATION_BUS_ARN: an event bus ARN, and only with MEMBER_ROLE_NAME (the check runs through the member role). */
 function organizationBus(env: Env): string | undefined {
