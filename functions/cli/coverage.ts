@@ -3,7 +3,7 @@
 import { BUS_ARN, TABLE_NAME } from '../shared/config.ts';
 import { FORWARDING_RULE_NAME } from '../shared/constants.ts';
 import { type MemberScan, parseMembers } from './members.ts';
-import { type OptionTable, parseOptions, regionProblem } from './options.ts';
+import { blankValueProblem, type OptionTable, parseOptions, regionProblem } from './options.ts';
 
 export interface CoverageOptions {
   readonly format: 'table' | 'json';
@@ -94,16 +94,14 @@ export function parseCoverageCommandLine(argv: readonly string[], stdoutIsTty: b
   const format = values.format ?? (stdoutIsTty ? 'table' : 'json');
   if (format !== 'table' && format !== 'json')
     return usage(`--format ${JSON.stringify(format)} is not allowed; use table or json`);
-  for (const [name, value] of [
-    ['--profile', values.profile],
-    ['--region', values.region],
-    ['--bus', values.bus],
-    ['--canary-table', values['canary-table']],
-  ] as const) {
-    if (value !== undefined && value.trim() === '') return usage(`${name} needs a value`);
-  }
-  const badRegion = regionProblem(values.region);
-  if (badRegion !== undefined) return usage(badRegion);
+  const badValue =
+    blankValueProblem([
+      ['--profile', values.profile],
+      ['--region', values.region],
+      ['--bus', values.bus],
+      ['--canary-table', values['canary-table']],
+    ]) ?? regionProblem(values.region);
+  if (badValue !== undefined) return usage(badValue);
   if (values.bus !== undefined && !BUS_ARN.test(values.bus))
     return usage(
       `--bus ${JSON.stringify(values.bus)} is not an event bus ARN (arn:<partition>:events:<region>:<account>:event-bus/<name>)`,

@@ -2,7 +2,7 @@
 
 import { DEFAULT_SINCE_DAYS } from '../evidence/model.ts';
 import { type MemberScan, parseMembers } from './members.ts';
-import { type OptionTable, parseOptions, regionProblem } from './options.ts';
+import { blankValueProblem, type OptionTable, parseOptions, regionProblem } from './options.ts';
 
 export const REPORT_FORMATS = ['html', 'csv', 'json', 'ocsf'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -106,16 +106,13 @@ export function parseReportCommandLine(argv: readonly string[]): ReportCommand {
       kind: 'usage-error',
       message: `--since ${JSON.stringify(since)} is not allowed; use a whole number of days from ${SINCE_DAYS.min} to ${SINCE_DAYS.max}`,
     };
-  for (const [name, value] of [
-    ['--profile', values.profile],
-    ['--region', values.region],
-    ['--output', values.output],
-  ] as const) {
-    if (value !== undefined && value.trim() === '')
-      return { kind: 'usage-error', message: `${name} needs a value` };
-  }
-  const badRegion = regionProblem(values.region);
-  if (badRegion !== undefined) return { kind: 'usage-error', message: badRegion };
+  const badValue =
+    blankValueProblem([
+      ['--profile', values.profile],
+      ['--region', values.region],
+      ['--output', values.output],
+    ]) ?? regionProblem(values.region);
+  if (badValue !== undefined) return { kind: 'usage-error', message: badValue };
   const members = parseMembers({
     accounts: values.accounts,
     organization: values.organization ?? false,

@@ -14,6 +14,7 @@ import {
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FORWARDING_RULE_NAME, KEY_EVENT_PATTERN } from '../../functions/shared/constants.ts';
+import { inMotoAccount } from '../support/moto-accounts.ts';
 import { createMotoOrganization } from '../support/moto-organization.ts';
 import {
   ACCOUNT_ID as CALLER,
@@ -58,23 +59,11 @@ beforeEach(async () => {
   await aws.reset();
 });
 
-/** A client of `accountId`, straight to moto (seeding is not counted). */
-function inAccount<C extends EventBridgeClient | DynamoDBClient>(client: C, accountId: string): C {
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      (args.request as { headers: Record<string, string> }).headers['x-moto-account-id'] = accountId;
-      return next(args);
-    },
-    { step: 'build', name: 'motoAccount' },
-  );
-  return client;
-}
-
 const direct = () => ({ endpoint: aws.moto.endpoint, region: REGION, credentials: CREDENTIALS });
 
 /** The forwarding rule the member stack deploys: the detector's pattern, to the central bus. */
 async function deployForwardingRule(accountId: string): Promise<EventBridgeClient> {
-  const events = inAccount(new EventBridgeClient(direct()), accountId);
+  const events = inMotoAccount(new EventBridgeClient(direct()), accountId);
   await events.send(
     new PutRuleCommand({ Name: FORWARDING_RULE_NAME, EventPattern: JSON.stringify(KEY_EVENT_PATTERN) }),
   );
@@ -195,7 +184,7 @@ describe('keywarden coverage (process, three accounts on moto)', () => {
   it('reads the canary ledger: a canary received shows its delay, one never received is FAILED', async () => {
     // Prepare
     await intactDeployment();
-    const dynamo = inAccount(new DynamoDBClient(direct()), CALLER);
+    const dynamo = inMotoAccount(new DynamoDBClient(direct()), CALLER);
     await dynamo.send(
       new CreateTableCommand({
         TableName: TABLE,
