@@ -17,7 +17,7 @@ import {
   REPORT_OPTIONS,
   type ReportCommand,
 } from './evidence.ts';
-import { type MemberScan, parseMembers } from './members.ts';
+import { MEMBER_OPTIONS, type MemberScan, membersFrom } from './members.ts';
 import { type OptionTable, type ParsedOptions, parseOptions, regionProblem } from './options.ts';
 import {
   parseRestoreCommandLine,
@@ -134,10 +134,7 @@ export const SCAN_OPTIONS = {
   'exempt-tag': { type: 'string' },
   'rotation-grace-hours': { type: 'string' },
   'in-use-hours': { type: 'string' },
-  accounts: { type: 'string', multiple: true },
-  organization: { type: 'boolean' },
-  ous: { type: 'string', multiple: true },
-  'role-name': { type: 'string' },
+  ...MEMBER_OPTIONS,
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const satisfies OptionTable;
@@ -260,12 +257,7 @@ export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty:
   const where = whereProblem(values);
   if (where !== undefined) return { kind: 'usage-error', message: where };
 
-  const members = parseMembers({
-    accounts: values.accounts,
-    organization: values.organization ?? false,
-    ous: values.ous,
-    roleName: values['role-name'],
-  });
+  const members = membersFrom(values);
   if (typeof members === 'string') return { kind: 'usage-error', message: members };
 
   const config = configFromFlags(values, env);

@@ -2,7 +2,7 @@
 
 import { BUS_ARN, TABLE_NAME } from '../shared/config.ts';
 import { FORWARDING_RULE_NAME } from '../shared/constants.ts';
-import { type MemberScan, parseMembers } from './members.ts';
+import { MEMBER_OPTIONS, type MemberScan, membersFrom } from './members.ts';
 import { blankValueProblem, type OptionTable, parseOptions, regionProblem } from './options.ts';
 
 export interface CoverageOptions {
@@ -69,10 +69,7 @@ export const COVERAGE_OPTIONS = {
   bus: { type: 'string' },
   'canary-table': { type: 'string' },
   format: { type: 'string' },
-  accounts: { type: 'string', multiple: true },
-  organization: { type: 'boolean' },
-  ous: { type: 'string', multiple: true },
-  'role-name': { type: 'string' },
+  ...MEMBER_OPTIONS,
   profile: { type: 'string' },
   region: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -111,12 +108,7 @@ export function parseCoverageCommandLine(argv: readonly string[], stdoutIsTty: b
     return usage(
       `--canary-table ${JSON.stringify(table)} is not a DynamoDB table name (3-255 letters, digits and _.-)`,
     );
-  const members = parseMembers({
-    accounts: values.accounts,
-    organization: values.organization ?? false,
-    ous: values.ous,
-    roleName: values['role-name'],
-  });
+  const members = membersFrom(values);
   if (typeof members === 'string') return usage(members);
   return {
     kind: 'coverage',

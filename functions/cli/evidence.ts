@@ -1,7 +1,7 @@
 /** `keywarden report`: its options, parsed and validated. Pure: the environment is not read here. */
 
 import { DEFAULT_SINCE_DAYS } from '../evidence/model.ts';
-import { type MemberScan, parseMembers } from './members.ts';
+import { MEMBER_OPTIONS, type MemberScan, membersFrom } from './members.ts';
 import { blankValueProblem, type OptionTable, parseOptions, regionProblem } from './options.ts';
 
 export const REPORT_FORMATS = ['html', 'csv', 'json', 'ocsf'] as const;
@@ -72,10 +72,7 @@ export const REPORT_OPTIONS = {
   format: { type: 'string' },
   output: { type: 'string', short: 'o' },
   since: { type: 'string' },
-  accounts: { type: 'string', multiple: true },
-  organization: { type: 'boolean' },
-  ous: { type: 'string', multiple: true },
-  'role-name': { type: 'string' },
+  ...MEMBER_OPTIONS,
   profile: { type: 'string' },
   region: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -113,12 +110,7 @@ export function parseReportCommandLine(argv: readonly string[]): ReportCommand {
       ['--output', values.output],
     ]) ?? regionProblem(values.region);
   if (badValue !== undefined) return { kind: 'usage-error', message: badValue };
-  const members = parseMembers({
-    accounts: values.accounts,
-    organization: values.organization ?? false,
-    ous: values.ous,
-    roleName: values['role-name'],
-  });
+  const members = membersFrom(values);
   if (typeof members === 'string') return { kind: 'usage-error', message: members };
   return {
     kind: 'report',
