@@ -251,7 +251,7 @@ export interface PermissionList {
 }
 
 /**
- * What `keywarden scan` and `keywarden restore` call, by option: the permissions their documentation lists
+ * What `keywarden scan`, `keywarden restore` and `keywarden coverage` call in the caller's account, by option: the permissions their documentation lists
  * (docs/permissions.md is generated from this), and the role the enforced tests run them under.
  */
 export const CLI_PERMISSIONS = {
@@ -289,6 +289,18 @@ export const CLI_PERMISSIONS = {
       ],
     },
   ],
+  coverage: [
+    {
+      when: 'always',
+      actions: [
+        'sts:GetCallerIdentity',
+        'cloudtrail:DescribeTrails',
+        'cloudtrail:GetTrailStatus',
+        'cloudtrail:GetEventSelectors',
+      ],
+    },
+    { when: '--canary-table', actions: ['dynamodb:GetItem'] },
+  ],
 } as const satisfies Record<string, readonly PermissionList[]>;
 
 /** Why KeyWarden's code calls each action it is granted or documents (docs/permissions.md). */
@@ -314,6 +326,8 @@ export const ACTION_PURPOSES: Readonly<Record<string, string>> = {
   'cloudtrail:GetEventSelectors': 'checks that a trail records management write events',
   'cloudtrail:LookupEvents':
     'reads CloudTrail’s event history: restore, that one of KeyWarden’s roles switched the key off; with exemption approvers, who set the exemption tag',
+  'dynamodb:GetItem':
+    'reads the canary table: when the last canary was sent in an account, and when one arrived (`keywarden coverage --canary-table`)',
   'sts:AssumeRole':
     'acts in a member account through its member role (or lists accounts through the reader role)',
   'sts:GetCallerIdentity': 'names the account and the caller',

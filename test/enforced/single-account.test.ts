@@ -10,6 +10,7 @@ import {
   PutEventSelectorsCommand,
   StartLoggingCommand,
 } from '@aws-sdk/client-cloudtrail';
+import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand } from '@aws-sdk/client-eventbridge';
 import {
   CreateAccessKeyCommand,
@@ -69,6 +70,9 @@ const remediationOf = (mode: Mode) => (mode === 'approvers' ? 'off' : mode);
 /** The exemption approver of the `approvers` stack: a role of the account, allowed to tag users. */
 const APPROVER_ARN = `arn:aws:iam::${ACCOUNT}:role/exemption-approver`;
 const EXEMPT_TAG = 'keywarden:exempt';
+/** The canary table `keywarden coverage --canary-table` reads, with a canary of this account that arrived. */
+const CANARY_TABLE = 'keywarden-canary';
+const CANARY_SENT_AT = '2026-01-05T10:00:00.000Z';
 
 /** Granted, but no run of KeyWarden's code here exercises them: the Lambda service uses them for the function. */
 const SINGLE_ACCOUNT_UNEXERCISED: readonly Unexercised[] = VARIANTS.flatMap((mode) => [
@@ -121,7 +125,7 @@ function cliOperatorRole(): TemplateRole {
 
 function describeRole({ label }: RoleUnderTest): string {
   if (label === 'CLI operator') {
-    return 'A role made of exactly the lists above, on every resource, running `keywarden scan` and `keywarden restore`.';
+    return 'A role made of exactly the lists above, on every resource, running `keywarden scan`, `keywarden restore` and `keywarden coverage`.';
   }
   const [fn, mode] = label.replace(')', '').split(' (');
   if (mode === 'approvers') {
@@ -197,6 +201,36 @@ async function sweep(mode: Mode, sweepSource: 'credential-report' | 'full') {
     })({ sweepSource }, CONTEXT);
   });
   return value;
+}
+
+/** The canary table of the account, as the stack creates it, holding one canary that arrived 2 s after it was sent. */
+async function canaryTable(): Promise<void> {
+  const dynamo = new DynamoDBClient({
+    endpoint: aws.endpoint,
+    region: REGION,
+    credentials: admin().credentials,
+    maxAttempts: 1,
+  });
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: CANARY_TABLE,
+      KeySchema: [{ AttributeName: 'accountId', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'accountId', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  await dynamo.send(
+    new PutItemCommand({
+      TableName: CANARY_TABLE,
+      Item: {
+        accountId: { S: ACCOUNT },
+        sentAt: { S: CANARY_SENT_AT },
+        receivedSentAt: { S: CANARY_SENT_AT },
+        receivedAt: { S: '2026-01-05T10:00:02.000Z' },
+        delayMs: { N: '2000' },
+      },
+    }),
+  );
 }
 
 async function cli(
@@ -415,6 +449,27 @@ const cliScenarios: Scenario[] = [
       expect(User?.Tags?.map((t) => t.Key)).toContain('keywarden:exempt');
     },
   },
+  {
+    name: 'keywarden coverage --canary-table',
+    async run() {
+      const { code, stdout, stderr } = await cli([
+        'coverage',
+        '--canary-table',
+        CANARY_TABLE,
+        '--format',
+        'json',
+      ]);
+      expect({ code, stderr }).toMatchObject({ code: 0 });
+      expect(JSON.parse(stdout).accounts).toEqual([
+        expect.objectContaining({
+          accountId: ACCOUNT,
+          covered: true,
+          trail: expect.objectContaining({ status: 'ok' }),
+          canary: expect.objectContaining({ status: 'ok', sentAt: CANARY_SENT_AT, delayMs: 2000 }),
+        }),
+      ]);
+    },
+  },
 ];
 
 const scenarios: Scenario[] = [
@@ -476,6 +531,7 @@ beforeAll(async () => {
     }),
   );
   await admin().cloudTrail.send(new StartLoggingCommand({ Name: 'management' }));
+  await canaryTable();
   await aws.createRole(ACCOUNT, approverRole());
   usage = new Usage(aws, roles);
 
