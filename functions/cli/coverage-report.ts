@@ -66,14 +66,24 @@ function roleCheck(input: AccountCoverageInput): Check {
     : { status: 'failed', detail: `could not be assumed (${role.code}: ${role.message})` };
 }
 
-/** The rule judged as the sweep judges it; without the bus its target is left out of the verdict. */
-function ruleCheck(input: AccountCoverageInput, busArn: string | undefined): Check {
-  const { coverage } = input;
-  if (input.via === 'own')
+/** The caller's own account is taken as the central one, which needs no rule; --bus may say it is not. */
+function ownRuleCheck(accountId: string, busArn: string | undefined): Check {
+  const central = busArn?.split(':')[4];
+  if (central === undefined || central === accountId)
     return {
       status: 'not-judged',
       detail: "none needed: the caller's own account is taken as the central one",
     };
+  return {
+    status: 'not-judged',
+    detail: `not read: the central bus is in account ${central}; run the command there to check this account through its member role`,
+  };
+}
+
+/** The rule judged as the sweep judges it; without the bus its target is left out of the verdict. */
+function ruleCheck(input: AccountCoverageInput, busArn: string | undefined): Check {
+  const { coverage } = input;
+  if (input.via === 'own') return ownRuleCheck(input.accountId, busArn);
   if (!coverage.role.ok)
     return { status: 'not-judged', detail: 'not read: the member role could not be assumed' };
   const expected = {

@@ -162,6 +162,16 @@ describe('coverageRow: the forwarding rule, judged as the sweep judges it', () =
       expected: { status: 'not-judged', detail: 'not read: the member role could not be assumed' },
     },
     {
+      name: 'own account, not the central one (--bus names another account): not read, and said why',
+      input: own(),
+      busArn: 'arn:aws:events:us-east-1:999988887777:event-bus/keywarden-organization',
+      expected: {
+        status: 'not-judged',
+        detail:
+          'not read: the central bus is in account 999988887777; run the command there to check this account through its member role',
+      },
+    },
+    {
       name: 'own account: no rule needed',
       input: own(),
       expected: {
@@ -169,8 +179,8 @@ describe('coverageRow: the forwarding rule, judged as the sweep judges it', () =
         detail: expect.stringContaining("none needed: the caller's own account"),
       },
     },
-  ])('$name', ({ input, expected }) => {
-    expect(row(input).forwardingRule).toEqual(expected);
+  ])('$name', ({ input, expected, busArn = BUS }) => {
+    expect(row(input, { busArn }).forwardingRule).toEqual(expected);
   });
 });
 
