@@ -49,7 +49,7 @@ export interface ValueCount {
 
 /**
  * The usage of one key over the window. `complete`: every page of every region was read; `cut-off`: some were not
- * (`gaps` says which and why); `unavailable`: no region could be read (`gaps` says why).
+ * (`gaps` says which and why); `unavailable`: no page of any region could be read (`gaps` says why).
  */
 export interface KeyUsage {
   readonly accessKeyId: string;
@@ -154,10 +154,11 @@ export function summariseUsage(accessKeyId: string, reads: readonly RegionRead[]
   const records = reads.flatMap((read) => read.records);
   const times = records.map((record) => record.eventTime.getTime());
   const gaps = reads.map(describeStop).filter((gap): gap is string => gap !== undefined);
-  const failed = reads.every((read) => read.stopped?.kind === 'failed' && read.records.length === 0);
+  // No page read anywhere: nothing is known, which is not the same as a key CloudTrail shows idle.
+  const nothingRead = reads.every((read) => read.pages === 0);
   return {
     accessKeyId,
-    status: reads.length === 0 || failed ? 'unavailable' : gaps.length > 0 ? 'cut-off' : 'complete',
+    status: nothingRead ? 'unavailable' : gaps.length > 0 ? 'cut-off' : 'complete',
     regions: reads.map((read) => read.region),
     calls: records.length,
     firstSeen: times.length > 0 ? new Date(Math.min(...times)) : undefined,

@@ -147,6 +147,12 @@ describe('summariseUsage', () => {
       gaps: ['eu-west-1: X: y'],
     },
     {
+      case: 'every region throttled before its first page',
+      reads: [{ region: 'us-east-1', records: [], pages: 0, stopped: { kind: 'throttled' } }],
+      status: 'unavailable',
+      gaps: ['us-east-1: CloudTrail throttled LookupEvents, stopped rather than retry'],
+    },
+    {
       case: 'every region failed',
       reads: [
         {
