@@ -3,6 +3,7 @@
  * and who set an exemption tag. The per-event call budget is decided here, before any call. Pure.
  */
 
+import { iamEventRegionFor } from '../shared/constants.ts';
 import type { KeyOrigins } from './attribution.ts';
 import { type EvaluationPolicy, evaluateUser, exemptionOf, needsExemptionEvidence } from './evaluate.ts';
 import { settingFromEvent } from './exemption-evidence.ts';
@@ -16,6 +17,7 @@ import {
   type Trigger,
   type UserSnapshot,
 } from './types.ts';
+import { type KeyUsageQuery, usageRegionsFor } from './usage-evidence.ts';
 
 /** What a caller asks of a check, as the core needs it. */
 export interface CheckInput {
@@ -54,9 +56,29 @@ export type EvidenceRead =
   | { readonly kind: 'known'; readonly evidence: ExemptionEvidence }
   | { readonly kind: 'cloudtrail' };
 
+/** Where and by what the active keys of a violating user are used: nothing, or CloudTrail for these keys. */
+export type UsageRead =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'cloudtrail'; readonly keys: readonly KeyUsageQuery[] };
+
 export interface ReadPlan {
   readonly findings: FindingsRead;
   readonly exemption: EvidenceRead;
+  readonly usage: UsageRead;
+}
+
+/**
+ * A violation's active keys are looked up in CloudTrail (the partition's IAM event region, and each key's last-used
+ * region); anything else needs no usage evidence, so a compliant event costs no LookupEvents.
+ */
+export function usageRead(account: AccountContext, evaluation: ReturnType<typeof evaluateUser>): UsageRead {
+  if (evaluation.verdict !== 'violation') return { kind: 'none' };
+  const home = iamEventRegionFor(account.partition) ?? account.region;
+  const keys = evaluation.activeKeys.map((key) => ({
+    accessKeyId: key.accessKeyId,
+    regions: usageRegionsFor(key, home),
+  }));
+  return { kind: 'cloudtrail', keys };
 }
 
 /** Whether the trigger can have lowered the number of active keys: a sweep, a deletion or a deactivation. */
@@ -148,6 +170,7 @@ export function planReads(
     return {
       findings: findingsRead(known ? undefined : findingId, undefined, threatKeys),
       exemption: { kind: 'none' },
+      usage: { kind: 'none' },
     };
   }
   // Who the origins name does not change the verdict, only the key to keep: this first look decides the reads.
@@ -173,6 +196,7 @@ export function planReads(
   return {
     findings: findingsRead(readPrevious ? findingId : undefined, formerId, threatKeys),
     exemption: exemptionRead(settings, input.trigger, snapshot, readAt),
+    usage: usageRead(account, firstLook),
   };
 }
 
