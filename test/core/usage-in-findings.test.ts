@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { type DecisionSettings, decide, type Effects } from '../../functions/core/decide.ts';
 import { planReads } from '../../functions/core/read-plan.ts';
-import type { AccessKey, EventTrigger, UserSnapshot } from '../../functions/core/types.ts';
+import type { AccessKey, EventTrigger, Trigger, UserSnapshot } from '../../functions/core/types.ts';
 import {
   type RegionRead,
   summariseUsage,
@@ -52,7 +52,11 @@ const evidence = (keys: readonly { id: string; ip: string; agent: string }[]): U
 
 const SETTINGS: DecisionSettings = { ...POLICY, remediationMode: 'deactivate', inUseHours: 24 };
 
-function effectsOf(user: UserSnapshot, usage: UsageEvidence | undefined, trigger = EVENT_TRIGGER): Effects {
+function effectsOf(
+  user: UserSnapshot,
+  usage: UsageEvidence | undefined,
+  trigger: Trigger = EVENT_TRIGGER,
+): Effects {
   const decision = decide({
     account: ACCOUNT,
     settings: SETTINGS,
