@@ -18,14 +18,7 @@ import {
   type UsageEvidence,
   type UsageRecord,
 } from '../core/usage-evidence.ts';
-import {
-  type AwsClients,
-  CLIENT_SETTINGS,
-  errorCode,
-  errorMessage,
-  isThrottling,
-  ThrottlingToCallerRetryStrategy,
-} from './clients.ts';
+import { type AwsClients, CLIENT_SETTINGS, errorCode, errorMessage, isThrottling } from './clients.ts';
 
 export interface UsageEventsPort {
   /** The evidence of every queried key over [start, end]; never throws. */
@@ -136,23 +129,30 @@ function lookup(
   });
 }
 
+// Built once per set of clients and region, so a warm function reuses them across events.
+const clientsBuilt = new WeakMap<AwsClients, Map<string, CloudTrailClient>>();
+
 /**
- * CloudTrail clients by region with the credentials of `clients` (a member role's session, or the function's own),
- * built once each. A throttled request is not retried (the read stops instead); a server error is, once.
+ * CloudTrail clients by region with the credentials of `clients` (a member role's session, or the function's own).
  */
 export function usageClientsFor(clients: AwsClients): (region: string) => CloudTrailClient {
-  const built = new Map<string, CloudTrailClient>();
+  let built = clientsBuilt.get(clients);
+  if (built === undefined) {
+    built = new Map<string, CloudTrailClient>();
+    clientsBuilt.set(clients, built);
+  }
+  const byRegion = built;
   return (region) => {
-    let client = built.get(region);
+    let client = byRegion.get(region);
     if (client === undefined) {
       client = new CloudTrailClient({
         ...CLIENT_SETTINGS,
         ...clients.settings,
         region,
-        maxAttempts: 2,
-        retryStrategy: new ThrottlingToCallerRetryStrategy(2),
+        // One attempt: a throttled or failed read stops and says so (best effort), rather than retry.
+        maxAttempts: 1,
       });
-      built.set(region, client);
+      byRegion.set(region, client);
     }
     return client;
   };

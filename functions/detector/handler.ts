@@ -63,6 +63,7 @@ function createAdapters(deps: DetectorDeps): Adapters {
       memberRoleName: config.memberRoleName,
       sessionName: MEMBER_SESSION_NAMES.detector,
       ...(deps.sleep ? { sleep: deps.sleep } : {}),
+      ...(deps.clock ? { clock: deps.clock } : {}),
     }),
   };
 }
@@ -137,7 +138,7 @@ async function handleKeyEvent(
   }
   const { account } = parsed.target;
   // The invocation's remaining time bounds how long throttled Security Hub calls are retried.
-  const { iam, findings } = await runtime.adapters.portsFor(parsed.target, {
+  const { iam, findings, usageEvents } = await runtime.adapters.portsFor(parsed.target, {
     remainingTimeMs: context?.getRemainingTimeInMillis?.(),
   });
   const { trigger } = parsed;
@@ -158,7 +159,7 @@ async function handleKeyEvent(
   const tagEvents = runtime.tagEventsFor === undefined ? undefined : (await runtime.tagEventsFor)(account);
   const { notifier } = runtime.adapters;
   const result = await checkUser(
-    { iam, findings, notifier, clock: runtime.clock, sleep: runtime.sleep, tagEvents },
+    { iam, findings, notifier, clock: runtime.clock, sleep: runtime.sleep, tagEvents, usageEvents },
     // KeyWarden's own roles hand keys back too (a rolled-back deactivation): never a threat.
     {
       ...runtime.settings,
