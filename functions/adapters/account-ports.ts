@@ -13,13 +13,15 @@ export interface AccountPorts {
   /** Validates that every finding names the target's account: the account whose credentials send it. */
   readonly findings: FindingsPort;
   /** Where and by what a violating user's keys are used, from the account's CloudTrail (one port per call). */
-  readonly usageEvents: UsageEventsPort;
+  readonly usageEvents: UsageEventsPort | undefined;
 }
 
 export interface AccountPortsOptions extends AccountClientsOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** The usage evidence's pacing clock; default the system clock. */
   readonly clock?: () => Date;
+  /** Whether the ports read usage evidence (the account's CloudTrail); default true. */
+  readonly usageEvidence?: boolean;
 }
 
 /** The invocation the ports serve: its remaining time bounds how long throttled Security Hub calls are retried. */
@@ -49,10 +51,13 @@ export function createAccountPorts(
         ...(options.sleep ? { sleep: options.sleep } : {}),
         ...(invocation.remainingTimeMs !== undefined ? { remainingTimeMs: invocation.remainingTimeMs } : {}),
       }),
-      usageEvents: lazyUsageEventsPort(clients, {
-        clock: options.clock ?? (() => new Date()),
-        sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-      }),
+      usageEvents:
+        options.usageEvidence === false
+          ? undefined
+          : lazyUsageEventsPort(clients, {
+              clock: options.clock ?? (() => new Date()),
+              sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+            }),
     };
   };
 }

@@ -38,20 +38,21 @@ export interface UsageEventsOptions {
 }
 
 // LookupEvents allows 2 requests per second per account and Region, shared with every other tool.
-export const LOOKUP_SPACING_MS = 500;
+export const LOOKUPS_PER_SECOND = 2;
 const DEFAULT_REQUEST_BUDGET = 40;
 const PAGE_SIZE = 50;
 
-/** Waits for a region's turn, so requests to one region are at least LOOKUP_SPACING_MS apart. */
+/** Waits for a region's turn, so no second holds more than LOOKUPS_PER_SECOND of its requests. */
 function regionPacer(options: UsageEventsOptions): (region: string) => Promise<void> {
   const tails = new Map<string, Promise<void>>();
-  const lastAt = new Map<string, number>();
+  const sent = new Map<string, number[]>();
   return (region) => {
     const turn = (tails.get(region) ?? Promise.resolve()).then(async () => {
-      const wait = (lastAt.get(region) ?? Number.NEGATIVE_INFINITY) + LOOKUP_SPACING_MS;
-      const delay = wait - options.clock().getTime();
+      const times = sent.get(region) ?? [];
+      const oldest = times.length < LOOKUPS_PER_SECOND ? undefined : times[times.length - LOOKUPS_PER_SECOND];
+      const delay = oldest === undefined ? 0 : oldest + 1_000 - options.clock().getTime();
       if (delay > 0) await options.sleep(delay);
-      lastAt.set(region, options.clock().getTime());
+      sent.set(region, [...times.slice(1 - LOOKUPS_PER_SECOND), options.clock().getTime()]);
     });
     tails.set(region, turn);
     return turn;

@@ -28,6 +28,11 @@ export interface DetectorDeps {
   readonly logger: Logger;
   readonly clock?: () => Date;
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Read where and by what a violating user's keys are used from CloudTrail; default true. False for the primed run
+   * at init, whose canned answers cover only the clients it is given.
+   */
+  readonly usageEvidence?: boolean;
 }
 
 export type DetectorResult =
@@ -64,6 +69,7 @@ function createAdapters(deps: DetectorDeps): Adapters {
       sessionName: MEMBER_SESSION_NAMES.detector,
       ...(deps.sleep ? { sleep: deps.sleep } : {}),
       ...(deps.clock ? { clock: deps.clock } : {}),
+      usageEvidence: deps.usageEvidence !== false,
     }),
   };
 }
@@ -247,5 +253,6 @@ await prepareClients(clients, {
       clients,
       logger: createLogger('keywarden-detector', 'SILENT'),
       sleep: async () => {},
+      usageEvidence: false,
     })(PRIMING_EVENT, PRIMING_CONTEXT),
 });
