@@ -64,14 +64,23 @@ export type UsageRead =
 export interface ReadPlan {
   readonly findings: FindingsRead;
   readonly exemption: EvidenceRead;
-  readonly usage: UsageRead;
 }
 
 /**
- * A violation's active keys are looked up in CloudTrail (the partition's IAM event region, and each key's last-used
- * region); anything else needs no usage evidence, so a compliant event costs no LookupEvents.
+ * The usage evidence to read, once the exemption's proof is known (an exemption it proves is no violation): a
+ * violation's active keys, in the partition's IAM event region and each key's last-used region; anything else needs
+ * none, so a compliant or exempt user costs no LookupEvents.
  */
-export function usageRead(account: AccountContext, evaluation: ReturnType<typeof evaluateUser>): UsageRead {
+export function planUsage(
+  account: AccountContext,
+  settings: PlanSettings,
+  input: CheckInput,
+  snapshot: UserSnapshot | undefined,
+  readAt: Date,
+  evidence: ExemptionEvidence | undefined,
+): UsageRead {
+  if (snapshot === undefined) return { kind: 'none' };
+  const evaluation = evaluateUser(input.userName, snapshot, settings, readAt, input.origins, evidence);
   if (evaluation.verdict !== 'violation') return { kind: 'none' };
   const home = iamEventRegionFor(account.partition) ?? account.region;
   const keys = evaluation.activeKeys.map((key) => ({
@@ -170,7 +179,6 @@ export function planReads(
     return {
       findings: findingsRead(known ? undefined : findingId, undefined, threatKeys),
       exemption: { kind: 'none' },
-      usage: { kind: 'none' },
     };
   }
   // Who the origins name does not change the verdict, only the key to keep: this first look decides the reads.
@@ -196,7 +204,6 @@ export function planReads(
   return {
     findings: findingsRead(readPrevious ? findingId : undefined, formerId, threatKeys),
     exemption: exemptionRead(settings, input.trigger, snapshot, readAt),
-    usage: usageRead(account, firstLook),
   };
 }
 

@@ -27,6 +27,7 @@ import {
   type EvidenceRead,
   type FindingsRead,
   planReads,
+  planUsage,
   type UsageRead,
 } from '../core/read-plan.ts';
 import { readRecord } from '../core/record.ts';
@@ -211,7 +212,8 @@ async function checkUserNow(
   const plan = planReads(account, settings, request, user.snapshot, user.readAt);
   const stored = await readFindings(deps.findings, account, plan.findings);
   const evidence = await readEvidence(deps, settings, plan.exemption, user.snapshot);
-  const usage = await readUsage(deps, plan.usage, user.readAt);
+  const usagePlan = planUsage(account, settings, request, user.snapshot, user.readAt, evidence);
+  const usage = await readUsage(deps, usagePlan, user.readAt);
   const reads: Reads = { snapshot: user.snapshot, readAt: user.readAt, ...stored, evidence, usage };
   const decision = decide({ account, settings, request, reads });
   const effects = decision.kind === 'record' ? decision.effects : await act(deps, settings, decision);

@@ -5,8 +5,14 @@
 
 import { describe, expect, it } from 'vitest';
 import { type DecisionSettings, decide, type Effects } from '../../functions/core/decide.ts';
-import { planReads } from '../../functions/core/read-plan.ts';
-import type { AccessKey, EventTrigger, Trigger, UserSnapshot } from '../../functions/core/types.ts';
+import { planUsage } from '../../functions/core/read-plan.ts';
+import type {
+  AccessKey,
+  EventTrigger,
+  ExemptionEvidence,
+  Trigger,
+  UserSnapshot,
+} from '../../functions/core/types.ts';
 import {
   type RegionRead,
   summariseUsage,
@@ -75,7 +81,7 @@ function effectsOf(
   return decision.effects;
 }
 
-describe('planReads: usage evidence', () => {
+describe('planUsage', () => {
   it.each<{ case: string; user: UserSnapshot; usage: unknown }>([
     {
       case: 'a violation: each active key, in us-east-1 and its last-used region',
@@ -100,20 +106,54 @@ describe('planReads: usage evidence', () => {
       usage: { kind: 'none' },
     },
   ])('plans $case', ({ user, usage }) => {
-    const plan = planReads(ACCOUNT, POLICY, { userName: 'alice', trigger: EVENT_TRIGGER }, user, NOW);
-    expect(plan.usage).toEqual(usage);
+    const request = { userName: 'alice', trigger: EVENT_TRIGGER };
+    expect(planUsage(ACCOUNT, POLICY, request, user, NOW, undefined)).toEqual(usage);
+  });
+
+  it.each([
+    { case: 'proven set by an approver: exempt, nothing to read', proven: true, kind: 'none' },
+    { case: 'not proven: a violation, its keys are read', proven: false, kind: 'cloudtrail' },
+  ])('reads after the exemption proof: $case', ({ proven, kind }) => {
+    const approver = 'arn:aws:sts::123456789012:assumed-role/SecurityAdmin/jane';
+    const settings = {
+      ...POLICY,
+      exemptionApprovers: ['arn:aws:sts::123456789012:assumed-role/SecurityAdmin/*'],
+    };
+    const tagged = snapshot([OLD_KEY, NEW_KEY], { tags: { 'keywarden:exempt': 'true' } });
+    const evidence: ExemptionEvidence = proven
+      ? {
+          kind: 'proven',
+          setting: {
+            setterArn: approver,
+            setterIssuerArn: 'arn:aws:iam::123456789012:role/SecurityAdmin',
+            setterType: 'AssumedRole',
+            setAt: new Date('2026-05-30T00:00:00Z'),
+            value: 'true',
+            eventId: 'ev-1',
+            source: 'cloudtrail',
+          },
+        }
+      : { kind: 'unproven', reason: 'no TagUser record' };
+    const request = { userName: 'alice', trigger: SWEEP_TRIGGER };
+    expect(planUsage(ACCOUNT, settings, request, tagged, NOW, evidence).kind).toBe(kind);
+  });
+
+  it('reads nothing for a user IAM does not know', () => {
+    const request = { userName: 'alice', trigger: SWEEP_TRIGGER };
+    expect(planUsage(ACCOUNT, POLICY, request, undefined, NOW, undefined)).toEqual({ kind: 'none' });
   });
 
   it("looks in the partition's IAM event region", () => {
     const gov = { accountId: '123456789012', partition: 'aws-us-gov', region: 'us-gov-east-1' };
-    const plan = planReads(
+    const plan = planUsage(
       gov,
       POLICY,
       { userName: 'alice', trigger: SWEEP_TRIGGER },
       snapshot([OLD_KEY, NEW_KEY]),
       NOW,
+      undefined,
     );
-    expect(plan.usage).toMatchObject({
+    expect(plan).toMatchObject({
       keys: [{ regions: ['us-gov-west-1', 'eu-west-1'] }, { regions: ['us-gov-west-1'] }],
     });
   });
