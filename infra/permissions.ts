@@ -267,6 +267,10 @@ export const CLI_PERMISSIONS = {
       actions: ['iam:GenerateCredentialReport', 'iam:GetCredentialReport'],
     },
     { when: '--full', actions: ['iam:ListUsers'] },
+    {
+      when: 'a violation (usage evidence; without it the report says why it is missing)',
+      actions: ['cloudtrail:LookupEvents'],
+    },
     { when: '--import-findings', actions: ['securityhub:GetFindings', 'securityhub:BatchImportFindings'] },
     { when: '--remediate --yes', actions: ['iam:UpdateAccessKey'] },
   ],

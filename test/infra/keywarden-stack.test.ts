@@ -485,11 +485,12 @@ describe('AccessKeyDetector permissions', () => {
         Resource: '*',
       });
       const wide = statements(t).filter((s) => s.Resource === '*');
-      expect(wide.filter((s) => s.Sid === 'LookupEvents')).toEqual([
+      const isLookup = (s: object) => (s as { Sid?: string }).Sid === 'LookupEvents';
+      expect(wide.filter(isLookup)).toEqual([
         lookup('DetectorRole'),
         lookup('SweepRole'),
       ]);
-      expect(wide.filter((s) => s.Sid !== 'LookupEvents')).toEqual([
+      expect(wide.filter((s) => !isLookup(s))).toEqual([
         {
           policy: logicalId(t, 'AWS::IAM::Policy', 'SweepRole'),
           Sid: 'ListAllUsers',
