@@ -193,9 +193,10 @@ export interface KeyUse {
   readonly accessKeyId: string;
   readonly userName: string;
   readonly accountId?: string;
-  /** How many management events; spread one minute apart, newest `endedAt`. */
+  /** How many management events; spread `spacingMs` apart (default a minute), newest `endedAt`. */
   readonly calls: number;
   readonly endedAt: Date;
+  readonly spacingMs?: number;
   readonly sourceIp?: string;
   readonly userAgent?: string;
   readonly eventSource?: string;
@@ -218,7 +219,9 @@ export function keyUseRecords(use: KeyUse): TrailRecord[] {
       accessKeyId: use.accessKeyId,
       userName: use.userName,
     },
-    eventTime: new Date(use.endedAt.getTime() - index * 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    eventTime: new Date(use.endedAt.getTime() - index * (use.spacingMs ?? 60_000))
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z'),
     eventSource,
     eventName: use.eventName ?? 'DescribeInstances',
     awsRegion: use.region ?? 'us-east-1',
