@@ -486,10 +486,7 @@ describe('AccessKeyDetector permissions', () => {
       });
       const wide = statements(t).filter((s) => s.Resource === '*');
       const isLookup = (s: object) => (s as { Sid?: string }).Sid === 'LookupEvents';
-      expect(wide.filter(isLookup)).toEqual([
-        lookup('DetectorRole'),
-        lookup('SweepRole'),
-      ]);
+      expect(wide.filter(isLookup)).toEqual([lookup('DetectorRole'), lookup('SweepRole')]);
       expect(wide.filter((s) => !isLookup(s))).toEqual([
         {
           policy: logicalId(t, 'AWS::IAM::Policy', 'SweepRole'),
