@@ -16,10 +16,10 @@ import type { AccountContext, EventTrigger } from '../core/types.ts';
 import { type CheckResult, checkUser, type EngineSettings, pendingIntentFor } from '../engine/check-user.ts';
 import { monotonicClock, sleep } from '../shared/clock.ts';
 import { type Config, loadConfig } from '../shared/config.ts';
-import { MEMBER_SESSION_NAMES, METRIC_SERVICES } from '../shared/constants.ts';
+import { iamEventRegionFor, MEMBER_SESSION_NAMES, METRIC_SERVICES } from '../shared/constants.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { createMetrics, detectorMetricPoints, withMetrics } from '../shared/metrics.ts';
-import { PRIMING_CONTEXT, PRIMING_EVENT } from './priming.ts';
+import { PRIMING_CONTEXT, PRIMING_EVENT, PRIMING_PARTITION } from './priming.ts';
 import { acceptQueueBatches } from './queue.ts';
 
 export interface DetectorDeps {
@@ -243,9 +243,14 @@ export const handler = acceptQueueBatches(
   logger,
 );
 
+// A violation reads its keys' usage evidence from CloudTrail: that client is built and primed here too, in the
+// canned account's IAM event region (the Region the usage adapter then reuses it for).
+const { usageClientsFor } = await import('../adapters/usage-events.ts');
+
 await prepareClients(clients, {
   notifications: config.eventBusName !== undefined,
   deactivation: config.remediationMode === 'deactivate',
+  extraClients: [usageClientsFor(clients)(iamEventRegionFor(PRIMING_PARTITION) ?? 'us-east-1')],
   prime: () =>
     // Remediation off: the canned keys never turn inactive, so a deactivation's re-read would not confirm it.
     createDetector({
@@ -253,6 +258,5 @@ await prepareClients(clients, {
       clients,
       logger: createLogger('keywarden-detector', 'SILENT'),
       sleep: async () => {},
-      usageEvidence: false,
     })(PRIMING_EVENT, PRIMING_CONTEXT),
 });
