@@ -28,10 +28,7 @@ export interface DetectorDeps {
   readonly logger: Logger;
   readonly clock?: () => Date;
   readonly sleep?: (ms: number) => Promise<void>;
-  /**
-   * Read where and by what a violating user's keys are used from CloudTrail; default true. False for the primed run
-   * at init, whose canned answers cover only the clients it is given.
-   */
+  /** Read where and by what a violating user's keys are used, from CloudTrail; default true. */
   readonly usageEvidence?: boolean;
 }
 
