@@ -18,6 +18,7 @@ import { createAccountClients } from '../adapters/member-accounts.ts';
 import { createNotifier, type NotifierPort } from '../adapters/notify.ts';
 import { createFindingsPort, type FindingsPort } from '../adapters/securityhub.ts';
 import { type TagEventsPort, tagEventsPorts } from '../adapters/tag-events.ts';
+import { lazyUsageEventsPort } from '../adapters/usage-ports.ts';
 import { type AccountTarget, routeAccount } from '../core/organization.ts';
 import type { AccountContext } from '../core/types.ts';
 import { isSqsEvent } from '../detector/queue.ts';
@@ -249,6 +250,7 @@ async function sweepOwnAccount(
       sleep,
       onWarning: (message, detail) => logger.warn(message, { ...detail }),
       tagEvents: runtime.tagEventsFor?.(account),
+      usageEvents: lazyUsageEventsPort(runtime.clients, { clock: runtime.clock, sleep }),
     },
     { settings: { ...config, importFindings: true }, source, origin: 'schedule' },
     account,
@@ -288,7 +290,7 @@ async function sweepSeveral(
   });
   const sweeps = await sweepAccounts(
     {
-      portsFor: sweepPortsFrom(accountClients, { sleep }),
+      portsFor: sweepPortsFrom(accountClients, { sleep, clock: runtime.clock }),
       notifier: runtime.notifier,
       clock: runtime.clock,
       sleep,
