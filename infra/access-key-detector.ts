@@ -170,7 +170,8 @@ export interface AccessKeyDetectorProps {
    * honoured, e.g. `arn:aws:iam::123456789012:role/security-admin`. When set, an exemption is honoured only when the
    * TagUser event, or CloudTrail LookupEvents, proves that a matching principal set the tag to its current value; an
    * exemption set by anyone else raises a HIGH finding naming them, and `true` lasts `maxExemptionDays` from when it
-   * was set. Grants both functions `cloudtrail:LookupEvents`. Not available with `organization`. At most 50.
+   * was set (both functions hold `cloudtrail:LookupEvents` for usage evidence already). Not available with
+   * `organization`. At most 50.
    * @default - none: an exemption is honoured whoever set it, and `true` exempts for good
    */
   readonly exemptionApprovers?: readonly string[];
@@ -545,14 +546,11 @@ export class AccessKeyDetector extends Construct {
       description: options.description,
     });
     logGroup.grantWrite(role);
-    const lookupTagEvents = options.settings.exemptionApprovers.length > 0;
-    for (const statement of policyStatements(this, options.kind, options.settings.remediationMode, {
-      lookupTagEvents,
-    })) {
+    for (const statement of policyStatements(this, options.kind, options.settings.remediationMode)) {
       role.addToPolicy(statement);
     }
     options.notificationEventBus?.grantPutEventsTo(role);
-    acknowledgeWildcards(role, options.kind, { lookupTagEvents });
+    acknowledgeWildcards(role, options.kind);
     // Both reach members: the detector for a member's event, the sweep for every member (and, with
     // organizationRoleArn, the management account's reader role to list them).
     if (options.organization !== undefined) {

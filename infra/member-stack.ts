@@ -162,7 +162,8 @@ export class KeyWardenMember extends Construct {
       maxSessionDuration: Duration.hours(1),
     });
     // The sweep's statements are the detector's plus the listing: the member role is both. The trail check runs in
-    // the central account only, so no CloudTrail action here.
+    // the central account only; the one CloudTrail action here is LookupEvents, read-only, for the usage evidence
+    // of the member's violating users (each account's event history is its own).
     for (const statement of policyStatements(this, 'sweep', remediationMode, {
       findingsRegion: props.homeRegion,
       trailCheck: false,
@@ -215,6 +216,7 @@ export class KeyWardenMember extends Construct {
     // Reads, UpdateAccessKey (to Active) and the finding: the detector's statements in deactivate mode.
     for (const statement of policyStatements(this, 'detector', 'deactivate', {
       findingsRegion: homeRegion,
+      lookupEvents: false,
     })) {
       role.addToPolicy(statement);
     }
@@ -238,7 +240,7 @@ export class KeyWardenMember extends Construct {
         resources: ['*'],
       }),
     );
-    acknowledgeWildcards(role, 'detector');
+    acknowledgeWildcards(role, 'detector', { lookupEvents: false });
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:

@@ -21,10 +21,11 @@ export interface PolicyOptions {
    */
   readonly trailCheck?: boolean;
   /**
-   * Grant `cloudtrail:LookupEvents`, to prove who set an exemption tag: only with exemption approvers.
-   * @default false
+   * Grant `cloudtrail:LookupEvents`: where and by what a violating user's keys are used (usage evidence), and, with
+   * exemption approvers, who set an exemption tag. False for a role that grants it in a statement of its own.
+   * @default true
    */
-  readonly lookupTagEvents?: boolean;
+  readonly lookupEvents?: boolean;
 }
 
 /**
@@ -118,12 +119,13 @@ export function policyStatements(
       }),
     );
   }
-  if (options.lookupTagEvents === true) {
+  if (options.lookupEvents ?? true) {
     statements.push(
       new iam.PolicyStatement({
-        sid: 'LookupTagEvents',
-        // Who set an exemption tag (exemption approvers). LookupEvents has no resource-level permissions (Service
-        // Authorization Reference, CloudTrail), so "*" is the only resource that works; it reads event history only.
+        sid: 'LookupEvents',
+        // Usage evidence (the management events signed with a violating user's keys) and who set an exemption tag.
+        // LookupEvents has no resource-level permissions (Service Authorization Reference, CloudTrail), so "*" is
+        // the only resource that works; it reads event history only.
         actions: ['cloudtrail:LookupEvents'],
         resources: ['*'],
       }),
@@ -151,7 +153,7 @@ function anyTrailArn(stack: Stack): string {
 export function acknowledgeWildcards(
   role: iam.IRole,
   kind: FunctionKind,
-  options: Pick<PolicyOptions, 'trailCheck' | 'lookupTagEvents'> = {},
+  options: Pick<PolicyOptions, 'trailCheck' | 'lookupEvents'> = {},
 ): void {
   const stack = Stack.of(role);
   // cdk-nag names a finding by the flattened resource: references become <Ref>, literals stay as they are.
@@ -164,8 +166,8 @@ export function acknowledgeWildcards(
       'KeyWarden checks every IAM user of the account, whatever its name or path, so the user actions apply to all users of this account (no other account, no other resource type).',
   });
   const lookup =
-    options.lookupTagEvents === true
-      ? ' cloudtrail:LookupEvents (who set an exemption tag, with exemption approvers) has none either and needs Resource "*" too.'
+    (options.lookupEvents ?? true)
+      ? ' cloudtrail:LookupEvents (usage evidence of a violating user\'s keys, and who set an exemption tag) has no resource-level permissions either (Service Authorization Reference for CloudTrail) and needs Resource "*" too; it reads event history only.'
       : '';
   if (kind === 'sweep') {
     validations.acknowledge({
@@ -265,6 +267,10 @@ export const CLI_PERMISSIONS = {
       actions: ['iam:GenerateCredentialReport', 'iam:GetCredentialReport'],
     },
     { when: '--full', actions: ['iam:ListUsers'] },
+    {
+      when: 'a violation (usage evidence; without it the report says why it is missing)',
+      actions: ['cloudtrail:LookupEvents'],
+    },
     { when: '--import-findings', actions: ['securityhub:GetFindings', 'securityhub:BatchImportFindings'] },
     { when: '--remediate --yes', actions: ['iam:UpdateAccessKey'] },
   ],
@@ -325,7 +331,7 @@ export const ACTION_PURPOSES: Readonly<Record<string, string>> = {
   'cloudtrail:GetTrailStatus': 'checks that a trail is logging',
   'cloudtrail:GetEventSelectors': 'checks that a trail records management write events',
   'cloudtrail:LookupEvents':
-    'reads CloudTrail’s event history: restore, that one of KeyWarden’s roles switched the key off; with exemption approvers, who set the exemption tag',
+    'reads CloudTrail’s event history: where and by what a violating user’s keys are used (usage evidence); restore, that one of KeyWarden’s roles switched the key off; with exemption approvers, who set the exemption tag',
   'dynamodb:GetItem':
     'reads the canary table: when the last canary was sent in an account, and when one arrived (`keywarden coverage --canary-table`)',
   'sts:AssumeRole':

@@ -74,7 +74,7 @@ import { FULL_VCPU_MB, invocationMs, modelPath, PRICES, vcpuShare } from './lib/
 import { type BenchOrganization, createBenchOrganization } from './lib/org-layout.ts';
 import { accountSweepMs, accountsWithin, organizationSweepMs } from './lib/org-model.ts';
 import { valuesOrExit } from './lib/script-args.ts';
-import { type SeededUser, seedUsers } from './lib/seed.ts';
+import { APPLICATION_CALLS, applicationUse, type SeededUser, seedUsers } from './lib/seed.ts';
 import {
   formatBytes,
   formatCounts,
@@ -274,7 +274,7 @@ async function lambdaColdPath(
     `Targets: ${verdicts.join('; ')}.`,
     `By memory size (the same CPU times, modeled; cost at the ${deployed.architecture === 'arm64' ? 'arm64' : 'arm64 (not the deployed architecture)'} list price of $${PRICES.arm64PerGbSecond} per GB-s plus $${PRICES.perMillionRequests.toFixed(2)} per million requests, us-east-1; a cold event bills init and the event):`,
     bySize,
-    `The model: Lambda runs init at a full vCPU and the invocation at memory ÷ ${FULL_VCPU_MB.toLocaleString('en-US')} MB of one (one JavaScript thread gains nothing above ${FULL_VCPU_MB.toLocaleString('en-US')} MB). Modeled cold path = init CPU ÷ 1 + first-event CPU ÷ share; modeled warm event = warm CPU ÷ share. CPU time is user + system from \`process.cpuUsage()\` inside each fresh process (the import of the bundle for init, each handler call for the events), median of ${processes} processes per row, ${warmEvents} warm events per process (their median per process). Waiting for AWS is not CPU and not modeled: each call adds its round trip at every memory size, and bills it.`,
+    `The model: Lambda runs init at a full vCPU and the invocation at memory ÷ ${FULL_VCPU_MB.toLocaleString('en-US')} MB of one (one JavaScript thread gains nothing above ${FULL_VCPU_MB.toLocaleString('en-US')} MB). Modeled cold path = init CPU ÷ 1 + first-event CPU ÷ share; modeled warm event = warm CPU ÷ share. CPU time is user + system from \`process.cpuUsage()\` inside each fresh process (the import of the bundle for init, each handler call for the events), median of ${processes} processes per row, ${warmEvents} warm events per process (their median per process). Waiting for AWS is not CPU and not modeled: each call adds its round trip at every memory size, and bills it. A violation reads its keys' usage evidence (one LookupEvents per active key), served by the proxy: ${APPLICATION_CALLS} records of an application's calls signed with the older key, one page.`,
   ].join('\n\n');
   return { markdown, results };
 }
@@ -462,6 +462,8 @@ async function measureScenario(
       })),
     );
     iam.destroy();
+    // A violation reads its keys' usage evidence: one page of an application's calls for the older key.
+    proxy.serveLookupEvents(applicationUse(users, ACCOUNT_ID));
     const events = users.map((user, n) =>
       keyEventEnvelope(
         {
@@ -1433,7 +1435,7 @@ async function perEventSection(options: Options, detectorBundle: string): Promis
   const withBus = compliant.filter((row) => row.scenario.env.EVENT_BUS_NAME !== undefined);
   const most = Math.max(...plain.map((row) => row.callsPerEvent));
   const verdict = `Target: compliant event ≤ 3 AWS calls: ${most <= 3 ? 'met' : 'NOT met'} (${plain.map((row) => row.callsPerEvent).join(' and ')}${withBus.length > 0 ? `; ${withBus.map((row) => row.callsPerEvent).join(', ')} with a notification bus` : ''}). `;
-  return `${table}\n\n${verdict}Each row: one detector process (the built bundle, as on Lambda) handles ${rows[0]?.iterations ?? 0} events for fresh users, one at a time, against moto through a counting proxy; calls are counted at the proxy. The first event of each process (it opens the connections) is timed apart and not counted. Max RSS: the process's peak.`;
+  return `${table}\n\n${verdict}Each row: one detector process (the built bundle, as on Lambda) handles ${rows[0]?.iterations ?? 0} events for fresh users, one at a time, against moto through a counting proxy; calls are counted at the proxy. The first event of each process (it opens the connections) is timed apart and not counted. Max RSS: the process's peak. A violation's usage evidence is the \`cloudtrail.LookupEvents\` calls (one per active key and Region), answered by the proxy from ${APPLICATION_CALLS} records of an application's calls signed with the older key; without the evidence a violation costs the same calls less those.`;
 }
 
 async function main(): Promise<void> {

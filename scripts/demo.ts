@@ -6,8 +6,10 @@
  * CloudTrail events through EventBridge, feeds what the rule delivered to the real detector handler, and prints
  * the findings read back from Security Hub and the keys as IAM has them: first in detect-only mode, then with
  * REMEDIATION_MODE=deactivate and KEEP_KEY=auto. Each user acts on its own keys, except erin's second key, which
- * another IAM user mints (MITRE ATT&CK T1098.001): it gets a threat finding of its own. Exits non-zero when an
- * outcome is not the expected one.
+ * another IAM user mints (MITRE ATT&CK T1098.001): it gets a threat finding of its own. A third pass shows a
+ * rotation in progress: the old key, which an application uses, is not switched off (KEY_IN_USE, with where and by
+ * what CloudTrail shows it used) until it has been idle for IN_USE_HOURS (scripts/lib/demo-rotation.ts). Exits
+ * non-zero when an outcome is not the expected one.
  *
  * With --organization: a central account and two members instead (scripts/lib/demo-organization.ts).
  *
@@ -35,6 +37,7 @@ import { threatFindingIdFor } from '../functions/core/threat-finding.ts';
 import { USER_AGENT_MARKER } from '../functions/shared/constants.ts';
 import { type KeyCall, putEventsEntry } from './lib/cloudtrail.ts';
 import { OrganizationDemoError, runOrganizationDemo } from './lib/demo-organization.ts';
+import { runRotationDemo } from './lib/demo-rotation.ts';
 import {
   clientConfig,
   createQueue,
@@ -467,6 +470,14 @@ async function run(
   await printFindings();
   out();
   await printKeys();
+  out();
+  out('── Pass 3: a rotation in progress (REMEDIATION_MODE=deactivate, IN_USE_HOURS=24) ──');
+  await runRotationDemo(emulator, {
+    accountId,
+    userName: name('frank'),
+    out,
+    mismatch: (message) => mismatches.push(message),
+  });
   out();
 
   for (const client of [iam, iamOnce, eventBridge, securityHub, sts]) client.destroy();

@@ -5,15 +5,23 @@ import type { AwsClients } from './clients.ts';
 import { createIamPort, type IamPort } from './iam.ts';
 import { type AccountClientsOptions, createAccountClients } from './member-accounts.ts';
 import { createFindingsPort, type FindingsPort } from './securityhub.ts';
+import type { UsageEventsPort } from './usage-events.ts';
+import { lazyUsageEventsPort } from './usage-ports.ts';
 
 export interface AccountPorts {
   readonly iam: IamPort;
   /** Validates that every finding names the target's account: the account whose credentials send it. */
   readonly findings: FindingsPort;
+  /** Where and by what a violating user's keys are used, from the account's CloudTrail (one port per call). */
+  readonly usageEvents: UsageEventsPort | undefined;
 }
 
 export interface AccountPortsOptions extends AccountClientsOptions {
   readonly sleep?: (ms: number) => Promise<void>;
+  /** The usage evidence's pacing clock; default the system clock. */
+  readonly clock?: () => Date;
+  /** Whether the ports read usage evidence (the account's CloudTrail); default true. */
+  readonly usageEvidence?: boolean;
 }
 
 /** The invocation the ports serve: its remaining time bounds how long throttled Security Hub calls are retried. */
@@ -43,6 +51,13 @@ export function createAccountPorts(
         ...(options.sleep ? { sleep: options.sleep } : {}),
         ...(invocation.remainingTimeMs !== undefined ? { remainingTimeMs: invocation.remainingTimeMs } : {}),
       }),
+      usageEvents:
+        options.usageEvidence === false
+          ? undefined
+          : lazyUsageEventsPort(clients, {
+              clock: options.clock ?? (() => new Date()),
+              sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+            }),
     };
   };
 }

@@ -11,6 +11,15 @@ export interface AwsClients {
   readonly iam: IAMClient;
   readonly securityHub: SecurityHubClient;
   readonly eventBridge: EventBridgeClient;
+  /** How these clients sign and name their calls, for a client of another service or Region built alike. */
+  readonly settings?: RegionalClientSettings;
+}
+
+/** The settings of a set of clients that a client for another Region keeps. */
+export interface RegionalClientSettings {
+  readonly credentials?: SessionCredentials;
+  readonly profile?: string;
+  readonly customUserAgent?: string;
 }
 
 export const VERSION = '0.1.0';
@@ -64,6 +73,11 @@ export function createClients(options: ClientOptions = {}): AwsClients {
       retryStrategy: new ThrottlingToCallerRetryStrategy(settings.maxAttempts),
     }),
     eventBridge: new EventBridgeClient(settings),
+    settings: {
+      ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
+      ...(options.profile !== undefined ? { profile: options.profile } : {}),
+      customUserAgent: settings.customUserAgent,
+    },
   };
 }
 

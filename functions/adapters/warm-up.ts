@@ -75,6 +75,8 @@ const CANNED: Readonly<Record<string, CannedResponse>> = {
     { FailedCount: 0, SuccessCount: 1, FailedFindings: [] },
     'application/json',
   ),
+  // Usage evidence: no event signed with the canned keys.
+  LookupEventsCommand: json({ Events: [] }, 'application/x-amz-json-1.1'),
   PutEventsCommand: json(
     { FailedEntryCount: 0, Entries: [{ EventId: WARM_UP.userName }] },
     'application/x-amz-json-1.1',
@@ -114,9 +116,21 @@ const cannedAnswer =
     };
   };
 
-/** Runs `run` while every client answers from the canned responses; the clients are as before afterwards. */
-export async function withCannedResponses<T>(clients: AwsClients, run: () => Promise<T>): Promise<T> {
-  const stacks: Stack[] = [clients.iam, clients.securityHub, clients.eventBridge].map(
+/** A client of another service, primed alike (the usage evidence's CloudTrail client). */
+export interface PrimedClient {
+  readonly middlewareStack: unknown;
+}
+
+/**
+ * Runs `run` while every client (and each of `extra`) answers from the canned responses; the clients are as before
+ * afterwards.
+ */
+export async function withCannedResponses<T>(
+  clients: AwsClients,
+  run: () => Promise<T>,
+  extra: readonly PrimedClient[] = [],
+): Promise<T> {
+  const stacks: Stack[] = [clients.iam, clients.securityHub, clients.eventBridge, ...extra].map(
     (client) => client.middlewareStack as unknown as Stack,
   );
   for (const stack of stacks) {
@@ -180,6 +194,8 @@ export interface WarmUpOptions {
   readonly prime?: () => Promise<unknown>;
   /** Environment to read; credentials are resolved only when the environment holds them (as on Lambda). */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Clients of other services that `prime` reaches, answered from the canned responses too. */
+  readonly extraClients?: readonly PrimedClient[];
 }
 
 /**
@@ -193,32 +209,36 @@ export async function prepareClients(clients: AwsClients, options: WarmUpOptions
   // Lambda puts the execution role's credentials in the environment; another source may need the network.
   if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) return false;
   try {
-    await withCannedResponses(clients, async () => {
-      await options.prime?.();
-      // A violation reads no finding; a compliant event after a deactivation does.
-      await clients.securityHub.send(
-        new GetFindingsCommand({
-          Filters: { Id: [{ Value: WARM_UP.userName, Comparison: 'EQUALS' }] },
-          MaxResults: 100,
-        }),
-      );
-      if (options.deactivation) {
-        await clients.iam.send(
-          new UpdateAccessKeyCommand({
-            UserName: WARM_UP.userName,
-            AccessKeyId: WARM_UP.accessKeyIds[0],
-            Status: 'Inactive',
+    await withCannedResponses(
+      clients,
+      async () => {
+        await options.prime?.();
+        // A violation reads no finding; a compliant event after a deactivation does.
+        await clients.securityHub.send(
+          new GetFindingsCommand({
+            Filters: { Id: [{ Value: WARM_UP.userName, Comparison: 'EQUALS' }] },
+            MaxResults: 100,
           }),
         );
-      }
-      if (options.notifications) {
-        await clients.eventBridge.send(
-          new PutEventsCommand({
-            Entries: [{ Source: 'keywarden.warm-up', DetailType: 'warm-up', Detail: '{}' }],
-          }),
-        );
-      }
-    });
+        if (options.deactivation) {
+          await clients.iam.send(
+            new UpdateAccessKeyCommand({
+              UserName: WARM_UP.userName,
+              AccessKeyId: WARM_UP.accessKeyIds[0],
+              Status: 'Inactive',
+            }),
+          );
+        }
+        if (options.notifications) {
+          await clients.eventBridge.send(
+            new PutEventsCommand({
+              Entries: [{ Source: 'keywarden.warm-up', DetailType: 'warm-up', Detail: '{}' }],
+            }),
+          );
+        }
+      },
+      options.extraClients,
+    );
     await primeTransport(clients);
     return true;
   } catch {

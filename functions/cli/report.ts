@@ -2,6 +2,14 @@
 
 import type { ActionTaken } from '../core/remediation.ts';
 import type { AccessKey, AccountContext } from '../core/types.ts';
+import {
+  describeUsageLine,
+  describeUsageSources,
+  type KeyUsage,
+  USAGE_SCOPE,
+  type UsageEvidence,
+  usageOf,
+} from '../core/usage-evidence.ts';
 import type { RemediationMode, SweepSource } from '../shared/constants.ts';
 import type { SweepResult, SweepSummary } from '../sweep/engine.ts';
 import { EXIT } from './args.ts';
@@ -11,6 +19,23 @@ export interface ReportKey {
   readonly createDate: string;
   /** ISO time, `null` when never used, absent when not known. */
   readonly lastUsedDate?: string | null;
+  /** Where and by what the key is used (CloudTrail management events), when it was read. */
+  readonly usage?: ReportUsage;
+}
+
+/** A key's usage evidence as the report gives it. */
+export interface ReportUsage {
+  readonly status: KeyUsage['status'];
+  readonly scope: string;
+  readonly regions: readonly string[];
+  readonly calls: number;
+  readonly firstSeen: string | null;
+  readonly lastSeen: string | null;
+  readonly sourceIps: KeyUsage['sourceIps'];
+  readonly userAgents: KeyUsage['userAgents'];
+  readonly eventSources: KeyUsage['eventSources'];
+  /** Why the summary is cut off or missing. */
+  readonly gaps: readonly string[];
 }
 
 export interface ViolationEntry {
@@ -74,11 +99,28 @@ export interface ReportContext {
 export const CONTROL =
   'CIS AWS Foundations Benchmark v3.0.0 1.13: at most one active access key per IAM user';
 
-function reportKey(key: AccessKey): ReportKey {
+function reportUsage(usage: KeyUsage): ReportUsage {
+  return {
+    status: usage.status,
+    scope: USAGE_SCOPE,
+    regions: usage.regions,
+    calls: usage.calls,
+    firstSeen: usage.firstSeen?.toISOString() ?? null,
+    lastSeen: usage.lastSeen?.toISOString() ?? null,
+    sourceIps: usage.sourceIps,
+    userAgents: usage.userAgents,
+    eventSources: usage.eventSources,
+    gaps: usage.gaps,
+  };
+}
+
+function reportKey(key: AccessKey, evidence?: UsageEvidence): ReportKey {
+  const usage = usageOf(evidence, key.accessKeyId);
   return {
     accessKeyId: key.accessKeyId,
     createDate: key.createDate.toISOString(),
     ...(key.lastUsed === undefined ? {} : { lastUsedDate: key.lastUsed.date?.toISOString() ?? null }),
+    ...(usage === undefined ? {} : { usage: reportUsage(usage) }),
   };
 }
 
@@ -124,7 +166,7 @@ export function buildScanReport(result: SweepResult, context: ReportContext): Sc
         userArn: user.arn,
         path: user.path,
         activeAccessKeyIds: evaluation.activeKeys.map((key) => key.accessKeyId),
-        activeAccessKeys: evaluation.activeKeys.map(reportKey),
+        activeAccessKeys: evaluation.activeKeys.map((key) => reportKey(key, checked.usage)),
         keyToKeep: evaluation.keyToKeep.accessKeyId,
         keysToDeactivate: evaluation.keysToDeactivate.map((key) => key.accessKeyId),
         action: checked.action.kind,
@@ -247,6 +289,29 @@ export function describeSource(report: Pick<ScanReport, 'source' | 'reportGenera
     : `candidates from the IAM credential report of ${report.reportGeneratedAt ?? 'unknown time'}, each confirmed live`;
 }
 
+/** Where and by what each violating user's keys are used, one line per key; nothing when none was read. */
+function usageLines(violations: readonly ViolationEntry[]): string[] {
+  const lines = violations.flatMap((v) =>
+    v.activeAccessKeys.flatMap((key) => {
+      if (key.usage === undefined) return [];
+      const usage = fromReport(key.accessKeyId, key.usage);
+      const sources = usage.status === 'unavailable' ? '' : `; ${describeUsageSources(usage)}`;
+      return [`  ${v.userName} ${key.accessKeyId}: ${describeUsageLine(usage)}${sources}`];
+    }),
+  );
+  return lines.length === 0 ? [] : ['', `Where the keys are used (${USAGE_SCOPE}):`, ...lines];
+}
+
+/** The report's usage back as the core describes it (one wording for the finding and the table). */
+function fromReport(accessKeyId: string, usage: ReportUsage): KeyUsage {
+  return {
+    ...usage,
+    accessKeyId,
+    firstSeen: usage.firstSeen === null ? undefined : new Date(usage.firstSeen),
+    lastSeen: usage.lastSeen === null ? undefined : new Date(usage.lastSeen),
+  };
+}
+
 /** The table's body for one account: the headline, violators, exempt users, closed findings and errors. */
 export function renderFindings(
   report: Pick<ScanReport, 'violations' | 'exempt' | 'resolvedFindings' | 'errors' | 'summary' | 'settings'>,
@@ -267,6 +332,7 @@ export function renderFindings(
       ),
     );
   }
+  out.push(...usageLines(report.violations));
   if (report.exempt.length > 0) {
     const tag = report.settings.exemptTag;
     const timed = report.exempt.some((e) => e.exemptUntil !== null);

@@ -3,6 +3,7 @@
 import type { AwsClients } from '../adapters/clients.ts';
 import { createIamPort } from '../adapters/iam.ts';
 import { createFindingsPort } from '../adapters/securityhub.ts';
+import { lazyUsageEventsPort } from '../adapters/usage-ports.ts';
 import type { AccountContext } from '../core/types.ts';
 import { sleep } from '../shared/clock.ts';
 import { DEFAULTS } from '../shared/constants.ts';
@@ -32,6 +33,7 @@ export function sweepAccount(
         accountId: account.accountId,
         partition: account.partition,
       }),
+      usageEvents: lazyUsageEventsPort(clients, { clock: hooks.clock, sleep }),
       clock: hooks.clock,
       sleep,
       onProgress: hooks.onProgress,

@@ -40,6 +40,7 @@ import {
 } from './threat-decision.ts';
 import { THREAT_USER_NAME_FIELD } from './threat-finding.ts';
 import type { AccessKey, AccountContext, ExemptionEvidence, Trigger, UserSnapshot } from './types.ts';
+import type { UsageEvidence } from './usage-evidence.ts';
 
 export interface DecisionSettings extends PlanSettings {
   readonly remediationMode: RemediationMode;
@@ -58,6 +59,8 @@ export interface Reads {
   /** Stored threat findings, by access key id. */
   readonly threats: ReadonlyMap<string, Finding>;
   readonly evidence: ExemptionEvidence | undefined;
+  /** Where and by what a violating user's active keys are used, when the plan asked for it (best effort). */
+  readonly usage?: UsageEvidence | undefined;
 }
 
 export interface DecisionInput {
@@ -80,6 +83,8 @@ export interface Effects {
   /** Threat findings to import (always at once), and the one raised. */
   readonly threats: ThreatOutcome;
   readonly notifications: readonly Notification[];
+  /** The usage evidence the finding and the notification carry. */
+  readonly usage?: UsageEvidence | undefined;
 }
 
 /** A check of a user IAM knows, up to the action: what `recordOutcome` needs to build the findings. */
@@ -101,6 +106,7 @@ export interface CheckedState {
   readonly storedThreats: ReadonlyMap<string, Finding>;
   readonly readAt: Date;
   readonly write: boolean;
+  readonly usage?: UsageEvidence | undefined;
 }
 
 export type Violation = Extract<Evaluation, { verdict: 'violation' }>;
@@ -202,6 +208,7 @@ function checkedState(input: DecisionInput, findingId: string, snapshot: UserSna
     storedThreats,
     readAt: reads.readAt,
     write: outcome === undefined || writesCompliant(request, trigger, previous, carried, outcome),
+    ...(reads.usage !== undefined ? { usage: reads.usage } : {}),
   };
 }
 
@@ -268,7 +275,7 @@ function threatsOf(state: CheckedState, { action, updatedAt }: ActionDone): Thre
 
 /** The findings and notifications of a checked user, once the action is known (UpdatedAt: when IAM showed it). */
 export function recordOutcome(state: CheckedState, done: ActionDone): Effects {
-  const { account, evaluation, outcome, previous, write } = state;
+  const { account, evaluation, outcome, previous, write, usage } = state;
   const { action, updatedAt } = done;
   const finding = buildFinding({
     account,
@@ -279,10 +286,12 @@ export function recordOutcome(state: CheckedState, done: ActionDone): Effects {
     outcome,
     origins: state.origins,
     resolves: resolvedViolationOf(previous),
+    usage,
   });
   const threats = threatsOf(state, done);
+  const change = { account, evaluation, action, outcome, finding, previous, usage };
   const notifications = [
-    write ? complianceNotification({ account, evaluation, action, outcome, finding, previous }) : undefined,
+    write ? complianceNotification(change) : undefined,
     threats.raised === undefined ? undefined : threatNotification(account, threats.raised),
   ].filter((notification): notification is Notification => notification !== undefined);
   const formerFinding = formerFindingOf(state, updatedAt);
@@ -295,6 +304,7 @@ export function recordOutcome(state: CheckedState, done: ActionDone): Effects {
     formerFinding,
     threats,
     notifications,
+    ...(usage !== undefined ? { usage } : {}),
   };
 }
 
@@ -311,6 +321,7 @@ export function intentFinding(
     trigger: state.trigger,
     updatedAt: state.readAt,
     origins: state.origins,
+    usage: state.usage,
   });
 }
 

@@ -5,6 +5,13 @@ import type { Evaluation } from './evaluate.ts';
 import { type CompliantOutcome, FIELD, RECORD_FIELDS, type ResolvedViolation } from './record.ts';
 import type { ActionTaken, InUse } from './remediation.ts';
 import type { AccessKey, AccountContext, EventTrigger, Finding, Trigger, UserSnapshot } from './types.ts';
+import {
+  describeUsageLine,
+  describeUsageSources,
+  USAGE_SCOPE,
+  type UsageEvidence,
+  usageOf,
+} from './usage-evidence.ts';
 
 export type { Finding } from './types.ts';
 
@@ -72,9 +79,22 @@ function lastUseOf(key: AccessKey): string {
   return `${key.accessKeyId} last used ${used?.date ? iso(used.date) : 'never'} by ${used?.serviceName ?? 'unknown service'} in ${used?.region ?? 'unknown region'}`;
 }
 
+/** A key's last use, with where and by what CloudTrail shows it used, when that was read. */
+function useOf(key: AccessKey, usage: UsageEvidence | undefined): string {
+  const read = usageOf(usage, key.accessKeyId);
+  if (read === undefined) return lastUseOf(key);
+  const sources = read.status === 'unavailable' ? '' : `; ${describeUsageSources(read)}`;
+  return `${lastUseOf(key)} (CloudTrail: ${describeUsageLine(read)}${sources})`;
+}
+
 /** The status reason of a violation KeyWarden holds back on because keys are in use. */
-function inUseReason(name: string, keep: string, action: InUse): { ReasonCode: string; Description: string } {
-  const uses = action.uses.map((use) => lastUseOf(use.key)).join('; ');
+function inUseReason(
+  name: string,
+  keep: string,
+  action: InUse,
+  usage: UsageEvidence | undefined,
+): { ReasonCode: string; Description: string } {
+  const uses = action.uses.map((use) => useOf(use.key, usage)).join('; ');
   const window = `IN_USE_HOURS=${action.hours}`;
   const would = action.dryRun ? 'would not switch' : 'does not switch';
   if (action.scope === 'all') {
@@ -162,7 +182,32 @@ function keyResource(account: AccountContext, snapshot: UserSnapshot, key: Acces
   };
 }
 
-function keyFields(keys: readonly AccessKey[], origins: KeyOrigins): Record<string, string> {
+/** Where and by what a key is used, as CloudTrail showed it (two fields per key, within ASFF's 50 in all). */
+function usageFields(
+  prefix: string,
+  key: AccessKey,
+  usage: UsageEvidence | undefined,
+): Record<string, string> {
+  // Read for the keys active at the check; a key switched off since keeps what showed it used.
+  const read = usageOf(usage, key.accessKeyId);
+  if (read === undefined) return {};
+  return {
+    [`${prefix}/usage`]: describeUsageLine(read),
+    ...(read.status === 'unavailable' ? {} : { [`${prefix}/usageSources`]: describeUsageSources(read) }),
+  };
+}
+
+/** What the usage evidence covers, once per finding. */
+function usageScopeFields(usage: UsageEvidence | undefined): Record<string, string> {
+  if (usage === undefined) return {};
+  return { [`${FIELD}/usageEvidence`]: `${USAGE_SCOPE}; ${iso(usage.start)} to ${iso(usage.end)}` };
+}
+
+function keyFields(
+  keys: readonly AccessKey[],
+  origins: KeyOrigins,
+  usage?: UsageEvidence | undefined,
+): Record<string, string> {
   const fields: Record<string, string> = {};
   keys.forEach((key, index) => {
     const prefix = `${FIELD}/key${index + 1}`;
@@ -180,6 +225,7 @@ function keyFields(keys: readonly AccessKey[], origins: KeyOrigins): Record<stri
       fields[`${prefix}/lastUsedService`] = key.lastUsed.serviceName ?? 'N/A';
       fields[`${prefix}/lastUsedRegion`] = key.lastUsed.region ?? 'N/A';
     }
+    Object.assign(fields, usageFields(prefix, key, usage));
   });
   return fields;
 }
@@ -257,6 +303,8 @@ export interface FindingInput {
   readonly origins?: KeyOrigins | undefined;
   /** The violation the stored finding recorded, which a compliant user's finding resolves (default: none). */
   readonly resolves?: ResolvedViolation | undefined;
+  /** Where and by what the active keys are used, from CloudTrail (read for a violation; default: not read). */
+  readonly usage?: UsageEvidence | undefined;
 }
 
 /** The detection and resolution times a resolving finding records (see resolvedViolationOf). */
@@ -523,7 +571,7 @@ function violationShape(
     ...(refusal && evaluation.exemptionIgnored
       ? { extraReason: { ReasonCode: refusal.code, Description: evaluation.exemptionIgnored } }
       : {}),
-    ...(action.kind === 'in-use' ? { inUseReason: inUseReason(name, keep, action) } : {}),
+    ...(action.kind === 'in-use' ? { inUseReason: inUseReason(name, keep, action, input.usage) } : {}),
     createdAt: context.violationStart(),
     status: 'FAILED',
     title: `IAM user ${name} has ${active.length} active access keys (CIS 1.13 allows one)`,
@@ -630,7 +678,8 @@ export function buildFinding(input: FindingInput): Finding {
         // After a deactivation the finding is PASSED: the count is the one left, like the key resources show.
         [`${FIELD}/activeKeyCount`]: String(s.keys.filter((key) => key.status === 'Active').length),
         ...s.fields,
-        ...keyFields(s.keys, input.origins ?? NO_KEY_ORIGINS),
+        ...keyFields(s.keys, input.origins ?? NO_KEY_ORIGINS, input.usage),
+        ...usageScopeFields(input.usage),
         ...triggerFields(trigger, updatedAt),
       }).map(([key, value]) => [key, truncate(value, 2048)]),
     ),

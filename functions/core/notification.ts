@@ -6,6 +6,7 @@ import { type CompliantOutcome, readRecord } from './record.ts';
 import type { ActionTaken } from './remediation.ts';
 import { threatRecordOf } from './threat-finding.ts';
 import type { AccessKey, AccountContext } from './types.ts';
+import { USAGE_SCOPE, type UsageEvidence } from './usage-evidence.ts';
 
 export type Outcome =
   | 'Violation Detected'
@@ -31,6 +32,29 @@ export interface ComplianceChange {
   readonly finding: Finding;
   /** The stored finding before this check. */
   readonly previous: Finding | undefined;
+  /** Where and by what the active keys are used, when it was read (a violation). */
+  readonly usage?: UsageEvidence | undefined;
+}
+
+/** The usage evidence as a notification carries it: per key, with why a summary is cut off or missing. */
+export function usageDetail(usage: UsageEvidence): Record<string, unknown> {
+  return {
+    scope: USAGE_SCOPE,
+    start: usage.start.toISOString(),
+    end: usage.end.toISOString(),
+    keys: usage.keys.map((key) => ({
+      accessKeyId: key.accessKeyId,
+      status: key.status,
+      regions: key.regions,
+      calls: key.calls,
+      firstSeen: key.firstSeen?.toISOString() ?? null,
+      lastSeen: key.lastSeen?.toISOString() ?? null,
+      sourceIps: key.sourceIps,
+      userAgents: key.userAgents,
+      eventSources: key.eventSources,
+      gaps: key.gaps,
+    })),
+  };
 }
 
 const ids = (keys: readonly AccessKey[]): string[] => keys.map((key) => key.accessKeyId);
@@ -45,6 +69,7 @@ export function complianceNotification(change: ComplianceChange): Notification |
     userArn: user.arn,
     findingId: finding.Id,
     activeAccessKeyIds: ids(evaluation.activeKeys),
+    ...(change.usage !== undefined ? { usage: usageDetail(change.usage) } : {}),
   };
   if (action.kind === 'deactivated') {
     return {

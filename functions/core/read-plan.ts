@@ -3,6 +3,7 @@
  * and who set an exemption tag. The per-event call budget is decided here, before any call. Pure.
  */
 
+import { iamEventRegionFor } from '../shared/constants.ts';
 import type { KeyOrigins } from './attribution.ts';
 import { type EvaluationPolicy, evaluateUser, exemptionOf, needsExemptionEvidence } from './evaluate.ts';
 import { settingFromEvent } from './exemption-evidence.ts';
@@ -16,6 +17,7 @@ import {
   type Trigger,
   type UserSnapshot,
 } from './types.ts';
+import { type KeyUsageQuery, usageRegionsFor } from './usage-evidence.ts';
 
 /** What a caller asks of a check, as the core needs it. */
 export interface CheckInput {
@@ -54,9 +56,38 @@ export type EvidenceRead =
   | { readonly kind: 'known'; readonly evidence: ExemptionEvidence }
   | { readonly kind: 'cloudtrail' };
 
+/** Where and by what the active keys of a violating user are used: nothing, or CloudTrail for these keys. */
+export type UsageRead =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'cloudtrail'; readonly keys: readonly KeyUsageQuery[] };
+
 export interface ReadPlan {
   readonly findings: FindingsRead;
   readonly exemption: EvidenceRead;
+}
+
+/**
+ * The usage evidence to read, once the exemption's proof is known (an exemption it proves is no violation): a
+ * violation's active keys, in the partition's IAM event region and each key's last-used region; anything else needs
+ * none, so a compliant or exempt user costs no LookupEvents.
+ */
+export function planUsage(
+  account: AccountContext,
+  settings: PlanSettings,
+  input: CheckInput,
+  snapshot: UserSnapshot | undefined,
+  readAt: Date,
+  evidence: ExemptionEvidence | undefined,
+): UsageRead {
+  if (snapshot === undefined) return { kind: 'none' };
+  const evaluation = evaluateUser(input.userName, snapshot, settings, readAt, input.origins, evidence);
+  if (evaluation.verdict !== 'violation') return { kind: 'none' };
+  const home = iamEventRegionFor(account.partition) ?? account.region;
+  const keys = evaluation.activeKeys.map((key) => ({
+    accessKeyId: key.accessKeyId,
+    regions: usageRegionsFor(key, home),
+  }));
+  return { kind: 'cloudtrail', keys };
 }
 
 /** Whether the trigger can have lowered the number of active keys: a sweep, a deletion or a deactivation. */

@@ -26,13 +26,14 @@ import { monotonicClock, sleep } from '../shared/clock.ts';
 import { type Config, loadConfig } from '../shared/config.ts';
 import {
   FORWARDING_RULE_NAME,
+  iamEventRegionFor,
   KEY_EVENT_PATTERN,
   MEMBER_SESSION_NAMES,
   METRIC_SERVICES,
 } from '../shared/constants.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { createMetrics, detectorMetricPoints, withMetrics } from '../shared/metrics.ts';
-import { PRIMING_CONTEXT, PRIMING_EVENT } from './priming.ts';
+import { PRIMING_CONTEXT, PRIMING_EVENT, PRIMING_PARTITION } from './priming.ts';
 import { acceptQueueBatches } from './queue.ts';
 
 export interface DetectorDeps {
@@ -41,6 +42,8 @@ export interface DetectorDeps {
   readonly logger: Logger;
   readonly clock?: () => Date;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Read where and by what a violating user's keys are used, from CloudTrail; default true. */
+  readonly usageEvidence?: boolean;
 }
 
 export type DetectorResult =
@@ -76,6 +79,8 @@ function createAdapters(deps: DetectorDeps): Adapters {
       memberRoleName: config.memberRoleName,
       sessionName: MEMBER_SESSION_NAMES.detector,
       ...(deps.sleep ? { sleep: deps.sleep } : {}),
+      ...(deps.clock ? { clock: deps.clock } : {}),
+      usageEvidence: deps.usageEvidence !== false,
     }),
   };
 }
@@ -157,7 +162,7 @@ async function handleKeyEvent(
   }
   const { account } = parsed.target;
   // The invocation's remaining time bounds how long throttled Security Hub calls are retried.
-  const { iam, findings } = await runtime.adapters.portsFor(parsed.target, {
+  const { iam, findings, usageEvents } = await runtime.adapters.portsFor(parsed.target, {
     remainingTimeMs: context?.getRemainingTimeInMillis?.(),
   });
   const { trigger } = parsed;
@@ -178,7 +183,7 @@ async function handleKeyEvent(
   const tagEvents = runtime.tagEventsFor === undefined ? undefined : (await runtime.tagEventsFor)(account);
   const { notifier } = runtime.adapters;
   const result = await checkUser(
-    { iam, findings, notifier, clock: runtime.clock, sleep: runtime.sleep, tagEvents },
+    { iam, findings, notifier, clock: runtime.clock, sleep: runtime.sleep, tagEvents, usageEvents },
     // KeyWarden's own roles hand keys back too (a rolled-back deactivation): never a threat.
     {
       ...runtime.settings,
@@ -330,9 +335,14 @@ export const handler = acceptQueueBatches(
   logger,
 );
 
+// A violation reads its keys' usage evidence from CloudTrail: that client is built and primed here too, in the
+// canned account's IAM event region (the Region the usage adapter then reuses it for).
+const { usageClientsFor } = await import('../adapters/usage-events.ts');
+
 await prepareClients(clients, {
   notifications: config.eventBusName !== undefined,
   deactivation: config.remediationMode === 'deactivate',
+  extraClients: [usageClientsFor(clients)(iamEventRegionFor(PRIMING_PARTITION) ?? 'us-east-1')],
   prime: () =>
     // Remediation off: the canned keys never turn inactive, so a deactivation's re-read would not confirm it.
     createDetector({

@@ -6,9 +6,12 @@
 
 import { WARM_UP } from '../adapters/warm-up.ts';
 
+/** The partition of the canned account (its context's ARN). */
+export const PRIMING_PARTITION = 'aws';
+
 /** A Lambda context in the canned account, so no STS call is needed to find it. */
 export const PRIMING_CONTEXT = {
-  invokedFunctionArn: `arn:aws:lambda:us-east-1:${WARM_UP.accountId}:function:keywarden-warm-up`,
+  invokedFunctionArn: `arn:${PRIMING_PARTITION}:lambda:us-east-1:${WARM_UP.accountId}:function:keywarden-warm-up`,
   awsRequestId: 'keywarden-warm-up',
 } as const;
 

@@ -9,6 +9,7 @@ import type { IamPort } from '../adapters/iam.ts';
 import type { NotifierPort } from '../adapters/notify.ts';
 import type { FindingsPort } from '../adapters/securityhub.ts';
 import type { TagEventsPort } from '../adapters/tag-events.ts';
+import type { UsageEventsPort } from '../adapters/usage-events.ts';
 import {
   type ActionDone,
   type Decision,
@@ -21,7 +22,14 @@ import {
 } from '../core/decide.ts';
 import type { Evaluation, EvaluationPolicy } from '../core/evaluate.ts';
 import { type Finding, findingIdFor, productArnFor, updateCommand } from '../core/finding.ts';
-import { type CheckInput, type EvidenceRead, type FindingsRead, planReads } from '../core/read-plan.ts';
+import {
+  type CheckInput,
+  type EvidenceRead,
+  type FindingsRead,
+  planReads,
+  planUsage,
+  type UsageRead,
+} from '../core/read-plan.ts';
 import { readRecord } from '../core/record.ts';
 import { type ActionTaken, provenAction, rolledBack, verifyDeactivation } from '../core/remediation.ts';
 import {
@@ -32,6 +40,7 @@ import {
   isActive,
   type UserSnapshot,
 } from '../core/types.ts';
+import { type UsageEvidence, usageUnavailable, usageWindow } from '../core/usage-evidence.ts';
 import type { RemediationMode } from '../shared/constants.ts';
 import { RemediationNotRecordedError } from '../shared/errors.ts';
 import { readStoredFindings } from './threats.ts';
@@ -49,6 +58,11 @@ export interface EngineDeps {
    * more than one active key is tagged. Absent: such an exemption cannot be proven and is not honoured.
    */
   readonly tagEvents?: TagEventsPort | undefined;
+  /**
+   * Where and by what a violating user's active keys are used, from CloudTrail (best effort: a failure is recorded
+   * in the finding, never thrown). Absent: no usage evidence is read.
+   */
+  readonly usageEvents?: UsageEventsPort | undefined;
 }
 
 export interface EngineSettings extends EvaluationPolicy {
@@ -100,6 +114,8 @@ export interface CheckResult {
    * caller when `written` is `deferred`).
    */
   readonly formerFinding?: Finding | undefined;
+  /** Where and by what the active keys of a violating user are used, when it was read. */
+  readonly usage?: UsageEvidence | undefined;
 }
 
 const CONSISTENCY_BACKOFF_MS = 250;
@@ -196,7 +212,9 @@ async function checkUserNow(
   const plan = planReads(account, settings, request, user.snapshot, user.readAt);
   const stored = await readFindings(deps.findings, account, plan.findings);
   const evidence = await readEvidence(deps, settings, plan.exemption, user.snapshot);
-  const reads: Reads = { snapshot: user.snapshot, readAt: user.readAt, ...stored, evidence };
+  const usagePlan = planUsage(account, settings, request, user.snapshot, user.readAt, evidence);
+  const usage = await readUsage(deps, usagePlan, user.readAt);
+  const reads: Reads = { snapshot: user.snapshot, readAt: user.readAt, ...stored, evidence, usage };
   const decision = decide({ account, settings, request, reads });
   const effects = decision.kind === 'record' ? decision.effects : await act(deps, settings, decision);
   const written = await importAndNotify(deps, settings, effects);
@@ -251,6 +269,25 @@ async function readEvidence(
     return { kind: 'unproven', reason: 'KeyWarden was given no CloudTrail access to read who set it' };
   }
   return deps.tagEvents.exemptionEvidence(snapshot.user.userName, settings.exemptTag);
+}
+
+/**
+ * Where and by what the plan's keys are used, over the window ending at the user's read. Best effort: whatever goes
+ * wrong leaves the finding as it would be without it, saying why.
+ */
+async function readUsage(
+  deps: EngineDeps,
+  plan: UsageRead,
+  readAt: Date,
+): Promise<UsageEvidence | undefined> {
+  if (plan.kind === 'none' || deps.usageEvents === undefined) return undefined;
+  const window = usageWindow(readAt);
+  try {
+    return await deps.usageEvents.usage(plan.keys, window);
+  } catch (error) {
+    const reason = `CloudTrail could not be read: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+    return usageUnavailable(plan.keys, window, reason);
+  }
 }
 
 /** Performs the decision's IAM write and records its outcome. */
@@ -364,6 +401,7 @@ function resultOf(
     threatFindings: settings.importFindings ? threats.findings : [],
     threatRaised: threats.raised,
     ...(formerFinding !== undefined && write ? { formerFinding } : {}),
+    ...(effects.usage !== undefined ? { usage: effects.usage } : {}),
   };
 }
 

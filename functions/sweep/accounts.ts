@@ -9,6 +9,8 @@ import { createIamPort, type IamPort } from '../adapters/iam.ts';
 import type { AccountClients } from '../adapters/member-accounts.ts';
 import type { NotifierPort } from '../adapters/notify.ts';
 import { createFindingsPort, type FindingsPort } from '../adapters/securityhub.ts';
+import type { UsageEventsPort } from '../adapters/usage-events.ts';
+import { lazyUsageEventsPort } from '../adapters/usage-ports.ts';
 import type { AccountTarget } from '../core/organization.ts';
 import type { AccountContext } from '../core/types.ts';
 import { sweepAccountIds } from './account-message.ts';
@@ -29,6 +31,8 @@ export interface AccountSweepPorts {
   readonly iam: IamPort;
   readonly accountIam: AccountIamPort;
   readonly findings: FindingsPort;
+  /** Where and by what violating users' keys are used, from the account's CloudTrail; one port per account sweep. */
+  readonly usageEvents?: UsageEventsPort | undefined;
 }
 
 export interface AccountSweepDeps {
@@ -110,7 +114,7 @@ export function sweepTargets(own: AccountContext, memberAccountIds: readonly str
 /** Ports over an account's clients (own, or a member role's session, assumed once per account and reused). */
 export function sweepPortsFrom(
   accountClients: Pick<AccountClients, 'clientsFor'>,
-  options: { readonly sleep: (ms: number) => Promise<void> },
+  options: { readonly sleep: (ms: number) => Promise<void>; readonly clock?: () => Date },
 ): (target: AccountTarget) => Promise<AccountSweepPorts> {
   const built = new WeakMap<AwsClients, Omit<AccountSweepPorts, 'findings'>>();
   return async (target) => {
@@ -128,6 +132,10 @@ export function sweepPortsFrom(
       findings: createFindingsPort(clients.securityHub, {
         accountId: target.account.accountId,
         partition: target.account.partition,
+        sleep: options.sleep,
+      }),
+      usageEvents: lazyUsageEventsPort(clients, {
+        clock: options.clock ?? (() => new Date()),
         sleep: options.sleep,
       }),
     };

@@ -158,6 +158,7 @@ async function checkCandidate(run: SweepCheck, candidate: Candidate): Promise<Ch
       clock: deps.clock,
       sleep: deps.sleep,
       tagEvents: deps.tagEvents,
+      usageEvents: deps.usageEvents,
     },
     // Findings are imported per batch of users, not one call per user; a deactivation is recorded at once.
     { ...settings, deferImports: true },

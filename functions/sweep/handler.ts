@@ -19,6 +19,7 @@ import { type AccountClients, createAccountClients } from '../adapters/member-ac
 import { createNotifier, type NotifierPort } from '../adapters/notify.ts';
 import { createFindingsPort, type FindingsPort } from '../adapters/securityhub.ts';
 import { type TagEventsPort, tagEventsPorts } from '../adapters/tag-events.ts';
+import { lazyUsageEventsPort } from '../adapters/usage-ports.ts';
 import { type AccountTarget, routeAccount } from '../core/organization.ts';
 import type { AccountContext } from '../core/types.ts';
 import { isSqsEvent } from '../detector/queue.ts';
@@ -341,6 +342,7 @@ async function sweepOwnAccount(
       sleep,
       onWarning: (message, detail) => logger.warn(message, { ...detail }),
       tagEvents: runtime.tagEventsFor?.(account),
+      usageEvents: lazyUsageEventsPort(runtime.clients, { clock: runtime.clock, sleep }),
     },
     { settings: { ...config, importFindings: true }, source, origin: 'schedule' },
     account,
@@ -380,7 +382,7 @@ async function sweepSeveral(
   });
   const sweeps = await sweepAccounts(
     {
-      portsFor: sweepPortsFrom(accountClients, { sleep }),
+      portsFor: sweepPortsFrom(accountClients, { sleep, clock: runtime.clock }),
       notifier: runtime.notifier,
       clock: runtime.clock,
       sleep,

@@ -7,6 +7,7 @@ import type { IamPort } from '../adapters/iam.ts';
 import type { NotifierPort } from '../adapters/notify.ts';
 import type { FindingsPort } from '../adapters/securityhub.ts';
 import type { TagEventsPort } from '../adapters/tag-events.ts';
+import type { UsageEventsPort } from '../adapters/usage-events.ts';
 import type { Finding } from '../core/finding.ts';
 import type { CheckResult, EngineSettings } from '../engine/check-user.ts';
 import type { SweepSource } from '../shared/constants.ts';
@@ -26,6 +27,8 @@ export interface SweepDeps {
   readonly onWarning?: ((message: string, detail?: Record<string, unknown>) => void) | undefined;
   /** Who set exemption tags, from CloudTrail (exemption approvers configured); one port per sweep. */
   readonly tagEvents?: TagEventsPort | undefined;
+  /** Where and by what violating users' keys are used, from CloudTrail; one port per account sweep. */
+  readonly usageEvents?: UsageEventsPort | undefined;
 }
 
 export interface SweepOptions {

@@ -13,7 +13,7 @@ import { startMoto } from '../../test/support/moto.ts';
 import { keyEventEnvelope } from './cloudtrail.ts';
 import { type CpuProfile, type SelfTime, selfTimes } from './cpu-profile.ts';
 import { clientConfig, EMULATOR_REGION, emulatorEnv } from './emulator.ts';
-import { seedUsers } from './seed.ts';
+import { applicationUse, seedUsers } from './seed.ts';
 import { median, total } from './stats.ts';
 import { startHandlerWorker } from './worker-client.ts';
 
@@ -126,6 +126,8 @@ export async function measureColdPath(
       })),
     );
     iam.destroy();
+    // A violation reads its keys' usage evidence: one page of an application's calls for the older key.
+    proxy.serveLookupEvents(applicationUse(users, scenario.memberAccountId ?? BENCH_ACCOUNT_ID));
     const events = users.map((user, n) => ({
       ...keyEventEnvelope(
         {

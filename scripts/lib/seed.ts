@@ -6,6 +6,7 @@ import {
   type IAMClient,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
+import { keyUseRecords } from '../../test/support/trail-records.ts';
 import { mapLimit } from './emulator.ts';
 
 export interface UserSpec {
@@ -52,4 +53,26 @@ export function seedUsers(
   concurrency = 16,
 ): Promise<SeededUser[]> {
   return mapLimit(specs, concurrency, (spec) => createUser(iam, spec));
+}
+
+/** Management events an application signed with each violator's oldest key in the last hour. */
+export const APPLICATION_CALLS = 30;
+
+/**
+ * CloudTrail's records of an application using the oldest key of each user with two or more keys: what the test
+ * proxy's LookupEvents serves (moto answers it 500), so a violation's usage evidence reads one realistic page.
+ */
+export function applicationUse(users: readonly SeededUser[], accountId: string): Record<string, unknown>[] {
+  const endedAt = new Date();
+  return users.flatMap((user) => {
+    const [oldest] = user.accessKeyIds;
+    if (user.accessKeyIds.length < 2 || oldest === undefined) return [];
+    return keyUseRecords({
+      accessKeyId: oldest,
+      userName: user.userName,
+      accountId,
+      calls: APPLICATION_CALLS,
+      endedAt,
+    });
+  });
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { UsageEventsPort } from '../../functions/adapters/usage-events.ts';
 import {
   buildScanReport,
   exitCodeFor,
@@ -7,6 +8,7 @@ import {
   type ScanReport,
   summaryLine,
 } from '../../functions/cli/report.ts';
+import { summariseUsage, usageUnavailable } from '../../functions/core/usage-evidence.ts';
 import { runSweep, type SweepOptions } from '../../functions/sweep/engine.ts';
 import { ACCOUNT, FakeAccount, SETTINGS } from '../sweep/fakes.ts';
 
@@ -325,5 +327,88 @@ describe('summaryLine', () => {
     },
   ])('reads $case', ({ summary, line }) => {
     expect(summaryLine(summary)).toBe(line);
+  });
+});
+
+describe('usage evidence in the scan report', () => {
+  const usagePort = (failing: boolean): UsageEventsPort => ({
+    usage: async (queries, window) =>
+      failing
+        ? usageUnavailable(queries, window, 'us-east-1: AccessDeniedException: not authorized')
+        : {
+            ...window,
+            keys: queries.map((query) =>
+              summariseUsage(query.accessKeyId, [
+                {
+                  region: 'us-east-1',
+                  pages: 1,
+                  records: [1, 2, 3].map((minute) => ({
+                    eventTime: new Date(Date.UTC(2026, 4, 31, 10, minute)),
+                    eventSource: 'ec2.amazonaws.com',
+                    sourceIp: '198.51.100.10',
+                    userAgent: 'payments-api/3.1',
+                  })),
+                },
+              ]),
+            ),
+          },
+  });
+
+  async function reportWith(failing: boolean): Promise<ScanReport> {
+    const account = new FakeAccount();
+    account.addUser('amy', { activeKeys: 2 });
+    account.addUser('ok', { activeKeys: 1 });
+    const result = await runSweep({ ...account.deps(), usageEvents: usagePort(failing) }, OPTIONS, ACCOUNT);
+    return buildScanReport(result, {
+      account: ACCOUNT,
+      scannedAt: new Date('2026-06-01T12:00:00Z'),
+      version: '9.9.9',
+      settings: {
+        remediation: 'off',
+        keepKey: 'newest',
+        exemptTag: 'keywarden:exempt',
+        rotationGraceHours: 0,
+        importFindings: false,
+      },
+      describeError: (error) => String(error),
+    });
+  }
+
+  it('gives each active key of a violator its usage in the JSON', async () => {
+    const report = await reportWith(false);
+    const json = JSON.parse(renderJson(report)) as ScanReport;
+    expect(json.violations[0]?.activeAccessKeys[0]?.usage).toMatchObject({
+      status: 'complete',
+      scope: expect.stringContaining('management events only'),
+      regions: ['us-east-1'],
+      calls: 3,
+      firstSeen: '2026-05-31T10:01:00.000Z',
+      lastSeen: '2026-05-31T10:03:00.000Z',
+      sourceIps: [{ value: '198.51.100.10', count: 3 }],
+      userAgents: [{ value: 'payments-api/3.1', count: 3 }],
+      eventSources: [{ value: 'ec2.amazonaws.com', count: 3 }],
+      gaps: [],
+    });
+  });
+
+  it('lists where each key is used under the table', async () => {
+    const table = renderTable(await reportWith(false));
+    expect(table).toContain('Where the keys are used (CloudTrail management events only');
+    expect(table).toMatch(
+      /\n {2}amy AKIA\w+: 3 management events in us-east-1 over the last 7 days, first 2026-05-31T10:01:00.000Z, last 2026-05-31T10:03:00.000Z; complete; source IPs: 198.51.100.10 \(3\); user agents: payments-api\/3.1 \(3\); event sources: ec2.amazonaws.com \(3\)\n/,
+    );
+  });
+
+  it('says why the usage is missing when it could not be read', async () => {
+    const table = renderTable(await reportWith(true));
+    expect(table).toMatch(
+      /\n {2}amy AKIA\w+: usage evidence unavailable \(us-east-1: AccessDeniedException: not authorized\)\n/,
+    );
+  });
+
+  it('its twin with no usage read lists nothing', async () => {
+    const account = new FakeAccount();
+    account.addUser('amy', { activeKeys: 2 });
+    expect(renderTable(await reportFor(account))).not.toContain('Where the keys are used');
   });
 });

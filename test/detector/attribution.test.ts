@@ -182,10 +182,12 @@ describe('attribution through the exported handler against moto', () => {
     { keys: 1, counts: { 'iam.GetUser': 1, 'iam.ListAccessKeys': 1 } },
     {
       keys: 2,
+      // A violation: its usage evidence, one LookupEvents per active key (never used: one Region each).
       counts: {
         'iam.GetUser': 1,
         'iam.ListAccessKeys': 1,
         'iam.GetAccessKeyLastUsed': 2,
+        'cloudtrail.LookupEvents': 2,
         'securityhub.BatchImportFindings': 1,
       },
     },

@@ -2,8 +2,10 @@
  * How many AWS calls one event costs, counted by the proxy in front of moto (what reaches AWS, not what the
  * code intends). Budget: a first key 2, a compliant deactivation or deletion 4 (its finding is read, so a
  * record of KeyWarden's is kept; the key's threat finding is read in the same GetFindings and resolved in the same
- * import), violation ≤ 5, violation with deactivation ≤ 8 (the intent is recorded before the write and the outcome
- * proven by a read after it), KeyWarden's own echo 1. A key another principal made usable adds one GetFindings (is
+ * import), violation ≤ 5 + its usage evidence, violation with deactivation ≤ 8 + its usage evidence (the intent is
+ * recorded before the write and the outcome proven by a read after it), KeyWarden's own echo 1. Usage evidence is
+ * one LookupEvents per active key and Region (a second page when a key has more than 50 events in the window): 2
+ * here, where the keys were never used (one Region each); an exempt or compliant user reads none. A key another principal made usable adds one GetFindings (is
  * its threat finding recorded already?); its threat finding rides in the compliance finding's import. A rename
  * (UpdateUser with newUserName) costs the user's read, one GetFindings (the findings under the old and the new name
  * and the threat findings of the user's keys) and, when there is a finding to carry, one import (3 or 4; a violation
@@ -104,11 +106,12 @@ describe('AWS calls per event', () => {
       env: {},
       keys: 2,
       tags: {},
-      budget: 5,
+      budget: 7,
       counts: {
         'iam.GetUser': 1,
         'iam.ListAccessKeys': 1,
         'iam.GetAccessKeyLastUsed': 2,
+        'cloudtrail.LookupEvents': 2,
         'securityhub.BatchImportFindings': 1,
       },
     },
@@ -117,11 +120,12 @@ describe('AWS calls per event', () => {
       env: { REMEDIATION_MODE: 'dry-run' },
       keys: 2,
       tags: {},
-      budget: 5,
+      budget: 7,
       counts: {
         'iam.GetUser': 1,
         'iam.ListAccessKeys': 1,
         'iam.GetAccessKeyLastUsed': 2,
+        'cloudtrail.LookupEvents': 2,
         'securityhub.BatchImportFindings': 1,
       },
     },
@@ -143,11 +147,12 @@ describe('AWS calls per event', () => {
       env: { REMEDIATION_MODE: 'deactivate' },
       keys: 2,
       tags: {},
-      budget: 8,
+      budget: 10,
       counts: {
         'iam.GetUser': 1,
         'iam.ListAccessKeys': 2,
         'iam.GetAccessKeyLastUsed': 2,
+        'cloudtrail.LookupEvents': 2,
         'iam.UpdateAccessKey': 1,
         'securityhub.BatchImportFindings': 2,
       },
@@ -187,11 +192,12 @@ describe('AWS calls per event', () => {
       case: 'a second key another IAM user created, detect only',
       env: {},
       keys: 2,
-      budget: 6,
+      budget: 8,
       counts: {
         'iam.GetUser': 1,
         'iam.ListAccessKeys': 1,
         'iam.GetAccessKeyLastUsed': 2,
+        'cloudtrail.LookupEvents': 2,
         'securityhub.GetFindings': 1,
         'securityhub.BatchImportFindings': 1,
       },
@@ -201,11 +207,12 @@ describe('AWS calls per event', () => {
       case: 'a second key another IAM user created, switched off (KEEP_KEY=auto)',
       env: { REMEDIATION_MODE: 'deactivate', KEEP_KEY: 'auto' },
       keys: 2,
-      budget: 9,
+      budget: 11,
       counts: {
         'iam.GetUser': 1,
         'iam.ListAccessKeys': 2,
         'iam.GetAccessKeyLastUsed': 2,
+        'cloudtrail.LookupEvents': 2,
         'iam.UpdateAccessKey': 1,
         'securityhub.GetFindings': 1,
         'securityhub.BatchImportFindings': 2,
@@ -224,6 +231,27 @@ describe('AWS calls per event', () => {
     expect(proxy.count()).toBe(budget);
     // The intent (when deactivating), then the compliance finding and the threat finding in one import.
     expect(sent.findings).toHaveLength(imported);
+  });
+
+  it('costs what it did before usage evidence when the detector reads none: a violation 5', async () => {
+    const userName = moto.uniqueName('kw-count-plain');
+    const created = await moto.userWithKeys(userName, 2);
+    proxy.reset();
+
+    const plain = createDetector({
+      config: loadConfig({}),
+      clients: createClients(),
+      logger: createLogger('keywarden-count'),
+      usageEvidence: false,
+    });
+    await plain(keyEvent({ userName, accessKeyId: created[1]?.id }), LAMBDA_CONTEXT);
+
+    expect(proxy.countsByOperation()).toEqual({
+      'iam.GetUser': 1,
+      'iam.ListAccessKeys': 1,
+      'iam.GetAccessKeyLastUsed': 2,
+      'securityhub.BatchImportFindings': 1,
+    });
   });
 
   it.each([

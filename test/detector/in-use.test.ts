@@ -97,13 +97,16 @@ describe('in-use protection against moto (REMEDIATION_MODE=deactivate)', () => {
     expect(reason).toContain('in us-east-1');
     expect(reason).toMatch(/looks again at \d{4}-\d{2}-\d{2}T/);
     expect(finding.ProductFields?.[`${FIELD}/keysInUse`]).toBe(oldKey.id);
-    // The protection reads nothing more: the last use of each active key was read already.
+    // The protection reads nothing more: the last use of each active key was read already. The usage evidence
+    // is one LookupEvents per active key and Region, whatever the protection decides.
     expect(proxy.calls.map((c) => `${c.service}.${c.operation}`).sort()).toEqual(
       [
         'iam.GetUser',
         'iam.ListAccessKeys',
         'iam.GetAccessKeyLastUsed',
         'iam.GetAccessKeyLastUsed',
+        'cloudtrail.LookupEvents',
+        'cloudtrail.LookupEvents',
         'securityhub.BatchImportFindings',
       ].sort(),
     );

@@ -111,7 +111,7 @@ describe('detector safety against moto', () => {
     expect(finding.Description).toContain(`re-activated ${oldKey.id}`);
   });
 
-  it('proves each deactivation with a read: 8 calls, the last import after the last IAM read', async () => {
+  it('proves each deactivation with a read: 8 calls and 2 of usage evidence, the last import after the last IAM read', async () => {
     const userName = moto.uniqueName('kw-safe-calls');
     const [, newKey] = await moto.pair(userName);
 
@@ -122,6 +122,9 @@ describe('detector safety against moto', () => {
       expect.stringMatching(/^iam\.(GetUser|ListAccessKeys)$/),
       'iam.GetAccessKeyLastUsed',
       'iam.GetAccessKeyLastUsed',
+      // The usage evidence of the two active keys, read before the intent is recorded.
+      'cloudtrail.LookupEvents',
+      'cloudtrail.LookupEvents',
       'securityhub.BatchImportFindings',
       'iam.UpdateAccessKey',
       'iam.ListAccessKeys',

@@ -268,7 +268,51 @@ async function cliAs(credentials: Credentials, argv: string[]) {
   return { code, stdout: stdout.join(''), stderr: stderr.join('') };
 }
 
+/** The usage evidence of a finding's first key, as read under the role: a summary, or why it is missing. */
+async function usageOfFirstKey(accountId: string, userName: string): Promise<string | undefined> {
+  return (await findingOf(accountId, userName))?.ProductFields?.['keywarden/detector/key1/usage'];
+}
+
+const READ = /^no management event signed with it in us-east-1/;
+
+/**
+ * Usage evidence never fails the event (a missing cloudtrail:LookupEvents is recorded in the finding as its reason),
+ * so these runs check the finding holds the summary itself, read in the user's own account (a member's through its
+ * member role). First, so they are the runs that prove each role's LookupEvents.
+ */
+const usageScenarios: Scenario[] = [
+  {
+    name: 'central detector: a member’s violation, its keys’ usage evidence read through the member role',
+    async run() {
+      const { userName, keys } = await userWithKeys(MEMBER, 2);
+      await runFunction('Central detector', () =>
+        detector()(eventOf(MEMBER, userName, keys[1] as string), CONTEXT),
+      );
+      expect(await usageOfFirstKey(MEMBER, userName)).toMatch(READ);
+    },
+  },
+  {
+    name: 'central detector: a violation in the central account, its keys’ usage evidence',
+    async run() {
+      const { userName, keys } = await userWithKeys(CENTRAL, 2);
+      await runFunction('Central detector', () =>
+        detector()(eventOf(CENTRAL, userName, keys[1] as string), CONTEXT),
+      );
+      expect(await usageOfFirstKey(CENTRAL, userName)).toMatch(READ);
+    },
+  },
+  {
+    name: 'central sweep (queued central account, full listing): a violation’s usage evidence',
+    async run() {
+      const { userName } = await userWithKeys(CENTRAL, 2);
+      await runFunction('Central sweep', () => sweep()(accountMessage(CENTRAL, 'full'), CONTEXT));
+      expect(await usageOfFirstKey(CENTRAL, userName)).toMatch(READ);
+    },
+  },
+];
+
 const scenarios: Scenario[] = [
+  ...usageScenarios,
   {
     name: 'central detector: a member’s violation deactivated through the member role, its finding in the member’s hub',
     async run() {

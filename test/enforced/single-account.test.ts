@@ -252,6 +252,38 @@ async function cli(
 
 const findingIdOf = (userName: string) => `keywarden/cis-1.13/${ACCOUNT}/${userName.toLowerCase()}`;
 
+/** The usage evidence of a finding's first key, as read under the role: a summary, or why it is missing. */
+async function usageOfFirstKey(userName: string): Promise<string | undefined> {
+  const [finding] = await findingsById(findingIdOf(userName));
+  return finding?.ProductFields?.['keywarden/detector/key1/usage'];
+}
+
+/**
+ * Usage evidence never fails the event (a missing cloudtrail:LookupEvents is recorded in the finding as its
+ * reason), so these runs check the finding holds the summary itself: without the grant, they fail. First in the
+ * list, so they are the runs that prove each role's LookupEvents.
+ */
+function usageScenarios(mode: Mode): Scenario[] {
+  return [
+    {
+      name: `detector (${mode}): a violation's finding holds each key's usage evidence from CloudTrail`,
+      async run() {
+        const { userName, keys } = await userWithKeys(2);
+        await detect(mode, keyEvent({ userName, accessKeyId: keys[1] }));
+        expect(await usageOfFirstKey(userName)).toMatch(/^no management event signed with it in us-east-1/);
+      },
+    },
+    {
+      name: `sweep (${mode}): a violation's finding holds each key's usage evidence from CloudTrail`,
+      async run() {
+        const { userName } = await userWithKeys(2);
+        await sweep(mode, 'full');
+        expect(await usageOfFirstKey(userName)).toMatch(/^no management event signed with it in us-east-1/);
+      },
+    },
+  ];
+}
+
 function detectorScenarios(mode: Mode): Scenario[] {
   return [
     {
@@ -405,6 +437,18 @@ function sweepScenarios(mode: Mode): Scenario[] {
 
 const cliScenarios: Scenario[] = [
   {
+    name: 'keywarden scan: each violator’s keys carry their usage evidence',
+    async run() {
+      const { userName } = await userWithKeys(2);
+      const { stdout } = await cli(['scan', '--full', '--format', 'json']);
+      const report = JSON.parse(stdout) as {
+        violations: { userName: string; activeAccessKeys: { usage?: { status: string } }[] }[];
+      };
+      const mine = report.violations.find((v) => v.userName === userName);
+      expect(mine?.activeAccessKeys.map((key) => key.usage?.status)).toEqual(['complete', 'complete']);
+    },
+  },
+  {
     name: 'keywarden scan (credential report)',
     async run() {
       await userWithKeys(2);
@@ -473,6 +517,7 @@ const cliScenarios: Scenario[] = [
 ];
 
 const scenarios: Scenario[] = [
+  ...VARIANTS.flatMap(usageScenarios),
   ...VARIANTS.flatMap((mode) => [...detectorScenarios(mode), ...sweepScenarios(mode)]),
   ...approverScenarios(),
   ...cliScenarios,

@@ -4,9 +4,11 @@ import { describe, expect, it } from 'vitest';
 import type { IamPort } from '../../functions/adapters/iam.ts';
 import type { Notification } from '../../functions/adapters/notify.ts';
 import type { FindingsPort } from '../../functions/adapters/securityhub.ts';
+import type { UsageEventsPort } from '../../functions/adapters/usage-events.ts';
 import { buildFinding, type Finding, findingIdFor } from '../../functions/core/finding.ts';
 import { threatFindingIdFor } from '../../functions/core/threat-finding.ts';
 import type { AccessKey, EventTrigger, UserSnapshot } from '../../functions/core/types.ts';
+import { summariseUsage } from '../../functions/core/usage-evidence.ts';
 import { checkUser, type EngineSettings } from '../../functions/engine/check-user.ts';
 import { monotonicClock } from '../../functions/shared/clock.ts';
 import { FindingImportError, RemediationNotRecordedError } from '../../functions/shared/errors.ts';
@@ -428,6 +430,61 @@ describe('checkUser records when the violation it resolves was detected', () => 
     expect(finding?.ProductFields?.[DETECTED]).toBe(NEW_KEY.createDate.toISOString());
     expect(finding?.ProductFields?.[RESOLVED]).toBe(
       finding?.ProductFields?.['keywarden/detector/deactivatedAt'],
+    );
+  });
+});
+
+describe('checkUser and usage evidence', () => {
+  const usageFake = (fail: boolean) => {
+    const asked: string[][] = [];
+    const port: UsageEventsPort = {
+      usage: async (queries, window) => {
+        asked.push(queries.map((query) => query.accessKeyId));
+        if (fail) throw new Error('socket hang up');
+        return {
+          ...window,
+          keys: queries.map((query) =>
+            summariseUsage(query.accessKeyId, [{ region: 'us-east-1', records: [], pages: 1 }]),
+          ),
+        };
+      },
+    };
+    return { port, asked };
+  };
+
+  it.each([
+    { case: 'a violation', keys: [OLD_KEY, NEW_KEY], asked: [[OLD_KEY.accessKeyId, NEW_KEY.accessKeyId]] },
+    { case: 'its compliant twin', keys: [NEW_KEY], asked: [] },
+  ])('reads usage evidence for $case only', async ({ keys, asked }) => {
+    const iam = memoryIam(snapshot(keys, { userName: 'dave' }));
+    const usage = usageFake(false);
+
+    const result = await checkUser(
+      { ...deps(iam.port, memoryHub([]).port), usageEvents: usage.port },
+      SETTINGS,
+      ACCOUNT,
+      { userName: 'dave', trigger: selfService('dave') },
+    );
+
+    expect(usage.asked).toEqual(asked);
+    expect(result.usage === undefined).toBe(asked.length === 0);
+  });
+
+  it('imports the finding when the evidence cannot be read, saying why', async () => {
+    const iam = memoryIam(snapshot([OLD_KEY, NEW_KEY], { userName: 'erin' }));
+    const hub = memoryHub([]);
+
+    const result = await checkUser(
+      { ...deps(iam.port, hub.port), usageEvents: usageFake(true).port },
+      SETTINGS,
+      ACCOUNT,
+      { userName: 'erin', trigger: selfService('erin') },
+    );
+
+    expect(result.written).toBe('imported');
+    expect(hub.imported[0]?.Compliance?.Status).toBe('FAILED');
+    expect(hub.imported[0]?.ProductFields?.['keywarden/detector/key1/usage']).toBe(
+      'usage evidence unavailable (CloudTrail could not be read: Error: socket hang up)',
     );
   });
 });

@@ -474,11 +474,20 @@ describe('AccessKeyDetector permissions', () => {
     }
   });
 
-  it('grants the account-wide listings (users, trails) to the sweep only, on "*" because those actions have no resource type', () => {
+  it('grants the account-wide listings (users, trails) to the sweep only, and LookupEvents to both, on "*" because those actions have no resource type', () => {
     for (const variant of [defaults, everything]) {
       const t = variant.template;
+      const lookup = (role: string) => ({
+        policy: logicalId(t, 'AWS::IAM::Policy', role),
+        Sid: 'LookupEvents',
+        Effect: 'Allow',
+        Action: 'cloudtrail:LookupEvents',
+        Resource: '*',
+      });
       const wide = statements(t).filter((s) => s.Resource === '*');
-      expect(wide).toEqual([
+      const isLookup = (s: object) => (s as { Sid?: string }).Sid === 'LookupEvents';
+      expect(wide.filter(isLookup)).toEqual([lookup('DetectorRole'), lookup('SweepRole')]);
+      expect(wide.filter((s) => !isLookup(s))).toEqual([
         {
           policy: logicalId(t, 'AWS::IAM::Policy', 'SweepRole'),
           Sid: 'ListAllUsers',
@@ -558,9 +567,6 @@ describe('AccessKeyDetector permissions', () => {
       }
       // The account queue: sqs:SendMessage allows SendMessageBatch (checked with the queue's own tests).
       called.delete('sqs:SendMessageBatch');
-      // Who set an exemption tag: granted only with exemptionApprovers, which organization mode refuses (checked
-      // with that variant below).
-      called.delete('cloudtrail:LookupEvents');
       const role = logicalId(t, 'AWS::IAM::Policy', kind === 'detector' ? 'DetectorRole' : 'SweepRole');
       const granted = statements(t)
         .filter((s) => s.policy === role)
@@ -1026,26 +1032,24 @@ describe('KeyWarden with exemption approvers', () => {
     });
   });
 
-  it('grants cloudtrail:LookupEvents to both functions, on "*" (no resource type), and only then', () => {
-    const t = approved.template;
-    const lookups = statements(t).filter((s) => actionsOf(s).includes('cloudtrail:LookupEvents'));
-    expect(lookups.map((s) => s.policy).sort()).toEqual(
-      [
-        logicalId(t, 'AWS::IAM::Policy', 'DetectorRole'),
-        logicalId(t, 'AWS::IAM::Policy', 'SweepRole'),
-      ].sort(),
-    );
-    for (const statement of lookups) {
-      expect(statement).toMatchObject({
-        Sid: 'LookupTagEvents',
-        Action: 'cloudtrail:LookupEvents',
-        Resource: '*',
-      });
-    }
-    for (const variant of [defaults, everything, forwarded]) {
-      expect(
-        statements(variant.template).filter((s) => actionsOf(s).includes('cloudtrail:LookupEvents')),
-      ).toEqual([]);
+  it('grants cloudtrail:LookupEvents to both functions, on "*" (no resource type), with or without approvers', () => {
+    // Usage evidence reads it for every violation; exemption approvers use the same grant.
+    for (const variant of [approved, defaults, everything]) {
+      const t = variant.template;
+      const lookups = statements(t).filter((s) => actionsOf(s).includes('cloudtrail:LookupEvents'));
+      expect(lookups.map((s) => s.policy).sort()).toEqual(
+        [
+          logicalId(t, 'AWS::IAM::Policy', 'DetectorRole'),
+          logicalId(t, 'AWS::IAM::Policy', 'SweepRole'),
+        ].sort(),
+      );
+      for (const statement of lookups) {
+        expect(statement).toMatchObject({
+          Sid: 'LookupEvents',
+          Action: 'cloudtrail:LookupEvents',
+          Resource: '*',
+        });
+      }
     }
   });
 

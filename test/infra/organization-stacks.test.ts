@@ -413,6 +413,8 @@ describe('KeyWardenMember (the StackSet template)', () => {
     const statements = roleStatements(memberBodyOf(deactivating), 'MemberRole');
     expect(statements.flatMap(actionsOf).sort()).toEqual(
       [
+        // Usage evidence: the member's own event history, read-only; LookupEvents takes no resource but "*".
+        'cloudtrail:LookupEvents',
         'events:DescribeRule',
         'events:ListTargetsByRule',
         'iam:GenerateCredentialReport',
@@ -427,6 +429,7 @@ describe('KeyWardenMember (the StackSet template)', () => {
       ].sort(),
     );
     const resourceOf = (sid: string) => statements.find((s) => s.Sid === sid)?.Resource;
+    expect(resourceOf('LookupEvents')).toBe('*');
     expect(resourceOf('ImportFindings')).toEqual({
       'Fn::Join': [
         '',

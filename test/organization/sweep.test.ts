@@ -130,7 +130,10 @@ function sqsEvent(bodies: readonly string[]): SQSEvent {
 
 /** Counts without the trail check and its health finding: what any account's user sweep costs. */
 function userSweepCalls(counts: Record<string, number>): Record<string, number> {
-  const kept = Object.entries(counts).filter(([operation]) => !operation.startsWith('cloudtrail.'));
+  // The trail check's calls; LookupEvents is the users' usage evidence, read in every account.
+  const kept = Object.entries(counts).filter(
+    ([operation]) => !operation.startsWith('cloudtrail.') || operation === 'cloudtrail.LookupEvents',
+  );
   return Object.fromEntries(kept);
 }
 

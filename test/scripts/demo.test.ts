@@ -70,6 +70,14 @@ describe('npm run demo', () => {
       /PASSED +ACTIVE +HIGH Access key AKIA\w+ of IAM user erin-\w+ was created by another principal: \S+ \(key now inactive\)\n +from [\d.]+, key inactive \(deactivated by KeyWarden's CIS 1\.13 remediation\)/,
     );
     expect(stdout).toMatch(/erin-\w+ +AKIA\w+ Active, AKIA\w+ Inactive\n/);
+    // Pass 3: a rotation in progress is protected (the old key in use, with its usage evidence), then completed.
+    expect(stdout).toMatch(/CreateAccessKey frank-\w+ creates AKIA\w+ → violation, action in-use\n/);
+    expect(stdout).toMatch(
+      /KEY_IN_USE: (AKIA\w+) is in use \(\1 last used \S+ by sts in us-east-1 \(CloudTrail: 3 management events in us-east-1 over the last 7 days, .*; complete; source IPs: 127\.0\.0\.1 \(3\); user agents: payments-api\/3\.1 aws-sdk-js\/3 \(3\)/,
+    );
+    expect(stdout).toMatch(/Access keys in IAM: AKIA\w+ Active, AKIA\w+ Active\n/);
+    expect(stdout).toMatch(/sweep check of frank-\w+ → violation, action deactivated\n/);
+    expect(stdout).toMatch(/Access keys in IAM: AKIA\w+ Inactive, AKIA\w+ Active\n/);
     expect(stdout).toContain('every outcome as expected');
     // The handler's JSON logs are silenced.
     expect(stdout).not.toContain('"level"');

@@ -18,6 +18,8 @@ export interface RecordedCall {
   readonly operation: string;
   /** Set when the proxy refused the call for exceeding a rate limit. */
   readonly throttled?: true;
+  /** CloudTrail LookupEvents: the lookup attribute's key (`EventName`, `AccessKeyId`, …) and the signing Region. */
+  readonly lookup?: { readonly attribute: string | undefined; readonly region: string };
 }
 
 /**
@@ -80,6 +82,8 @@ export interface AwsProxy {
   readonly calls: RecordedCall[];
   count(operation?: string): number;
   countsByOperation(): Record<string, number>;
+  /** LookupEvents calls by their lookup attribute's key (`EventName`: who set a tag; `AccessKeyId`: a key's use). */
+  lookups(attribute: string): readonly { readonly region: string }[];
   /** Calls refused by a rate limit, by `service.operation`. */
   throttledByOperation(): Record<string, number>;
   reset(): void;
@@ -132,6 +136,22 @@ const REST_OPERATIONS: [RegExp, string, string][] = [
 ];
 
 /** Identifies the operation from the protocol: JSON target header, query `Action`, or REST path. */
+/** A LookupEvents call, with its lookup attribute and the Region its signature names. */
+function lookupCall(req: IncomingMessage, body: Buffer): RecordedCall {
+  let attribute: string | undefined;
+  try {
+    const request = JSON.parse(body.toString('utf8') || '{}') as {
+      LookupAttributes?: { AttributeKey?: string }[];
+    };
+    attribute = request.LookupAttributes?.[0]?.AttributeKey;
+  } catch {
+    attribute = undefined;
+  }
+  const auth = String(req.headers.authorization ?? '');
+  const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(auth)?.[1] ?? 'unknown';
+  return { service: 'cloudtrail', operation: 'LookupEvents', lookup: { attribute, region } };
+}
+
 export function identify(req: IncomingMessage, body: Buffer): RecordedCall {
   const target = req.headers['x-amz-target'];
   if (typeof target === 'string') {
@@ -139,6 +159,7 @@ export function identify(req: IncomingMessage, body: Buffer): RecordedCall {
     const dot = target.lastIndexOf('.');
     const prefix = target.slice(0, Math.max(dot, 0));
     const operation = dot < 0 ? target : target.slice(dot + 1);
+    if (/cloudtrail/i.test(prefix) && operation === 'LookupEvents') return lookupCall(req, body);
     const service = /events/i.test(prefix)
       ? 'events'
       : /sqs/i.test(prefix)
@@ -328,7 +349,13 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
       }
     }
     if (aws && call.service === 'cloudtrail' && call.operation === 'LookupEvents') {
-      const answer = lookupEvents([...served, ...trail], JSON.parse(body.toString('utf8') || '{}'));
+      // Each Region's event history holds the events recorded there, as CloudTrail's does.
+      const region = call.lookup?.region;
+      const here = [...served, ...trail].filter(
+        (record) =>
+          typeof record.awsRegion !== 'string' || region === undefined || record.awsRegion === region,
+      );
+      const answer = lookupEvents(here, JSON.parse(body.toString('utf8') || '{}'));
       res.writeHead(answer.status, {
         'content-type': 'application/x-amz-json-1.1',
         ...(answer.status === 200 ? {} : { 'x-amzn-errortype': String(answer.body.__type) }),
@@ -400,6 +427,10 @@ export async function startAwsProxy(upstream: string, options: AwsProxyOptions =
     count: (operation) =>
       operation === undefined ? calls.length : calls.filter((c) => matches({ operation }, c)).length,
     countsByOperation: () => countBy(calls),
+    lookups: (attribute) =>
+      calls.flatMap((c) =>
+        c.lookup !== undefined && c.lookup.attribute === attribute ? [{ region: c.lookup.region }] : [],
+      ),
     throttledByOperation: () => countBy(calls.filter((c) => c.throttled)),
     reset: () => {
       calls.length = 0;

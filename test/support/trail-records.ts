@@ -187,3 +187,54 @@ export function lookupEvents(
     },
   };
 }
+
+/** What an application's calls signed with one key look like in CloudTrail: who, from where, with what. */
+export interface KeyUse {
+  readonly accessKeyId: string;
+  readonly userName: string;
+  readonly accountId?: string;
+  /** How many management events; spread `spacingMs` apart (default a minute), newest `endedAt`. */
+  readonly calls: number;
+  readonly endedAt: Date;
+  readonly spacingMs?: number;
+  readonly sourceIp?: string;
+  readonly userAgent?: string;
+  readonly eventSource?: string;
+  readonly eventName?: string;
+  /** The Region the calls were made in (each Region's event history holds its own). */
+  readonly region?: string;
+}
+
+/** The management events an application signed with a key, as CloudTrail records them. */
+export function keyUseRecords(use: KeyUse): TrailRecord[] {
+  const accountId = use.accountId ?? '123456789012';
+  const eventSource = use.eventSource ?? 'ec2.amazonaws.com';
+  return Array.from({ length: use.calls }, (_, index) => ({
+    eventVersion: '1.09',
+    userIdentity: {
+      type: 'IAMUser',
+      principalId: 'AIDAEXAMPLEAPPUSER01',
+      arn: `arn:aws:iam::${accountId}:user/${use.userName}`,
+      accountId,
+      accessKeyId: use.accessKeyId,
+      userName: use.userName,
+    },
+    eventTime: new Date(use.endedAt.getTime() - index * (use.spacingMs ?? 60_000))
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z'),
+    eventSource,
+    eventName: use.eventName ?? 'DescribeInstances',
+    awsRegion: use.region ?? 'us-east-1',
+    sourceIPAddress: use.sourceIp ?? '198.51.100.10',
+    userAgent: use.userAgent ?? 'payments-api/3.1 aws-sdk-java/2.25.0',
+    requestParameters: null,
+    responseElements: null,
+    requestID: `req-${use.accessKeyId}-${index}`,
+    eventID: `ev-${use.accessKeyId}-${index}`,
+    readOnly: true,
+    eventType: 'AwsApiCall',
+    managementEvent: true,
+    recipientAccountId: accountId,
+    eventCategory: 'Management',
+  }));
+}

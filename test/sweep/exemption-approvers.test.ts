@@ -136,8 +136,9 @@ describe('sweep with exemption approvers against moto', () => {
     });
     expect(forged?.ProductFields?.[`${FIELD}/exemptionApprovedBy`]).toBeUndefined();
     expect(summary).toMatchObject({ exempt: 1, violating: 1 });
-    // One read of CloudTrail answers every user of the sweep.
-    expect(aws.proxy.count('cloudtrail.LookupEvents')).toBe(1);
+    // One read of CloudTrail answers every user of the sweep; the violation (forged) adds its usage evidence.
+    expect(aws.proxy.lookups('EventName')).toHaveLength(1);
+    expect(aws.proxy.lookups('AccessKeyId')).toHaveLength(2);
   });
 
   it('reads no CloudTrail without approvers, and keeps true a permanent exemption', async () => {
