@@ -317,10 +317,12 @@ export function validateOrganizationSettings(organization: KeyWardenOrganization
 export function memberSettings(
   organization: KeyWardenOrganizationSettings,
   detector: KeyWardenStackProps['detector'],
-): Pick<KeyWardenMemberProps, 'memberRoleName' | 'remediationMode' | 'alarmEmail' | 'restore'> {
+): Pick<KeyWardenMemberProps, 'memberRoleName' | 'remediationMode' | 'alarmEmail' | 'restore' | 'canary'> {
   return {
     memberRoleName: organization.memberRoleName ?? DEFAULT_MEMBER_ROLE_NAME,
     remediationMode: detector?.remediationMode,
+    // The central sweep tags the members' canary users only with the canary on.
+    ...(detector?.canary === false ? { canary: false } : {}),
     alarmEmail: organization.memberAlarmEmail,
     ...(organization.restorePrincipalArns?.length
       ? {

@@ -24,7 +24,7 @@ import {
 } from './monitoring.ts';
 import { validatePrincipalArn, validateRoleName } from './organization-settings.ts';
 import { addIamEventRegionRule, iamEventPlacement } from './partition.ts';
-import { acknowledgeWildcards, policyStatements } from './permissions.ts';
+import { acknowledgeWildcards, canaryTagStatement, canaryUser, policyStatements } from './permissions.ts';
 
 /**
  * An opt-in role for `keywarden restore --account ID --role-name <roleName>`: re-activating a key and tagging the
@@ -82,6 +82,12 @@ export interface KeyWardenMemberProps {
    * @default - none: restore in a member with credentials of that account, without `--account`
    */
   readonly restore?: MemberRestoreAccess;
+  /**
+   * The canary user (no credentials, no policies, no console) that the central sweep tags through the member role,
+   * to prove that this account's events reach the detector. Follows the central detector's `canary`.
+   * @default true
+   */
+  readonly canary?: boolean;
 }
 
 /**
@@ -107,6 +113,8 @@ export class KeyWardenMember extends Construct {
   readonly memberRole: iam.Role;
   /** The restore role, when {@link KeyWardenMemberProps.restore} is set. */
   readonly restoreRole?: iam.Role;
+  /** The canary user, unless {@link KeyWardenMemberProps.canary} is false. */
+  readonly canaryUser?: iam.User;
 
   constructor(scope: Construct, id: string, props: KeyWardenMemberProps) {
     super(scope, id);
@@ -186,6 +194,11 @@ export class KeyWardenMember extends Construct {
       }),
     );
 
+    if (props.canary ?? true) {
+      this.canaryUser = canaryUser(this, 'CanaryUser');
+      this.memberRole.addToPolicy(canaryTagStatement(this.canaryUser));
+    }
+
     if (props.restore !== undefined) {
       this.restoreRole = this.createRestoreRole(props.restore, memberRoleName, props.homeRegion);
     }
@@ -261,7 +274,7 @@ export const MEMBER_STACK_PARAMETERS = {
 /** Properties of a {@link KeyWardenMemberStack}. */
 export interface KeyWardenMemberStackProps
   extends StackProps,
-    Pick<KeyWardenMemberProps, 'memberRoleName' | 'remediationMode' | 'alarmEmail' | 'restore'> {}
+    Pick<KeyWardenMemberProps, 'memberRoleName' | 'remediationMode' | 'alarmEmail' | 'restore' | 'canary'> {}
 
 const ROLE_ARN_PATTERN = '^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\\w+=,.@/-]{1,512}$';
 
@@ -321,6 +334,7 @@ export class KeyWardenMemberStack extends Stack {
       remediationMode: props.remediationMode,
       alarmEmail: props.alarmEmail,
       restore: props.restore,
+      canary: props.canary,
     });
 
     const placement = iamEventPlacement(this);

@@ -6,7 +6,7 @@
 import type { Context } from 'aws-lambda';
 import { accountResolver } from '../adapters/account.ts';
 import { type AccountPorts, createAccountPorts, type InvocationTime } from '../adapters/account-ports.ts';
-import type { CanaryStorePort } from '../adapters/canary-store.ts';
+import type { CanaryReceiptPort } from '../adapters/canary-receipt.ts';
 import { type AwsClients, createClients } from '../adapters/clients.ts';
 import { createNotifier, type NotifierPort } from '../adapters/notify.ts';
 import type { TagEventsPort } from '../adapters/tag-events.ts';
@@ -97,7 +97,7 @@ interface DetectorRuntime {
   /** Only with exemption approvers does the detector read CloudTrail: loaded then, so no other event pays for it. */
   readonly tagEventsFor: Promise<(account: AccountContext) => TagEventsPort> | undefined;
   /** The canary table (CANARY_TABLE_NAME set): loaded by the first canary event, so no other event pays for it. */
-  readonly canaryStore: (() => Promise<CanaryStorePort>) | undefined;
+  readonly canaryStore: (() => Promise<CanaryReceiptPort>) | undefined;
 }
 
 /** Builds a handler around its dependencies; the exported `handler` uses the environment's. */
@@ -196,16 +196,16 @@ async function handleKeyEvent(
 }
 
 /** The canary table's port, built on first use (the DynamoDB client is loaded only then). */
-function lazyCanaryStore(tableName: string | undefined): (() => Promise<CanaryStorePort>) | undefined {
+function lazyCanaryStore(tableName: string | undefined): (() => Promise<CanaryReceiptPort>) | undefined {
   if (tableName === undefined) return undefined;
-  let store: Promise<CanaryStorePort> | undefined;
+  let store: Promise<CanaryReceiptPort> | undefined;
   return () => {
     store ??= Promise.all([
       import('@aws-sdk/client-dynamodb'),
-      import('../adapters/canary-store.ts'),
+      import('../adapters/canary-receipt.ts'),
       import('../adapters/clients.ts'),
-    ]).then(([{ DynamoDBClient }, { createCanaryStore }, { CLIENT_SETTINGS }]) =>
-      createCanaryStore(new DynamoDBClient({ ...CLIENT_SETTINGS }), tableName),
+    ]).then(([{ DynamoDBClient }, { createCanaryReceipts }, { CLIENT_SETTINGS }]) =>
+      createCanaryReceipts(new DynamoDBClient({ ...CLIENT_SETTINGS }), tableName),
     );
     return store;
   };
@@ -224,7 +224,7 @@ async function receiveCanary(
 ): Promise<DetectorResult> {
   const { logger } = runtime;
   const { account } = event.target;
-  const store = await (runtime.canaryStore as () => Promise<CanaryStorePort>)();
+  const store = await (runtime.canaryStore as () => Promise<CanaryReceiptPort>)();
   const eventTime = new Date(event.trigger.eventTime);
   const receivedAt = runtime.clock();
   const record = await store.recordReceived(account.accountId, {

@@ -29,9 +29,9 @@ import type { loadConfig as LoadConfig } from '../../functions/shared/config.ts'
 import type { createLogger as CreateLogger } from '../../functions/shared/logger.ts';
 import type { createSweepHandler as CreateSweepHandler } from '../../functions/sweep/handler.ts';
 import { ACTION_PURPOSES, CLI_PERMISSIONS } from '../../infra/permissions.ts';
-import { ADMIN_CALLER, keyEvent } from '../detector/moto-helpers.ts';
+import { ADMIN_CALLER, canaryEvent, keyEvent } from '../detector/moto-helpers.ts';
 import { removeTestApps, synthesizeVariant } from '../infra/synth.ts';
-import { type Credentials, EnforcedAws, REGION, TRAIL_BUCKET } from './enforced-aws.ts';
+import { type Credentials, createCanaryWorld, EnforcedAws, REGION, TRAIL_BUCKET } from './enforced-aws.ts';
 import { referenceProblems } from './iam-reference.ts';
 import {
   expectEachGrantNeeded,
@@ -323,6 +323,15 @@ function detectorScenarios(mode: Mode): Scenario[] {
       },
     },
     {
+      name: `detector (${mode}): KeyWarden's canary arrives: recorded, the coverage finding re-imported`,
+      async run() {
+        const sweepRole = (environments.get(`Sweep (${mode})`)?.OWN_ROLE_ARNS ?? '').split(',')[1] ?? '';
+        const result = await detect(mode, canaryEvent(sweepRole, new Date()));
+        expect(result).toMatchObject({ status: 'skipped', reason: 'canary' });
+        expect(await findingsById(`keywarden/health/${ACCOUNT}/coverage`)).toHaveLength(1);
+      },
+    },
+    {
       name: `detector (${mode}): a deactivation by the user resolves the open finding`,
       async run() {
         const { userName, keys } = await userWithKeys(2);
@@ -578,6 +587,7 @@ beforeAll(async () => {
   await admin().cloudTrail.send(new StartLoggingCommand({ Name: 'management' }));
   await canaryTable();
   await aws.createRole(ACCOUNT, approverRole());
+  await createCanaryWorld(aws, ACCOUNT, [...environments.values()]);
   usage = new Usage(aws, roles);
 
   // The handler modules prime their clients at import; their own configuration is not used here.

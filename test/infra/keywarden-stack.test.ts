@@ -275,6 +275,8 @@ describe('AccessKeyDetector functions', () => {
       [ENV.rotationGraceHours]: '0',
       NODE_OPTIONS: '--enable-source-maps',
       [ENV.ownRoleArns]: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
+      // The canary, on by default: its table.
+      [ENV.canaryTableName]: { Ref: Match.stringLikeRegexp('CanaryTable') },
     };
     defaults.template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('each IAM access-key event'),
@@ -311,6 +313,7 @@ describe('AccessKeyDetector functions', () => {
       [ENV.memberRoleName]: 'KeyWardenMember',
       NODE_OPTIONS: '--enable-source-maps',
       [ENV.ownRoleArns]: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
+      [ENV.canaryTableName]: { Ref: Match.stringLikeRegexp('CanaryTable') },
     };
     everything.template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('each IAM access-key event'),
@@ -547,6 +550,7 @@ describe('AccessKeyDetector permissions', () => {
       cloudtrail: 'cloudtrail',
       sqs: 'sqs',
       organizations: 'organizations',
+      dynamodb: 'dynamodb',
     };
     const t = everything.template;
     for (const kind of ['detector', 'sweep'] as const) {

@@ -6,8 +6,8 @@ policies of most services against Resource "*" (only IAM roles, STS AssumeRole a
 statement scoped to `user/*` or to a Security Hub product never matches and every scoped grant is refused. This
 launcher tells moto the resource each call of KeyWarden acts on, as IAM's Service Authorization Reference defines
 it (the user for IAM user and key actions, the product for BatchImportFindings, the hub for GetFindings, the bus
-for PutEvents, the rule for DescribeRule and ListTargetsByRule, the trail for the CloudTrail reads, the OU or root
-for Organizations' listings of a parent), and leaves moto's own evaluation as it is.
+for PutEvents, the rule for DescribeRule and ListTargetsByRule, the table for DynamoDB, the trail for the CloudTrail
+reads, the OU or root for Organizations' listings of a parent), and leaves moto's own evaluation as it is.
 
 Each decision is appended as one JSON line to the file named by KEYWARDEN_AUTHZ_LOG:
 {"principal": ..., "action": ..., "resource": ..., "allowed": true|false}.
@@ -33,6 +33,7 @@ from moto import settings
 from moto.cloudtrail.responses import CloudTrailResponse
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import JsonRESTError
+from moto.dynamodb.responses import DynamoHandler
 from moto.events.responses import EventsHandler
 from moto.iam.access_control import IAMRequest, IAMRequestBase
 from moto.iam.responses import IamResponse
@@ -41,7 +42,7 @@ from moto.securityhub.responses import SecurityHubResponse
 from moto.utilities.utils import get_partition
 
 LOG_PATH = os.environ.get("KEYWARDEN_AUTHZ_LOG")
-JSON_SERVICES = {"securityhub", "events", "cloudtrail", "organizations", "sqs"}
+JSON_SERVICES = {"securityhub", "events", "cloudtrail", "organizations", "sqs", "dynamodb"}
 
 
 def _log(request, resource, allowed):
@@ -202,6 +203,18 @@ def events_resource(self):
 
 
 EventsHandler._determine_resource = events_resource
+
+
+def dynamodb_resource(self):
+    # moto's DynamoDB handler replaces its body with the parsed parameters before authorising.
+    body = self.body if isinstance(self.body, dict) else _body(self)
+    name = body.get("TableName")
+    if not name:
+        return "*"
+    return f"arn:{get_partition(self.region)}:dynamodb:{self.region}:{self.current_account}:table/{name}"
+
+
+DynamoHandler._determine_resource = dynamodb_resource
 
 
 def cloudtrail_resource(self):
