@@ -73,6 +73,15 @@ describe('the canary in the single-account stack', () => {
     });
   });
 
+  it('outputs the canary table for keywarden coverage --canary-table', () => {
+    const tables = Object.keys(t.findResources('AWS::DynamoDB::Table'));
+    expect(tables).toHaveLength(1);
+    t.hasOutput('CanaryTableName', {
+      Value: { Ref: tables[0] },
+      Description: Match.stringLikeRegexp('--canary-table'),
+    });
+  });
+
   it('leaves the user, the table, the grants and the variable out with canary: false', () => {
     const off = Template.fromStack(
       new KeyWardenStack(testApp(), 'KeyWardenNoCanary', {
@@ -82,6 +91,7 @@ describe('the canary in the single-account stack', () => {
     );
     off.resourceCountIs('AWS::IAM::User', 0);
     off.resourceCountIs('AWS::DynamoDB::Table', 0);
+    expect(Object.keys(off.toJSON().Outputs ?? {})).toEqual(['KeyWardenRoleArns']);
     expect(JSON.stringify(off.toJSON())).not.toContain(ENV.canaryTableName);
     expect(JSON.stringify(off.toJSON())).not.toContain('dynamodb:');
   });

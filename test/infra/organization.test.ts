@@ -209,9 +209,10 @@ describe('AccessKeyDetector organization sweep', () => {
       Object.keys(single.template.findResources('AWS::SQS::Queue')).some((id) => id.includes('SweepAccount')),
     ).toBe(false);
     single.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
-    // Only the roles keywarden restore proves a deactivation by, none of the organization's.
-    expect(Object.keys(single.template.toJSON().Outputs)).toEqual(['KeyWardenRoleArns']);
-    expect(central.template.toJSON().Outputs).toBeUndefined();
+    // Only the roles keywarden restore proves a deactivation by and the canary table keywarden coverage reads,
+    // none of the organization's.
+    expect(Object.keys(single.template.toJSON().Outputs)).toEqual(['KeyWardenRoleArns', 'CanaryTableName']);
+    expect(Object.keys(central.template.toJSON().Outputs)).toEqual(['CanaryTableName']);
   });
 
   it('has no unacknowledged cdk-nag finding', () => {
