@@ -5,6 +5,7 @@ import { Annotations, Duration, Fn, RemovalPolicy, Stack, Token, Validations } f
 import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -19,6 +20,7 @@ import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
 import {
   CLOUDTRAIL_LOOKUP_DAYS,
+  COVERAGE_METRIC_NAMES,
   DEFAULTS,
   ENV,
   IAM_EVENT_REGION,
@@ -53,6 +55,8 @@ import { validateOrganizationalUnit } from './organization-settings.ts';
 import {
   acknowledgeMemberRoleWildcard,
   acknowledgeWildcards,
+  canaryTagStatement,
+  canaryUser,
   type FunctionKind,
   type OrganizationAccess,
   organizationStatements,
@@ -209,6 +213,13 @@ export interface AccessKeyDetectorProps {
    */
   readonly createTrail?: boolean;
   /**
+   * The end-to-end canary: a canary user (no credentials, no policies, no console) that each sweep tags, and a
+   * small DynamoDB table where the sweep records each send and the detector each arrival; an account whose canary
+   * never arrives gets a FAILED coverage finding. `false` leaves all three out.
+   * @default true
+   */
+  readonly canary?: boolean;
+  /**
    * When the account sweep runs.
    * @default events.Schedule.expression('rate(6 hours)')
    */
@@ -297,6 +308,10 @@ export class AccessKeyDetector extends Construct {
   readonly alarmTopic: sns.ITopic;
   /** Every alarm: each queue's depth, and each function's errors and throttles. */
   readonly alarms: readonly cloudwatch.IAlarm[];
+  /** The canary table, unless {@link AccessKeyDetectorProps.canary} is false. */
+  readonly canaryTable?: dynamodb.Table;
+  /** The canary user the sweep tags, unless {@link AccessKeyDetectorProps.canary} is false. */
+  readonly canaryUser?: iam.User;
   /** The trail, when {@link AccessKeyDetectorProps.createTrail} is set. */
   readonly trail?: cloudtrail.Trail;
 
@@ -412,6 +427,11 @@ export class AccessKeyDetector extends Construct {
     );
     this.detectorFunction.addEnvironment(ENV.ownRoleArns, ownRoleArns);
     this.sweepFunction.addEnvironment(ENV.ownRoleArns, ownRoleArns);
+    if (props.canary ?? true) {
+      const canary = this.createCanary();
+      this.canaryTable = canary.table;
+      this.canaryUser = canary.user;
+    }
 
     const delivery: targets.LambdaFunctionProps = {
       deadLetterQueue: eventDlq.queue,
@@ -464,7 +484,7 @@ export class AccessKeyDetector extends Construct {
       eventDlq.alarm,
       failureQueue.alarm,
       detectorQueue.alarm,
-      ...(accountQueue ? [accountQueue.alarm] : []),
+      ...(accountQueue ? [accountQueue.alarm, this.membersBlindAlarm()] : []),
       ...this.functionAlarms('Detector', this.detectorFunction),
       ...this.functionAlarms('Sweep', this.sweepFunction),
     ];
@@ -608,6 +628,59 @@ export class AccessKeyDetector extends Construct {
         },
       },
     });
+  }
+
+  /**
+   * The canary's user and table: the sweep may tag that user with the canary tag only, and read and write the
+   * table; the detector may only record an arrival there.
+   */
+  private createCanary(): { table: dynamodb.Table; user: iam.User } {
+    const table = new dynamodb.Table(this, 'CanaryTable', {
+      partitionKey: { name: 'accountId', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // One small item per account, rebuilt by the next sweep.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const user = canaryUser(this, 'CanaryUser');
+    this.sweepFunction.role?.addToPrincipalPolicy(canaryTagStatement(user));
+    this.sweepFunction.role?.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'CanaryRecords',
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [table.tableArn],
+      }),
+    );
+    this.detectorFunction.role?.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'CanaryArrivals',
+        actions: ['dynamodb:UpdateItem'],
+        resources: [table.tableArn],
+      }),
+    );
+    for (const fn of [this.detectorFunction, this.sweepFunction]) {
+      fn.addEnvironment(ENV.canaryTableName, table.tableName);
+    }
+    return { table, user };
+  }
+
+  /** Organization mode: a member the sweep's coverage check found blind (its events no longer reach the detector). */
+  private membersBlindAlarm(): cloudwatch.Alarm {
+    const alarm = this.metric(COVERAGE_METRIC_NAMES.membersBlind, {
+      source: 'sweep',
+      statistic: cloudwatch.Stats.MAXIMUM,
+      period: Duration.hours(1),
+    }).createAlarm(this, 'MembersBlind', {
+      alarmDescription:
+        'KeyWarden: the sweep found member accounts whose IAM events do not reach the detector (see their coverage findings).',
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alarmTopic));
+    return alarm;
   }
 
   private functionAlarms(id: string, fn: lambda.IFunction): cloudwatch.Alarm[] {

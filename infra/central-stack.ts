@@ -13,7 +13,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { DEFAULT_MEMBER_ROLE_NAME } from '../functions/shared/constants.ts';
+import { DEFAULT_MEMBER_ROLE_NAME, ENV } from '../functions/shared/constants.ts';
 import type { AccessKeyDetector } from './access-key-detector.ts';
 import { SettingError } from './errors.ts';
 import { keyEventPattern } from './event-pattern.ts';
@@ -214,6 +214,11 @@ export class KeyWardenCentralStack extends KeyWardenStack {
       detector: this.detector,
       eventBusName: organization.eventBusName,
     });
+    // The sweep checks that each member's forwarding rule targets this bus (its coverage check).
+    this.detector.sweepFunction.addEnvironment(
+      ENV.organizationBusArn,
+      this.organizationBus.eventBus.eventBusArn,
+    );
     const parameters = {
       centralEventBusArn: this.organizationBus.eventBus.eventBusArn,
       detectorRoleArn: roleArnOf(this.detector.detectorFunction.role),
@@ -312,10 +317,12 @@ export function validateOrganizationSettings(organization: KeyWardenOrganization
 export function memberSettings(
   organization: KeyWardenOrganizationSettings,
   detector: KeyWardenStackProps['detector'],
-): Pick<KeyWardenMemberProps, 'memberRoleName' | 'remediationMode' | 'alarmEmail' | 'restore'> {
+): Pick<KeyWardenMemberProps, 'memberRoleName' | 'remediationMode' | 'alarmEmail' | 'restore' | 'canary'> {
   return {
     memberRoleName: organization.memberRoleName ?? DEFAULT_MEMBER_ROLE_NAME,
     remediationMode: detector?.remediationMode,
+    // The central sweep tags the members' canary users only with the canary on.
+    ...(detector?.canary === false ? { canary: false } : {}),
     alarmEmail: organization.memberAlarmEmail,
     ...(organization.restorePrincipalArns?.length
       ? {

@@ -4,6 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
+  COVERAGE_METRIC_NAMES,
   METRIC_NAMES,
   METRIC_SERVICES,
   METRICS_NAMESPACE,
@@ -132,6 +133,24 @@ export class KeyWardenDashboard extends Construct {
           }),
           new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [...detector.alarms], width: 12 }),
         ],
+        // Organization mode: members the sweep's coverage check found blind (forwarding rule, member role).
+        ...(detector.sweepAccountQueue !== undefined
+          ? [
+              [
+                new cloudwatch.GraphWidget({
+                  title: 'Member accounts blind (sweep coverage check)',
+                  left: [
+                    detector.metric(COVERAGE_METRIC_NAMES.membersBlind, {
+                      source: 'sweep',
+                      period: Duration.hours(6),
+                      label: 'members blind',
+                    }),
+                  ],
+                  width: 24,
+                }),
+              ],
+            ]
+          : []),
       ],
     });
   }

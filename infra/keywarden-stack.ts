@@ -72,6 +72,13 @@ export class KeyWardenStack extends Stack {
         description: 'KEYWARDEN_ROLE_ARNS for keywarden restore: the roles whose deactivations it may undo',
       });
     }
+    // keywarden coverage --canary-table reads the last canary sent and received in each account from this table.
+    if (this.detector.canaryTable !== undefined) {
+      new CfnOutput(this, 'CanaryTableName', {
+        value: this.detector.canaryTable.tableName,
+        description: 'The canary table: --canary-table for keywarden coverage',
+      });
+    }
     if (props.createDashboard ?? true) {
       this.dashboard = new KeyWardenDashboard(this, 'Dashboard', { detector: this.detector });
     }

@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import {
   DEFAULT_MEMBER_ROLE_NAME,
   DEFAULTS,
+  FORWARDING_RULE_NAME,
   REMEDIATION_MODES,
   type RemediationMode,
 } from '../functions/shared/constants.ts';
@@ -23,7 +24,7 @@ import {
 } from './monitoring.ts';
 import { validatePrincipalArn, validateRoleName } from './organization-settings.ts';
 import { addIamEventRegionRule, iamEventPlacement } from './partition.ts';
-import { acknowledgeWildcards, policyStatements } from './permissions.ts';
+import { acknowledgeWildcards, canaryTagStatement, canaryUser, policyStatements } from './permissions.ts';
 
 /**
  * An opt-in role for `keywarden restore --account ID --role-name <roleName>`: re-activating a key and tagging the
@@ -81,6 +82,12 @@ export interface KeyWardenMemberProps {
    * @default - none: restore in a member with credentials of that account, without `--account`
    */
   readonly restore?: MemberRestoreAccess;
+  /**
+   * The canary user (no credentials, no policies, no console) that the central sweep tags through the member role,
+   * to prove that this account's events reach the detector. Follows the central detector's `canary`.
+   * @default true
+   */
+  readonly canary?: boolean;
 }
 
 /**
@@ -106,6 +113,8 @@ export class KeyWardenMember extends Construct {
   readonly memberRole: iam.Role;
   /** The restore role, when {@link KeyWardenMemberProps.restore} is set. */
   readonly restoreRole?: iam.Role;
+  /** The canary user, unless {@link KeyWardenMemberProps.canary} is false. */
+  readonly canaryUser?: iam.User;
 
   constructor(scope: Construct, id: string, props: KeyWardenMemberProps) {
     super(scope, id);
@@ -130,7 +139,8 @@ export class KeyWardenMember extends Construct {
 
     // A cross-account event-bus target needs a role in the sending account; this one may put events on the
     // central bus only, and only EventBridge acting for this rule of this account may assume it.
-    const forwarding = forwardingRuleIdentity(this, 'ForwardKeyEvents');
+    // A fixed name: the central sweep reads this rule in every member by name (its coverage check).
+    const forwarding = forwardingRuleIdentity(this, 'ForwardKeyEvents', FORWARDING_RULE_NAME);
     this.forwardingRole = new iam.Role(this, 'ForwardRole', {
       assumedBy: forwarding.principal,
       description: 'KeyWarden: lets EventBridge put IAM access-key events on the central KeyWarden bus',
@@ -169,6 +179,25 @@ export class KeyWardenMember extends Construct {
       this.memberRole.addToPolicy(statement);
     }
     acknowledgeWildcards(this.memberRole, 'sweep', { trailCheck: false });
+    this.memberRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadForwardingRule',
+        // The sweep's coverage check: is this account's forwarding rule there, enabled, matching, targeted?
+        actions: ['events:DescribeRule', 'events:ListTargetsByRule'],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'events',
+            resource: 'rule',
+            resourceName: forwarding.ruleName,
+          }),
+        ],
+      }),
+    );
+
+    if (props.canary ?? true) {
+      this.canaryUser = canaryUser(this, 'CanaryUser');
+      this.memberRole.addToPolicy(canaryTagStatement(this.canaryUser));
+    }
 
     if (props.restore !== undefined) {
       this.restoreRole = this.createRestoreRole(props.restore, memberRoleName, props.homeRegion);
@@ -245,7 +274,7 @@ export const MEMBER_STACK_PARAMETERS = {
 /** Properties of a {@link KeyWardenMemberStack}. */
 export interface KeyWardenMemberStackProps
   extends StackProps,
-    Pick<KeyWardenMemberProps, 'memberRoleName' | 'remediationMode' | 'alarmEmail' | 'restore'> {}
+    Pick<KeyWardenMemberProps, 'memberRoleName' | 'remediationMode' | 'alarmEmail' | 'restore' | 'canary'> {}
 
 const ROLE_ARN_PATTERN = '^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\\w+=,.@/-]{1,512}$';
 
@@ -305,6 +334,7 @@ export class KeyWardenMemberStack extends Stack {
       remediationMode: props.remediationMode,
       alarmEmail: props.alarmEmail,
       restore: props.restore,
+      canary: props.canary,
     });
 
     const placement = iamEventPlacement(this);

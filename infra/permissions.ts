@@ -1,7 +1,7 @@
 import { ArnFormat, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import type { RemediationMode } from '../functions/shared/constants.ts';
+import { CANARY_TAG_KEY, CANARY_USER_NAME, type RemediationMode } from '../functions/shared/constants.ts';
 
 /** Which function a policy is for: the sweep calls everything the detector calls, plus the account listing. */
 export type FunctionKind = 'detector' | 'sweep';
@@ -190,6 +190,21 @@ export function acknowledgeWildcards(
   }
 }
 
+/** The canary user: no credentials, no policies, no console access; only KeyWarden's canary tags it. */
+export function canaryUser(scope: Construct, id: string): iam.User {
+  return new iam.User(scope, id, { userName: CANARY_USER_NAME });
+}
+
+/** `iam:TagUser` on the canary user only, setting the canary tag only (`aws:TagKeys`). */
+export function canaryTagStatement(user: iam.IUser): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'TagCanaryUser',
+    actions: ['iam:TagUser'],
+    resources: [user.userArn],
+    conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [CANARY_TAG_KEY] } },
+  });
+}
+
 /** How the central functions reach member accounts (organization mode). */
 export interface OrganizationAccess {
   /** The organization (`o-...`): the member role is assumed only in accounts of it (`aws:ResourceOrgID`). */
@@ -253,7 +268,7 @@ export interface PermissionList {
 }
 
 /**
- * What `keywarden scan` and `keywarden restore` call, by option: the permissions their documentation lists
+ * What `keywarden scan`, `keywarden restore` and `keywarden coverage` call in the caller's account, by option: the permissions their documentation lists
  * (docs/permissions.md is generated from this), and the role the enforced tests run them under.
  */
 export const CLI_PERMISSIONS = {
@@ -295,6 +310,18 @@ export const CLI_PERMISSIONS = {
       ],
     },
   ],
+  coverage: [
+    {
+      when: 'always',
+      actions: [
+        'sts:GetCallerIdentity',
+        'cloudtrail:DescribeTrails',
+        'cloudtrail:GetTrailStatus',
+        'cloudtrail:GetEventSelectors',
+      ],
+    },
+    { when: '--canary-table', actions: ['dynamodb:GetItem'] },
+  ],
 } as const satisfies Record<string, readonly PermissionList[]>;
 
 /** Why KeyWarden's code calls each action it is granted or documents (docs/permissions.md). */
@@ -305,13 +332,21 @@ export const ACTION_PURPOSES: Readonly<Record<string, string>> = {
   'iam:GetAccessKeyLastUsed':
     'dates each key’s last use: the key to keep, never switching off a key in use (IN_USE_HOURS), the finding',
   'iam:UpdateAccessKey': 'deactivates the surplus key (restore: re-activates it)',
-  'iam:TagUser': 'restore: sets the exemption tag before re-activating the key',
+  'iam:TagUser':
+    'restore: sets the exemption tag before re-activating the key; the sweep: tags the canary user with the canary tag (its send time)',
+  'dynamodb:GetItem':
+    'reads the account’s canary record, last sent and last received (the sweep; `keywarden coverage --canary-table`)',
+  'dynamodb:UpdateItem':
+    'records a canary: the sweep its send and coverage problems, the detector its arrival (never over a newer one)',
   'iam:ListUsers': 'the full listing (`full` sweep source, `--full`)',
   'iam:GenerateCredentialReport': 'starts the credential report, the sweep’s list of candidates',
   'iam:GetCredentialReport': 'reads the credential report',
   'securityhub:BatchImportFindings': 'imports the finding into this account’s Security Hub',
   'securityhub:GetFindings': 'reads the stored finding (what was deactivated, open findings to resolve)',
   'events:PutEvents': 'publishes the notification event on the notification bus',
+  'events:DescribeRule':
+    'coverage check: reads the member’s forwarding rule (exists, enabled, the detector’s event pattern)',
+  'events:ListTargetsByRule': 'coverage check: reads where the member’s forwarding rule sends its events',
   'cloudtrail:DescribeTrails': 'lists the trails for the blind-path check',
   'cloudtrail:GetTrailStatus': 'checks that a trail is logging',
   'cloudtrail:GetEventSelectors': 'checks that a trail records management write events',

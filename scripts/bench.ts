@@ -26,15 +26,26 @@ import { cpus, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
+import { CreateUserCommand, IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import {
   BatchImportFindingsCommand,
   GetFindingsCommand,
   SecurityHubClient,
 } from '@aws-sdk/client-securityhub';
 import { buildFinding, findingIdFor } from '../functions/core/finding.ts';
-import { USER_AGENT_MARKER } from '../functions/shared/constants.ts';
+import {
+  CANARY_USER_NAME,
+  FORWARDING_RULE_NAME,
+  KEY_EVENT_PATTERN,
+  USER_AGENT_MARKER,
+} from '../functions/shared/constants.ts';
 import { startAwsProxy } from '../test/support/aws-proxy.ts';
 import { startMoto } from '../test/support/moto.ts';
 import { build, type Metafile, outputFiles, outputSizes } from './build.mjs';
@@ -918,6 +929,15 @@ async function organizationSweep(
       );
       iam.destroy();
     }
+    // What the member stack deploys in each member: the forwarding rule the coverage check reads.
+    for (const accountId of memberIds) await deployForwardingRule(moto.endpoint, accountId);
+    // What the stacks deploy for the canary: its user in every account swept, its table in the central one.
+    for (const accountId of queuedIds) {
+      const iam = iamInAccount(moto.endpoint, accountId);
+      await iam.send(new CreateUserCommand({ UserName: CANARY_USER_NAME }));
+      iam.destroy();
+    }
+    await createCanaryTable(moto.endpoint);
     const seedMs = Date.now() - seedStart;
     progress(`org: seeded ${members} accounts × ${ORG_USERS_PER_ACCOUNT} users in ${formatSeconds(seedMs)}`);
     const queue = await createQueue(moto.endpoint, 'keywarden-sweep-accounts');
@@ -932,6 +952,8 @@ async function organizationSweep(
       // The members are the StackSet's targets: the ACTIVE accounts under its OU, listed through the reader role.
       ORGANIZATION_ROLE_ARN: `arn:aws:iam::${ORG_MANAGEMENT}:role/KeyWardenOrganizationReader`,
       MEMBER_OUS: organization.memberOu,
+      ORGANIZATION_BUS_ARN: ORG_BUS_ARN,
+      CANARY_TABLE_NAME: ORG_CANARY_TABLE,
     };
     const context = lambdaContext('keywarden-sweep');
 
@@ -972,6 +994,13 @@ async function organizationSweep(
       await queued.stop();
     }
     progress(`org: queue path, ${rows.length} accounts swept one per invocation`);
+    const { coverageCalls, canaryCalls } = await coverageCallsPerMember(
+      bundle,
+      baseEnv,
+      queue,
+      memberIds[0] as string,
+      proxy,
+    );
 
     // The same accounts in one invocation (no queue), 4 at a time: findings now exist, as on a second sweep.
     const inProcess = await startHandlerWorker(bundle, baseEnv);
@@ -999,11 +1028,92 @@ async function organizationSweep(
       seedMs,
       deployed,
       violatorsPerAccount,
+      coverageCalls,
+      canaryCalls,
     });
   } finally {
     await proxy.close();
     await moto.stop();
   }
+}
+
+const ORG_BUS_ARN = `arn:aws:events:${EMULATOR_REGION}:${ACCOUNT_ID}:event-bus/keywarden-organization`;
+
+/** The member stack's forwarding rule in `accountId`: the detector's pattern, to the central bus. */
+async function deployForwardingRule(endpoint: string, accountId: string): Promise<void> {
+  const events = new EventBridgeClient(clientConfig(endpoint));
+  events.middlewareStack.add(
+    (next) => async (args) => {
+      (args.request as { headers: Record<string, string> }).headers['x-moto-account-id'] = accountId;
+      return next(args);
+    },
+    { step: 'build', name: 'motoAccount' },
+  );
+  await events.send(
+    new PutRuleCommand({ Name: FORWARDING_RULE_NAME, EventPattern: JSON.stringify(KEY_EVENT_PATTERN) }),
+  );
+  await events.send(
+    new PutTargetsCommand({ Rule: FORWARDING_RULE_NAME, Targets: [{ Id: 'central', Arn: ORG_BUS_ARN }] }),
+  );
+  events.destroy();
+}
+
+const ORG_CANARY_TABLE = 'keywarden-canary';
+
+/** The canary table the stack creates in the central account: one item per account. */
+async function createCanaryTable(endpoint: string): Promise<void> {
+  const dynamodb = new DynamoDBClient(clientConfig(endpoint));
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: ORG_CANARY_TABLE,
+      KeySchema: [{ AttributeName: 'accountId', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'accountId', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  dynamodb.destroy();
+}
+
+/** The calls `after` makes that `before` does not, by operation. */
+function addedCalls(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const operations = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return Object.fromEntries(
+    [...operations]
+      .map((operation) => [operation, (after[operation] ?? 0) - (before[operation] ?? 0)] as const)
+      .filter(([, added]) => added !== 0),
+  );
+}
+
+/**
+ * What the coverage check and the canary add to one member's sweep: the same account swept three more times (all
+ * second sweeps), without ORGANIZATION_BUS_ARN and CANARY_TABLE_NAME, with the bus only, and with both; calls
+ * counted at the proxy; the differences, by operation.
+ */
+async function coverageCallsPerMember(
+  bundle: string,
+  env: Record<string, string | undefined>,
+  queue: { readonly url: string; readonly arn: string },
+  accountId: string,
+  proxy: Awaited<ReturnType<typeof startAwsProxy>>,
+): Promise<{ coverageCalls: Record<string, number>; canaryCalls: Record<string, number> }> {
+  const queueUrl = new URL(new URL(queue.url).pathname, proxy.endpoint).toString();
+  const body = JSON.stringify({ accountId, sweepSource: 'credential-report' });
+  const countsWith = async (workerEnv: Record<string, string | undefined>) => {
+    const worker = await startHandlerWorker(bundle, { ...workerEnv, SWEEP_QUEUE_URL: queueUrl });
+    try {
+      proxy.reset();
+      await worker.run([sqsBatch(body, queue.arn)], lambdaContext('keywarden-sweep'));
+      return proxy.countsByOperation();
+    } finally {
+      await worker.stop();
+    }
+  };
+  const { ORGANIZATION_BUS_ARN: _bus, CANARY_TABLE_NAME: _table, ...neither } = env;
+  const { CANARY_TABLE_NAME: _canary, ...coverageOnly } = env;
+  const before = await countsWith(neither);
+  const withCoverage = await countsWith(coverageOnly);
+  const withBoth = await countsWith(env);
+  return { coverageCalls: addedCalls(before, withCoverage), canaryCalls: addedCalls(withCoverage, withBoth) };
 }
 
 function orgMarkdown(run: {
@@ -1017,6 +1127,8 @@ function orgMarkdown(run: {
   seedMs: number;
   deployed: DeployedFunction;
   violatorsPerAccount: number;
+  coverageCalls: Record<string, number>;
+  canaryCalls: Record<string, number>;
 }): string {
   const memberRows = run.rows.filter((row) => run.memberIds.includes(row.accountId));
   const own = run.rows.find((row) => row.accountId === ACCOUNT_ID);
@@ -1125,7 +1237,7 @@ function orgMarkdown(run: {
   );
   return `${measured}
 
-Each member account: ${ORG_USERS_PER_ACCOUNT} users, ${run.violatorsPerAccount} with two active keys. Per member account the sweep makes ${perAccount.calls} calls (${byOperation(memberRows)}): the single-account report path's user sweep plus one \`AssumeRole\`; the trail check (CloudTrail reads and the health finding) runs in the function's own account only. CPU per member account (the sweep process's own): ${formatMs(perAccount.cpuMs)}, ${formatSeconds(invocationMs(perAccount.cpuMs, memoryMb))} at the deployed ${memoryMb} MB. The planner lists the members through the management account's reader role (one \`AssumeRole\`), walking the StackSet's OU and the OU nested in it: ${total(run.planCounts, 'organizations.ListAccountsForParent')} \`ListAccountsForParent\` and ${total(run.planCounts, 'organizations.ListOrganizationalUnitsForParent')} \`ListOrganizationalUnitsForParent\` for ${run.organization.ousWalked} OUs (at least one of each per OU, one more per 20 accounts or child OUs), leaves out the ${run.organization.outsideIds.length} accounts of an OU outside it, and queues ${run.rows.length} accounts (itself, the management account and the ${run.members} members) in ${total(run.planCounts, 'sqs.')} \`SendMessageBatch\` (10 per call). Seeding moto: ${formatSeconds(run.seedMs)}.
+Each member account: ${ORG_USERS_PER_ACCOUNT} users, ${run.violatorsPerAccount} with two active keys. Per member account the sweep makes ${perAccount.calls} calls (${byOperation(memberRows)}): the single-account report path's user sweep, one \`AssumeRole\`, the coverage check and the canary; the trail check (CloudTrail reads and the health finding) runs in the function's own account only. The coverage check adds ${total(run.coverageCalls)} calls per member and per sweep (${formatCounts(run.coverageCalls)}; measured as the difference between two more sweeps of one member, without and with \`ORGANIZATION_BUS_ARN\`), and the canary ${total(run.canaryCalls)} more (${formatCounts(run.canaryCalls)}; one more sweep, with \`CANARY_TABLE_NAME\` too). CPU per member account (the sweep process's own): ${formatMs(perAccount.cpuMs)}, ${formatSeconds(invocationMs(perAccount.cpuMs, memoryMb))} at the deployed ${memoryMb} MB. The planner lists the members through the management account's reader role (one \`AssumeRole\`), walking the StackSet's OU and the OU nested in it: ${total(run.planCounts, 'organizations.ListAccountsForParent')} \`ListAccountsForParent\` and ${total(run.planCounts, 'organizations.ListOrganizationalUnitsForParent')} \`ListOrganizationalUnitsForParent\` for ${run.organization.ousWalked} OUs (at least one of each per OU, one more per 20 accounts or child OUs), leaves out the ${run.organization.outsideIds.length} accounts of an OU outside it, and queues ${run.rows.length} accounts (itself, the management account and the ${run.members} members) in ${total(run.planCounts, 'sqs.')} \`SendMessageBatch\` (10 per call). Seeding moto: ${formatSeconds(run.seedMs)}.
 
 **1,000 accounts on AWS (model).** The queue hands one account to each invocation, at most the mapping's maximum concurrency at once, so the sweep takes ⌈1,000 ÷ concurrency⌉ × one account's time. One account = credential report generation (IAM's own time, which moto does not show) + its ${perAccount.calls} calls at ${roundTripMs} ms each, counted one after another + its CPU at ${memoryMb} MB:
 

@@ -4,13 +4,20 @@ import { type Config, loadConfig } from '../shared/config.ts';
 import { DEFAULTS, ENV, type RemediationMode, type SweepSource } from '../shared/constants.ts';
 import { ConfigError } from '../shared/errors.ts';
 import {
+  COVERAGE_EXIT_CODES,
+  COVERAGE_HELP,
+  COVERAGE_OPTIONS,
+  type CoverageCommand,
+  parseCoverageCommandLine,
+} from './coverage.ts';
+import {
   parseReportCommandLine,
   REPORT_EXIT_CODES,
   REPORT_HELP,
   REPORT_OPTIONS,
   type ReportCommand,
 } from './evidence.ts';
-import { type MemberScan, parseMembers } from './members.ts';
+import { MEMBER_OPTIONS, type MemberScan, membersFrom } from './members.ts';
 import { type OptionTable, type ParsedOptions, parseOptions, regionProblem } from './options.ts';
 import {
   parseRestoreCommandLine,
@@ -48,6 +55,7 @@ export type Command =
   | { readonly kind: 'scan'; readonly options: ScanOptions }
   | RestoreCommand
   | ReportCommand
+  | CoverageCommand
   | { readonly kind: 'usage-error'; readonly message: string };
 
 /** Exit codes, documented in `--help` and docs/configuration.md. 64 is EX_USAGE from sysexits.h. */
@@ -126,10 +134,7 @@ export const SCAN_OPTIONS = {
   'exempt-tag': { type: 'string' },
   'rotation-grace-hours': { type: 'string' },
   'in-use-hours': { type: 'string' },
-  accounts: { type: 'string', multiple: true },
-  organization: { type: 'boolean' },
-  ous: { type: 'string', multiple: true },
-  'role-name': { type: 'string' },
+  ...MEMBER_OPTIONS,
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const satisfies OptionTable;
@@ -165,6 +170,16 @@ export const COMMANDS = {
     help: REPORT_HELP,
     options: REPORT_OPTIONS,
     exitCodes: REPORT_EXIT_CODES,
+  },
+  coverage: {
+    usage: [
+      'keywarden coverage [--bus ARN] [--canary-table NAME]',
+      'keywarden coverage --accounts ID[,ID...] | --organization [--ous OU[,OU...]] --role-name NAME [options]',
+    ],
+    summary: 'is any account blind? role, forwarding rule, trail and canary of each account',
+    help: COVERAGE_HELP,
+    options: COVERAGE_OPTIONS,
+    exitCodes: COVERAGE_EXIT_CODES,
   },
 } as const satisfies Readonly<
   Record<
@@ -214,6 +229,7 @@ const FLAG_FOR_ENV: Readonly<Record<string, string>> = {
 export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty: boolean): Command {
   if (argv[0] === 'restore') return parseRestoreCommandLine(argv, env);
   if (argv[0] === 'report') return parseReportCommandLine(argv);
+  if (argv[0] === 'coverage') return parseCoverageCommandLine(argv, stdoutIsTty);
   const parsed = parseOptions(argv, SCAN_OPTIONS, 'keywarden scan');
   if (typeof parsed === 'string') return { kind: 'usage-error', message: scanUsageMessage(parsed) };
   const { values, positionals } = parsed;
@@ -241,12 +257,7 @@ export function parseCommandLine(argv: readonly string[], env: Env, stdoutIsTty:
   const where = whereProblem(values);
   if (where !== undefined) return { kind: 'usage-error', message: where };
 
-  const members = parseMembers({
-    accounts: values.accounts,
-    organization: values.organization ?? false,
-    ous: values.ous,
-    roleName: values['role-name'],
-  });
+  const members = membersFrom(values);
   if (typeof members === 'string') return { kind: 'usage-error', message: members };
 
   const config = configFromFlags(values, env);

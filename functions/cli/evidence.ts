@@ -1,8 +1,8 @@
 /** `keywarden report`: its options, parsed and validated. Pure: the environment is not read here. */
 
 import { DEFAULT_SINCE_DAYS } from '../evidence/model.ts';
-import { type MemberScan, parseMembers } from './members.ts';
-import { type OptionTable, parseOptions, regionProblem } from './options.ts';
+import { MEMBER_OPTIONS, type MemberScan, membersFrom } from './members.ts';
+import { blankValueProblem, type OptionTable, parseOptions, regionProblem } from './options.ts';
 
 export const REPORT_FORMATS = ['html', 'csv', 'json', 'ocsf'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -72,10 +72,7 @@ export const REPORT_OPTIONS = {
   format: { type: 'string' },
   output: { type: 'string', short: 'o' },
   since: { type: 'string' },
-  accounts: { type: 'string', multiple: true },
-  organization: { type: 'boolean' },
-  ous: { type: 'string', multiple: true },
-  'role-name': { type: 'string' },
+  ...MEMBER_OPTIONS,
   profile: { type: 'string' },
   region: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -106,22 +103,14 @@ export function parseReportCommandLine(argv: readonly string[]): ReportCommand {
       kind: 'usage-error',
       message: `--since ${JSON.stringify(since)} is not allowed; use a whole number of days from ${SINCE_DAYS.min} to ${SINCE_DAYS.max}`,
     };
-  for (const [name, value] of [
-    ['--profile', values.profile],
-    ['--region', values.region],
-    ['--output', values.output],
-  ] as const) {
-    if (value !== undefined && value.trim() === '')
-      return { kind: 'usage-error', message: `${name} needs a value` };
-  }
-  const badRegion = regionProblem(values.region);
-  if (badRegion !== undefined) return { kind: 'usage-error', message: badRegion };
-  const members = parseMembers({
-    accounts: values.accounts,
-    organization: values.organization ?? false,
-    ous: values.ous,
-    roleName: values['role-name'],
-  });
+  const badValue =
+    blankValueProblem([
+      ['--profile', values.profile],
+      ['--region', values.region],
+      ['--output', values.output],
+    ]) ?? regionProblem(values.region);
+  if (badValue !== undefined) return { kind: 'usage-error', message: badValue };
+  const members = membersFrom(values);
   if (typeof members === 'string') return { kind: 'usage-error', message: members };
   return {
     kind: 'report',

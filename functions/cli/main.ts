@@ -6,6 +6,8 @@ import type { AccountContext } from '../core/types.ts';
 import { monotonicClock } from '../shared/clock.ts';
 import { USER_AGENT_MARKER } from '../shared/constants.ts';
 import { EXIT, HELP, parseCommandLine, SCAN_HELP, type ScanOptions } from './args.ts';
+import { COVERAGE_HELP } from './coverage.ts';
+import { coverage } from './coverage-run.ts';
 import { describeError } from './errors.ts';
 import { REPORT_HELP } from './evidence.ts';
 import { report } from './evidence-run.ts';
@@ -97,5 +99,10 @@ export async function main(argv: readonly string[], io?: CliIo): Promise<number>
       return EXIT.compliant;
     case 'report':
       return report(command.options, { stdout, stderr, env });
+    case 'coverage-help':
+      stdout.write(COVERAGE_HELP);
+      return EXIT.compliant;
+    case 'coverage':
+      return coverage(command.options, { stdout, stderr, env });
   }
 }

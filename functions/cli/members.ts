@@ -27,6 +27,29 @@ export interface MemberFlags {
   readonly roleName: string | undefined;
 }
 
+/** The options of organization mode, as every multi-account command reads them. */
+export const MEMBER_OPTIONS = {
+  accounts: { type: 'string', multiple: true },
+  organization: { type: 'boolean' },
+  ous: { type: 'string', multiple: true },
+  'role-name': { type: 'string' },
+} as const;
+
+/** {@link parseMembers} on the values parseArgs read for {@link MEMBER_OPTIONS}. */
+export function membersFrom(values: {
+  readonly accounts?: string[] | undefined;
+  readonly organization?: boolean | undefined;
+  readonly ous?: string[] | undefined;
+  readonly 'role-name'?: string | undefined;
+}): MemberScan | undefined | string {
+  return parseMembers({
+    accounts: values.accounts,
+    organization: values.organization ?? false,
+    ous: values.ous,
+    roleName: values['role-name'],
+  });
+}
+
 /** `--accounts`, `--organization [--ous]` and `--role-name`; a string is the usage error. */
 export function parseMembers(flags: MemberFlags): MemberScan | undefined | string {
   const { accounts, organization, roleName } = flags;

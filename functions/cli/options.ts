@@ -40,3 +40,11 @@ export function regionProblem(region: string | undefined): string | undefined {
   if (region === undefined || isRegionCode(region)) return undefined;
   return `--region ${JSON.stringify(region)} is not an AWS region code (such as us-east-1, eu-west-1, cn-north-1 or us-gov-west-1)`;
 }
+
+/** A usage message for the first option given an empty value (`--profile ""`), or undefined. */
+export function blankValueProblem(
+  options: readonly (readonly [name: string, value: string | undefined])[],
+): string | undefined {
+  const blank = options.find(([, value]) => value !== undefined && value.trim() === '');
+  return blank === undefined ? undefined : `${blank[0]} needs a value`;
+}

@@ -199,7 +199,8 @@ const GAP_TEXT: Readonly<Record<TrailGap, string>> = {
   'iam-excluded': 'excludes iam.amazonaws.com from its management events',
 };
 
-function describeAssessment(assessment: TrailAssessment): string {
+/** One trail's verdict in words, for the finding and the CLI. */
+export function describeAssessment(assessment: TrailAssessment): string {
   const name = assessment.trail.arn;
   switch (assessment.verdict) {
     case 'covers':

@@ -6,17 +6,31 @@
 import type { Context } from 'aws-lambda';
 import { accountResolver } from '../adapters/account.ts';
 import { type AccountPorts, createAccountPorts, type InvocationTime } from '../adapters/account-ports.ts';
+import type { CanaryReceiptPort } from '../adapters/canary-receipt.ts';
 import { type AwsClients, createClients } from '../adapters/clients.ts';
 import { createNotifier, type NotifierPort } from '../adapters/notify.ts';
 import type { TagEventsPort } from '../adapters/tag-events.ts';
 import { prepareClients } from '../adapters/warm-up.ts';
+import { type CanaryRecord, canarySentAt } from '../core/canary.ts';
+import { buildCoverageFinding } from '../core/coverage.ts';
 import { isOwnCall, type KeyEventSkip, outOfScopeTagChange, parseKeyEvent } from '../core/event.ts';
-import { type AccountTarget, memberRoleArn, routeKeyEvent } from '../core/organization.ts';
+import {
+  type AccountTarget,
+  memberRoleArn,
+  type RoutedKeyEvent,
+  routeKeyEvent,
+} from '../core/organization.ts';
 import type { AccountContext, EventTrigger } from '../core/types.ts';
 import { type CheckResult, checkUser, type EngineSettings, pendingIntentFor } from '../engine/check-user.ts';
 import { monotonicClock, sleep } from '../shared/clock.ts';
 import { type Config, loadConfig } from '../shared/config.ts';
-import { iamEventRegionFor, MEMBER_SESSION_NAMES, METRIC_SERVICES } from '../shared/constants.ts';
+import {
+  FORWARDING_RULE_NAME,
+  iamEventRegionFor,
+  KEY_EVENT_PATTERN,
+  MEMBER_SESSION_NAMES,
+  METRIC_SERVICES,
+} from '../shared/constants.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { createMetrics, detectorMetricPoints, withMetrics } from '../shared/metrics.ts';
 import { PRIMING_CONTEXT, PRIMING_EVENT, PRIMING_PARTITION } from './priming.ts';
@@ -82,6 +96,8 @@ interface DetectorRuntime {
   readonly adapters: Adapters;
   /** Only with exemption approvers does the detector read CloudTrail: loaded then, so no other event pays for it. */
   readonly tagEventsFor: Promise<(account: AccountContext) => TagEventsPort> | undefined;
+  /** The canary table (CANARY_TABLE_NAME set): loaded by the first canary event, so no other event pays for it. */
+  readonly canaryStore: (() => Promise<CanaryReceiptPort>) | undefined;
 }
 
 /** Builds a handler around its dependencies; the exported `handler` uses the environment's. */
@@ -102,6 +118,7 @@ export function createDetector(deps: DetectorDeps) {
         : import('../adapters/tag-events.ts').then(({ tagEventsPorts }) =>
             tagEventsPorts({ clock, sleep: deps.sleep ?? sleep }),
           ),
+    canaryStore: lazyCanaryStore(config.canaryTableName),
   };
   return async function handler(event: unknown, context?: LambdaContext): Promise<DetectorResult> {
     try {
@@ -133,6 +150,10 @@ async function handleKeyEvent(
   const own = await runtime.resolveAccount(context);
   // An event of another account is acted on only through a member role, and only for allowed accounts.
   const parsed = routeKeyEvent(parseKeyEvent(event), own, config);
+  if (parsed.kind !== 'skip' && runtime.canaryStore !== undefined) {
+    const sentAt = canarySentAt(parsed.userName, parsed.trigger, ownRolesIn(config, parsed.target));
+    if (sentAt !== undefined) return await receiveCanary(runtime, parsed, sentAt, context);
+  }
   const skipped = parsed.kind === 'skip' ? parsed : outOfScopeTagChange(parsed, config.exemptTag);
   if (skipped !== undefined || parsed.kind === 'skip') {
     const { reason, detail, eventId } = skipped ?? (parsed as KeyEventSkip);
@@ -172,6 +193,80 @@ async function handleKeyEvent(
     { userName: parsed.userName, trigger, expectation: parsed.expectation, previousFinding },
   );
   return reportEvaluated(logger, account, trigger, result);
+}
+
+/** The canary table's port, built on first use (the DynamoDB client is loaded only then). */
+function lazyCanaryStore(tableName: string | undefined): (() => Promise<CanaryReceiptPort>) | undefined {
+  if (tableName === undefined) return undefined;
+  let store: Promise<CanaryReceiptPort> | undefined;
+  return () => {
+    store ??= Promise.all([
+      import('@aws-sdk/client-dynamodb'),
+      import('../adapters/canary-receipt.ts'),
+      import('../adapters/clients.ts'),
+    ]).then(([{ DynamoDBClient }, { createCanaryReceipts }, { CLIENT_SETTINGS }]) =>
+      createCanaryReceipts(new DynamoDBClient({ ...CLIENT_SETTINGS }), tableName),
+    );
+    return store;
+  };
+}
+
+/**
+ * KeyWarden's own canary arrived: recorded in the canary table (never over a newer receipt), and the account's
+ * coverage finding re-imported from what the sweep stored there, with the arrival and its delay. No IAM call, no
+ * compliance or threat finding.
+ */
+async function receiveCanary(
+  runtime: DetectorRuntime,
+  event: Extract<RoutedKeyEvent, { target: AccountTarget }>,
+  sentAt: Date,
+  context: LambdaContext | undefined,
+): Promise<DetectorResult> {
+  const { logger } = runtime;
+  const { account } = event.target;
+  const store = await (runtime.canaryStore as () => Promise<CanaryReceiptPort>)();
+  const eventTime = new Date(event.trigger.eventTime);
+  const receivedAt = runtime.clock();
+  const record = await store.recordReceived(account.accountId, {
+    sentAt,
+    receivedAt,
+    eventTime: Number.isNaN(eventTime.getTime()) ? undefined : eventTime,
+  });
+  if (record !== undefined) {
+    const { findings } = await runtime.adapters.portsFor(event.target, {
+      remainingTimeMs: context?.getRemainingTimeInMillis?.(),
+    });
+    await findings.importFindings([canaryFinding(runtime, account, event.target, record, receivedAt)]);
+  }
+  logger.info('canary received', {
+    accountId: account.accountId,
+    sentAt: sentAt.toISOString(),
+    delayMs: record?.delayMs,
+    newest: record !== undefined,
+    eventId: event.trigger.eventId,
+  });
+  return { status: 'skipped', reason: 'canary', eventId: event.trigger.eventId };
+}
+
+/** The account's coverage finding rebuilt from the canary table: the sweep's last problems, and this arrival. */
+function canaryFinding(
+  runtime: DetectorRuntime,
+  account: AccountContext,
+  target: AccountTarget,
+  record: CanaryRecord,
+  observedAt: Date,
+) {
+  const problems = record.problems ?? [];
+  return buildCoverageFinding({
+    subject: account.accountId,
+    hub: account,
+    health: problems.length === 0 ? { status: 'covered', problems: [] } : { status: 'blind', problems },
+    expected: { ruleName: FORWARDING_RULE_NAME, eventPattern: KEY_EVENT_PATTERN, centralBusArn: '' },
+    observedAt,
+    createdAt: record.findingCreatedAt,
+    ruleChecked: target.via === 'member-role' && runtime.config.organizationBusArn !== undefined,
+    canary: { sentAt: record.sentAt, receivedAt: record.receivedAt, delayMs: record.delayMs },
+  });
 }
 
 /** Logs what the check found and did, and returns it as the invocation's result. */

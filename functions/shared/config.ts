@@ -68,6 +68,13 @@ export interface Config {
   readonly exemptionApprovers: readonly string[];
   /** Days an exemption may last from when it was set (from now when that is unknown). */
   readonly maxExemptionDays: number;
+  /**
+   * Organization mode: the central bus the members' forwarding rules must target. Set: each sweep checks every
+   * member's forwarding rule through the member role (the coverage check); unset: no such check.
+   */
+  readonly organizationBusArn: string | undefined;
+  /** The canary table: set, each sweep sends a canary to every account it covers, and the detector records it. */
+  readonly canaryTableName: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -272,7 +279,40 @@ export function loadConfig(env: Env): Config {
     trustedKeyIssuers: parseTrustedKeyIssuers(env[ENV.trustedKeyIssuers]),
     ownRoleArns: roleArns(env, ENV.ownRoleArns),
     ...exemptionRules(env),
+    organizationBusArn: organizationBus(env),
+    canaryTableName: canaryTable(env),
   };
+}
+
+/** A DynamoDB table name: 3-255 of letters, digits and _.- (also the CLI's --canary-table). */
+export const TABLE_NAME = /^[\w.-]{3,255}$/;
+
+/** CANARY_TABLE_NAME: a DynamoDB table name (3-255 of letters, digits and _.-). */
+function canaryTable(env: Env): string | undefined {
+  const allowed = 'a DynamoDB table name (3-255 letters, digits and _.-), or leave it unset';
+  const name = setValue(env, ENV.canaryTableName, allowed);
+  if (name !== undefined && !TABLE_NAME.test(name)) {
+    throw notAllowed(ENV.canaryTableName, env[ENV.canaryTableName], allowed);
+  }
+  return name;
+}
+
+/** An event bus ARN (also the CLI's --bus). */
+export const BUS_ARN = /^arn:aws[\w-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[/.\-_A-Za-z0-9]{1,256}$/;
+
+/** ORGANIZATION_BUS_ARN: an event bus ARN, and only with MEMBER_ROLE_NAME (the check runs through the member role). */
+function organizationBus(env: Env): string | undefined {
+  const allowed =
+    'an event bus ARN (arn:<partition>:events:<region>:<account>:event-bus/<name>), or leave it unset';
+  const arn = setValue(env, ENV.organizationBusArn, allowed);
+  if (arn === undefined) return undefined;
+  if (!BUS_ARN.test(arn)) throw notAllowed(ENV.organizationBusArn, env[ENV.organizationBusArn], allowed);
+  if (!env[ENV.memberRoleName]?.trim()) {
+    throw new ConfigError(
+      `${ENV.organizationBusArn} is set but ${ENV.memberRoleName} is not; set both, or neither`,
+    );
+  }
+  return arn;
 }
 
 /** EXEMPTION_APPROVERS and MAX_EXEMPTION_DAYS, and what they allow together. */

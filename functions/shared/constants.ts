@@ -19,6 +19,8 @@ export const ENV = {
   exemptionApprovers: 'EXEMPTION_APPROVERS',
   maxExemptionDays: 'MAX_EXEMPTION_DAYS',
   inUseHours: 'IN_USE_HOURS',
+  organizationBusArn: 'ORGANIZATION_BUS_ARN',
+  canaryTableName: 'CANARY_TABLE_NAME',
 } as const;
 
 export const REMEDIATION_MODES = ['off', 'dry-run', 'deactivate'] as const;
@@ -179,6 +181,19 @@ export const NOTIFICATION_SOURCE = 'keywarden';
 /** Marker in the SDK user agent, for humans reading CloudTrail; it proves nothing (a client sends what it likes). */
 export const USER_AGENT_MARKER = 'keywarden';
 
+/**
+ * Name of the rule each member stack forwards IAM events to the central bus with: fixed, so the central sweep can
+ * read it in every member (DescribeRule) without knowing how the member stack was deployed.
+ */
+export const FORWARDING_RULE_NAME = 'keywarden-forward-key-events';
+
+/**
+ * The canary: each sweep tags this user (no credentials, no policies, no console) with {@link CANARY_TAG_KEY} set to
+ * the send time; the TagUser event proves that events of that account reach the detector.
+ */
+export const CANARY_USER_NAME = 'keywarden-canary';
+export const CANARY_TAG_KEY = 'keywarden:canary';
+
 /** Name of the role KeyWarden assumes in each member account (organization mode). */
 export const DEFAULT_MEMBER_ROLE_NAME = 'KeyWardenMember';
 
@@ -217,7 +232,12 @@ export const METRIC_NAMES = {
   findingsImported: 'FindingsImported',
   awsErrors: 'AwsErrors',
 } as const;
-export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];
+
+/** The organization sweep's own metric: member accounts its coverage check found blind (a count). */
+export const COVERAGE_METRIC_NAMES = { membersBlind: 'MembersBlind' } as const;
+export type MetricName =
+  | (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES]
+  | (typeof COVERAGE_METRIC_NAMES)[keyof typeof COVERAGE_METRIC_NAMES];
 
 /** Each function's `service` dimension (its Powertools service name, as in its logs). */
 export const METRIC_SERVICES = { detector: 'keywarden-detector', sweep: 'keywarden-sweep' } as const;

@@ -6,7 +6,13 @@
  */
 
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { METRIC_NAMES, METRICS_NAMESPACE, type MetricName, SKIP_REASON_DIMENSION } from './constants.ts';
+import {
+  COVERAGE_METRIC_NAMES,
+  METRIC_NAMES,
+  METRICS_NAMESPACE,
+  type MetricName,
+  SKIP_REASON_DIMENSION,
+} from './constants.ts';
 import { AwsCallError, FindingImportError, NotificationError } from './errors.ts';
 
 /** One value to publish; `reason` adds that dimension (skipped events, by why they were skipped). */
@@ -31,6 +37,8 @@ export interface SweepOutcome {
   readonly violating: number;
   readonly deactivated: number;
   readonly findingsImported: number;
+  /** Members found blind by the coverage check; absent when it did not run. */
+  readonly membersBlind?: number | undefined;
 }
 
 /** What the sweep returns when it only queued the organization's accounts: nothing swept yet, nothing counted. */
@@ -84,19 +92,27 @@ export function detectorMetricPoints(invocation: Invocation<DetectorOutcome>): M
  * that was an AWS call.
  */
 export function sweepMetricPoints(invocation: Invocation<SweepOutcome | SweepPlanOutcome>): MetricPoint[] {
-  const counts = (summary: SweepOutcome): MetricPoint[] => [
+  const counts = (summary: SweepOutcome, membersBlind = summary.membersBlind): MetricPoint[] => [
     { name: METRIC_NAMES.violations, value: summary.violating },
     { name: METRIC_NAMES.keysDeactivated, value: summary.deactivated },
     { name: METRIC_NAMES.findingsImported, value: summary.findingsImported },
+    ...(membersBlind === undefined
+      ? []
+      : [{ name: COVERAGE_METRIC_NAMES.membersBlind, value: membersBlind }]),
   ];
   if ('result' in invocation) {
     return 'accountsQueued' in invocation.result ? [] : counts(invocation.result);
   }
   const { error } = invocation;
-  const partial = error as { summary?: SweepOutcome; failures?: readonly { error: unknown }[] } | undefined;
+  const partial = error as
+    | { summary?: SweepOutcome; failures?: readonly { error: unknown }[]; membersBlind?: number }
+    | undefined;
   if (partial?.summary !== undefined && Array.isArray(partial.failures)) {
     const awsErrors = partial.failures.filter((failure) => isAwsError(failure.error)).length;
-    return [...counts(partial.summary), { name: METRIC_NAMES.awsErrors, value: awsErrors }];
+    return [
+      ...counts(partial.summary, partial.membersBlind),
+      { name: METRIC_NAMES.awsErrors, value: awsErrors },
+    ];
   }
   return isAwsError(error) ? [{ name: METRIC_NAMES.awsErrors, value: 1 }] : [];
 }

@@ -50,6 +50,14 @@ export interface AccountSweepDeps {
     target: AccountTarget,
     ports: AccountSweepPorts,
   ) => Promise<SweepFailure | undefined>;
+  /**
+   * Runs for each account, after its member role was assumed (`ports`) or could not be (`error`): the coverage
+   * check and the canary. Its own failure is recorded for that account and stops nothing.
+   */
+  readonly coverage?: (
+    target: AccountTarget,
+    access: { readonly ports: AccountSweepPorts } | { readonly error: unknown },
+  ) => Promise<CoverageOutcome>;
   readonly onAccount?: ((progress: AccountProgress) => void) | undefined;
   readonly onProgress?: ((target: AccountTarget, progress: SweepProgress) => void) | undefined;
   readonly onWarning?: ((message: string, detail?: Record<string, unknown>) => void) | undefined;
@@ -65,6 +73,12 @@ export interface AccountSweepOptions extends SweepOptions {
   readonly accountConcurrency?: number;
 }
 
+/** A member's coverage: `blind` when KeyWarden cannot see it; undefined when the check itself failed. */
+export interface CoverageOutcome {
+  readonly status: 'covered' | 'blind' | undefined;
+  readonly failure?: SweepFailure | undefined;
+}
+
 /** One account's outcome; every failure in it names the account. */
 export type AccountSweep =
   | {
@@ -73,13 +87,17 @@ export type AccountSweep =
       readonly result: SweepResult;
       /** The sweep's failures, and the trail check's. */
       readonly failures: readonly SweepFailure[];
+      /** The member's coverage, when checked. */
+      readonly coverage?: CoverageOutcome['status'];
     }
   | {
       readonly status: 'failed';
       readonly target: AccountTarget;
       /** Nothing was swept: the role, the report or the listing failed. */
       readonly error: unknown;
-      readonly failures: readonly [SweepFailure];
+      readonly failures: readonly [SweepFailure, ...SweepFailure[]];
+      /** The member's coverage, when checked (an unassumable member role is `blind`). */
+      readonly coverage?: CoverageOutcome['status'];
     };
 
 export const DEFAULT_ACCOUNT_CONCURRENCY = 4;
@@ -131,9 +149,16 @@ async function sweepOne(
 ): Promise<AccountSweep> {
   const { accountId } = target.account;
   const tag = (failure: SweepFailure): SweepFailure => ({ ...failure, accountId });
+  const checkCoverage = (access: Parameters<NonNullable<AccountSweepDeps['coverage']>>[1]) =>
+    deps.coverage ? deps.coverage(target, access) : Promise.resolve(undefined);
   deps.onAccount?.({ phase: 'started', accountId });
+  let coverage: CoverageOutcome | undefined;
   try {
-    const ports = await deps.portsFor(target);
+    const ports = await deps.portsFor(target).catch(async (error: unknown) => {
+      coverage = await checkCoverage({ error });
+      throw error;
+    });
+    coverage = await checkCoverage({ ports });
     const before =
       target.via === 'own' && deps.beforeOwnAccount ? await deps.beforeOwnAccount(target, ports) : undefined;
     const result = await runSweep(
@@ -150,19 +175,22 @@ async function sweepOne(
       options,
       target.account,
     );
-    const failures = [...result.failures, ...(before ? [before] : [])].map(tag);
+    const extra = [before, coverage?.failure].filter((f): f is SweepFailure => f !== undefined);
+    const failures = [...result.failures, ...extra].map(tag);
     deps.onAccount?.({ phase: 'swept', accountId, failures: failures.length });
-    return { status: 'swept', target, result, failures };
+    return { status: 'swept', target, result, failures, ...coverageField(coverage) };
   } catch (error) {
     deps.onAccount?.({ phase: 'failed', accountId, error });
-    return {
-      status: 'failed',
-      target,
-      error,
-      failures: [tag({ stage: 'account', userName: undefined, error })],
-    };
+    const failures: [SweepFailure, ...SweepFailure[]] = [
+      tag({ stage: 'account', userName: undefined, error }),
+      ...(coverage?.failure ? [tag(coverage.failure)] : []),
+    ];
+    return { status: 'failed', target, error, failures, ...coverageField(coverage) };
   }
 }
+
+const coverageField = (coverage: CoverageOutcome | undefined) =>
+  coverage?.status === undefined ? {} : { coverage: coverage.status };
 
 /**
  * Sweeps every target, `accountConcurrency` at a time, and returns one outcome per target in their order. Never
@@ -207,6 +235,11 @@ export function addSummaries(summaries: readonly SweepSummary[]): SweepSummary {
 /** The accounts' summaries added up (a failed account adds nothing). */
 export function totalSummary(sweeps: readonly AccountSweep[]): SweepSummary {
   return addSummaries(sweeps.flatMap((sweep) => (sweep.status === 'swept' ? [sweep.result.summary] : [])));
+}
+
+/** How many members' coverage check found them blind. */
+export function membersBlind(sweeps: readonly AccountSweep[]): number {
+  return sweeps.filter((sweep) => sweep.target.via === 'member-role' && sweep.coverage === 'blind').length;
 }
 
 /** The SweepError of a run with any failure, naming the accounts that failed; undefined when all went well. */

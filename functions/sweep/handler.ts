@@ -11,10 +11,11 @@
 
 import type { Context, SQSEvent } from 'aws-lambda';
 import { accountResolver } from '../adapters/account.ts';
-import { type AwsClients, createClients, errorCode } from '../adapters/clients.ts';
+import type { CanaryStorePort } from '../adapters/canary-store.ts';
+import { type AwsClients, CLIENT_SETTINGS, createClients, errorCode } from '../adapters/clients.ts';
 import { type CloudTrailPort, cloudTrailClients, createCloudTrailPort } from '../adapters/cloudtrail.ts';
 import { createIamPort, type IamPort } from '../adapters/iam.ts';
-import { createAccountClients } from '../adapters/member-accounts.ts';
+import { type AccountClients, createAccountClients } from '../adapters/member-accounts.ts';
 import { createNotifier, type NotifierPort } from '../adapters/notify.ts';
 import { createFindingsPort, type FindingsPort } from '../adapters/securityhub.ts';
 import { type TagEventsPort, tagEventsPorts } from '../adapters/tag-events.ts';
@@ -36,13 +37,17 @@ import { createMetrics, sweepMetricPoints, withMetrics } from '../shared/metrics
 import { encodeAccountMessage, parseAccountMessage } from './account-message.ts';
 import {
   type AccountSweep,
+  type AccountSweepDeps,
   addSummaries,
+  type CoverageOutcome,
+  membersBlind,
   sweepAccounts,
   sweepErrorOf,
   sweepPortsFrom,
   sweepTargets,
   totalSummary,
 } from './accounts.ts';
+import { checkCoverage, expectedForwarding, type MemberAccess, memberAccessOf } from './coverage.ts';
 import { runSweep, SweepError, type SweepFailure, type SweepResult, type SweepSummary } from './engine.ts';
 import { type AccountIamPort, createAccountIamPort } from './iam-account.ts';
 import { sweepMemberAccountIds } from './members.ts';
@@ -64,6 +69,8 @@ export interface SweepHandlerResult extends SweepSummary {
   readonly reportGeneratedAt: string | undefined;
   /** Organization mode: the accounts this invocation swept, each with its own summary. */
   readonly accounts?: readonly AccountSummary[];
+  /** Organization mode with the coverage check: members found blind by this invocation. */
+  readonly membersBlind?: number;
 }
 
 export interface AccountSummary extends SweepSummary {
@@ -113,6 +120,8 @@ interface SweepRuntime {
   readonly cloudTrail: CloudTrailPort;
   /** Only with exemption approvers does the sweep read who set exemption tags (one read per account sweep). */
   readonly tagEventsFor: ((account: AccountContext) => TagEventsPort) | undefined;
+  /** The canary table (CANARY_TABLE_NAME set); its client is loaded only then. */
+  readonly canaryStore: Promise<CanaryStorePort> | undefined;
 }
 
 function sweepRuntime(deps: SweepHandlerDeps): SweepRuntime {
@@ -135,7 +144,16 @@ function sweepRuntime(deps: SweepHandlerDeps): SweepRuntime {
       config.exemptionApprovers.length === 0
         ? undefined
         : tagEventsPorts({ clock, sleep, clientFor: cloudTrailClientFor }),
+    canaryStore: config.canaryTableName === undefined ? undefined : openCanaryStore(config.canaryTableName),
   };
+}
+
+async function openCanaryStore(tableName: string): Promise<CanaryStorePort> {
+  const [{ DynamoDBClient }, { createCanaryStore }] = await Promise.all([
+    import('@aws-sdk/client-dynamodb'),
+    import('../adapters/canary-store.ts'),
+  ]);
+  return createCanaryStore(new DynamoDBClient({ ...CLIENT_SETTINGS }), tableName);
 }
 
 /** Builds a handler around its dependencies; the exported `handler` uses the environment's. */
@@ -202,6 +220,79 @@ function trailCheck(
   );
 }
 
+/**
+ * The coverage check of each member (ORGANIZATION_BUS_ARN set) and the canary of every account (CANARY_TABLE_NAME
+ * set); its own failure is returned, so it stops nothing.
+ */
+function coverageCheck(
+  runtime: SweepRuntime,
+  accountClients: AccountClients,
+  targets: readonly AccountTarget[],
+): AccountSweepDeps['coverage'] {
+  const { config } = runtime;
+  const busArn = config.organizationBusArn;
+  if (busArn === undefined && runtime.canaryStore === undefined) return undefined;
+  const own = targets.find((target) => target.via === 'own')?.account;
+  return async (target, access) => {
+    if (target.via === 'own' && runtime.canaryStore === undefined) return { status: undefined };
+    const hub = own ?? { ...target.account, accountId: busArn?.split(':')[4] ?? target.account.accountId };
+    try {
+      const memberAccess = await memberAccessOf(accountClients, target, access, busArn !== undefined);
+      return await coverageOf(runtime, hub, target.account, memberAccess);
+    } catch (error) {
+      runtime.logger.error('coverage check failed', {
+        accountId: target.account.accountId,
+        error: error as Error,
+      });
+      return { status: undefined, failure: { stage: 'coverage', userName: undefined, error } };
+    }
+  };
+}
+
+/** One account's coverage check, logged; a forwarding rule the member role may not read also fails the run. */
+async function coverageOf(
+  runtime: SweepRuntime,
+  hub: AccountContext,
+  account: AccountContext,
+  access: MemberAccess,
+): Promise<CoverageOutcome> {
+  const { config, logger, clock, sleep } = runtime;
+  const ownFindings = createFindingsPort(runtime.clients.securityHub, { ...hub, sleep });
+  const report = await checkCoverage(
+    { own: hub, ownFindings, clock, canary: await runtime.canaryStore },
+    account,
+    access,
+    expectedForwarding(config.organizationBusArn ?? ''),
+  );
+  logger[report.health.status === 'covered' ? 'info' : 'warn']('coverage', {
+    accountId: report.accountId,
+    status: report.health.status,
+    problems: report.health.problems.map((problem) => problem.code),
+    reportedIn: report.reportedIn,
+  });
+  const unreadable = report.health.problems.some((problem) => problem.code === 'RULE_UNREADABLE');
+  return {
+    status: report.health.status,
+    ...(unreadable ? { failure: { stage: 'coverage', userName: undefined, error: report.error } } : {}),
+  };
+}
+
+/** Single account: the canary (CANARY_TABLE_NAME set) and this account's coverage finding. */
+async function ownCanary(
+  runtime: SweepRuntime,
+  findings: FindingsPort,
+  account: AccountContext,
+): Promise<SweepFailure | undefined> {
+  if (runtime.canaryStore === undefined) return undefined;
+  try {
+    const access: MemberAccess = { ok: true, findings, iam: runtime.clients.iam };
+    return (await coverageOf(runtime, account, account, access)).failure;
+  } catch (error) {
+    runtime.logger.error('coverage check failed', { accountId: account.accountId, error: error as Error });
+    return { stage: 'coverage', userName: undefined, error };
+  }
+}
+
 function logOutcomes(logger: Logger, result: SweepResult, accountId?: string): void {
   for (const { result: checked } of result.outcomes) {
     if (checked.action.kind === 'deactivated') {
@@ -240,6 +331,7 @@ async function sweepOwnAccount(
   });
   // First, so a blind detector is reported even when the user sweep fails; its own failure stops nothing.
   const trailFailure = await trailCheck(runtime, findings, account);
+  const canaryFailure = await ownCanary(runtime, findings, account);
   const result = await runSweep(
     {
       iam: runtime.iam,
@@ -268,7 +360,7 @@ async function sweepOwnAccount(
     fallbackReason: result.fallbackReason,
   });
   // A partial failure is a failure: rethrown so Lambda retries and then the on-failure destination gets it.
-  const failures = trailFailure ? [...result.failures, trailFailure] : result.failures;
+  const failures = [...result.failures, ...[trailFailure, canaryFailure].filter((f) => f !== undefined)];
   if (failures.length > 0) throw new SweepError(failures, result.summary);
   return summary;
 }
@@ -296,6 +388,7 @@ async function sweepSeveral(
       sleep,
       // The member role grants no CloudTrail read: the trail check runs in the function's own account.
       beforeOwnAccount: (target, ports) => trailCheck(runtime, ports.findings, target.account),
+      coverage: coverageCheck(runtime, accountClients, targets),
       onWarning: (message, detail) => logger.warn(message, { ...detail }),
     },
     targets,
@@ -312,10 +405,11 @@ async function sweepSeveral(
     reportGeneratedAt: accounts.length === 1 ? accounts[0]?.reportGeneratedAt : undefined,
     ...totalSummary(sweeps),
     accounts,
+    ...(config.organizationBusArn !== undefined ? { membersBlind: membersBlind(sweeps) } : {}),
   };
   logger.info('swept', { ...summary, accounts: accounts.length });
   const error = sweepErrorOf(sweeps);
-  if (error !== undefined) throw error;
+  if (error !== undefined) throw Object.assign(error, { membersBlind: summary.membersBlind });
   return summary;
 }
 

@@ -64,7 +64,7 @@ export interface UserOutcome {
 
 export interface SweepFailure {
   /** `account`: the whole account could not be swept (its member role, its report or its listing failed). */
-  readonly stage: 'list' | 'check' | 'import' | 'trail-health' | 'account';
+  readonly stage: 'list' | 'check' | 'import' | 'trail-health' | 'coverage' | 'account';
   /** Absent for an import batch, the trail check and an account. */
   readonly userName: string | undefined;
   readonly error: unknown;

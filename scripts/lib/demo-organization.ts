@@ -6,11 +6,13 @@
  * key change in a member travels member rule → central bus → queue → the real detector handler, which assumes the
  * member role and imports the finding into the member's own hub. Then, with REMEDIATION_MODE=deactivate, the
  * detector deactivates a surplus key inside one member and recognises its own call there when it comes back.
+ * Last, the sweep's coverage check: both members seen, then one member's forwarding rule disabled and reported.
  */
 
 import { Logger } from '@aws-lambda-powertools/logger';
 import {
   CreateEventBusCommand,
+  DisableRuleCommand,
   EventBridgeClient,
   PutEventsCommand,
   PutPermissionCommand,
@@ -25,6 +27,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { GetFindingsCommand, SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { findingIdFor } from '../../functions/core/finding.ts';
+import { FORWARDING_RULE_NAME } from '../../functions/shared/constants.ts';
 import { type KeyCall, putEventsEntry } from './cloudtrail.ts';
 import { clientConfig, createQueue, EMULATOR_REGION, type Emulator, runId } from './emulator.ts';
 import { createUser } from './seed.ts';
@@ -139,8 +142,11 @@ export async function runOrganizationDemo(
       .catch((error: Error) => {
         if (error.name !== 'EntityAlreadyExistsException') throw error;
       });
-    const rule = `keywarden-forward-${id}`;
-    await member.eventBridge.send(new PutRuleCommand({ Name: rule, EventPattern: JSON.stringify(pattern) }));
+    // The member stack's fixed name, which the sweep's coverage check reads; enabled again if an earlier run left it off.
+    const rule = FORWARDING_RULE_NAME;
+    await member.eventBridge.send(
+      new PutRuleCommand({ Name: rule, EventPattern: JSON.stringify(pattern), State: 'ENABLED' }),
+    );
     await member.eventBridge.send(
       new PutTargetsCommand({
         Rule: rule,
@@ -283,6 +289,13 @@ export async function runOrganizationDemo(
   await printHubs(out, central, members, userOf, mismatches, { expectedInMembers: 1 });
   out();
 
+  await coveragePass(out, {
+    members,
+    busArn,
+    mismatches,
+  });
+  out();
+
   for (const clients of [central, ...members]) {
     clients.iam.destroy();
     clients.eventBridge.destroy();
@@ -290,6 +303,71 @@ export async function runOrganizationDemo(
   }
   if (mismatches.length > 0) throw new OrganizationDemoError(mismatches);
   out(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s: every outcome as expected.`);
+}
+
+/**
+ * Pass 3: the sweep's coverage check of each member, then member A's admin disables its forwarding rule: A's events
+ * no longer reach the central bus, and the next check reports A FAILED in A's own hub (MembersBlind 1).
+ */
+async function coveragePass(
+  out: Out,
+  world: {
+    readonly members: readonly [AccountClients, AccountClients];
+    readonly busArn: string;
+    readonly mismatches: string[];
+  },
+): Promise<void> {
+  const { members, busArn, mismatches } = world;
+  const [{ createAccountClients }, { createClients }, { createFindingsPort }, coverage] = await Promise.all([
+    import('../../functions/adapters/member-accounts.ts'),
+    import('../../functions/adapters/clients.ts'),
+    import('../../functions/adapters/securityhub.ts'),
+    import('../../functions/sweep/coverage.ts'),
+  ]);
+  const own = { accountId: CENTRAL, partition: 'aws', region: EMULATOR_REGION };
+  const clients = createClients();
+  const sleep = async () => undefined;
+  const accountClients = createAccountClients({
+    own: clients,
+    memberRoleName: MEMBER_ROLE_NAME,
+    sessionName: 'keywarden-sweep',
+  });
+  const checkAll = async (expected: Readonly<Record<string, string>>) => {
+    let blind = 0;
+    for (const member of members) {
+      const target = { account: { ...own, accountId: member.accountId }, via: 'member-role' as const };
+      const memberClients = await accountClients.clientsFor(target);
+      const findings = createFindingsPort(memberClients.securityHub, { ...target.account, sleep });
+      const access = await coverage.memberAccessOf(accountClients, target, { ports: { findings } });
+      const report = await coverage.checkCoverage(
+        {
+          own,
+          ownFindings: createFindingsPort(clients.securityHub, { ...own, sleep }),
+          clock: () => new Date(),
+        },
+        target.account,
+        access,
+        coverage.expectedForwarding(busArn),
+      );
+      if (report.health.status === 'blind') blind += 1;
+      const reason = report.finding.Compliance?.StatusReasons?.[0]?.ReasonCode ?? '';
+      out(
+        `  ${member.accountId}  coverage finding in ${report.reportedIn}'s hub: ${report.finding.Compliance?.Status} ${reason}: ${report.finding.Title}`,
+      );
+      if (reason !== expected[member.accountId])
+        mismatches.push(`${member.accountId} coverage: ${reason}, expected ${expected[member.accountId]}`);
+    }
+    out(`  MembersBlind = ${blind}`);
+  };
+  const [memberA, memberB] = members;
+  out("── Pass 3: the sweep's coverage check: is any member blind? ──");
+  await checkAll({ [memberA.accountId]: 'EVENTS_FORWARDED', [memberB.accountId]: 'EVENTS_FORWARDED' });
+  out(`  An admin of ${memberA.accountId} disables ${FORWARDING_RULE_NAME}:`);
+  await memberA.eventBridge.send(new DisableRuleCommand({ Name: FORWARDING_RULE_NAME }));
+  // On AWS a disabled rule forwards nothing (moto still delivers through one, so the demo sends no event here).
+  out(`  from now on no IAM event of ${memberA.accountId} reaches the central bus, and nothing else says so`);
+  await checkAll({ [memberA.accountId]: 'RULE_DISABLED', [memberB.accountId]: 'EVENTS_FORWARDED' });
+  for (const client of [clients.iam, clients.securityHub, clients.eventBridge]) client.destroy();
 }
 
 async function keysOf(member: AccountClients, userName: string): Promise<Record<string, string>> {

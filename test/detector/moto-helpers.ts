@@ -29,7 +29,7 @@ import { vi } from 'vitest';
 import { WARM_UP } from '../../functions/adapters/warm-up.ts';
 import { type Finding, findingIdFor } from '../../functions/core/finding.ts';
 import { threatFindingIdFor } from '../../functions/core/threat-finding.ts';
-import type { KeyEventName } from '../../functions/shared/constants.ts';
+import { CANARY_TAG_KEY, CANARY_USER_NAME, type KeyEventName } from '../../functions/shared/constants.ts';
 
 export const ACCOUNT_ID = '123456789012';
 export const REGION = 'us-east-1';
@@ -385,4 +385,35 @@ export function keyEvent(options: KeyEventOptions): Record<string, unknown> {
       eventCategory: 'Management',
     },
   };
+}
+
+/**
+ * KeyWarden's canary as IAM would deliver it: a TagUser of the canary user setting the canary tag to `sentAt`, made
+ * by a session of `issuerArn` (the sweep role, or the member role in a member).
+ */
+export function canaryEvent(
+  issuerArn: string,
+  sentAt: Date,
+  accountId = ACCOUNT_ID,
+): Record<string, unknown> {
+  const event = keyEvent({
+    userName: CANARY_USER_NAME,
+    caller: {
+      type: 'AssumedRole',
+      arn: `arn:aws:sts::${accountId}:assumed-role/keywarden/keywarden-sweep`,
+      issuerArn,
+    },
+  }) as { account: string; detail: Record<string, unknown> };
+  event.account = accountId;
+  Object.assign(event.detail, {
+    eventName: 'TagUser',
+    recipientAccountId: accountId,
+    requestParameters: {
+      userName: CANARY_USER_NAME,
+      tags: [{ key: CANARY_TAG_KEY, value: sentAt.toISOString() }],
+    },
+    responseElements: null,
+  });
+  Object.assign(event.detail.userIdentity as Record<string, unknown>, { accountId });
+  return event;
 }

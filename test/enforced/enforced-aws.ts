@@ -22,6 +22,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import {
   CreateAccessKeyCommand,
@@ -37,6 +38,7 @@ import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { type AwsSecurityFinding, GetFindingsCommand, SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { vi } from 'vitest';
+import { CANARY_USER_NAME } from '../../functions/shared/constants.ts';
 import { type MotoServer, startMoto } from '../support/moto.ts';
 import type { PolicyDocument, TemplateRole } from './template-roles.ts';
 
@@ -298,4 +300,38 @@ export class EnforcedAws {
 /** The role name of an assumed-role principal (`arn:…:sts::<account>:assumed-role/<role>/<session>`). */
 export function roleOfPrincipal(principal: string | null): string | undefined {
   return /:assumed-role\/([^/]+)\//.exec(principal ?? '')?.[1];
+}
+
+/**
+ * What the stacks deploy for the canary and the enforced runs need: the canary user in each of `accountIds`, and in
+ * `tableAccount` the canary table of each function environment (CANARY_TABLE_NAME).
+ */
+export async function createCanaryWorld(
+  aws: EnforcedAws,
+  tableAccount: string,
+  environments: readonly Readonly<Record<string, string>>[],
+  accountIds: readonly string[] = [tableAccount],
+): Promise<void> {
+  for (const accountId of accountIds) {
+    await aws.admin(accountId).iam.send(new CreateUserCommand({ UserName: CANARY_USER_NAME }));
+  }
+  const names = new Set(
+    environments.flatMap((env) => (env.CANARY_TABLE_NAME ? [env.CANARY_TABLE_NAME] : [])),
+  );
+  const dynamodb = new DynamoDBClient({
+    endpoint: aws.endpoint,
+    region: REGION,
+    credentials: aws.admin(tableAccount).credentials,
+    maxAttempts: 1,
+  });
+  for (const TableName of names) {
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName,
+        KeySchema: [{ AttributeName: 'accountId', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'accountId', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+  }
 }

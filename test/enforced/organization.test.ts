@@ -10,7 +10,7 @@ import {
   PutEventSelectorsCommand,
   StartLoggingCommand,
 } from '@aws-sdk/client-cloudtrail';
-import { CreateEventBusCommand } from '@aws-sdk/client-eventbridge';
+import { CreateEventBusCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import {
   CreateAccessKeyCommand,
   CreateUserCommand,
@@ -32,6 +32,11 @@ import type { createClients as CreateClients } from '../../functions/adapters/cl
 import type { main as Main } from '../../functions/cli/main.ts';
 import type { createDetector as CreateDetector } from '../../functions/detector/handler.ts';
 import type { loadConfig as LoadConfig } from '../../functions/shared/config.ts';
+import {
+  DEFAULT_MEMBER_ROLE_NAME,
+  FORWARDING_RULE_NAME,
+  KEY_EVENT_PATTERN,
+} from '../../functions/shared/constants.ts';
 import type { createLogger as CreateLogger } from '../../functions/shared/logger.ts';
 import type { createSweepHandler as CreateSweepHandler } from '../../functions/sweep/handler.ts';
 import {
@@ -42,9 +47,9 @@ import {
 import { KeyWardenManagementStack } from '../../infra/management-stack.ts';
 import { KeyWardenMemberStack, MEMBER_STACK_PARAMETERS } from '../../infra/member-stack.ts';
 import { ACTION_PURPOSES } from '../../infra/permissions.ts';
-import { keyEvent } from '../detector/moto-helpers.ts';
+import { canaryEvent, keyEvent } from '../detector/moto-helpers.ts';
 import { removeTestApps, testApp } from '../infra/synth.ts';
-import { type Credentials, EnforcedAws, REGION, TRAIL_BUCKET } from './enforced-aws.ts';
+import { type Credentials, createCanaryWorld, EnforcedAws, REGION, TRAIL_BUCKET } from './enforced-aws.ts';
 import { referenceProblems } from './iam-reference.ts';
 import {
   expectEachGrantNeeded,
@@ -325,6 +330,16 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    name: 'central detector: a member’s canary arrives: recorded, its coverage finding re-imported in its hub',
+    async run() {
+      const memberRole = `arn:aws:iam::${MEMBER}:role/${DEFAULT_MEMBER_ROLE_NAME}`;
+      const result = await runFunction('Central detector', () =>
+        detector()(canaryEvent(memberRole, new Date(), MEMBER), CONTEXT),
+      );
+      expect(result).toMatchObject({ status: 'skipped', reason: 'canary' });
+    },
+  },
+  {
     name: 'central detector: a violation in the central account itself',
     async run() {
       const { userName, keys } = await userWithKeys(CENTRAL, 2);
@@ -395,7 +410,7 @@ const scenarios: Scenario[] = [
     async run() {
       const { userName } = await userWithKeys(MEMBER, 2);
       const result = await runFunction('Central sweep', () => sweep()(accountMessage(MEMBER), CONTEXT));
-      expect(result).toMatchObject({ failed: 0 });
+      expect(result).toMatchObject({ failed: 0, membersBlind: 0 });
       expect(await statuses(MEMBER, userName)).toEqual(['Active', 'Inactive']);
     },
   },
@@ -534,6 +549,15 @@ beforeAll(async () => {
   });
   const admin = aws.admin(CENTRAL);
   await admin.eventBridge.send(new CreateEventBusCommand({ Name: centralBusArn.split('/').pop() as string }));
+  await createCanaryWorld(aws, CENTRAL, [...environments.values()], [CENTRAL, MEMBER]);
+  // The member stack's forwarding rule, which the sweep's coverage check reads through the member role.
+  const memberEvents = aws.admin(MEMBER).eventBridge;
+  await memberEvents.send(
+    new PutRuleCommand({ Name: FORWARDING_RULE_NAME, EventPattern: JSON.stringify(KEY_EVENT_PATTERN) }),
+  );
+  await memberEvents.send(
+    new PutTargetsCommand({ Rule: FORWARDING_RULE_NAME, Targets: [{ Id: 'central', Arn: centralBusArn }] }),
+  );
   const queueName = new URL(environments.get('Central sweep')?.SWEEP_QUEUE_URL as string).pathname
     .split('/')
     .pop();

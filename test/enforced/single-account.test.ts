@@ -10,6 +10,7 @@ import {
   PutEventSelectorsCommand,
   StartLoggingCommand,
 } from '@aws-sdk/client-cloudtrail';
+import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand } from '@aws-sdk/client-eventbridge';
 import {
   CreateAccessKeyCommand,
@@ -28,9 +29,9 @@ import type { loadConfig as LoadConfig } from '../../functions/shared/config.ts'
 import type { createLogger as CreateLogger } from '../../functions/shared/logger.ts';
 import type { createSweepHandler as CreateSweepHandler } from '../../functions/sweep/handler.ts';
 import { ACTION_PURPOSES, CLI_PERMISSIONS } from '../../infra/permissions.ts';
-import { ADMIN_CALLER, keyEvent } from '../detector/moto-helpers.ts';
+import { ADMIN_CALLER, canaryEvent, keyEvent } from '../detector/moto-helpers.ts';
 import { removeTestApps, synthesizeVariant } from '../infra/synth.ts';
-import { type Credentials, EnforcedAws, REGION, TRAIL_BUCKET } from './enforced-aws.ts';
+import { type Credentials, createCanaryWorld, EnforcedAws, REGION, TRAIL_BUCKET } from './enforced-aws.ts';
 import { referenceProblems } from './iam-reference.ts';
 import {
   expectEachGrantNeeded,
@@ -69,6 +70,9 @@ const remediationOf = (mode: Mode) => (mode === 'approvers' ? 'off' : mode);
 /** The exemption approver of the `approvers` stack: a role of the account, allowed to tag users. */
 const APPROVER_ARN = `arn:aws:iam::${ACCOUNT}:role/exemption-approver`;
 const EXEMPT_TAG = 'keywarden:exempt';
+/** The canary table `keywarden coverage --canary-table` reads, with a canary of this account that arrived. */
+const CANARY_TABLE = 'keywarden-canary';
+const CANARY_SENT_AT = '2026-01-05T10:00:00.000Z';
 
 /** Granted, but no run of KeyWarden's code here exercises them: the Lambda service uses them for the function. */
 const SINGLE_ACCOUNT_UNEXERCISED: readonly Unexercised[] = VARIANTS.flatMap((mode) => [
@@ -121,7 +125,7 @@ function cliOperatorRole(): TemplateRole {
 
 function describeRole({ label }: RoleUnderTest): string {
   if (label === 'CLI operator') {
-    return 'A role made of exactly the lists above, on every resource, running `keywarden scan` and `keywarden restore`.';
+    return 'A role made of exactly the lists above, on every resource, running `keywarden scan`, `keywarden restore` and `keywarden coverage`.';
   }
   const [fn, mode] = label.replace(')', '').split(' (');
   if (mode === 'approvers') {
@@ -197,6 +201,36 @@ async function sweep(mode: Mode, sweepSource: 'credential-report' | 'full') {
     })({ sweepSource }, CONTEXT);
   });
   return value;
+}
+
+/** The canary table of the account, as the stack creates it, holding one canary that arrived 2 s after it was sent. */
+async function canaryTable(): Promise<void> {
+  const dynamo = new DynamoDBClient({
+    endpoint: aws.endpoint,
+    region: REGION,
+    credentials: admin().credentials,
+    maxAttempts: 1,
+  });
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: CANARY_TABLE,
+      KeySchema: [{ AttributeName: 'accountId', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'accountId', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  await dynamo.send(
+    new PutItemCommand({
+      TableName: CANARY_TABLE,
+      Item: {
+        accountId: { S: ACCOUNT },
+        sentAt: { S: CANARY_SENT_AT },
+        receivedSentAt: { S: CANARY_SENT_AT },
+        receivedAt: { S: '2026-01-05T10:00:02.000Z' },
+        delayMs: { N: '2000' },
+      },
+    }),
+  );
 }
 
 async function cli(
@@ -286,6 +320,15 @@ function detectorScenarios(mode: Mode): Scenario[] {
         const result = await detect(mode, keyEvent({ userName, accessKeyId: keys[0], caller }));
         expect(result).toMatchObject({ status: 'evaluated', verdict: 'compliant' });
         expect(result.status === 'evaluated' && result.threatFindingId).toBeFalsy();
+      },
+    },
+    {
+      name: `detector (${mode}): KeyWarden's canary arrives: recorded, the coverage finding re-imported`,
+      async run() {
+        const sweepRole = (environments.get(`Sweep (${mode})`)?.OWN_ROLE_ARNS ?? '').split(',')[1] ?? '';
+        const result = await detect(mode, canaryEvent(sweepRole, new Date()));
+        expect(result).toMatchObject({ status: 'skipped', reason: 'canary' });
+        expect(await findingsById(`keywarden/health/${ACCOUNT}/coverage`)).toHaveLength(1);
       },
     },
     {
@@ -459,6 +502,27 @@ const cliScenarios: Scenario[] = [
       expect(User?.Tags?.map((t) => t.Key)).toContain('keywarden:exempt');
     },
   },
+  {
+    name: 'keywarden coverage --canary-table',
+    async run() {
+      const { code, stdout, stderr } = await cli([
+        'coverage',
+        '--canary-table',
+        CANARY_TABLE,
+        '--format',
+        'json',
+      ]);
+      expect({ code, stderr }).toMatchObject({ code: 0 });
+      expect(JSON.parse(stdout).accounts).toEqual([
+        expect.objectContaining({
+          accountId: ACCOUNT,
+          covered: true,
+          trail: expect.objectContaining({ status: 'ok' }),
+          canary: expect.objectContaining({ status: 'ok', sentAt: CANARY_SENT_AT, delayMs: 2000 }),
+        }),
+      ]);
+    },
+  },
 ];
 
 const scenarios: Scenario[] = [
@@ -521,7 +585,9 @@ beforeAll(async () => {
     }),
   );
   await admin().cloudTrail.send(new StartLoggingCommand({ Name: 'management' }));
+  await canaryTable();
   await aws.createRole(ACCOUNT, approverRole());
+  await createCanaryWorld(aws, ACCOUNT, [...environments.values()]);
   usage = new Usage(aws, roles);
 
   // The handler modules prime their clients at import; their own configuration is not used here.

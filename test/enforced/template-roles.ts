@@ -75,7 +75,11 @@ export function resolveIntrinsics(template: TemplateJson, deployment: Deployment
   };
   const nameOf = (id: string): string => {
     const { Type, Properties = {} } = resource(id);
-    const property = { 'AWS::IAM::Role': 'RoleName', 'AWS::SQS::Queue': 'QueueName' }[Type];
+    const property = {
+      'AWS::IAM::Role': 'RoleName',
+      'AWS::SQS::Queue': 'QueueName',
+      'AWS::IAM::User': 'UserName',
+    }[Type];
     const named = property === undefined ? undefined : Properties[property];
     return named === undefined ? `${deployment.namePrefix ?? ''}${id}` : String(resolve(named));
   };
@@ -94,6 +98,10 @@ export function resolveIntrinsics(template: TemplateJson, deployment: Deployment
         return `arn:${partition}:events:${region}:${accountId}:event-bus/${String(resolve(Properties.Name))}`;
       case 'AWS::Lambda::Function':
         return `arn:${partition}:lambda:${region}:${accountId}:function:${id}`;
+      case 'AWS::DynamoDB::Table':
+        return `arn:${partition}:dynamodb:${region}:${accountId}:table/${nameOf(id)}`;
+      case 'AWS::IAM::User':
+        return `arn:${partition}:iam::${accountId}:user/${nameOf(id)}`;
       default:
         throw new UnresolvableError(`no ARN for ${Type} ${id}`);
     }

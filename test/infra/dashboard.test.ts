@@ -1,7 +1,12 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METRIC_NAMES, METRIC_SERVICES, METRICS_NAMESPACE } from '../../functions/shared/constants.ts';
+import {
+  COVERAGE_METRIC_NAMES,
+  METRIC_NAMES,
+  METRIC_SERVICES,
+  METRICS_NAMESPACE,
+} from '../../functions/shared/constants.ts';
 import { AccessKeyDetector } from '../../infra/access-key-detector.ts';
 import { KeyWardenDashboard } from '../../infra/dashboard.ts';
 import { KeyWardenStack } from '../../infra/keywarden-stack.ts';
@@ -60,6 +65,34 @@ describe('KeyWardenDashboard', () => {
         own(METRIC_NAMES.awsErrors, 'sweep'),
       ]),
     );
+  });
+
+  it('graphs MembersBlind of the sweep in organization mode only, and alarms on it', () => {
+    // Prepare
+    const organization = new KeyWardenStack(testApp(), 'KeyWardenOrg', {
+      env: { region: 'us-east-1' },
+      detector: {
+        organization: {
+          organizationId: 'o-a1b2c3d4e5',
+          memberRoleName: 'KeyWardenMember',
+          memberAccountIds: ['111122223333'],
+        },
+      },
+    });
+    const blind = `${METRICS_NAMESPACE} ${COVERAGE_METRIC_NAMES.membersBlind} service ${METRIC_SERVICES.sweep}`;
+
+    // Act
+    const organizationWidgets = dashboardWidgets(Template.fromStack(organization));
+
+    // Assess
+    expect(metricsOf(organizationWidgets)).toContain(blind);
+    expect(metricsOf(widgets)).not.toContain(blind);
+    const alarms = organizationWidgets.flatMap((widget) => widget.properties.alarms ?? []);
+    expect(alarms).toHaveLength(organization.detector.alarms.length);
+    Template.fromStack(organization).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: COVERAGE_METRIC_NAMES.membersBlind,
+      Dimensions: [{ Name: 'service', Value: METRIC_SERVICES.sweep }],
+    });
   });
 
   it('graphs skipped events by reason with a search over the reason dimension', () => {

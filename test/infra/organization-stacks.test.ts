@@ -6,7 +6,7 @@ import { type App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENV, KEY_EVENT_PATTERN } from '../../functions/shared/constants.ts';
+import { ENV, FORWARDING_RULE_NAME, KEY_EVENT_PATTERN } from '../../functions/shared/constants.ts';
 import { KeyWardenCentralStack, type KeyWardenCentralStackProps } from '../../infra/central-stack.ts';
 import { SettingError } from '../../infra/errors.ts';
 import { KeyWardenManagementStack } from '../../infra/management-stack.ts';
@@ -220,6 +220,7 @@ describe('MemberStackSet', () => {
       'AWS::Events::Rule',
       'AWS::IAM::Policy',
       'AWS::IAM::Role',
+      'AWS::IAM::User',
       'AWS::SNS::Topic',
       'AWS::SNS::TopicPolicy',
       'AWS::SQS::Queue',
@@ -415,7 +416,10 @@ describe('KeyWardenMember (the StackSet template)', () => {
       [
         // Usage evidence: the member's own event history, read-only; LookupEvents takes no resource but "*".
         'cloudtrail:LookupEvents',
+        'events:DescribeRule',
+        'events:ListTargetsByRule',
         'iam:GenerateCredentialReport',
+        'iam:TagUser',
         'iam:GetAccessKeyLastUsed',
         'iam:GetCredentialReport',
         'iam:GetUser',
@@ -463,6 +467,45 @@ describe('KeyWardenMember (the StackSet template)', () => {
     };
     expect(resourceOf('ReadUsersAndKeys')).toEqual(anyUser);
     expect(resourceOf('DeactivateAccessKeys')).toEqual(anyUser);
+  });
+
+  it('names its forwarding rule for the coverage check, and lets the member role read that rule only', () => {
+    // Prepare
+    const t = memberBodyOf(deactivating);
+
+    // Act
+    const [, rule] = only(t, 'AWS::Events::Rule');
+    const read = roleStatements(t, 'MemberRole').find((s) => s.Sid === 'ReadForwardingRule');
+
+    // Assess
+    expect(rule.Properties.Name).toBe(FORWARDING_RULE_NAME);
+    expect(read).toEqual({
+      Sid: 'ReadForwardingRule',
+      Effect: 'Allow',
+      Action: ['events:DescribeRule', 'events:ListTargetsByRule'],
+      Resource: {
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':events:',
+            { Ref: 'AWS::Region' },
+            ':',
+            { Ref: 'AWS::AccountId' },
+            `:rule/${FORWARDING_RULE_NAME}`,
+          ],
+        ],
+      },
+    });
+  });
+
+  it('tells the central sweep which bus the members must forward to', () => {
+    const [busId] = only(deactivating.template, 'AWS::Events::EventBus');
+    const [, sweep] = only(deactivating.template, 'AWS::Lambda::Function', 'Sweep');
+    expect(sweep.Properties.Environment.Variables[ENV.organizationBusArn]).toEqual({
+      'Fn::GetAtt': [busId, 'Arn'],
+    });
   });
 
   it('grants iam:UpdateAccessKey only in deactivate mode', () => {

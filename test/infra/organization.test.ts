@@ -150,7 +150,14 @@ describe('AccessKeyDetector organization sweep', () => {
       AlarmActions: [Match.anyValue()],
     });
     expect(central.stack.detector.sweepAccountQueue).toBeDefined();
-    expect(central.stack.detector.alarms).toHaveLength(single.stack.detector.alarms.length + 1);
+    // The account queue's dead-letter alarm, and the MembersBlind alarm of the coverage check.
+    expect(central.stack.detector.alarms).toHaveLength(single.stack.detector.alarms.length + 2);
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'MembersBlind',
+      Namespace: 'KeyWarden',
+      Threshold: 1,
+      AlarmActions: [Match.anyValue()],
+    });
   });
 
   it('feeds the sweep one account per invocation, 10 at once by default or memberSweepConcurrency', () => {
@@ -202,9 +209,10 @@ describe('AccessKeyDetector organization sweep', () => {
       Object.keys(single.template.findResources('AWS::SQS::Queue')).some((id) => id.includes('SweepAccount')),
     ).toBe(false);
     single.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
-    // Only the roles keywarden restore proves a deactivation by, none of the organization's.
-    expect(Object.keys(single.template.toJSON().Outputs)).toEqual(['KeyWardenRoleArns']);
-    expect(central.template.toJSON().Outputs).toBeUndefined();
+    // Only the roles keywarden restore proves a deactivation by and the canary table keywarden coverage reads,
+    // none of the organization's.
+    expect(Object.keys(single.template.toJSON().Outputs)).toEqual(['KeyWardenRoleArns', 'CanaryTableName']);
+    expect(Object.keys(central.template.toJSON().Outputs)).toEqual(['CanaryTableName']);
   });
 
   it('has no unacknowledged cdk-nag finding', () => {

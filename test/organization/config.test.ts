@@ -31,6 +31,14 @@ describe('loadConfig: organization mode', () => {
       parsed: 'arn:aws-us-gov:iam::999988887777:role/keywarden/KeyWardenOrganizationReader',
     },
     {
+      env: {
+        MEMBER_ROLE_NAME: 'KeyWardenMember',
+        ORGANIZATION_BUS_ARN: 'arn:aws:events:eu-west-1:123456789012:event-bus/keywarden-organization',
+      },
+      field: 'organizationBusArn',
+      parsed: 'arn:aws:events:eu-west-1:123456789012:event-bus/keywarden-organization',
+    },
+    {
       env: { MEMBER_ROLE_NAME: 'KeyWardenMember', MEMBER_OUS: 'ou-ab12-cd34ef56, r-ab12,ou-ab12-cd34ef56' },
       field: 'memberOus',
       parsed: ['ou-ab12-cd34ef56', 'r-ab12'],
@@ -74,6 +82,14 @@ describe('loadConfig: organization mode', () => {
     {
       env: { ORGANIZATION_ROLE_ARN: 'arn:aws:iam::999988887777:role/Reader' },
       message: 'ORGANIZATION_ROLE_ARN is set but MEMBER_ROLE_NAME is not',
+    },
+    {
+      env: { MEMBER_ROLE_NAME: 'KeyWardenMember', ORGANIZATION_BUS_ARN: 'keywarden-organization' },
+      message: 'ORGANIZATION_BUS_ARN="keywarden-organization" is not allowed',
+    },
+    {
+      env: { ORGANIZATION_BUS_ARN: 'arn:aws:events:eu-west-1:123456789012:event-bus/keywarden-organization' },
+      message: 'ORGANIZATION_BUS_ARN is set but MEMBER_ROLE_NAME is not',
     },
   ])('rejects $env', ({ env, message }) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);

@@ -102,6 +102,11 @@ describe('npm run demo', () => {
       /222222222222 \(member \) +PASSED +AwsAccountId 222222222222 +KeyWarden deactivated/,
     );
     expect(stdout.match(/123456789012 \(central\) +none/g)).toHaveLength(2);
+    // Coverage: both members seen, then member A's disabled forwarding rule reported in A's own hub.
+    expect(stdout).toMatch(/111111111111 +coverage finding in 111111111111's hub: PASSED EVENTS_FORWARDED/);
+    expect(stdout).toMatch(/111111111111 +coverage finding in 111111111111's hub: FAILED RULE_DISABLED/);
+    expect(stdout.match(/222222222222 +coverage finding in 222222222222's hub: PASSED/g)).toHaveLength(2);
+    expect(stdout).toMatch(/MembersBlind = 0\n[\s\S]*MembersBlind = 1\n/);
     expect(stdout).toContain('every outcome as expected');
   }, 180_000);
 

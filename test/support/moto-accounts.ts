@@ -12,10 +12,20 @@ import { type Finding, findingIdFor } from '../../functions/core/finding.ts';
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 
-type Client = IAMClient | SecurityHubClient;
+type BuildStep = (
+  next: (args: { readonly request: unknown }) => Promise<unknown>,
+) => (args: { readonly request: unknown }) => Promise<unknown>;
 
-function inAccount<C extends Client>(client: C, accountId: string): C {
-  client.middlewareStack.add(
+/** Makes `client` (any SDK client of moto) act in `accountId`: its requests carry `x-moto-account-id`. */
+export function inMotoAccount<C extends { readonly middlewareStack: object }>(
+  client: C,
+  accountId: string,
+): C {
+  // Each client types its stack by its own commands; the header step needs none of them.
+  const stack = client.middlewareStack as {
+    add(step: BuildStep, options: { step: 'build'; name: string }): void;
+  };
+  stack.add(
     (next) => async (args) => {
       const request = args.request as { headers?: Record<string, string> };
       if (request.headers) request.headers['x-moto-account-id'] = accountId;
@@ -36,8 +46,8 @@ export class MotoAccount {
     readonly accountId: string,
   ) {
     const settings = { endpoint, region: REGION, credentials: CREDENTIALS };
-    this.iam = inAccount(new IAMClient(settings), accountId);
-    this.securityHub = inAccount(new SecurityHubClient(settings), accountId);
+    this.iam = inMotoAccount(new IAMClient(settings), accountId);
+    this.securityHub = inMotoAccount(new SecurityHubClient(settings), accountId);
   }
 
   /** A user with `count` active keys (the last is the newest); returns the key ids in creation order. */

@@ -6,8 +6,8 @@ policies of most services against Resource "*" (only IAM roles, STS AssumeRole a
 statement scoped to `user/*` or to a Security Hub product never matches and every scoped grant is refused. This
 launcher tells moto the resource each call of KeyWarden acts on, as IAM's Service Authorization Reference defines
 it (the user for IAM user and key actions, the product for BatchImportFindings, the hub for GetFindings, the bus
-for PutEvents, the trail for the CloudTrail reads, the OU or root for Organizations' listings of a parent), and
-leaves moto's own evaluation as it is.
+for PutEvents, the rule for DescribeRule and ListTargetsByRule, the table for DynamoDB, the trail for the CloudTrail
+reads, the OU or root for Organizations' listings of a parent), and leaves moto's own evaluation as it is.
 
 Each decision is appended as one JSON line to the file named by KEYWARDEN_AUTHZ_LOG:
 {"principal": ..., "action": ..., "resource": ..., "allowed": true|false}.
@@ -33,6 +33,7 @@ from moto import settings
 from moto.cloudtrail.responses import CloudTrailResponse
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import JsonRESTError
+from moto.dynamodb.responses import DynamoHandler
 from moto.events.responses import EventsHandler
 from moto.iam.access_control import IAMRequest, IAMRequestBase
 from moto.iam.responses import IamResponse
@@ -41,7 +42,7 @@ from moto.securityhub.responses import SecurityHubResponse
 from moto.utilities.utils import get_partition
 
 LOG_PATH = os.environ.get("KEYWARDEN_AUTHZ_LOG")
-JSON_SERVICES = {"securityhub", "events", "cloudtrail", "organizations", "sqs"}
+JSON_SERVICES = {"securityhub", "events", "cloudtrail", "organizations", "sqs", "dynamodb"}
 
 
 def _log(request, resource, allowed):
@@ -180,10 +181,18 @@ def securityhub_resource(self):
 SecurityHubResponse._determine_resource = securityhub_resource
 
 
+# The rule a call reads, by its parameter: arn:<partition>:events:<region>:<account>:rule/<name> (default bus).
+RULE_PARAMETERS = {"DescribeRule": "Name", "ListTargetsByRule": "Rule"}
+
+
 def events_resource(self):
-    if self._get_action() != "PutEvents":
-        return "*"
     partition = get_partition(self.region)
+    action = self._get_action()
+    if action in RULE_PARAMETERS:
+        name = _body(self).get(RULE_PARAMETERS[action]) or "*"
+        return name if name.startswith("arn:") else f"arn:{partition}:events:{self.region}:{self.current_account}:rule/{name}"
+    if action != "PutEvents":
+        return "*"
     buses = []
     for entry in _body(self).get("Entries", []):
         bus = entry.get("EventBusName") or "default"
@@ -194,6 +203,18 @@ def events_resource(self):
 
 
 EventsHandler._determine_resource = events_resource
+
+
+def dynamodb_resource(self):
+    # moto's DynamoDB handler replaces its body with the parsed parameters before authorising.
+    body = self.body if isinstance(self.body, dict) else _body(self)
+    name = body.get("TableName")
+    if not name:
+        return "*"
+    return f"arn:{get_partition(self.region)}:dynamodb:{self.region}:{self.current_account}:table/{name}"
+
+
+DynamoHandler._determine_resource = dynamodb_resource
 
 
 def cloudtrail_resource(self):
