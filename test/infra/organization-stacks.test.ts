@@ -206,8 +206,11 @@ describe('MemberStackSet', () => {
     ]);
     const declared = Object.keys(memberBodyOf(deactivating).toJSON().Parameters).sort();
     expect(declared).toEqual(parameters.map((p) => p.ParameterKey).sort());
-    // The same names as the central outputs, for whoever deploys the member stack by hand.
-    expect(Object.keys(t.toJSON().Outputs).sort()).toEqual(Object.values(MEMBER_STACK_PARAMETERS).sort());
+    // The same names as the central outputs, for whoever deploys the member stack by hand; and the canary table,
+    // for keywarden coverage --canary-table.
+    expect(Object.keys(t.toJSON().Outputs).sort()).toEqual(
+      [...Object.values(MEMBER_STACK_PARAMETERS), 'CanaryTableName'].sort(),
+    );
   });
 
   it('carries a member template without Lambda, asset or bootstrap, inline and under the size limit', () => {
