@@ -4,8 +4,8 @@
  * observations, the expected rule and the time are passed in.
  */
 
-import type { Resource } from '@aws-sdk/client-securityhub';
-import { type Finding, productArnFor } from './finding.ts';
+import type { Finding } from './finding.ts';
+import { buildHealthFinding } from './health-finding.ts';
 import type { Read } from './trail-health.ts';
 import type { AccountContext } from './types.ts';
 
@@ -192,9 +192,6 @@ function canaryFields(canary: CanaryState | undefined): Record<string, string> {
   };
 }
 
-const truncate = (text: string, max: number): string =>
-  text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-
 /** The finding's words: the problems seen and how to fix them, or that the account is covered. */
 function coverageText(input: CoverageFindingInput) {
   const { subject, health, expected } = input;
@@ -221,56 +218,34 @@ function coverageText(input: CoverageFindingInput) {
 
 /** The account's coverage finding: PASSED while KeyWarden sees it, FAILED (HIGH) while it is blind. */
 export function buildCoverageFinding(input: CoverageFindingInput): Finding {
-  const { hub, subject, health, observedAt } = input;
+  const { hub, subject, health } = input;
   const blind = health.status === 'blind';
-  const label = blind ? 'HIGH' : 'INFORMATIONAL';
-  const severity = { Label: label, Original: label } as const;
-  const types = [COVERAGE_TYPE];
-  const iso = (date: Date) => date.toISOString();
-  const createdAt =
-    input.createdAt && input.createdAt.getTime() <= observedAt.getTime() ? input.createdAt : observedAt;
   const text = coverageText(input);
-  const resource: Resource = {
-    Type: 'AwsAccount',
-    Id: `AWS::::Account:${subject}`,
-    Partition: hub.partition as 'aws',
-    Region: hub.region,
-  };
-  return {
-    SchemaVersion: '2018-10-08',
-    Id: coverageFindingId(subject),
-    ProductArn: productArnFor(hub),
-    ProductName: 'KeyWarden',
-    CompanyName: 'KeyWarden',
-    GeneratorId: COVERAGE_HEALTH_GENERATOR_ID,
-    // The calling account: Security Hub takes a custom finding only from the account it names.
-    AwsAccountId: hub.accountId,
-    Region: hub.region,
-    Types: types,
-    CreatedAt: iso(createdAt),
-    UpdatedAt: iso(observedAt),
-    LastObservedAt: iso(observedAt),
-    Severity: severity,
-    FindingProviderFields: { Severity: severity, Types: types },
-    Title: truncate(text.title, 256),
-    Description: truncate(text.description, 1024),
-    Remediation: { Recommendation: { Text: truncate(text.recommendation, 512), Url: COVERAGE_URL } },
-    ProductFields: {
+  return buildHealthFinding({
+    id: coverageFindingId(subject),
+    generatorId: COVERAGE_HEALTH_GENERATOR_ID,
+    hub,
+    type: COVERAGE_TYPE,
+    status: blind ? 'FAILED' : 'PASSED',
+    label: blind ? 'HIGH' : 'INFORMATIONAL',
+    reasonCode: health.problems[0]?.code ?? 'EVENTS_FORWARDED',
+    ...text,
+    url: COVERAGE_URL,
+    fields: {
       [`${FIELD}/account`]: subject,
       [`${FIELD}/status`]: health.status,
       [`${FIELD}/problems`]: health.problems.map((problem) => problem.code).join(',') || 'none',
       ...canaryFields(input.canary),
     },
-    Resources: [resource],
-    Compliance: {
-      Status: blind ? 'FAILED' : 'PASSED',
-      StatusReasons: [
-        {
-          ReasonCode: health.problems[0]?.code ?? 'EVENTS_FORWARDED',
-          Description: truncate(text.summary, 2048),
-        },
-      ],
-    },
-    RecordState: 'ACTIVE',
-  };
+    resources: [
+      {
+        Type: 'AwsAccount',
+        Id: `AWS::::Account:${subject}`,
+        Partition: hub.partition as 'aws',
+        Region: hub.region,
+      },
+    ],
+    observedAt: input.observedAt,
+    createdAt: input.createdAt,
+  });
 }

@@ -5,7 +5,8 @@
  */
 
 import type { Resource } from '@aws-sdk/client-securityhub';
-import { type Finding, productArnFor } from './finding.ts';
+import type { Finding } from './finding.ts';
+import { buildHealthFinding } from './health-finding.ts';
 import type { AccountContext } from './types.ts';
 
 /** A basic event selector as GetEventSelectors returns it. */
@@ -235,10 +236,6 @@ function advice(health: TrailHealth): string {
   return steps.join(' ');
 }
 
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
 export interface TrailHealthFindingInput {
   readonly account: AccountContext;
   /** Not `unknown`: an unknown state is not reported. */
@@ -251,41 +248,19 @@ export interface TrailHealthFindingInput {
 
 /** The account's health finding: FAILED while blind, WARNING when unverified, PASSED when covered. */
 export function buildTrailHealthFinding(input: TrailHealthFindingInput): Finding {
-  const { account, health, observedAt } = input;
-  const { summary, ...shape } = trailHealthShape(health);
-  const severity = { Label: shape.label, Original: shape.label };
-  const types = [TRAIL_HEALTH_TYPE];
-  const iso = (date: Date) => date.toISOString();
-  const createdAt =
-    input.createdAt && input.createdAt.getTime() <= observedAt.getTime() ? input.createdAt : observedAt;
-  return {
-    SchemaVersion: '2018-10-08',
-    Id: trailHealthFindingId(account.accountId),
-    ProductArn: productArnFor(account),
-    ProductName: 'KeyWarden',
-    CompanyName: 'KeyWarden',
-    GeneratorId: TRAIL_HEALTH_GENERATOR_ID,
-    AwsAccountId: account.accountId,
-    Region: account.region,
-    Types: types,
-    CreatedAt: iso(createdAt),
-    UpdatedAt: iso(observedAt),
-    LastObservedAt: iso(observedAt),
-    Severity: severity,
-    FindingProviderFields: { Severity: severity, Types: types },
-    Title: truncate(shape.title, 256),
-    Description: truncate(shape.description, 1024),
-    Remediation: { Recommendation: { Text: truncate(shape.recommendation, 512), Url: TRAIL_HEALTH_URL } },
-    ProductFields: Object.fromEntries(
-      Object.entries(trailHealthFields(health)).map(([key, value]) => [key, truncate(value, 2048)]),
-    ),
-    Resources: trailHealthResources(account, health),
-    Compliance: {
-      Status: shape.status,
-      StatusReasons: [{ ReasonCode: shape.reasonCode, Description: truncate(summary, 2048) }],
-    },
-    RecordState: 'ACTIVE',
-  };
+  const { account, health } = input;
+  return buildHealthFinding({
+    id: trailHealthFindingId(account.accountId),
+    generatorId: TRAIL_HEALTH_GENERATOR_ID,
+    hub: account,
+    type: TRAIL_HEALTH_TYPE,
+    ...trailHealthShape(health),
+    url: TRAIL_HEALTH_URL,
+    fields: trailHealthFields(health),
+    resources: trailHealthResources(account, health),
+    observedAt: input.observedAt,
+    createdAt: input.createdAt,
+  });
 }
 
 /** What the finding says for each state: PASSED when covered, FAILED when blind, WARNING when unverified. */
