@@ -27,12 +27,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  CreateEventBusCommand,
-  EventBridgeClient,
-  PutRuleCommand,
-  PutTargetsCommand,
-} from '@aws-sdk/client-eventbridge';
+import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateUserCommand, IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import {
   BatchImportFindingsCommand,
@@ -40,14 +35,11 @@ import {
   SecurityHubClient,
 } from '@aws-sdk/client-securityhub';
 import { buildFinding, findingIdFor } from '../functions/core/finding.ts';
-import {
-  CANARY_USER_NAME,
-  FORWARDING_RULE_NAME,
-  KEY_EVENT_PATTERN,
-  USER_AGENT_MARKER,
-} from '../functions/shared/constants.ts';
+import { CANARY_USER_NAME, USER_AGENT_MARKER } from '../functions/shared/constants.ts';
 import { startAwsProxy } from '../test/support/aws-proxy.ts';
+import { deployForwardingRule as putForwardingRule } from '../test/support/forwarding-rule.ts';
 import { startMoto } from '../test/support/moto.ts';
+import { inMotoAccount } from '../test/support/moto-accounts.ts';
 import { build, type Metafile, outputFiles, outputSizes } from './build.mjs';
 import {
   BENCH_SECTIONS,
@@ -683,15 +675,7 @@ const ORG_OUTSIDE = 2;
 
 /** An IAM client that acts in `accountId` of moto (its `x-moto-account-id` header), for seeding. */
 function iamInAccount(endpoint: string, accountId: string): IAMClient {
-  const client = new IAMClient(clientConfig(endpoint));
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      (args.request as { headers: Record<string, string> }).headers['x-moto-account-id'] = accountId;
-      return next(args);
-    },
-    { step: 'build', name: 'motoAccount' },
-  );
-  return client;
+  return inMotoAccount(new IAMClient(clientConfig(endpoint)), accountId);
 }
 
 /** Runs node with `args` to its end, without blocking this process's event loop. */
@@ -708,18 +692,6 @@ function runProcess(
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stderr }));
   });
-}
-
-/** A client of moto that acts in `accountId` (its `x-moto-account-id` header). */
-function inMotoAccount<C extends IAMClient | SecurityHubClient>(client: C, accountId: string): C {
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      (args.request as { headers: Record<string, string> }).headers['x-moto-account-id'] = accountId;
-      return next(args);
-    },
-    { step: 'build', name: 'motoAccount' },
-  );
-  return client;
 }
 
 interface ReportRun {
@@ -1041,20 +1013,8 @@ const ORG_BUS_ARN = `arn:aws:events:${EMULATOR_REGION}:${ACCOUNT_ID}:event-bus/k
 
 /** The member stack's forwarding rule in `accountId`: the detector's pattern, to the central bus. */
 async function deployForwardingRule(endpoint: string, accountId: string): Promise<void> {
-  const events = new EventBridgeClient(clientConfig(endpoint));
-  events.middlewareStack.add(
-    (next) => async (args) => {
-      (args.request as { headers: Record<string, string> }).headers['x-moto-account-id'] = accountId;
-      return next(args);
-    },
-    { step: 'build', name: 'motoAccount' },
-  );
-  await events.send(
-    new PutRuleCommand({ Name: FORWARDING_RULE_NAME, EventPattern: JSON.stringify(KEY_EVENT_PATTERN) }),
-  );
-  await events.send(
-    new PutTargetsCommand({ Rule: FORWARDING_RULE_NAME, Targets: [{ Id: 'central', Arn: ORG_BUS_ARN }] }),
-  );
+  const events = inMotoAccount(new EventBridgeClient(clientConfig(endpoint)), accountId);
+  await putForwardingRule(events, ORG_BUS_ARN);
   events.destroy();
 }
 

@@ -5,15 +5,11 @@
  */
 
 import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import {
-  DisableRuleCommand,
-  EventBridgeClient,
-  PutRuleCommand,
-  PutTargetsCommand,
-} from '@aws-sdk/client-eventbridge';
+import { DisableRuleCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FORWARDING_RULE_NAME, KEY_EVENT_PATTERN } from '../../functions/shared/constants.ts';
+import { FORWARDING_RULE_NAME } from '../../functions/shared/constants.ts';
+import { deployForwardingRule as putForwardingRule } from '../support/forwarding-rule.ts';
 import { inMotoAccount } from '../support/moto-accounts.ts';
 import { createMotoOrganization } from '../support/moto-organization.ts';
 import {
@@ -64,15 +60,7 @@ const direct = () => ({ endpoint: aws.moto.endpoint, region: REGION, credentials
 /** The forwarding rule the member stack deploys: the detector's pattern, to the central bus. */
 async function deployForwardingRule(accountId: string): Promise<EventBridgeClient> {
   const events = inMotoAccount(new EventBridgeClient(direct()), accountId);
-  await events.send(
-    new PutRuleCommand({ Name: FORWARDING_RULE_NAME, EventPattern: JSON.stringify(KEY_EVENT_PATTERN) }),
-  );
-  await events.send(
-    new PutTargetsCommand({
-      Rule: FORWARDING_RULE_NAME,
-      Targets: [{ Id: 'central', Arn: BUS, RoleArn: `arn:aws:iam::${accountId}:role/forward` }],
-    }),
-  );
+  await putForwardingRule(events, BUS, `arn:aws:iam::${accountId}:role/forward`);
   return events;
 }
 

@@ -10,7 +10,7 @@ import {
   PutEventSelectorsCommand,
   StartLoggingCommand,
 } from '@aws-sdk/client-cloudtrail';
-import { CreateEventBusCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateEventBusCommand } from '@aws-sdk/client-eventbridge';
 import {
   CreateAccessKeyCommand,
   CreateUserCommand,
@@ -32,11 +32,7 @@ import type { createClients as CreateClients } from '../../functions/adapters/cl
 import type { main as Main } from '../../functions/cli/main.ts';
 import type { createDetector as CreateDetector } from '../../functions/detector/handler.ts';
 import type { loadConfig as LoadConfig } from '../../functions/shared/config.ts';
-import {
-  DEFAULT_MEMBER_ROLE_NAME,
-  FORWARDING_RULE_NAME,
-  KEY_EVENT_PATTERN,
-} from '../../functions/shared/constants.ts';
+import { DEFAULT_MEMBER_ROLE_NAME } from '../../functions/shared/constants.ts';
 import type { createLogger as CreateLogger } from '../../functions/shared/logger.ts';
 import type { createSweepHandler as CreateSweepHandler } from '../../functions/sweep/handler.ts';
 import {
@@ -49,6 +45,7 @@ import { KeyWardenMemberStack, MEMBER_STACK_PARAMETERS } from '../../infra/membe
 import { ACTION_PURPOSES } from '../../infra/permissions.ts';
 import { canaryEvent, keyEvent } from '../detector/moto-helpers.ts';
 import { removeTestApps, testApp } from '../infra/synth.ts';
+import { deployForwardingRule } from '../support/forwarding-rule.ts';
 import { type Credentials, createCanaryWorld, EnforcedAws, REGION, TRAIL_BUCKET } from './enforced-aws.ts';
 import { referenceProblems } from './iam-reference.ts';
 import {
@@ -551,13 +548,7 @@ beforeAll(async () => {
   await admin.eventBridge.send(new CreateEventBusCommand({ Name: centralBusArn.split('/').pop() as string }));
   await createCanaryWorld(aws, CENTRAL, [...environments.values()], [CENTRAL, MEMBER]);
   // The member stack's forwarding rule, which the sweep's coverage check reads through the member role.
-  const memberEvents = aws.admin(MEMBER).eventBridge;
-  await memberEvents.send(
-    new PutRuleCommand({ Name: FORWARDING_RULE_NAME, EventPattern: JSON.stringify(KEY_EVENT_PATTERN) }),
-  );
-  await memberEvents.send(
-    new PutTargetsCommand({ Rule: FORWARDING_RULE_NAME, Targets: [{ Id: 'central', Arn: centralBusArn }] }),
-  );
+  await deployForwardingRule(aws.admin(MEMBER).eventBridge, centralBusArn);
   const queueName = new URL(environments.get('Central sweep')?.SWEEP_QUEUE_URL as string).pathname
     .split('/')
     .pop();

@@ -16,16 +16,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { COVERAGE_HEALTH_GENERATOR_ID, coverageFindingId } from '../../functions/core/coverage.ts';
 import type { Finding } from '../../functions/core/finding.ts';
 import { loadConfig } from '../../functions/shared/config.ts';
-import {
-  COVERAGE_METRIC_NAMES,
-  FORWARDING_RULE_NAME,
-  KEY_EVENT_PATTERN,
-} from '../../functions/shared/constants.ts';
+import { COVERAGE_METRIC_NAMES, FORWARDING_RULE_NAME } from '../../functions/shared/constants.ts';
 import { createLogger } from '../../functions/shared/logger.ts';
 import { sweepMetricPoints } from '../../functions/shared/metrics.ts';
 import { SweepError } from '../../functions/sweep/engine.ts';
 import { createSweepHandler, type SweepHandlerResult } from '../../functions/sweep/handler.ts';
 import { expectValidAsff } from '../support/asff-matchers.ts';
+import { deployForwardingRule as putForwardingRule } from '../support/forwarding-rule.ts';
 import { MotoAccount } from '../support/moto-accounts.ts';
 import {
   ACCOUNT_ID as CENTRAL,
@@ -86,15 +83,7 @@ function eventsOf(accountId: string): EventBridgeClient {
 /** The forwarding rule the member stack deploys: the detector's pattern, to the central bus. */
 async function deployForwardingRule(accountId: string): Promise<EventBridgeClient> {
   const events = eventsOf(accountId);
-  await events.send(
-    new PutRuleCommand({ Name: FORWARDING_RULE_NAME, EventPattern: JSON.stringify(KEY_EVENT_PATTERN) }),
-  );
-  await events.send(
-    new PutTargetsCommand({
-      Rule: FORWARDING_RULE_NAME,
-      Targets: [{ Id: 'central', Arn: BUS, RoleArn: `arn:aws:iam::${accountId}:role/forward` }],
-    }),
-  );
+  await putForwardingRule(events, BUS, `arn:aws:iam::${accountId}:role/forward`);
   return events;
 }
 
